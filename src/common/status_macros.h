@@ -8,10 +8,10 @@
 #define PARASOL_CONCAT(a, b) PARASOL_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define RETURN_IF_ERROR(expr)                 \
-  do {                                        \
-    ::absl::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                \
+#define RETURN_IF_ERROR(expr)    \
+  do {                           \
+    ::absl::Status _st = (expr); \
+    if (!_st.ok()) return _st;   \
   } while (0)
 
 // `lhs = value of expr` where expr is an absl::StatusOr<T>; returns its status on error.

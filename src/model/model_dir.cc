@@ -1,1 +1,318 @@
-// placeholder
+#include "model/model_dir.h"
+
+#include <xxhash.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/hash.h"
+#include "common/status_macros.h"
+
+namespace parasol {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr char kTableMagic[8] = {'P', 'S', 'L', 'T', 'A', 'B', 'L', 'E'};
+constexpr uint32_t kTableVersion = 1;
+constexpr char kTableFile[] = "weights.bin";
+
+struct TableHeader {
+  char magic[8];
+  uint32_t version;
+  uint32_t dim;
+  uint32_t state_dim;
+  uint32_t reserved;
+  uint64_t rows;
+};
+static_assert(sizeof(TableHeader) == 32);
+
+std::string Hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Writes bytes through a running checksum.
+class ChecksumWriter {
+ public:
+  ChecksumWriter(std::FILE* f) : f_(f) { XXH3_64bits_reset(state_); }
+  ~ChecksumWriter() { XXH3_freeState(state_); }
+  bool Write(const void* data, size_t n) {
+    XXH3_64bits_update(state_, data, n);
+    return std::fwrite(data, 1, n, f_) == n;
+  }
+  uint64_t digest() const { return XXH3_64bits_digest(state_); }
+
+ private:
+  std::FILE* f_;
+  XXH3_state_t* state_ = XXH3_createState();
+};
+
+absl::Status WriteTable(const std::string& path, const SparseTable& table, int dim, int state_dim,
+                        const Optimizer& optimizer, uint64_t steps, uint64_t* rows_out,
+                        uint64_t* checksum_out) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  const std::vector<uint64_t> keys = table.SortedKeys();
+  TableHeader header{};
+  std::memcpy(header.magic, kTableMagic, sizeof(kTableMagic));
+  header.version = kTableVersion;
+  header.dim = dim;
+  header.state_dim = state_dim;
+  header.rows = keys.size();
+  bool ok;
+  {
+    ChecksumWriter out(f);
+    ok = out.Write(&header, sizeof(header)) && out.Write(keys.data(), keys.size() * 8);
+    std::vector<float> buf(dim);
+    for (size_t i = 0; ok && i < keys.size(); ++i) {
+      const float* row = table.Find(keys[i]);
+      optimizer.Finalize(row, row + dim, dim, steps, buf.data());
+      ok = out.Write(buf.data(), sizeof(float) * dim);
+    }
+    for (size_t i = 0; ok && i < keys.size() && state_dim > 0; ++i) {
+      ok = out.Write(table.Find(keys[i]) + dim, sizeof(float) * state_dim);
+    }
+    *checksum_out = out.digest();
+  }
+  ok = ok && std::fwrite(checksum_out, 8, 1, f) == 1;
+  ok = (std::fflush(f) == 0) && ok;
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  *rows_out = keys.size();
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomically(const fs::path& path, const std::string& contents) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << contents;
+    out.flush();
+    if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", tmp.string()));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec)
+    return absl::UnavailableError(
+        absl::StrCat("cannot rename to ", path.string(), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+json OptimizerToJson(const OptimizerConfig& o) {
+  return {{"name", o.name},
+          {"lr", o.lr},
+          {"l1", o.l1},
+          {"l2", o.l2},
+          {"ftrl_beta", o.ftrl_beta},
+          {"adam_beta1", o.adam_beta1},
+          {"adam_beta2", o.adam_beta2},
+          {"epsilon", o.epsilon}};
+}
+
+// Reads a required member of `obj`, failing with a message naming the manifest path and field.
+template <typename T>
+absl::Status Get(const json& obj, const char* key, const std::string& where, T* out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": missing field '", key, "'"));
+  }
+  try {
+    *out = it->get<T>();
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": field '", key, "': ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadTable(const std::string& path, int dim, int state_dim, uint64_t rows,
+                       uint64_t checksum, bool with_state, SparseTable* table) {
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", ec.message()));
+  const uint64_t expected = sizeof(TableHeader) + rows * (8 + 4ull * (dim + state_dim)) + 8;
+  if (size != expected) {
+    return absl::DataLossError(absl::StrCat(path, ": size ", size, " bytes, expected ", expected,
+                                            " for ", rows, " rows (truncated or half-written)"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes(size);
+  if (!in.read(bytes.data(), size)) {
+    return absl::DataLossError(absl::StrCat(path, ": read failed"));
+  }
+  uint64_t stored;
+  std::memcpy(&stored, bytes.data() + size - 8, 8);
+  const uint64_t actual = XXH3_64bits(bytes.data(), size - 8);
+  if (stored != actual || stored != checksum) {
+    return absl::DataLossError(absl::StrCat(path, ": checksum mismatch (file ", Hex(actual),
+                                            ", recorded ", Hex(stored), ", manifest ",
+                                            Hex(checksum), ")"));
+  }
+  TableHeader header;
+  std::memcpy(&header, bytes.data(), sizeof(header));
+  if (std::memcmp(header.magic, kTableMagic, sizeof(kTableMagic)) != 0 ||
+      header.version != kTableVersion || header.dim != static_cast<uint32_t>(dim) ||
+      header.state_dim != static_cast<uint32_t>(state_dim) || header.rows != rows) {
+    return absl::DataLossError(absl::StrCat(path, ": header does not match the manifest"));
+  }
+  const char* keys = bytes.data() + sizeof(TableHeader);
+  const char* weights = keys + rows * 8;
+  const char* state = weights + rows * 4 * dim;
+  std::vector<float> row(table->row_floats());
+  for (uint64_t i = 0; i < rows; ++i) {
+    uint64_t key;
+    std::memcpy(&key, keys + i * 8, 8);
+    std::memcpy(row.data(), weights + i * 4 * dim, 4 * dim);
+    if (with_state) std::memcpy(row.data() + dim, state + i * 4 * state_dim, 4 * state_dim);
+    table->Put(key, row.data());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SaveModelDir(const std::string& dir, const ModelManifest& manifest,
+                          const SparseTable& table, const Optimizer& optimizer, uint64_t steps) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  ASSIGN_OR_RETURN(auto model, Model::Create(manifest.spec));
+  const int dim = model->dim();
+  const int state_dim = dim * optimizer.state_per_weight();
+  if (table.row_floats() != dim + state_dim) {
+    return absl::InternalError("table row width does not match model and optimizer");
+  }
+  const fs::path table_path = fs::path(dir) / kTableFile;
+  const std::string tmp = table_path.string() + ".tmp";
+  uint64_t rows = 0, checksum = 0;
+  RETURN_IF_ERROR(WriteTable(tmp, table, dim, state_dim, optimizer, steps, &rows, &checksum));
+  fs::rename(tmp, table_path, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, ": ", ec.message()));
+
+  json training = json::parse(manifest.training_json, nullptr, /*allow_exceptions=*/false);
+  if (training.is_discarded()) training = json::object();
+  json transforms = manifest.transforms_json.empty()
+                        ? json(nullptr)
+                        : json::parse(manifest.transforms_json, nullptr, false);
+  json m = {
+      {"format", "parasol-model"},
+      {"format_version", kModelFormatVersion},
+      {"model",
+       {{"type", ModelTypeName(manifest.spec.type)},
+        {"k", manifest.spec.k},
+        {"fields", manifest.spec.num_fields},
+        {"init_scale", manifest.spec.init_scale},
+        {"seed", manifest.spec.seed},
+        {"dim", dim}}},
+      {"optimizer", OptimizerToJson(optimizer.config())},
+      {"input",
+       {{"format", manifest.data_format},
+        {"hash_bits", manifest.hash_bits},
+        {"transforms", transforms}}},
+      {"tables", json::array({{{"name", "weights"},
+                               {"kind", "sparse"},
+                               {"file", kTableFile},
+                               {"rows", rows},
+                               {"dim", dim},
+                               {"state_dim", state_dim},
+                               {"checksum", Hex(checksum)}}})},
+      {"feature_count", manifest.feature_count},
+      {"training", training},
+  };
+  return WriteFileAtomically(fs::path(dir) / "manifest.json", m.dump(2) + "\n");
+}
+
+absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state) {
+  const std::string where = (fs::path(dir) / "manifest.json").string();
+  std::ifstream in(where);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("no model at ", dir, ": cannot read ", where,
+                                            " (is this a directory written by "
+                                            "'parasol train --out'?)"));
+  }
+  json m = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (m.is_discarded() || !m.is_object()) {
+    return absl::DataLossError(absl::StrCat(where, ": not valid JSON"));
+  }
+  int version = 0;
+  RETURN_IF_ERROR(Get(m, "format_version", where, &version));
+  if (version != kModelFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(where, ": format_version ", version,
+                                                      " is not supported (this build reads ",
+                                                      kModelFormatVersion, ")"));
+  }
+  LoadedModel loaded;
+  ModelManifest& mf = loaded.manifest;
+  json model, optimizer, input, tables;
+  RETURN_IF_ERROR(Get(m, "model", where, &model));
+  RETURN_IF_ERROR(Get(m, "optimizer", where, &optimizer));
+  RETURN_IF_ERROR(Get(m, "input", where, &input));
+  RETURN_IF_ERROR(Get(m, "tables", where, &tables));
+  std::string type;
+  RETURN_IF_ERROR(Get(model, "type", where + " model", &type));
+  ASSIGN_OR_RETURN(mf.spec.type, ParseModelType(type));
+  RETURN_IF_ERROR(Get(model, "k", where + " model", &mf.spec.k));
+  RETURN_IF_ERROR(Get(model, "fields", where + " model", &mf.spec.num_fields));
+  RETURN_IF_ERROR(Get(model, "init_scale", where + " model", &mf.spec.init_scale));
+  RETURN_IF_ERROR(Get(model, "seed", where + " model", &mf.spec.seed));
+  const std::string owhere = where + " optimizer";
+  RETURN_IF_ERROR(Get(optimizer, "name", owhere, &mf.optimizer.name));
+  RETURN_IF_ERROR(Get(optimizer, "lr", owhere, &mf.optimizer.lr));
+  RETURN_IF_ERROR(Get(optimizer, "l1", owhere, &mf.optimizer.l1));
+  RETURN_IF_ERROR(Get(optimizer, "l2", owhere, &mf.optimizer.l2));
+  RETURN_IF_ERROR(Get(optimizer, "ftrl_beta", owhere, &mf.optimizer.ftrl_beta));
+  RETURN_IF_ERROR(Get(optimizer, "adam_beta1", owhere, &mf.optimizer.adam_beta1));
+  RETURN_IF_ERROR(Get(optimizer, "adam_beta2", owhere, &mf.optimizer.adam_beta2));
+  RETURN_IF_ERROR(Get(optimizer, "epsilon", owhere, &mf.optimizer.epsilon));
+  RETURN_IF_ERROR(Get(input, "format", where + " input", &mf.data_format));
+  RETURN_IF_ERROR(Get(input, "hash_bits", where + " input", &mf.hash_bits));
+  if (input.contains("transforms") && !input["transforms"].is_null()) {
+    mf.transforms_json = input["transforms"].dump();
+  }
+  RETURN_IF_ERROR(Get(m, "feature_count", where, &mf.feature_count));
+  if (m.contains("training")) mf.training_json = m["training"].dump();
+
+  ASSIGN_OR_RETURN(loaded.model, Model::Create(mf.spec));
+  ASSIGN_OR_RETURN(auto opt, CreateOptimizer(mf.optimizer));
+  if (!tables.is_array() || tables.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": 'tables' must list one table"));
+  }
+  const json& t = tables[0];
+  const std::string twhere = where + " tables[0]";
+  std::string file, checksum_hex;
+  uint64_t rows = 0;
+  int dim = 0, state_dim = 0;
+  RETURN_IF_ERROR(Get(t, "file", twhere, &file));
+  RETURN_IF_ERROR(Get(t, "rows", twhere, &rows));
+  RETURN_IF_ERROR(Get(t, "dim", twhere, &dim));
+  RETURN_IF_ERROR(Get(t, "state_dim", twhere, &state_dim));
+  RETURN_IF_ERROR(Get(t, "checksum", twhere, &checksum_hex));
+  if (dim != loaded.model->dim() || state_dim != dim * opt->state_per_weight()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        twhere, ": dim ", dim, " / state_dim ", state_dim, " do not match model '", type, "' (dim ",
+        loaded.model->dim(), ") and optimizer '", mf.optimizer.name, "'"));
+  }
+  if (file.find('/') != std::string::npos || file == "..") {
+    return absl::InvalidArgumentError(absl::StrCat(twhere, ": file must be a plain file name"));
+  }
+  const uint64_t checksum = std::strtoull(checksum_hex.c_str(), nullptr, 16);
+  loaded.state_floats = with_state ? state_dim : 0;
+  loaded.table =
+      std::make_unique<SparseTable>(dim + loaded.state_floats, [](uint64_t, float* row) {});
+  RETURN_IF_ERROR(ReadTable((fs::path(dir) / file).string(), dim, state_dim, rows, checksum,
+                            with_state, loaded.table.get()));
+  return loaded;
+}
+
+}  // namespace parasol

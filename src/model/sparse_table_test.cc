@@ -1,1 +1,93 @@
-// placeholder
+#include "model/sparse_table.h"
+
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace parasol {
+namespace {
+
+void InitWithKey(uint64_t key, float* row) {
+  row[0] = static_cast<float>(key % 1000);
+  row[1] = 0;
+}
+
+TEST(SparseTableTest, FindOrInsertCreatesOnceAndFindSeesIt) {
+  SparseTable table(2, InitWithKey);
+  EXPECT_EQ(table.Find(42), nullptr);
+  float* row = table.FindOrInsert(42);
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row[0], 42.0f);
+  row[1] = 7.0f;
+  EXPECT_EQ(table.FindOrInsert(42), row);
+  EXPECT_EQ(table.Find(42)[1], 7.0f);
+  EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(SparseTableTest, KeyZeroAndAllOnesAreOrdinaryKeys) {
+  SparseTable table(2, InitWithKey);
+  table.FindOrInsert(0)[1] = 1;
+  table.FindOrInsert(~uint64_t{0})[1] = 2;
+  EXPECT_EQ(table.Find(0)[1], 1);
+  EXPECT_EQ(table.Find(~uint64_t{0})[1], 2);
+}
+
+TEST(SparseTableTest, RowsStayPutWhileTheIndexGrows) {
+  SparseTable table(2, InitWithKey);
+  std::vector<float*> rows;
+  for (uint64_t k = 0; k < 100000; ++k) rows.push_back(table.FindOrInsert(k * 7919));
+  for (uint64_t k = 0; k < 100000; ++k) {
+    ASSERT_EQ(table.Find(k * 7919), rows[k]) << k;
+  }
+  EXPECT_EQ(table.size(), 100000u);
+  EXPECT_GE(table.bytes(), 100000u * 2 * sizeof(float));
+}
+
+TEST(SparseTableTest, ConcurrentInsertsCreateEachKeyExactlyOnce) {
+  SparseTable table(2, InitWithKey);
+  constexpr int kThreads = 4;
+  constexpr uint64_t kKeys = 50000;
+  std::vector<std::vector<float*>> seen(kThreads, std::vector<float*>(kKeys));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      // Every thread inserts the same keys, in a different order.
+      for (uint64_t i = 0; i < kKeys; ++i) {
+        const uint64_t k = (t % 2 == 0) ? i : kKeys - 1 - i;
+        seen[t][k] = table.FindOrInsert(k);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(table.size(), kKeys);
+  for (uint64_t k = 0; k < kKeys; ++k) {
+    for (int t = 1; t < kThreads; ++t) ASSERT_EQ(seen[t][k], seen[0][k]) << k;
+  }
+}
+
+TEST(SparseTableTest, ForEachVisitsEveryRowAndSortedKeysAreSorted) {
+  SparseTable table(2, InitWithKey);
+  std::set<uint64_t> keys;
+  for (uint64_t k = 1; k < 5000; k += 3) {
+    table.FindOrInsert(k * 0x9e3779b97f4a7c15ULL);
+    keys.insert(k * 0x9e3779b97f4a7c15ULL);
+  }
+  std::set<uint64_t> visited;
+  table.ForEach([&](uint64_t key, const float*) { visited.insert(key); });
+  EXPECT_EQ(visited, keys);
+  const std::vector<uint64_t> sorted = table.SortedKeys();
+  EXPECT_EQ(std::vector<uint64_t>(keys.begin(), keys.end()), sorted);
+}
+
+TEST(SparseTableTest, PutOverwritesContents) {
+  SparseTable table(2, InitWithKey);
+  const float values[2] = {3.5f, -1.0f};
+  table.Put(9, values);
+  EXPECT_EQ(table.Find(9)[0], 3.5f);
+  EXPECT_EQ(table.Find(9)[1], -1.0f);
+}
+
+}  // namespace
+}  // namespace parasol
