@@ -1,1 +1,74 @@
-// placeholder
+#include "train/predictor.h"
+
+#include <atomic>
+#include <thread>
+
+#include "common/hash.h"
+#include "common/status_macros.h"
+
+namespace parasol {
+
+void PredictBlock(const Model& model, const SparseTable& table, const ExampleBlock& block,
+                  std::vector<float>* probs) {
+  const std::vector<float> zeros(model.dim(), 0.0f);
+  const float* bias_row = table.Find(kBiasKey);
+  const float bias = bias_row == nullptr ? 0.0f : bias_row[0];
+  std::vector<const float*> rows;
+  ModelScratch scratch;
+  for (size_t e = 0; e < block.size(); ++e) {
+    const ExampleView ex = block.example(e);
+    rows.resize(ex.size);
+    for (uint32_t i = 0; i < ex.size; ++i) {
+      const float* row = table.Find(ex.keys[i]);
+      rows[i] = row == nullptr ? zeros.data() : row;
+    }
+    probs->push_back(Sigmoid(model.Score(ex, rows.data(), bias, &scratch)));
+  }
+}
+
+std::vector<float> PredictBlocks(const Model& model, const SparseTable& table,
+                                 const std::vector<ExampleBlock>& blocks, int threads) {
+  std::vector<size_t> start(blocks.size() + 1, 0);
+  for (size_t b = 0; b < blocks.size(); ++b) start[b + 1] = start[b] + blocks[b].size();
+  std::vector<float> probs(start.back());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    std::vector<float> local;
+    for (size_t b; (b = next.fetch_add(1)) < blocks.size();) {
+      local.clear();
+      PredictBlock(model, table, blocks[b], &local);
+      std::copy(local.begin(), local.end(), probs.begin() + start[b]);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+  return probs;
+}
+
+absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& model_dir) {
+  auto predictor = std::unique_ptr<Predictor>(new Predictor());
+  ASSIGN_OR_RETURN(predictor->loaded_, LoadModelDir(model_dir, /*with_state=*/false));
+  ASSIGN_OR_RETURN(predictor->input_, InputSpecFromManifest(predictor->loaded_.manifest));
+  return predictor;
+}
+
+absl::Status Predictor::PredictFile(
+    const std::string& path, int threads,
+    const std::function<void(const ExampleBlock&, const std::vector<float>&)>& fn) const {
+  ASSIGN_OR_RETURN(auto reader,
+                   OpenDataReader(path, input_.MakeReaderOptions(threads > 1 ? threads : 0, 0)));
+  ExampleBlock block;
+  std::vector<float> probs;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(&block));
+    if (!more) break;
+    probs.clear();
+    PredictBlock(*loaded_.model, *loaded_.table, block, &probs);
+    fn(block, probs);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace parasol

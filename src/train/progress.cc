@@ -1,1 +1,167 @@
-// placeholder
+#include "train/progress.h"
+
+#include <cmath>
+
+#include "absl/strings/str_format.h"
+
+namespace parasol {
+namespace {
+
+std::string FormatDuration(double seconds) {
+  if (!(seconds >= 0) || std::isinf(seconds)) return "?";
+  const int s = static_cast<int>(seconds + 0.5);
+  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, (s / 60) % 60);
+  if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+  return absl::StrFormat("%ds", s);
+}
+
+std::string FormatRate(double per_second) {
+  if (per_second >= 1e6) return absl::StrFormat("%.2fM", per_second / 1e6);
+  if (per_second >= 1e3) return absl::StrFormat("%.1fK", per_second / 1e3);
+  return absl::StrFormat("%.0f", per_second);
+}
+
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  return absl::StrFormat("%.6g", v);
+}
+
+}  // namespace
+
+Progress::Progress(const std::string& metrics_path, bool interactive) : interactive_(interactive) {
+  if (!metrics_path.empty()) metrics_ = std::fopen(metrics_path.c_str(), "w");
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Progress::~Progress() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  if (metrics_ != nullptr) std::fclose(metrics_);
+}
+
+void Progress::BeginEpoch(int epoch, int epochs, uint64_t expected_examples) {
+  std::lock_guard<std::mutex> lock(mu_);
+  epoch_ = epoch;
+  epochs_ = epochs;
+  expected_ = expected_examples != 0 ? expected_examples : examples_per_epoch_;
+  epoch_examples_ = 0;
+  epoch_loss_sum_ = 0;
+  logged_examples_ = 0;
+  logged_loss_sum_ = 0;
+  epoch_start_ = last_line_ = std::chrono::steady_clock::now();
+  in_epoch_ = true;
+}
+
+void Progress::Add(uint64_t examples, double loss_sum) {
+  epoch_examples_.fetch_add(examples, std::memory_order_relaxed);
+  total_examples_.fetch_add(examples, std::memory_order_relaxed);
+  double old = epoch_loss_sum_.load(std::memory_order_relaxed);
+  while (!epoch_loss_sum_.compare_exchange_weak(old, old + loss_sum, std::memory_order_relaxed)) {
+  }
+}
+
+double Progress::epoch_loss() const {
+  const uint64_t n = epoch_examples_.load();
+  return n == 0 ? 0 : epoch_loss_sum_.load() / n;
+}
+
+void Progress::EndEpoch(std::optional<double> valid_auc, std::optional<double> valid_logloss) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Render(/*final_line=*/true);
+  in_epoch_ = false;
+  const uint64_t n = epoch_examples_.load();
+  if (examples_per_epoch_ == 0) examples_per_epoch_ = n;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+  std::string line = absl::StrFormat(
+      R"({"event": "epoch", "epoch": %d, "step": %d, "examples": %d, "loss": %s, )"
+      R"("examples_per_sec": %s, "seconds": %s)",
+      epoch_, total_examples_.load(), n, JsonNumber(n ? epoch_loss_sum_.load() / n : NAN),
+      JsonNumber(seconds > 0 ? n / seconds : 0), JsonNumber(seconds));
+  if (valid_auc) line += absl::StrFormat(R"(, "valid_auc": %s)", JsonNumber(*valid_auc));
+  if (valid_logloss) {
+    line += absl::StrFormat(R"(, "valid_logloss": %s)", JsonNumber(*valid_logloss));
+  }
+  WriteMetricsLine(line + "}");
+  std::string summary =
+      absl::StrFormat("epoch %d/%d: %d examples in %s (%s/s), loss %.5f", epoch_, epochs_, n,
+                      FormatDuration(seconds), FormatRate(seconds > 0 ? n / seconds : 0),
+                      n ? epoch_loss_sum_.load() / n : 0.0);
+  if (valid_auc) summary += absl::StrFormat(", valid auc %.5f", *valid_auc);
+  if (valid_logloss) summary += absl::StrFormat(" logloss %.5f", *valid_logloss);
+  std::fprintf(stderr, "%s%s\n", interactive_ ? "\r\033[K" : "", summary.c_str());
+}
+
+void Progress::Log(const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::fprintf(stderr, "%s%s\n", interactive_ ? "\r\033[K" : "", message.c_str());
+  if (interactive_ && in_epoch_) Render(false);
+}
+
+void Progress::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(interactive_ ? 250 : 1000));
+    if (stop_ || !in_epoch_) continue;
+    Render(false);
+  }
+}
+
+// REQUIRES: mu_ held.
+void Progress::Render(bool final_line) {
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
+  const uint64_t n = epoch_examples_.load();
+  const double loss_sum = epoch_loss_sum_.load();
+  const double rate = elapsed > 0 ? n / elapsed : 0;
+  const double loss = n ? loss_sum / n : 0;
+  // ETA covers the rest of this epoch and the epochs after it.
+  double eta = NAN;
+  if (expected_ > 0 && rate > 0) {
+    const double left =
+        (expected_ > n ? expected_ - n : 0) + static_cast<double>(expected_) * (epochs_ - epoch_);
+    eta = left / rate;
+  }
+  if (final_line) return;  // EndEpoch prints the epoch summary instead
+  // Every 10 s: a metrics line with the loss since the previous one (and a log line when stderr
+  // is not a terminal).
+  if (std::chrono::duration<double>(now - last_line_).count() >= 10) {
+    last_line_ = now;
+    const uint64_t dn = n - logged_examples_;
+    const double dloss = dn ? (loss_sum - logged_loss_sum_) / dn : NAN;
+    logged_examples_ = n;
+    logged_loss_sum_ = loss_sum;
+    WriteMetricsLine(absl::StrFormat(
+        R"({"event": "progress", "epoch": %d, "step": %d, "examples": %d, "loss": %s, )"
+        R"("examples_per_sec": %s})",
+        epoch_, total_examples_.load(), n, JsonNumber(dloss), JsonNumber(rate)));
+    if (!interactive_) {
+      std::fprintf(stderr, "epoch %d/%d: %llu examples, %s ex/s, loss %.5f, ETA %s\n", epoch_,
+                   epochs_, static_cast<unsigned long long>(n), FormatRate(rate).c_str(), loss,
+                   FormatDuration(eta).c_str());
+    }
+  }
+  if (interactive_) {
+    const double fraction = expected_ ? std::min(1.0, static_cast<double>(n) / expected_) : 0;
+    const int width = 24, filled = static_cast<int>(fraction * width);
+    std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s%s] %s ex, %s ex/s, loss %.5f, ETA %s", epoch_,
+                 epochs_, std::string(filled, '#').c_str(),
+                 std::string(width - filled, expected_ ? '.' : '?').c_str(),
+                 FormatRate(static_cast<double>(n)).c_str(), FormatRate(rate).c_str(), loss,
+                 FormatDuration(eta).c_str());
+    std::fflush(stderr);
+  }
+}
+
+// REQUIRES: mu_ held.
+void Progress::WriteMetricsLine(const std::string& json) {
+  if (metrics_ == nullptr) return;
+  std::fprintf(metrics_, "%s\n", json.c_str());
+  std::fflush(metrics_);
+}
+
+}  // namespace parasol

@@ -1,1 +1,97 @@
-// placeholder
+#include "train/train_config.h"
+
+#include "gtest/gtest.h"
+
+namespace parasol {
+namespace {
+
+TEST(TrainConfigTest, AppliesEveryKnownKey) {
+  TrainConfig c;
+  const std::string yaml = R"(
+model: fm
+k: 4
+optimizer: ftrl
+lr: 0.2
+l1: 0.5
+l2: 0.01
+epochs: 3
+threads: 2
+seed: 9
+early_stopping: 0
+format: csv
+schema: schema.yaml
+hash_bits: 20
+max_bad_lines: 5
+transforms:
+  - {type: normalize, field: x, method: zscore}
+)";
+  ASSERT_TRUE(ApplyConfigYaml(yaml, "/cfg/model.yaml", &c).ok());
+  EXPECT_EQ(c.model.type, ModelType::kFm);
+  EXPECT_EQ(c.model.k, 4);
+  EXPECT_EQ(c.optimizer.name, "ftrl");
+  EXPECT_FLOAT_EQ(c.optimizer.lr, 0.2f);
+  EXPECT_FLOAT_EQ(c.optimizer.l1, 0.5f);
+  EXPECT_FLOAT_EQ(c.optimizer.l2, 0.01f);
+  EXPECT_EQ(c.epochs, 3);
+  EXPECT_EQ(c.threads, 2);
+  EXPECT_EQ(c.model.seed, 9u);
+  EXPECT_EQ(c.early_stopping, 0);
+  EXPECT_EQ(c.format, DataFormat::kCsv);
+  EXPECT_EQ(c.schema_path, "/cfg/schema.yaml");  // relative to the config file
+  EXPECT_EQ(c.hash_bits, 20);
+  EXPECT_EQ(c.max_bad_lines, 5);
+  EXPECT_EQ(c.config_text, yaml);
+}
+
+TEST(TrainConfigTest, UnknownKeyIsNamed) {
+  TrainConfig c;
+  auto st = ApplyConfigYaml("model: lr\nlearning_rate: 0.1\n", "m.yaml", &c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("m.yaml"), std::string::npos);
+  EXPECT_NE(st.message().find("learning_rate"), std::string::npos);
+}
+
+TEST(TrainConfigTest, WrongTypeIsNamed) {
+  TrainConfig c;
+  auto st = ApplyConfigYaml("epochs: many\n", "m.yaml", &c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("epochs"), std::string::npos);
+  EXPECT_NE(st.message().find("many"), std::string::npos);
+}
+
+TEST(TrainConfigTest, UnknownModelAndFormatAreRejected) {
+  TrainConfig c;
+  EXPECT_FALSE(ApplyConfigYaml("model: svm\n", "m.yaml", &c).ok());
+  EXPECT_FALSE(ApplyConfigYaml("format: parquet\n", "m.yaml", &c).ok());
+  EXPECT_FALSE(ApplyConfigYaml("[1, 2]\n", "m.yaml", &c).ok());
+  EXPECT_FALSE(ApplyConfigYaml("model: [\n", "m.yaml", &c).ok());
+}
+
+TEST(TrainConfigTest, ValidationNamesTheProblem) {
+  TrainConfig c;
+  c.train_path = "t";
+  c.out_dir = "o";
+  EXPECT_TRUE(ValidateTrainConfig(c).ok());
+  c.epochs = 0;
+  EXPECT_NE(ValidateTrainConfig(c).message().find("epochs"), std::string::npos);
+  c.epochs = 1;
+  c.format = DataFormat::kCsv;
+  EXPECT_NE(ValidateTrainConfig(c).message().find("schema"), std::string::npos);
+  c.format = DataFormat::kLibsvm;
+  c.hash_bits = 64;
+  EXPECT_NE(ValidateTrainConfig(c).message().find("hash_bits"), std::string::npos);
+}
+
+TEST(TrainConfigTest, PerceptronDefaultsToAveragedUpdates) {
+  TrainConfig c;
+  EXPECT_EQ(c.resolved_optimizer().name, "adagrad");
+  c.model.type = ModelType::kPerceptron;
+  EXPECT_EQ(c.resolved_optimizer().name, "averaged");
+  c.train_path = "t";
+  c.out_dir = "o";
+  c.optimizer.name = "adam";
+  EXPECT_FALSE(ValidateTrainConfig(c).ok());
+}
+
+}  // namespace
+}  // namespace parasol

@@ -1,1 +1,414 @@
-// placeholder
+#include "train/trainer.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/hash.h"
+#include "common/status_macros.h"
+#include "data/cache.h"
+#include "metrics/metrics.h"
+#include "model/model_dir.h"
+#include "train/input_spec.h"
+#include "train/predictor.h"
+#include "train/progress.h"
+
+namespace parasol {
+namespace {
+
+using Block = std::shared_ptr<const ExampleBlock>;
+
+size_t BlockBytes(const ExampleBlock& b) { return b.size() * 8 + b.num_features() * 16; }
+
+// Bounded multi-producer multi-consumer queue of parsed blocks.
+class BlockQueue {
+ public:
+  explicit BlockQueue(size_t capacity) : capacity_(capacity) {}
+  void Push(Block block) {
+    std::unique_lock<std::mutex> lock(mu_);
+    not_full_.wait(lock, [&] { return queue_.size() < capacity_ || closed_; });
+    if (closed_) return;
+    queue_.push_back(std::move(block));
+    not_empty_.notify_one();
+  }
+  // nullptr once closed and drained.
+  Block Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    not_empty_.wait(lock, [&] { return !queue_.empty() || closed_; });
+    if (queue_.empty()) return nullptr;
+    Block block = std::move(queue_.front());
+    queue_.pop_front();
+    not_full_.notify_one();
+    return block;
+  }
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+ private:
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<Block> queue_;
+  bool closed_ = false;
+};
+
+// One learner thread's state: reusable buffers and the update loop.
+class Learner {
+ public:
+  Learner(const Model& model, const Optimizer& optimizer, SparseTable& table, float* bias_row,
+          std::atomic<uint64_t>& steps, Progress& progress)
+      : model_(model),
+        optimizer_(optimizer),
+        table_(table),
+        bias_row_(bias_row),
+        steps_(steps),
+        progress_(progress),
+        dim_(model.dim()) {}
+
+  void Train(const ExampleBlock& block) {
+    uint64_t step = steps_.fetch_add(block.size(), std::memory_order_relaxed);
+    double loss_sum = 0;
+    for (size_t e = 0; e < block.size(); ++e) {
+      const ExampleView ex = block.example(e);
+      rows_.resize(ex.size);
+      for (uint32_t i = 0; i < ex.size; ++i) rows_[i] = table_.FindOrInsert(ex.keys[i]);
+      const float score =
+          model_.Score(ex, const_cast<const float* const*>(rows_.data()), bias_row_[0], &scratch_);
+      loss_sum += LogisticLoss(Sigmoid(score), ex.label);
+      ++step;
+      const float dloss = model_.LossGradient(score, ex.label);
+      if (dloss == 0) continue;
+      grads_.resize(static_cast<size_t>(ex.size) * dim_);
+      model_.Gradient(ex, const_cast<const float* const*>(rows_.data()), dloss, &scratch_,
+                      grads_.data());
+      for (uint32_t i = 0; i < ex.size; ++i) {
+        optimizer_.Update(rows_[i], rows_[i] + dim_, grads_.data() + i * dim_, dim_, step);
+      }
+      optimizer_.Update(bias_row_, bias_row_ + dim_, &dloss, 1, step);
+    }
+    progress_.Add(block.size(), loss_sum);
+  }
+
+ private:
+  const Model& model_;
+  const Optimizer& optimizer_;
+  SparseTable& table_;
+  float* const bias_row_;
+  std::atomic<uint64_t>& steps_;
+  Progress& progress_;
+  const int dim_;
+  std::vector<float*> rows_;
+  std::vector<float> grads_;
+  ModelScratch scratch_;
+};
+
+class Trainer {
+ public:
+  Trainer(const TrainConfig& config, bool interactive)
+      : config_(config), threads_(config.resolved_threads()), interactive_(interactive) {}
+
+  absl::StatusOr<TrainSummary> Run();
+
+ private:
+  absl::Status Prepare();
+  absl::Status CollectStatistics();
+  absl::StatusOr<int> ScanFields();
+  absl::StatusOr<std::vector<ExampleBlock>> ReadAll(const std::string& path);
+  absl::Status TrainEpoch(int epoch);
+  absl::Status TrainFromReader(DataReader& reader, CacheWriter* cache_writer, bool keep);
+  void TrainFromMemory();
+  absl::Status Save(int epoch);
+  std::string SummaryJson() const;
+
+  const TrainConfig& config_;
+  const int threads_;
+  const bool interactive_;
+  InputSpec input_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<SparseTable> table_;
+  float* bias_row_ = nullptr;
+  std::unique_ptr<Progress> progress_;
+  std::vector<ExampleBlock> valid_;
+  std::atomic<uint64_t> steps_{0};
+
+  // Parsed training data kept after the first epoch while it fits in memory_limit_mb.
+  std::vector<Block> memory_;
+  bool in_memory_ = false;
+  std::string cache_ready_;  // a valid cache file for later epochs, or ""
+  std::string bad_lines_;
+
+  TrainSummary summary_;
+  double best_logloss_ = 0;
+};
+
+absl::Status Trainer::CollectStatistics() {
+  ReaderOptions options = input_.MakeReaderOptions(0, config_.max_bad_lines);
+  options.encoder_factory = input_.pipeline->StatisticsFactory();
+  ASSIGN_OR_RETURN(auto reader, OpenDataReader(config_.train_path, options));
+  ExampleBlock block;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(&block));
+    if (!more) break;
+  }
+  return input_.pipeline->FinishStatistics();
+}
+
+absl::StatusOr<int> Trainer::ScanFields() {
+  ASSIGN_OR_RETURN(auto reader,
+                   OpenDataReader(config_.train_path,
+                                  input_.MakeReaderOptions(threads_, config_.max_bad_lines)));
+  ExampleBlock block;
+  uint32_t max_field = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(&block));
+    if (!more) break;
+    for (uint32_t f : block.fields()) max_field = std::max(max_field, f);
+  }
+  return static_cast<int>(max_field) + 1;
+}
+
+absl::StatusOr<std::vector<ExampleBlock>> Trainer::ReadAll(const std::string& path) {
+  ASSIGN_OR_RETURN(auto reader,
+                   OpenDataReader(path, input_.MakeReaderOptions(threads_, config_.max_bad_lines)));
+  std::vector<ExampleBlock> blocks;
+  while (true) {
+    ExampleBlock block;
+    ASSIGN_OR_RETURN(bool more, reader->Next(&block));
+    if (!more) break;
+    blocks.push_back(std::move(block));
+  }
+  if (!reader->bad_lines().Summary().empty()) {
+    progress_->Log(absl::StrCat(path, ": ", reader->bad_lines().Summary()));
+  }
+  return blocks;
+}
+
+absl::Status Trainer::Prepare() {
+  RETURN_IF_ERROR(ValidateTrainConfig(config_));
+  ASSIGN_OR_RETURN(input_, InputSpecFromConfig(config_));
+  std::error_code ec;
+  std::filesystem::create_directories(config_.out_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create output directory ", config_.out_dir, ": ", ec.message()));
+  }
+  progress_ = std::make_unique<Progress>(
+      (std::filesystem::path(config_.out_dir) / "metrics.jsonl").string(), interactive_);
+  if (input_.pipeline != nullptr && input_.pipeline->NeedsStatistics()) {
+    RETURN_IF_ERROR(CollectStatistics());
+  }
+  ModelSpec spec = config_.model;
+  if (spec.type == ModelType::kFfm) {
+    if (input_.pipeline != nullptr) {
+      spec.num_fields = input_.pipeline->num_fields();
+    } else if (spec.num_fields <= 1) {
+      ASSIGN_OR_RETURN(spec.num_fields, ScanFields());
+    }
+  }
+  ASSIGN_OR_RETURN(model_, Model::Create(spec));
+  ASSIGN_OR_RETURN(optimizer_, CreateOptimizer(config_.resolved_optimizer()));
+  const int dim = model_->dim();
+  const Model* model = model_.get();
+  const Optimizer* optimizer = optimizer_.get();
+  table_ = std::make_unique<SparseTable>(dim * (1 + optimizer_->state_per_weight()),
+                                         [model, optimizer, dim](uint64_t key, float* row) {
+                                           model->InitRow(key, row);
+                                           optimizer->InitState(row, row + dim, dim);
+                                         });
+  bias_row_ = table_->FindOrInsert(kBiasKey);
+  bias_row_[0] = 0;
+  if (!config_.valid_path.empty()) {
+    ASSIGN_OR_RETURN(valid_, ReadAll(config_.valid_path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Trainer::TrainFromReader(DataReader& reader, CacheWriter* cache_writer, bool keep) {
+  BlockQueue queue(2 * threads_);
+  std::vector<std::thread> learners;
+  for (int t = 0; t < threads_; ++t) {
+    learners.emplace_back([&] {
+      Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_);
+      while (Block block = queue.Pop()) learner.Train(*block);
+    });
+  }
+  absl::Status status;
+  size_t kept_bytes = 0;
+  const size_t limit = static_cast<size_t>(config_.memory_limit_mb) << 20;
+  while (true) {
+    auto block = std::make_shared<ExampleBlock>();
+    auto more = reader.Next(block.get());
+    if (!more.ok()) {
+      status = more.status();
+      break;
+    }
+    if (!*more) break;
+    if (cache_writer != nullptr) {
+      status = cache_writer->Write(*block);
+      if (!status.ok()) break;
+    }
+    if (keep) {
+      kept_bytes += BlockBytes(*block);
+      if (kept_bytes <= limit) {
+        memory_.push_back(block);
+      } else {
+        keep = false;
+        memory_.clear();
+        memory_.shrink_to_fit();
+      }
+    }
+    queue.Push(std::move(block));
+  }
+  queue.Close();
+  for (auto& th : learners) th.join();
+  if (!reader.bad_lines().Summary().empty()) bad_lines_ = reader.bad_lines().Summary();
+  in_memory_ = keep && status.ok();
+  return status;
+}
+
+void Trainer::TrainFromMemory() {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_);
+    for (size_t b; (b = next.fetch_add(1)) < memory_.size();) learner.Train(*memory_[b]);
+  };
+  std::vector<std::thread> learners;
+  for (int t = 1; t < threads_; ++t) learners.emplace_back(work);
+  work();
+  for (auto& th : learners) th.join();
+}
+
+absl::Status Trainer::TrainEpoch(int epoch) {
+  if (in_memory_) {
+    TrainFromMemory();
+    return absl::OkStatus();
+  }
+  const int parse_threads = threads_;
+  if (!cache_ready_.empty()) {
+    ASSIGN_OR_RETURN(auto reader,
+                     OpenDataReader(cache_ready_, input_.MakeReaderOptions(parse_threads, 0)));
+    return TrainFromReader(*reader, nullptr, /*keep=*/false);
+  }
+  // First pass over the data: from a matching cache when there is one, else from text (writing
+  // the cache on the way when asked).
+  const bool keep = config_.epochs > 1;
+  std::unique_ptr<CacheWriter> writer;
+  std::string source = config_.train_path;
+  if (!config_.cache_path.empty()) {
+    const uint64_t fingerprint = SourceFingerprint(config_.train_path, input_.Fingerprint());
+    auto existing = CacheReader::Open(config_.cache_path);
+    if (existing.ok() && (*existing)->fingerprint() == fingerprint) {
+      source = config_.cache_path;
+      progress_->Log(absl::StrCat("reading parsed data from cache ", config_.cache_path));
+    } else {
+      ASSIGN_OR_RETURN(writer, CacheWriter::Create(config_.cache_path, fingerprint));
+      progress_->Log(absl::StrCat("writing cache ", config_.cache_path));
+    }
+  }
+  ASSIGN_OR_RETURN(auto reader, OpenDataReader(source, input_.MakeReaderOptions(
+                                                           parse_threads, config_.max_bad_lines)));
+  RETURN_IF_ERROR(TrainFromReader(*reader, writer.get(), keep));
+  if (writer != nullptr) RETURN_IF_ERROR(writer->Finish());
+  if (!config_.cache_path.empty()) cache_ready_ = config_.cache_path;
+  return absl::OkStatus();
+}
+
+std::string Trainer::SummaryJson() const {
+  nlohmann::json j = {
+      {"examples", summary_.examples},     {"epochs", summary_.epochs_run},
+      {"best_epoch", summary_.best_epoch}, {"train_loss", summary_.train_loss},
+      {"seconds", summary_.seconds},       {"threads", threads_},
+      {"train_path", config_.train_path},  {"valid_path", config_.valid_path},
+      {"seed", config_.model.seed},
+  };
+  if (summary_.valid_auc) j["valid_auc"] = *summary_.valid_auc;
+  if (summary_.valid_logloss) j["valid_logloss"] = *summary_.valid_logloss;
+  const std::time_t now = std::time(nullptr);
+  char created[32];
+  std::strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  j["created"] = created;
+  return j.dump();
+}
+
+absl::Status Trainer::Save(int epoch) {
+  ModelManifest manifest;
+  manifest.spec = model_->spec();
+  manifest.optimizer = optimizer_->config();
+  manifest.data_format = DataFormatName(input_.format);
+  manifest.hash_bits = input_.hash_bits;
+  if (input_.pipeline != nullptr) manifest.transforms_json = input_.pipeline->ToJson();
+  summary_.features = table_->size() - 1;
+  manifest.feature_count = static_cast<int64_t>(summary_.features);
+  manifest.training_json = SummaryJson();
+  return SaveModelDir(config_.out_dir, manifest, *table_, *optimizer_, steps_.load());
+}
+
+absl::StatusOr<TrainSummary> Trainer::Run() {
+  const auto start = std::chrono::steady_clock::now();
+  RETURN_IF_ERROR(Prepare());
+  int since_best = 0;
+  for (int epoch = 1; epoch <= config_.epochs; ++epoch) {
+    progress_->BeginEpoch(epoch, config_.epochs, 0);
+    RETURN_IF_ERROR(TrainEpoch(epoch));
+    summary_.epochs_run = epoch;
+    summary_.examples = steps_.load();
+    summary_.train_loss = progress_->epoch_loss();
+    summary_.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (valid_.empty()) {
+      progress_->EndEpoch(std::nullopt, std::nullopt);
+      continue;
+    }
+    const std::vector<float> probs = PredictBlocks(*model_, *table_, valid_, threads_);
+    std::vector<float> labels;
+    labels.reserve(probs.size());
+    for (const auto& b : valid_) labels.insert(labels.end(), b.labels().begin(), b.labels().end());
+    const double auc = RocAuc(probs, labels);
+    const double logloss = LogLoss(probs, labels);
+    progress_->EndEpoch(auc, logloss);
+    if (summary_.best_epoch == 0 || logloss < best_logloss_) {
+      best_logloss_ = logloss;
+      summary_.best_epoch = epoch;
+      summary_.valid_auc = auc;
+      summary_.valid_logloss = logloss;
+      since_best = 0;
+      RETURN_IF_ERROR(Save(epoch));
+    } else if (config_.early_stopping > 0 && ++since_best >= config_.early_stopping) {
+      progress_->Log(absl::StrCat("early stopping: validation logloss has not improved for ",
+                                  since_best, " epochs; keeping epoch ", summary_.best_epoch));
+      break;
+    }
+  }
+  if (valid_.empty()) {
+    summary_.best_epoch = summary_.epochs_run;
+    RETURN_IF_ERROR(Save(summary_.epochs_run));
+  }
+  summary_.bad_lines = bad_lines_;
+  summary_.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary_.features = table_->size() - 1;
+  return summary_;
+}
+
+}  // namespace
+
+absl::StatusOr<TrainSummary> Train(const TrainConfig& config, bool interactive) {
+  Trainer trainer(config, interactive);
+  return trainer.Run();
+}
+
+}  // namespace parasol

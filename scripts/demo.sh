@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: train on the bundled churn data (local process, bundled
+# files), evaluate on the held-out split, predict a few rows. Installs what it needs first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+./scripts/build.sh >/dev/null
+PARASOL=./build/src/cli/parasol
+OUT=${OUT:-out/churn-lr}
+DATA=data/churn
+
+echo "== train: LR on $DATA/train.csv (validation: $DATA/test.csv) -> $OUT"
+$PARASOL train --config $DATA/model.yaml --train $DATA/train.csv --valid $DATA/test.csv \
+  --out "$OUT" --format csv --schema $DATA/schema.yaml
+echo
+echo "== evaluate on $DATA/test.csv (ROC/PR curves: $OUT/roc.svg)"
+$PARASOL eval --model "$OUT" --data $DATA/test.csv --roc "$OUT/roc.svg"
+echo
+echo "== predict: churn probability of the first 5 test customers"
+head -n 6 $DATA/test.csv > "$OUT/sample.csv"
+$PARASOL predict --model "$OUT" --data "$OUT/sample.csv"

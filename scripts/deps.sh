@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Parasol builds and tests with. Idempotent and fast when
+# everything is present: apt-get runs only for missing packages. Works as root or through sudo.
+set -euo pipefail
+
+PACKAGES=(
+  g++ cmake ninja-build pkg-config make
+  libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libxxhash-dev libzstd-dev zlib1g-dev
+  libgtest-dev libgmock-dev
+)
+# Peers and tools the tests and benchmarks compare against.
+if [[ "${1:-}" == "--test" ]]; then
+  PACKAGES+=(liblinear-tools)
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "deps.sh: run as root or install sudo" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "Installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,9 @@
+// The `parasol` command line: sub-commands train, eval, predict and gen. Exit codes: 0 success,
+// 1 runtime error, 2 usage error; every error message names what was wrong.
+#pragma once
+
+namespace parasol {
+
+int RunCli(int argc, char** argv);
+
+}  // namespace parasol

@@ -1,0 +1,31 @@
+// How raw input becomes examples for one model: the text format, hashing and (for CSV/Criteo)
+// the feature pipeline. Built from a training config, or from a saved model's manifest so that
+// evaluation and prediction compute exactly the training keys. Immutable once built; shareable.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "data/reader.h"
+#include "model/model_dir.h"
+#include "train/train_config.h"
+#include "transform/feature_pipeline.h"
+
+namespace parasol {
+
+struct InputSpec {
+  DataFormat format = DataFormat::kLibsvm;
+  int hash_bits = 0;
+  std::shared_ptr<FeaturePipeline> pipeline;  // null for libsvm
+
+  ReaderOptions MakeReaderOptions(int parse_threads, int64_t max_bad_lines) const;
+  // The text the binary cache fingerprint covers: format, hashing and the pipeline.
+  std::string Fingerprint() const;
+};
+
+// Loads the schema (CSV: config.schema_path; Criteo: built in) and the transforms of
+// config.config_text. Statistics for normalize are not collected here (see the trainer).
+absl::StatusOr<InputSpec> InputSpecFromConfig(const TrainConfig& config);
+absl::StatusOr<InputSpec> InputSpecFromManifest(const ModelManifest& manifest);
+
+}  // namespace parasol

@@ -1,0 +1,46 @@
+// Scoring with a trained model: probabilities for parsed examples, and whole files streamed in
+// input order. A loaded Predictor is immutable and thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "data/example.h"
+#include "model/model.h"
+#include "model/model_dir.h"
+#include "model/sparse_table.h"
+#include "train/input_spec.h"
+
+namespace parasol {
+
+// Appends the probability of every example of `block` to *probs. Rows of `table` start with
+// model.dim() weights; keys absent from the table count as all-zero weights.
+void PredictBlock(const Model& model, const SparseTable& table, const ExampleBlock& block,
+                  std::vector<float>* probs);
+
+// Scores `blocks` on up to `threads` threads; probs[i] belongs to the i-th example overall.
+std::vector<float> PredictBlocks(const Model& model, const SparseTable& table,
+                                 const std::vector<ExampleBlock>& blocks, int threads);
+
+class Predictor {
+ public:
+  static absl::StatusOr<std::unique_ptr<Predictor>> Load(const std::string& model_dir);
+
+  const InputSpec& input() const { return input_; }
+  const LoadedModel& loaded() const { return loaded_; }
+
+  // Reads `path` (in the model's input format; `format` may only confirm it) and calls
+  // fn(block, probs) for each block in file order.
+  absl::Status PredictFile(
+      const std::string& path, int threads,
+      const std::function<void(const ExampleBlock&, const std::vector<float>&)>& fn) const;
+
+ private:
+  LoadedModel loaded_;
+  InputSpec input_;
+};
+
+}  // namespace parasol

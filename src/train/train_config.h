@@ -1,0 +1,58 @@
+// Settings of a training run: a model config file (YAML) merged with command-line flags, flags
+// winning. Plain data; not shared between threads while being modified.
+//
+// Model config keys (all optional):
+//   model: lr|fm|ffm|perceptron    k: 8          fields: N (FFM on libsvm; else from the schema)
+//   optimizer: sgd|adagrad|ftrl|adam   lr: 0.05   l1: 0   l2: 0
+//   ftrl_beta: 1   adam_beta1: 0.9   adam_beta2: 0.999   epsilon: 1e-8   init_scale: 0.01
+//   epochs: 1   threads: 0 (all cores)   seed: 1   early_stopping: 2 (patience; 0 = off)
+//   format: libsvm|csv|criteo   schema: FILE (relative to the config file)   hash_bits: 0
+//   max_bad_lines: 0   memory_limit_mb: 4096 (parsed data kept in memory between epochs)
+//   transforms: [...]  (see transform/feature_pipeline.h)
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "data/reader.h"
+#include "model/model.h"
+#include "optim/optimizer.h"
+
+namespace parasol {
+
+struct TrainConfig {
+  std::string train_path;
+  std::string valid_path;  // empty: no validation
+  std::string out_dir;
+  std::string cache_path;  // empty: no binary cache
+  DataFormat format = DataFormat::kLibsvm;
+  std::string schema_path;  // CSV only
+  int hash_bits = 0;
+  int64_t max_bad_lines = 0;
+
+  ModelSpec model;
+  OptimizerConfig optimizer{.name = ""};  // empty name: resolved_optimizer() picks
+  int epochs = 1;
+  int threads = 0;         // 0 = hardware concurrency
+  int early_stopping = 2;  // epochs without validation improvement before stopping; 0 = off
+  int64_t memory_limit_mb = 4096;
+
+  std::string config_text;    // the model config as given (transforms are read from it)
+  std::string config_origin;  // its path, for messages
+
+  int resolved_threads() const;
+  // The optimizer to use: as configured, or the model's default when none was named
+  // (averaged SGD for the perceptron, AdaGrad otherwise).
+  OptimizerConfig resolved_optimizer() const;
+};
+
+// Applies the keys of a model config YAML to *config. Unknown keys, wrong types and bad values
+// are InvalidArgument naming `origin` and the key.
+absl::Status ApplyConfigYaml(const std::string& text, const std::string& origin,
+                             TrainConfig* config);
+
+// Checks the merged settings (files named, ranges) before anything runs.
+absl::Status ValidateTrainConfig(const TrainConfig& config);
+
+}  // namespace parasol
