@@ -54,10 +54,14 @@ class CacheReader {
  private:
   CacheReader(std::string path, std::FILE* file, uint64_t fingerprint)
       : path_(std::move(path)), file_(file), fingerprint_(fingerprint) {}
+  // Reads exactly `bytes` bytes; DataLoss naming the path when the file ends first.
+  absl::Status ReadBytes(void* data, size_t bytes);
   std::string path_;
   std::FILE* file_;
   uint64_t fingerprint_;
   uint64_t examples_ = 0;
+  uint64_t file_size_ = 0;  // 0 when unknown
+  uint64_t offset_ = 0;     // bytes consumed so far
 };
 
 }  // namespace parasol

@@ -12,10 +12,10 @@ namespace parasol {
 
 struct GenOptions {
   uint64_t rows = 1000000;
-  uint32_t features = 40;     // non-zero features per row, one per field
-  uint64_t vocab = 1000000;   // distinct feature ids per field... total vocabulary
-  double zipf_s = 1.1;        // power-law exponent of feature frequencies
-  double base_ctr = 0.25;     // approximate positive rate
+  uint32_t features = 40;    // non-zero features per row, one per field
+  uint64_t vocab = 1000000;  // total distinct ids; each field draws from vocab / features
+  double zipf_s = 1.1;       // power-law exponent of feature frequencies
+  double base_ctr = 0.25;    // approximate positive rate
   uint64_t seed = 1;
 };
 
