@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -24,18 +26,21 @@ std::string ReadFile(const fs::path& path) {
 class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::path(::testing::TempDir()) / "trainer_test";
+    // ctest runs every test case as its own process, possibly in parallel: one dir per process.
+    dir_ = fs::path(::testing::TempDir()) / ("trainer_test_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     GenOptions gen;
-    gen.rows = 20000;
+    gen.rows = 25000;
     gen.features = 10;
     gen.vocab = 2000;
     gen.seed = 3;
-    ASSERT_TRUE(GenerateLibsvm(gen, (dir_ / "train.svm").string()).ok());
-    gen.rows = 5000;
-    gen.seed = 4;
-    ASSERT_TRUE(GenerateLibsvm(gen, (dir_ / "valid.svm").string()).ok());
+    // One planted model: the first 20000 rows train, the last 5000 validate.
+    ASSERT_TRUE(GenerateLibsvm(gen, (dir_ / "all.svm").string()).ok());
+    std::ifstream all(dir_ / "all.svm");
+    std::ofstream train(dir_ / "train.svm"), valid(dir_ / "valid.svm");
+    std::string line;
+    for (int i = 0; std::getline(all, line); ++i) (i < 20000 ? train : valid) << line << "\n";
   }
 
   TrainConfig Config(const std::string& out) const {
