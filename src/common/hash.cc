@@ -3,23 +3,7 @@
 #include <xxhash.h>
 
 namespace parasol {
-namespace {
-
-// splitmix64 finaliser: a cheap bijective mixer with full avalanche.
-inline uint64_t Mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
-}  // namespace
-
-uint64_t FeatureKey(uint32_t field, uint64_t id) {
-  return Mix(id ^ Mix((uint64_t{field} << 1) | 1));
-}
+using hash_internal::Mix;
 
 uint64_t FeatureKey(uint32_t field, std::string_view value) {
   return XXH3_64bits_withSeed(value.data(), value.size(), (uint64_t{field} << 1));

@@ -8,8 +8,23 @@
 
 namespace parasol {
 
-// Key of a feature whose value is an integer id (libsvm index, bucket number, ...).
-uint64_t FeatureKey(uint32_t field, uint64_t id);
+namespace hash_internal {
+// splitmix64 finaliser: a cheap bijective mixer with full avalanche.
+inline uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+}  // namespace hash_internal
+
+// Key of a feature whose value is an integer id (libsvm index, bucket number, ...). Inline: it
+// runs once per parsed feature.
+inline uint64_t FeatureKey(uint32_t field, uint64_t id) {
+  return hash_internal::Mix(id ^ hash_internal::Mix((uint64_t{field} << 1) | 1));
+}
 
 // Key of a feature whose value is a string (a categorical value, a crossed tuple, ...).
 uint64_t FeatureKey(uint32_t field, std::string_view value);

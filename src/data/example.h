@@ -57,6 +57,14 @@ class ExampleBlock {
     values_.clear();
   }
   void Append(const ExampleBlock& other);
+  // Reserves room for `examples` more examples with `features` features in all.
+  void Reserve(size_t examples, size_t features) {
+    labels_.reserve(labels_.size() + examples);
+    offsets_.reserve(offsets_.size() + examples);
+    keys_.reserve(keys_.size() + features);
+    fields_.reserve(fields_.size() + features);
+    values_.reserve(values_.size() + features);
+  }
 
   const std::vector<float>& labels() const { return labels_; }
   const std::vector<uint32_t>& offsets() const { return offsets_; }

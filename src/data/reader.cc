@@ -88,8 +88,7 @@ class Chunker {
     StripBom(&text);
     if (text.empty()) return false;
     chunk->first_line = next_line_;
-    chunk->num_lines =
-        static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n')) + (text.back() != '\n');
+    chunk->num_lines = CountNewlines(text) + (text.back() != '\n');
     next_line_ += chunk->num_lines;
     return true;
   }
@@ -116,6 +115,20 @@ class Chunker {
   }
 
  private:
+  // memchr skips whole lines at a time (vectorised), much faster than a byte loop.
+  static uint64_t CountNewlines(const std::string& text) {
+    uint64_t n = 0;
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    while (p < end) {
+      const void* nl = std::memchr(p, '\n', static_cast<size_t>(end - p));
+      if (nl == nullptr) break;
+      ++n;
+      p = static_cast<const char*>(nl) + 1;
+    }
+    return n;
+  }
+
   static size_t LastNewline(const std::string& text, size_t from) {
     for (size_t i = text.size(); i > from; --i) {
       if (text[i - 1] == '\n') return i - 1;
@@ -187,6 +200,10 @@ class ChunkParser {
     result->bad_lines.clear();
     result->block.Clear();
     if (!chunk.status.ok()) return;
+    // Consumers may keep blocks (and hand back fresh ones): size the block from the previous
+    // chunk's density so that it is filled without reallocating.
+    result->block.Reserve(chunk.num_lines,
+                          static_cast<size_t>(features_per_byte_ * chunk.text.size() * 1.05) + 64);
     const char* p = chunk.text.data();
     const char* const end = p + chunk.text.size();
     uint64_t line_no = chunk.first_line;
@@ -210,11 +227,16 @@ class ChunkParser {
       // More bad lines than the limit allows: the read will stop here at the latest.
       if (static_cast<int64_t>(result->bad_lines.size()) > config_.max_bad_lines) return;
     }
+    if (!chunk.text.empty()) {
+      features_per_byte_ = static_cast<double>(result->block.num_features()) /
+                           static_cast<double>(chunk.text.size());
+    }
   }
 
  private:
   const ParseConfig& config_;
   DelimitedSplitter splitter_;
+  double features_per_byte_ = 1.0 / 8;  // a guess for the first chunk
 };
 
 // Reads text input in chunks; parses on the caller's thread (parse_threads = 0) or on a pool.

@@ -62,7 +62,9 @@ absl::Status WriteTable(const std::string& path, const SparseTable& table, int d
   if (f == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
   }
-  const std::vector<uint64_t> keys = table.SortedKeys();
+  const std::vector<std::pair<uint64_t, const float*>> rows = table.SortedRows();
+  std::vector<uint64_t> keys(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) keys[i] = rows[i].first;
   TableHeader header{};
   std::memcpy(header.magic, kTableMagic, sizeof(kTableMagic));
   header.version = kTableVersion;
@@ -72,16 +74,16 @@ absl::Status WriteTable(const std::string& path, const SparseTable& table, int d
   bool ok;
   {
     ChecksumWriter out(f);
-    ok = out.Write(&header, sizeof(header)) && out.Write(keys.data(), keys.size() * 8);
-    std::vector<float> buf(dim);
-    for (size_t i = 0; ok && i < keys.size(); ++i) {
-      const float* row = table.Find(keys[i]);
-      optimizer.Finalize(row, row + dim, dim, steps, buf.data());
-      ok = out.Write(buf.data(), sizeof(float) * dim);
+    // Each section is assembled in memory and written (and checksummed) in one call.
+    std::vector<float> weights(rows.size() * dim), state(rows.size() * state_dim);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const float* row = rows[i].second;
+      optimizer.Finalize(row, row + dim, dim, steps, weights.data() + i * dim);
+      std::memcpy(state.data() + i * state_dim, row + dim, sizeof(float) * state_dim);
     }
-    for (size_t i = 0; ok && i < keys.size() && state_dim > 0; ++i) {
-      ok = out.Write(table.Find(keys[i]) + dim, sizeof(float) * state_dim);
-    }
+    ok = out.Write(&header, sizeof(header)) && out.Write(keys.data(), keys.size() * 8) &&
+         out.Write(weights.data(), weights.size() * sizeof(float)) &&
+         out.Write(state.data(), state.size() * sizeof(float));
     *checksum_out = out.digest();
   }
   ok = ok && std::fwrite(checksum_out, 8, 1, f) == 1;

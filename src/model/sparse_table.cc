@@ -21,15 +21,6 @@ SparseTable::SparseTable(int row_floats, RowInit init)
 
 SparseTable::~SparseTable() = default;
 
-uint64_t SparseTable::Spread(uint64_t key) {
-  // Keys are hashes already, but --hash-bits leaves only low bits: mix so that both the shard
-  // (top bits) and the slot (low bits) are well distributed.
-  key ^= key >> 33;
-  key *= 0xff51afd7ed558ccdULL;
-  key ^= key >> 33;
-  return key;
-}
-
 float* SparseTable::Probe(const Index& index, uint64_t key, uint64_t h) {
   for (size_t i = h & index.mask;; i = (i + 1) & index.mask) {
     const Slot& slot = index.slots[i];
@@ -144,6 +135,19 @@ std::vector<uint64_t> SparseTable::SortedKeys() const {
   ForEach([&](uint64_t key, const float*) { keys.push_back(key); });
   std::sort(keys.begin(), keys.end());
   return keys;
+}
+
+}  // namespace parasol
+
+namespace parasol {
+
+std::vector<std::pair<uint64_t, const float*>> SparseTable::SortedRows() const {
+  std::vector<std::pair<uint64_t, const float*>> rows;
+  rows.reserve(size());
+  ForEach([&](uint64_t key, const float* row) { rows.emplace_back(key, row); });
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return rows;
 }
 
 }  // namespace parasol

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace parasol {
@@ -35,6 +36,12 @@ class SparseTable {
   const float* Find(uint64_t key) const;
   // Returns the row of `key`, creating and initialising it first when absent.
   float* FindOrInsert(uint64_t key);
+  // Hints that `key` will be looked up soon: prefetches the slot its probe starts at.
+  void Prefetch(uint64_t key) const {
+    const uint64_t h = Spread(key);
+    const Index* index = shards_[h >> (64 - kShardBits)].index.load(std::memory_order_acquire);
+    __builtin_prefetch(&index->slots[h & index->mask]);
+  }
   // Inserts `key` with the given contents (overwriting an existing row); used by loaders.
   void Put(uint64_t key, const float* row);
 
@@ -46,6 +53,8 @@ class SparseTable {
   void ForEach(const std::function<void(uint64_t key, const float* row)>& fn) const;
   // Keys in increasing order (for deterministic files).
   std::vector<uint64_t> SortedKeys() const;
+  // (key, row) pairs in increasing key order: one pass over the table, no lookups.
+  std::vector<std::pair<uint64_t, const float*>> SortedRows() const;
 
   static constexpr int kShardBits = 6;
   static constexpr int kShards = 1 << kShardBits;
@@ -71,7 +80,14 @@ class SparseTable {
     size_t chunk_rows_left = 0;
   };
 
-  static uint64_t Spread(uint64_t key);
+  static uint64_t Spread(uint64_t key) {
+    // Keys are hashes already, but --hash-bits leaves only low bits: mix so that both the shard
+    // (top bits) and the slot (low bits) are well distributed.
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return key;
+  }
   static float* Probe(const Index& index, uint64_t key, uint64_t h);
   float* InsertLocked(Shard& shard, uint64_t key, uint64_t h);
   void GrowLocked(Shard& shard);

@@ -25,9 +25,24 @@ class OptimizerBase : public Optimizer {
   OptimizerConfig config_;
 };
 
-class Sgd final : public OptimizerBase {
+// Implements UpdateRows by calling the final class's Update directly, so the per-row call is
+// inlined rather than virtual.
+template <typename Derived>
+class RowsUpdater : public OptimizerBase {
  public:
   using OptimizerBase::OptimizerBase;
+  void UpdateRows(float* const* rows, int dim, const float* grads, int count,
+                  uint64_t step) const override {
+    const Derived& self = static_cast<const Derived&>(*this);
+    for (int r = 0; r < count; ++r) {
+      self.Derived::Update(rows[r], rows[r] + dim, grads + static_cast<size_t>(r) * dim, dim, step);
+    }
+  }
+};
+
+class Sgd final : public RowsUpdater<Sgd> {
+ public:
+  using RowsUpdater::RowsUpdater;
   int state_per_weight() const override { return 0; }
   void Update(float* w, float*, const float* grad, int n, uint64_t) const override {
     const float lr = config_.lr, l2 = config_.l2, l1_step = config_.lr * config_.l1;
@@ -38,9 +53,9 @@ class Sgd final : public OptimizerBase {
   }
 };
 
-class AdaGrad final : public OptimizerBase {
+class AdaGrad final : public RowsUpdater<AdaGrad> {
  public:
-  using OptimizerBase::OptimizerBase;
+  using RowsUpdater::RowsUpdater;
   int state_per_weight() const override { return 1; }
   void Update(float* w, float* acc, const float* grad, int n, uint64_t) const override {
     const float lr = config_.lr, l1 = config_.l1, l2 = config_.l2, eps = config_.epsilon;
@@ -54,10 +69,11 @@ class AdaGrad final : public OptimizerBase {
   }
 };
 
-// FTRL-Proximal (McMahan et al., 2013), per coordinate; state (z, n).
-class Ftrl final : public OptimizerBase {
+// FTRL-Proximal (McMahan et al., 2013), per coordinate; state (z, √n) where n is the sum of
+// squared gradients (keeping the root saves one square root per update).
+class Ftrl final : public RowsUpdater<Ftrl> {
  public:
-  using OptimizerBase::OptimizerBase;
+  using RowsUpdater::RowsUpdater;
   int state_per_weight() const override { return 2; }
   void InitState(const float* w, float* state, int n) const override {
     // Choose z so that the closed form below reproduces w while n = 0 (exact when l1 = 0).
@@ -69,30 +85,27 @@ class Ftrl final : public OptimizerBase {
     }
   }
   void Update(float* w, float* state, const float* grad, int n, uint64_t) const override {
-    const float alpha = config_.lr, beta = config_.ftrl_beta, l1 = config_.l1, l2 = config_.l2;
+    const float inv_alpha = 1.0f / config_.lr, beta = config_.ftrl_beta, l1 = config_.l1,
+                l2 = config_.l2;
     for (int i = 0; i < n; ++i) {
       float& z = state[2 * i];
-      float& acc = state[2 * i + 1];
+      float& root_n = state[2 * i + 1];
       const float g = grad[i];
-      const float acc_new = acc + g * g;
-      const float sigma = (std::sqrt(acc_new) - std::sqrt(acc)) / alpha;
-      z += g - sigma * w[i];
-      acc = acc_new;
-      if (std::fabs(z) <= l1) {
-        w[i] = 0;
-      } else {
-        const float sign = z > 0 ? 1.0f : -1.0f;
-        w[i] = -(z - sign * l1) / ((beta + std::sqrt(acc)) / alpha + l2);
-      }
+      const float root_new = std::sqrt(root_n * root_n + g * g);
+      z += g - (root_new - root_n) * inv_alpha * w[i];
+      root_n = root_new;
+      // w = -(z - sign(z) l1) / ((β + √n) / α + l2) when |z| > l1, else 0.
+      const float shrunk = std::copysign(std::max(std::fabs(z) - l1, 0.0f), z);
+      w[i] = -shrunk / ((beta + root_new) * inv_alpha + l2);
     }
   }
 };
 
 // Adam with per-weight bias correction; state (m, v, beta1^t, beta2^t), so a sparse row that is
 // updated rarely is corrected by its own step count, not the global one.
-class Adam final : public OptimizerBase {
+class Adam final : public RowsUpdater<Adam> {
  public:
-  using OptimizerBase::OptimizerBase;
+  using RowsUpdater::RowsUpdater;
   int state_per_weight() const override { return 4; }
   void InitState(const float*, float* state, int n) const override {
     for (int i = 0; i < n; ++i) {
@@ -122,9 +135,9 @@ class Adam final : public OptimizerBase {
 
 // SGD whose exported weights are the average of the weights after each of the T steps (Daumé's
 // trick): with u += (t − 1)·Δ at step t, that average is w − u / T. State (u).
-class AveragedSgd final : public OptimizerBase {
+class AveragedSgd final : public RowsUpdater<AveragedSgd> {
  public:
-  using OptimizerBase::OptimizerBase;
+  using RowsUpdater::RowsUpdater;
   int state_per_weight() const override { return 1; }
   void Update(float* w, float* u, const float* grad, int n, uint64_t step) const override {
     const float lr = config_.lr, l2 = config_.l2;

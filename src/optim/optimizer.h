@@ -42,6 +42,11 @@ class Optimizer {
   // weight whose magnitude falls below the threshold becomes exactly 0).
   virtual void Update(float* w, float* state, const float* grad, int n, uint64_t step) const = 0;
 
+  // Update() on `count` rows at once: rows[r] holds dim weights followed by their state, and
+  // grads holds count * dim gradients, row-major. One virtual call per example on the hot path.
+  virtual void UpdateRows(float* const* rows, int dim, const float* grads, int count,
+                          uint64_t step) const = 0;
+
   // The weights to export: the same as the live ones except for averaged SGD, whose exported
   // weights are the running average. `step` is the total number of updates.
   virtual void Finalize(const float* w, const float* state, int n, uint64_t step, float* out) const;

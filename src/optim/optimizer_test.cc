@@ -80,7 +80,7 @@ TEST(OptimizerTest, FtrlMatchesHandComputedSteps) {
   // n = 0.25, sigma = (0.5 - 0) / 0.1 = 5, z = 0.5 - 5 * 0 = 0.5
   // w = -(0.5 - 0.01) / ((1 + 0.5) / 0.1 + 0.1) = -0.49 / 15.1
   EXPECT_NEAR(state[0], 0.5f, 1e-6);
-  EXPECT_NEAR(state[1], 0.25f, 1e-6);
+  EXPECT_NEAR(state[1], 0.5f, 1e-6);  // √n
   EXPECT_NEAR(w, -0.49f / 15.1f, 1e-6);
   const float g2 = -0.2f;
   const float w1 = w;
@@ -89,6 +89,7 @@ TEST(OptimizerTest, FtrlMatchesHandComputedSteps) {
   const float sigma = (std::sqrt(n2) - 0.5f) / 0.1f;
   const float z2 = 0.5f - 0.2f - sigma * w1;
   EXPECT_NEAR(state[0], z2, 1e-6);
+  EXPECT_NEAR(state[1], std::sqrt(n2), 1e-6);
   EXPECT_NEAR(w, -(z2 - 0.01f) / ((1 + std::sqrt(n2)) / 0.1f + 0.1f), 1e-6);
 }
 
@@ -142,6 +143,26 @@ TEST(OptimizerTest, AveragedSgdExportsTheRunningAverage) {
   float avg = 0;
   opt->Finalize(&w, &u, 1, 3, &avg);
   EXPECT_FLOAT_EQ(avg, (1.0f + 3.0f + 3.0f) / 3.0f);
+}
+
+TEST(OptimizerTest, UpdateRowsEqualsUpdatePerRow) {
+  for (const char* name : {"sgd", "adagrad", "ftrl", "adam", "averaged"}) {
+    auto opt = Make(name, 0.1f, 0.01f, 0.01f);
+    const int dim = 3, s = opt->state_per_weight();
+    std::vector<float> a(2 * dim * (1 + s)), b;
+    for (size_t i = 0; i < a.size(); ++i) a[i] = 0.1f * static_cast<float>(i % 5);
+    for (int r = 0; r < 2; ++r)
+      opt->InitState(&a[r * dim * (1 + s)], &a[r * dim * (1 + s) + dim], dim);
+    b = a;
+    const float grads[6] = {0.5f, -0.2f, 0.1f, 1.0f, 0.0f, -0.7f};
+    float* rows[2] = {&a[0], &a[dim * (1 + s)]};
+    opt->UpdateRows(rows, dim, grads, 2, 7);
+    for (int r = 0; r < 2; ++r) {
+      float* row = &b[r * dim * (1 + s)];
+      opt->Update(row, row + dim, grads + r * dim, dim, 7);
+    }
+    EXPECT_EQ(a, b) << name;
+  }
 }
 
 TEST(OptimizerTest, RejectsBadConfigNamingTheField) {
