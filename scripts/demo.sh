@@ -9,9 +9,8 @@ PARASOL=./build/src/cli/parasol
 OUT=${OUT:-out/churn-lr}
 DATA=data/churn
 
-echo "== train: LR on $DATA/train.csv (validation: $DATA/test.csv) -> $OUT"
-$PARASOL train --config $DATA/model.yaml --train $DATA/train.csv --valid $DATA/test.csv \
-  --out "$OUT" --format csv --schema $DATA/schema.yaml
+echo "== train: LR on $DATA/train.csv -> $OUT (config $DATA/model.yaml)"
+$PARASOL train --config $DATA/model.yaml --train $DATA/train.csv --out "$OUT"
 echo
 echo "== evaluate on $DATA/test.csv (ROC/PR curves: $OUT/roc.svg)"
 $PARASOL eval --model "$OUT" --data $DATA/test.csv --roc "$OUT/roc.svg"

@@ -37,16 +37,16 @@ class ChurnBaselineTest : public ::testing::Test {
   }
 
   // Trains on train.csv with the bundled config, returns the test AUC of the saved model.
-  static double TrainAndTest(const std::string& model, const std::string& name) {
+  // `config_file`: the bundled config of the model (data/churn/model.yaml for LR, fm.yaml).
+  static double TrainAndTest(const std::string& config_file, const std::string& name) {
     TrainConfig c;
-    const fs::path config = kData / "model.yaml";
+    const fs::path config = kData / config_file;
     EXPECT_TRUE(ApplyConfigYaml(ReadFile(config), config.string(), &c).ok());
     c.format = DataFormat::kCsv;
     c.schema_path = (kData / "schema.yaml").string();
     c.train_path = (kData / "train.csv").string();
     c.out_dir = (work_ / name).string();
     c.threads = 1;
-    c.model.type = *ParseModelType(model);
     auto summary = Train(c, false);
     EXPECT_TRUE(summary.ok()) << summary.status();
     return TestAuc(c.out_dir);
@@ -100,8 +100,8 @@ fs::path ChurnBaselineTest::work_;
 TEST_F(ChurnBaselineTest, LrAndFmReachLiblinearTestAuc) {
   ASSERT_EQ(std::system("command -v liblinear-train >/dev/null"), 0)
       << "liblinear-train is missing: install Debian's liblinear-tools (scripts/deps.sh --test)";
-  const double lr_auc = TrainAndTest("lr", "lr");
-  const double fm_auc = TrainAndTest("fm", "fm");
+  const double lr_auc = TrainAndTest("model.yaml", "lr");
+  const double fm_auc = TrainAndTest("fm.yaml", "fm");
 
   // liblinear on exactly the features Parasol's LR saw (same transforms and statistics).
   auto predictor = Predictor::Load((work_ / "lr").string());

@@ -12,6 +12,7 @@ std::string FormatDuration(double seconds) {
   const int s = static_cast<int>(seconds + 0.5);
   if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, (s / 60) % 60);
   if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+  if (seconds < 10) return absl::StrFormat("%.2fs", seconds);
   return absl::StrFormat("%ds", s);
 }
 
@@ -93,7 +94,17 @@ void Progress::EndEpoch(std::optional<double> valid_auc, std::optional<double> v
                       n ? epoch_loss_sum_.load() / n : 0.0);
   if (valid_auc) summary += absl::StrFormat(", valid auc %.5f", *valid_auc);
   if (valid_logloss) summary += absl::StrFormat(" logloss %.5f", *valid_logloss);
-  std::fprintf(stderr, "%s%s\n", interactive_ ? "\r\033[K" : "", summary.c_str());
+  // About ten epoch lines per run: the first, the last, every tenth of the run, and any after
+  // five quiet seconds. The metrics log has every epoch.
+  const int every = std::max(1, (epochs_ + 9) / 10);
+  const auto now = std::chrono::steady_clock::now();
+  if (epoch_ == 1 || epoch_ == epochs_ || epoch_ % every == 0 ||
+      std::chrono::duration<double>(now - last_epoch_line_).count() >= 5) {
+    last_epoch_line_ = now;
+    std::fprintf(stderr, "%s%s\n", interactive_ ? "\r\033[K" : "", summary.c_str());
+  } else if (interactive_) {
+    std::fprintf(stderr, "\r\033[K");
+  }
 }
 
 void Progress::Log(const std::string& message) {

@@ -48,7 +48,7 @@ class Progress {
   int epoch_ = 0, epochs_ = 0;
   uint64_t expected_ = 0;
   uint64_t examples_per_epoch_ = 0;  // learned from the first epoch, for later ETAs
-  std::chrono::steady_clock::time_point epoch_start_, last_line_;
+  std::chrono::steady_clock::time_point epoch_start_, last_line_, last_epoch_line_;
   std::atomic<uint64_t> epoch_examples_{0};
   std::atomic<uint64_t> total_examples_{0};
   std::atomic<double> epoch_loss_sum_{0};
