@@ -45,6 +45,7 @@ class ChecksumWriter {
   ChecksumWriter(std::FILE* f) : f_(f) { XXH3_64bits_reset(state_); }
   ~ChecksumWriter() { XXH3_freeState(state_); }
   bool Write(const void* data, size_t n) {
+    if (n == 0) return true;  // an empty section (e.g. SGD's state) may have no buffer at all
     XXH3_64bits_update(state_, data, n);
     return std::fwrite(data, 1, n, f_) == n;
   }
@@ -79,7 +80,9 @@ absl::Status WriteTable(const std::string& path, const SparseTable& table, int d
     for (size_t i = 0; i < rows.size(); ++i) {
       const float* row = rows[i].second;
       optimizer.Finalize(row, row + dim, dim, steps, weights.data() + i * dim);
-      std::memcpy(state.data() + i * state_dim, row + dim, sizeof(float) * state_dim);
+      if (state_dim > 0) {
+        std::memcpy(state.data() + i * state_dim, row + dim, sizeof(float) * state_dim);
+      }
     }
     ok = out.Write(&header, sizeof(header)) && out.Write(keys.data(), keys.size() * 8) &&
          out.Write(weights.data(), weights.size() * sizeof(float)) &&
