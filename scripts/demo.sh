@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
-./scripts/build.sh >/dev/null
+TARGET=parasol ./scripts/build.sh >/dev/null
 PARASOL=./build/src/cli/parasol
 OUT=${OUT:-out/churn-lr}
 DATA=data/churn
