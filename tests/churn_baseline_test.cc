@@ -92,6 +92,8 @@ class ChurnBaselineTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st;
   }
 
+  static void TearDownTestSuite() { fs::remove_all(work_); }
+
   static fs::path work_;
 };
 

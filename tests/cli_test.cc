@@ -57,6 +57,8 @@ class CliTest : public ::testing::Test {
                                  "/model --model fm --k 4 --epochs 2 --threads 2");
     ASSERT_EQ(train.code, 0) << train.out;
   }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
   static fs::path dir_;
 };
 

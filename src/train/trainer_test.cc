@@ -66,6 +66,8 @@ class TrainerTest : public ::testing::Test {
     return RocAuc(probs, labels);
   }
 
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
   static fs::path dir_;
 };
 
