@@ -92,7 +92,10 @@ class ChurnBaselineTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st;
   }
 
-  static void TearDownTestSuite() { fs::remove_all(work_); }
+  // bench/train_bench.sh sets PARASOL_KEEP_TEST_OUTPUT to reuse the exported libsvm files.
+  static void TearDownTestSuite() {
+    if (std::getenv("PARASOL_KEEP_TEST_OUTPUT") == nullptr) fs::remove_all(work_);
+  }
 
   static fs::path work_;
 };

@@ -80,15 +80,19 @@ class BlockQueue {
 // One learner thread's state: reusable buffers and the update loop.
 class Learner {
  public:
+  // `bias_batch`: examples whose bias gradients are summed into one update of the shared bias
+  // row. 1 (per-example updates) with one learner; more with several, because every example
+  // touches the bias and per-example writes from several cores make its cache line bounce.
   Learner(const Model& model, const Optimizer& optimizer, SparseTable& table, float* bias_row,
-          std::atomic<uint64_t>& steps, Progress& progress)
+          std::atomic<uint64_t>& steps, Progress& progress, int bias_batch)
       : model_(model),
         optimizer_(optimizer),
         table_(table),
         bias_row_(bias_row),
         steps_(steps),
         progress_(progress),
-        dim_(model.dim()) {}
+        dim_(model.dim()),
+        bias_batch_(bias_batch) {}
 
   void Train(WorkBlock& work) {
     const ExampleBlock& block = work.block;
@@ -149,13 +153,22 @@ class Learner {
       grads_.resize(static_cast<size_t>(ex.size) * dim_);
       model_.Gradient(ex, weights, dloss, &scratch_, grads_.data());
       optimizer_.UpdateRows(rows, dim_, grads_.data(), ex.size, step);
-      optimizer_.Update(bias_row_, bias_row_ + dim_, &dloss, 1, step);
+      bias_grad_ += dloss;
+      if (++bias_pending_ >= bias_batch_) FlushBias(step);
     }
+    FlushBias(step);
     if (work.keep_rows) work.resolved = true;
     progress_.Add(block.size(), loss_sum);
   }
 
  private:
+  void FlushBias(uint64_t step) {
+    if (bias_pending_ == 0) return;
+    optimizer_.Update(bias_row_, bias_row_ + dim_, &bias_grad_, 1, step);
+    bias_grad_ = 0;
+    bias_pending_ = 0;
+  }
+
   const Model& model_;
   const Optimizer& optimizer_;
   SparseTable& table_;
@@ -163,6 +176,9 @@ class Learner {
   std::atomic<uint64_t>& steps_;
   Progress& progress_;
   const int dim_;
+  const int bias_batch_;
+  float bias_grad_ = 0;
+  int bias_pending_ = 0;
   std::vector<float*> row_buffers_[2];
   std::vector<float> grads_;
   ModelScratch scratch_;
@@ -183,6 +199,7 @@ class Trainer {
   absl::Status TrainEpoch(int epoch);
   absl::Status TrainFromReader(DataReader& reader, CacheWriter* cache_writer, bool keep);
   void TrainFromMemory();
+  int bias_batch() const { return threads_ == 1 ? 1 : 32; }
   absl::Status Save(int epoch);
   std::string SummaryJson() const;
 
@@ -295,7 +312,7 @@ absl::Status Trainer::TrainFromReader(DataReader& reader, CacheWriter* cache_wri
   std::vector<std::thread> learners;
   for (int t = 0; t < threads_; ++t) {
     learners.emplace_back([&] {
-      Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_);
+      Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_, bias_batch());
       while (Block work = queue.Pop()) learner.Train(*work);
     });
   }
@@ -338,7 +355,7 @@ absl::Status Trainer::TrainFromReader(DataReader& reader, CacheWriter* cache_wri
 void Trainer::TrainFromMemory() {
   std::atomic<size_t> next{0};
   auto work = [&] {
-    Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_);
+    Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_, bias_batch());
     for (size_t b; (b = next.fetch_add(1)) < memory_.size();) learner.Train(*memory_[b]);
   };
   std::vector<std::thread> learners;
