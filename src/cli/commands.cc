@@ -168,6 +168,9 @@ int RunEval(const ScoreFlags& f) {
                       labels.insert(labels.end(), block.labels().begin(), block.labels().end());
                     });
   if (!st.ok()) return Fail(kExitRuntime, st);
+  if (probs.empty()) {
+    return Fail(kExitRuntime, absl::InvalidArgumentError(f.data + ": no examples to evaluate"));
+  }
   const BinaryMetrics m = ComputeBinaryMetrics(probs, labels, f.threshold);
   if (!f.roc.empty()) {
     std::ofstream svg(f.roc);

@@ -438,6 +438,11 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
   for (int epoch = 1; epoch <= config_.epochs; ++epoch) {
     progress_->BeginEpoch(epoch, config_.epochs, 0);
     RETURN_IF_ERROR(TrainEpoch(epoch));
+    if (steps_.load() == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config_.train_path, ": no examples to train on",
+                       bad_lines_.empty() ? "" : " (", bad_lines_, bad_lines_.empty() ? "" : ")"));
+    }
     summary_.epochs_run = epoch;
     summary_.examples = steps_.load();
     summary_.train_loss = progress_->epoch_loss();

@@ -202,6 +202,61 @@ TEST_F(TrainerTest, BadLinesStopOrAreSkippedWithinTheLimit) {
   EXPECT_NE(skipped->bad_lines.find("2"), std::string::npos) << skipped->bad_lines;
 }
 
+TEST_F(TrainerTest, CriteoInputTrainsFfmWithOneFieldPerColumn) {
+  // Label depends on I1 and C1; 13 integer and 26 categorical columns, some empty.
+  {
+    std::ofstream out(dir_ / "criteo.tsv");
+    for (int i = 0; i < 3000; ++i) {
+      const int i1 = i % 7;
+      const bool positive = (i1 >= 4) != (i % 11 == 0);
+      out << (positive ? 1 : 0) << '\t' << i1;
+      for (int c = 1; c < 13; ++c) out << '\t' << (c == 5 ? std::string() : std::to_string(i % 3));
+      for (int c = 0; c < 26; ++c) {
+        char hex[9];
+        std::snprintf(hex, sizeof(hex), "%08x", c == 0 ? i % 5 : (i * 31 + c) % 50);
+        out << '\t' << (c == 7 ? "" : hex);
+      }
+      out << '\n';
+    }
+  }
+  TrainConfig c = Config("criteo_ffm");
+  c.train_path = (dir_ / "criteo.tsv").string();
+  c.format = DataFormat::kCriteo;
+  c.model.type = ModelType::kFfm;
+  c.model.k = 2;
+  c.epochs = 3;
+  auto summary = Train(c, false);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  auto loaded = LoadModelDir(c.out_dir, false);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->manifest.data_format, "criteo");
+  EXPECT_EQ(loaded->manifest.spec.num_fields, 39);
+  EXPECT_EQ(loaded->model->dim(), 1 + 39 * 2);
+  auto predictor = Predictor::Load(c.out_dir);
+  ASSERT_TRUE(predictor.ok());
+  std::vector<float> probs, labels;
+  ASSERT_TRUE((*predictor)
+                  ->PredictFile(c.train_path, 1,
+                                [&](const ExampleBlock& b, const std::vector<float>& p) {
+                                  probs.insert(probs.end(), p.begin(), p.end());
+                                  labels.insert(labels.end(), b.labels().begin(), b.labels().end());
+                                })
+                  .ok());
+  ASSERT_EQ(probs.size(), 3000u);
+  EXPECT_GT(RocAuc(probs, labels), 0.8);
+}
+
+TEST_F(TrainerTest, EmptyInputIsAnErrorNotAnEmptyModel) {
+  { std::ofstream(dir_ / "empty.svm") << "\n"; }
+  TrainConfig c = Config("empty");
+  c.train_path = (dir_ / "empty.svm").string();
+  auto result = Train(c, false);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("empty.svm: no examples"), std::string::npos)
+      << result.status();
+  EXPECT_FALSE(fs::exists(fs::path(c.out_dir) / "manifest.json"));
+}
+
 TEST_F(TrainerTest, MissingInputIsAClearError) {
   TrainConfig c = Config("missing");
   c.train_path = (dir_ / "nope.svm").string();
