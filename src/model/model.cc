@@ -9,7 +9,7 @@
 namespace parasol {
 namespace {
 
-class LinearModel final : public Model {
+class LinearModel : public Model {
  public:
   explicit LinearModel(const ModelSpec& spec) : Model(spec, 1) {}
 
@@ -25,23 +25,14 @@ class LinearModel final : public Model {
   }
 };
 
-class Perceptron final : public Model {
+// The perceptron scores like LR; it differs in its loss (mistakes only) and in being trained
+// with averaged updates.
+class Perceptron final : public LinearModel {
  public:
-  explicit Perceptron(const ModelSpec& spec) : Model(spec, 1) {}
-
-  float Score(const ExampleView& ex, const float* const* rows, float bias,
-              ModelScratch*) const override {
-    float s = bias;
-    for (uint32_t i = 0; i < ex.size; ++i) s += rows[i][0] * ex.values[i];
-    return s;
-  }
+  using LinearModel::LinearModel;
   float LossGradient(float score, float label) const override {
     const float y = label > 0.5f ? 1.0f : -1.0f;
     return y * score <= 0 ? -y : 0.0f;
-  }
-  void Gradient(const ExampleView& ex, const float* const*, float dloss, ModelScratch*,
-                float* grads) const override {
-    for (uint32_t i = 0; i < ex.size; ++i) grads[i] = dloss * ex.values[i];
   }
 };
 
