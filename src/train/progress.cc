@@ -72,7 +72,6 @@ double Progress::epoch_loss() const {
 
 void Progress::EndEpoch(std::optional<double> valid_auc, std::optional<double> valid_logloss) {
   std::lock_guard<std::mutex> lock(mu_);
-  Render(/*final_line=*/true);
   in_epoch_ = false;
   const uint64_t n = epoch_examples_.load();
   if (examples_per_epoch_ == 0) examples_per_epoch_ = n;
@@ -110,7 +109,7 @@ void Progress::EndEpoch(std::optional<double> valid_auc, std::optional<double> v
 void Progress::Log(const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
   std::fprintf(stderr, "%s%s\n", interactive_ ? "\r\033[K" : "", message.c_str());
-  if (interactive_ && in_epoch_) Render(false);
+  if (interactive_ && in_epoch_) Render();
 }
 
 void Progress::Loop() {
@@ -118,12 +117,12 @@ void Progress::Loop() {
   while (!stop_) {
     cv_.wait_for(lock, std::chrono::milliseconds(interactive_ ? 250 : 1000));
     if (stop_ || !in_epoch_) continue;
-    Render(false);
+    Render();
   }
 }
 
 // REQUIRES: mu_ held.
-void Progress::Render(bool final_line) {
+void Progress::Render() {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
   const uint64_t n = epoch_examples_.load();
@@ -137,7 +136,6 @@ void Progress::Render(bool final_line) {
         (expected_ > n ? expected_ - n : 0) + static_cast<double>(expected_) * (epochs_ - epoch_);
     eta = left / rate;
   }
-  if (final_line) return;  // EndEpoch prints the epoch summary instead
   // Every 10 s: a metrics line with the loss since the previous one (and a log line when stderr
   // is not a terminal).
   if (std::chrono::duration<double>(now - last_line_).count() >= 10) {

@@ -36,7 +36,7 @@ class Progress {
 
  private:
   void Loop();
-  void Render(bool final_line);
+  void Render();  // REQUIRES: mu_ held
   void WriteMetricsLine(const std::string& json);
 
   const bool interactive_;
