@@ -15,6 +15,6 @@ echo
 echo "== evaluate on $DATA/test.csv (ROC/PR curves: $OUT/roc.svg)"
 $PARASOL eval --model "$OUT" --data $DATA/test.csv --roc "$OUT/roc.svg"
 echo
-echo "== predict: churn probability of the first 5 test customers"
-head -n 6 $DATA/test.csv > "$OUT/sample.csv"
+echo "== predict: churn probability of the first 5 test customers (label column removed)"
+head -n 6 $DATA/test.csv | cut -d, -f2- > "$OUT/sample.csv"
 $PARASOL predict --model "$OUT" --data "$OUT/sample.csv"

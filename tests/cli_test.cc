@@ -39,6 +39,48 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Splits a CSV line at the commas outside quotes; fields keep their quotes.
+std::vector<std::string> CsvFields(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"') quoted = !quoted;  // "" inside a quoted field toggles twice
+    if (c == ',' && !quoted) {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+// Copies the CSV file `in` to `out` without the column named `column` (quoted or not).
+void DropCsvColumn(const fs::path& in, const std::string& column, const fs::path& out) {
+  const std::vector<std::string> lines = Lines(ReadFile(in));
+  ASSERT_FALSE(lines.empty());
+  const std::vector<std::string> header = CsvFields(lines[0]);
+  size_t drop = header.size();
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == column || header[i] == "\"" + column + "\"") drop = i;
+  }
+  ASSERT_LT(drop, header.size()) << column << " not in " << lines[0];
+  std::ofstream o(out);
+  for (const std::string& line : lines) {
+    std::vector<std::string> fields = CsvFields(line);
+    ASSERT_EQ(fields.size(), header.size()) << line;
+    fields.erase(fields.begin() + static_cast<std::ptrdiff_t>(drop));
+    for (size_t i = 0; i < fields.size(); ++i) o << (i ? "," : "") << fields[i];
+    o << "\n";
+  }
+}
+
 class CliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -143,6 +185,53 @@ TEST_F(CliTest, PredictWritesOneProbabilityPerLineInOrder) {
   auto reversed = Lines(s.str());
   std::reverse(reversed.begin(), reversed.end());
   EXPECT_EQ(reversed, lines);
+}
+
+TEST_F(CliTest, PredictAcceptsLibsvmWithoutLabelsButEvalDoesNot) {
+  {
+    std::ofstream out(dir_ / "unlabelled.svm");
+    for (const std::string& row : Lines(ReadFile(dir_ / "test.svm"))) {
+      out << row.substr(row.find(' ') + 1) << "\n";  // drop the label
+    }
+  }
+  const std::string m = (dir_ / "model").string();
+  const std::string unlabelled = (dir_ / "unlabelled.svm").string();
+  Result labelled = Parasol("predict --model " + m + " --data " + (dir_ / "test.svm").string());
+  ASSERT_EQ(labelled.code, 0) << labelled.out;
+  Result bare = Parasol("predict --model " + m + " --data " + unlabelled);
+  ASSERT_EQ(bare.code, 0) << bare.out;
+  EXPECT_EQ(Lines(bare.out).size(), 1000u);
+  EXPECT_EQ(bare.out, labelled.out);
+  Result threaded = Parasol("predict --model " + m + " --data " + unlabelled + " --threads 3");
+  EXPECT_EQ(threaded.out, labelled.out);
+
+  Result eval = Parasol("eval --model " + m + " --data " + unlabelled);
+  EXPECT_EQ(eval.code, 1);
+  EXPECT_NE(eval.out.find(unlabelled + ":1: bad label"), std::string::npos) << eval.out;
+}
+
+TEST_F(CliTest, PredictAcceptsCsvWithoutTheLabelColumnButEvalDoesNot) {
+  const fs::path data = fs::path(PARASOL_SOURCE_DIR) / "data" / "churn";
+  const std::string m = (dir_ / "churn").string();
+  Result train = Parasol("train --config " + (data / "model.yaml").string() + " --train " +
+                         (data / "train.csv").string() + " --out " + m);
+  ASSERT_EQ(train.code, 0) << train.out;
+  const fs::path unlabelled = dir_ / "churn_unlabelled.csv";
+  DropCsvColumn(data / "test.csv", "churn", unlabelled);
+  if (HasFatalFailure()) return;
+  ASSERT_EQ(ReadFile(unlabelled).find("churn"), std::string::npos);
+
+  Result labelled = Parasol("predict --model " + m + " --data " + (data / "test.csv").string());
+  ASSERT_EQ(labelled.code, 0) << labelled.out;
+  Result bare = Parasol("predict --model " + m + " --data " + unlabelled.string());
+  ASSERT_EQ(bare.code, 0) << bare.out;
+  EXPECT_EQ(Lines(bare.out).size(), Lines(ReadFile(data / "test.csv")).size() - 1);
+  EXPECT_EQ(bare.out, labelled.out);
+
+  Result eval = Parasol("eval --model " + m + " --data " + unlabelled.string());
+  EXPECT_EQ(eval.code, 1);
+  EXPECT_NE(eval.out.find(unlabelled.string()), std::string::npos) << eval.out;
+  EXPECT_NE(eval.out.find("label column 'churn'"), std::string::npos) << eval.out;
 }
 
 TEST_F(CliTest, GzipInputGivesTheSamePredictions) {

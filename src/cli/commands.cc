@@ -223,11 +223,14 @@ int RunPredict(const ScoreFlags& f) {
     out = std::fopen(f.out.c_str(), "w");
     if (out == nullptr) return Fail(kExitRuntime, absl::UnavailableError("cannot create " + f.out));
   }
-  auto st =
-      (*predictor)
-          ->PredictFile(f.data, f.threads, [&](const ExampleBlock&, const std::vector<float>& p) {
-            for (float v : p) std::fprintf(out, "%.9g\n", v);
-          });
+  // New data to score usually has no labels.
+  auto st = (*predictor)
+                ->PredictFile(
+                    f.data, f.threads,
+                    [&](const ExampleBlock&, const std::vector<float>& p) {
+                      for (float v : p) std::fprintf(out, "%.9g\n", v);
+                    },
+                    /*labels_optional=*/true);
   const bool write_ok = std::fflush(out) == 0 && (out == stdout || std::fclose(out) == 0);
   if (!st.ok()) return Fail(kExitRuntime, st);
   if (!write_ok) return Fail(kExitRuntime, absl::UnavailableError("cannot write " + f.out));
@@ -272,8 +275,8 @@ int RunCli(int argc, char** argv) {
   eval_cmd->add_option("--roc", eval.roc, "Write ROC and PR curves to this SVG file");
 
   ScoreFlags predict;
-  auto* predict_cmd =
-      app.add_subcommand("predict", "Write one probability per input example, in order");
+  auto* predict_cmd = app.add_subcommand(
+      "predict", "Write one probability per input example, in order (labels optional)");
   AddScoreOptions(predict_cmd, predict);
   predict_cmd->add_option("--out", predict.out, "Output file (default stdout)");
 

@@ -87,16 +87,25 @@ bool DelimitedSplitter::Split(std::string_view line, LineError* error) {
 }
 
 bool ParseDelimited(std::string_view line, size_t expected_columns, const RowEncoder& encoder,
-                    DelimitedSplitter* splitter, ExampleBlock* out, LineError* error) {
+                    const RowEncoder* unlabelled, DelimitedSplitter* splitter, ExampleBlock* out,
+                    LineError* error) {
   if (!splitter->Split(line, error)) return false;
   const absl::Span<const std::string_view> columns = splitter->columns();
+  const RowEncoder* use = &encoder;
   if (columns.size() != expected_columns) {
-    error->kind = "wrong column count";
-    error->message =
-        absl::StrCat("wrong column count: expected ", expected_columns, ", got ", columns.size());
-    return false;
+    if (unlabelled != nullptr && columns.size() + 1 == expected_columns) {
+      use = unlabelled;
+    } else {
+      error->kind = "wrong column count";
+      error->message = absl::StrCat(
+          "wrong column count: expected ", expected_columns,
+          unlabelled != nullptr ? absl::StrCat(" (or ", expected_columns - 1, " without the label)")
+                                : "",
+          ", got ", columns.size());
+      return false;
+    }
   }
-  absl::Status status = encoder.Encode(columns, out);
+  absl::Status status = use->Encode(columns, out);
   if (!status.ok()) {
     out->AbandonExample();  // the contract says nothing was appended; make sure of it
     error->kind = "bad value";

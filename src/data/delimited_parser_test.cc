@@ -275,5 +275,55 @@ TEST(CriteoReaderTest, WrongColumnCount) {
               HasSubstr(path + ":2: wrong column count: expected 40, got 39"));
 }
 
+TEST(CriteoReaderTest, LabelsOptionalAcceptsLinesWithoutTheLabelColumn) {
+  // Criteo's own test files have 39 columns: no label.
+  const std::string labelled = CriteoLine("1", 3);
+  const std::string unlabelled = labelled.substr(labelled.find('\t') + 1);
+  std::string short_line = unlabelled;
+  short_line.resize(short_line.rfind('\t'));
+  const std::string path = TempPath("test_0");
+  WriteFile(path, labelled + "\n" + unlabelled + "\n" + short_line + "\n");
+  ReaderOptions options;
+  options.format = DataFormat::kCriteo;
+  options.labels_optional = true;
+  std::vector<std::string> last_names;
+  int calls = 0;
+  options.encoder_factory = FakeEncoderFactory("label", &last_names, &calls);
+  auto reader = OpenDataReader(path, options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ(calls, 2);  // all 40 columns, and the 39 without the label
+  std::vector<std::string> want_names = CriteoSchema().columns;
+  want_names.erase(want_names.begin());
+  EXPECT_EQ(last_names, want_names);
+  ExampleBlock block;
+  auto more = (*reader)->Next(&block);
+  ASSERT_FALSE(more.ok());  // 38 columns is still wrong
+  EXPECT_THAT(more.status().message(),
+              HasSubstr(path + ":3: wrong column count: expected 40 (or 39 without the label), "
+                               "got 38"));
+
+  options.max_bad_lines = 1;
+  reader = OpenDataReader(path, options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  more = (*reader)->Next(&block);
+  ASSERT_TRUE(more.ok() && *more) << more.status();
+  ASSERT_EQ(block.size(), 2u);
+  EXPECT_EQ(block.labels(), (std::vector<float>{1, 0}));
+  // Same values, so the same features (the fake keys them by column position).
+  ASSERT_EQ(block.example(1).size, block.example(0).size);
+  EXPECT_EQ(block.example(1).keys[0], FeatureKey(0, std::string_view("1")));
+  EXPECT_EQ(block.example(0).keys[0], FeatureKey(1, std::string_view("1")));
+
+  // Without labels_optional a 39-column line is an error.
+  options.labels_optional = false;
+  options.max_bad_lines = 0;
+  reader = OpenDataReader(path, options);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  more = (*reader)->Next(&block);
+  ASSERT_FALSE(more.ok());
+  EXPECT_THAT(more.status().message(),
+              HasSubstr(path + ":2: wrong column count: expected 40, got 39"));
+}
+
 }  // namespace
 }  // namespace parasol

@@ -77,8 +77,10 @@ std::string Quote(std::string_view token) {
 
 bool LabelError(std::string_view token, LineError* error) {
   error->kind = "bad label";
-  error->message =
-      absl::StrCat("bad label ", Quote(token), ": expected 0/1 or -1/+1 (also 1.0, -1.0, ...)");
+  error->message = absl::StrCat(
+      "bad label ", Quote(token), ": expected 0/1 or -1/+1 (also 1.0, -1.0, ...)",
+      token.find(':') != std::string_view::npos ? "; the line starts with a feature, not a label"
+                                                : "");
   return false;
 }
 
@@ -129,24 +131,31 @@ bool IsBlankLibsvmLine(std::string_view line) {
   return true;
 }
 
-bool ParseLibsvm(std::string_view line, bool has_label, int hash_bits, ExampleBlock* out,
+bool ParseLibsvm(std::string_view line, LibsvmLabel label_mode, int hash_bits, ExampleBlock* out,
                  LineError* error) {
   const char* p = line.data();
   const char* end = p + line.size();
   if (const void* hash = std::memchr(p, '#', line.size())) end = static_cast<const char*>(hash);
 
   float label = 0.0f;
-  if (has_label) {
+  if (label_mode != LibsvmLabel::kAbsent) {
     while (p < end && IsSpace(*p)) ++p;
     const char* e = p;
-    while (e < end && !IsSpace(*e)) ++e;
+    bool colon = false;
+    for (; e < end; ++e) {
+      const uint8_t cls = kCharClass[static_cast<uint8_t>(*e)];
+      if (cls == kSpace) break;
+      colon |= cls == kColon;
+    }
     if (p == e) {
       error->kind = "bad label";
       error->message = "bad label '': the line has no label";
       return false;
     }
-    if (!ParseLabel(p, e, &label, error)) return false;
-    p = e;
+    if (!colon || label_mode == LibsvmLabel::kRequired) {
+      if (!ParseLabel(p, e, &label, error)) return false;
+      p = e;
+    }  // else the line has no label: the token is read as a feature below
   }
 
   while (true) {
@@ -230,7 +239,8 @@ absl::Status ParseLibsvmLine(std::string_view line, bool has_label, int hash_bit
         absl::StrCat("hash_bits must be in [0, 63], got ", hash_bits));
   }
   LineError error;
-  if (!ParseLibsvm(line, has_label, hash_bits, out, &error)) {
+  if (!ParseLibsvm(line, has_label ? LibsvmLabel::kRequired : LibsvmLabel::kAbsent, hash_bits, out,
+                   &error)) {
     return absl::InvalidArgumentError(error.message);
   }
   return absl::OkStatus();

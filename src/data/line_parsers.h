@@ -22,9 +22,16 @@ struct LineError {
   std::string message;
 };
 
+// Whether a libsvm line starts with a label.
+enum class LibsvmLabel {
+  kRequired,  // the first token is the label
+  kOptional,  // a first token holding ':' is a feature and the line has label 0 (prediction)
+  kAbsent,    // every token is a feature; label 0
+};
+
 // Parses one libsvm/libffm line (see ParseLibsvmLine in reader.h). On success appends one
 // finished example and returns true; otherwise fills *error, appends nothing and returns false.
-bool ParseLibsvm(std::string_view line, bool has_label, int hash_bits, ExampleBlock* out,
+bool ParseLibsvm(std::string_view line, LibsvmLabel label_mode, int hash_bits, ExampleBlock* out,
                  LineError* error);
 
 // True when a libsvm line holds nothing but whitespace and/or a '#' comment.
@@ -49,11 +56,13 @@ class DelimitedSplitter {
   std::string scratch_;
 };
 
-// Splits `line`, checks that it has `expected_columns` fields and encodes it. On success the
-// encoder appended at most one example (statistics encoders append none) and true is returned;
-// otherwise *error says why ("wrong column count", "bad value", "bad quoting") and nothing was
-// appended.
+// Splits `line`, checks that it has `expected_columns` fields and encodes it with `encoder`.
+// When `unlabelled` is not null, a line with one field fewer (no label column) is encoded with it
+// instead. On success the encoder appended at most one example (statistics encoders append none)
+// and true is returned; otherwise *error says why ("wrong column count", "bad value", "bad
+// quoting") and nothing was appended.
 bool ParseDelimited(std::string_view line, size_t expected_columns, const RowEncoder& encoder,
-                    DelimitedSplitter* splitter, ExampleBlock* out, LineError* error);
+                    const RowEncoder* unlabelled, DelimitedSplitter* splitter, ExampleBlock* out,
+                    LineError* error);
 
 }  // namespace parasol

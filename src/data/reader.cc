@@ -169,9 +169,11 @@ class Chunker {
 // How lines are parsed; shared read-only by all parser threads.
 struct ParseConfig {
   DataFormat format = DataFormat::kLibsvm;
+  LibsvmLabel libsvm_label = LibsvmLabel::kRequired;
   int hash_bits = 0;
   int64_t max_bad_lines = 0;
-  const RowEncoder* encoder = nullptr;  // CSV / Criteo
+  const RowEncoder* encoder = nullptr;     // CSV / Criteo
+  const RowEncoder* unlabelled = nullptr;  // headerless CSV / Criteo lines without the label
   size_t num_columns = 0;
   char delimiter = ',';
 };
@@ -215,12 +217,12 @@ class ChunkParser {
       p = line_end + 1;
       bool ok;
       if (config_.format == DataFormat::kLibsvm) {
-        ok = ParseLibsvm(line, /*has_label=*/true, config_.hash_bits, &result->block, &error);
+        ok = ParseLibsvm(line, config_.libsvm_label, config_.hash_bits, &result->block, &error);
         if (!ok && IsBlankLibsvmLine(line)) continue;
       } else {
         if (line.empty() || line == "\r") continue;
-        ok = ParseDelimited(line, config_.num_columns, *config_.encoder, &splitter_, &result->block,
-                            &error);
+        ok = ParseDelimited(line, config_.num_columns, *config_.encoder, config_.unlabelled,
+                            &splitter_, &result->block, &error);
       }
       if (ok) continue;
       result->bad_lines.push_back({line_no, std::move(error)});
@@ -243,15 +245,17 @@ class ChunkParser {
 class TextReader : public DataReader {
  public:
   TextReader(std::unique_ptr<Chunker> chunker, ParseConfig config,
-             std::unique_ptr<RowEncoder> encoder, int parse_threads, int64_t max_bad_lines,
-             uint64_t header_lines)
+             std::unique_ptr<RowEncoder> encoder, std::unique_ptr<RowEncoder> unlabelled,
+             int parse_threads, int64_t max_bad_lines, uint64_t header_lines)
       : path_(chunker->path()),
         chunker_(std::move(chunker)),
         encoder_(std::move(encoder)),
+        unlabelled_(std::move(unlabelled)),
         config_(config),
         tracker_(max_bad_lines),
         lines_read_(header_lines) {
     config_.encoder = encoder_.get();
+    config_.unlabelled = unlabelled_.get();
     if (parse_threads == 0) {
       parser_ = std::make_unique<ChunkParser>(config_);
       return;
@@ -408,6 +412,7 @@ class TextReader : public DataReader {
   const std::string path_;
   std::unique_ptr<Chunker> chunker_;  // used by the caller's thread or by reader_thread_ only
   std::unique_ptr<RowEncoder> encoder_;
+  std::unique_ptr<RowEncoder> unlabelled_;  // may be null
   ParseConfig config_;
   BadLineTracker tracker_;
   uint64_t lines_read_;
@@ -462,6 +467,20 @@ class CacheDataReader : public DataReader {
   uint64_t lines_read_ = 0;
 };
 
+// Calls `factory`; errors name `path`.
+absl::StatusOr<std::unique_ptr<RowEncoder>> MakeEncoder(const std::string& path,
+                                                        const RowEncoderFactory& factory,
+                                                        const std::vector<std::string>& names) {
+  absl::StatusOr<std::unique_ptr<RowEncoder>> made = factory(names);
+  if (!made.ok()) {
+    return absl::Status(made.status().code(), absl::StrCat(path, ": ", made.status().message()));
+  }
+  if (*made == nullptr) {
+    return absl::InternalError(absl::StrCat(path, ": encoder_factory returned no encoder"));
+  }
+  return made;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DataReader>> OpenDataReader(const std::string& path,
@@ -487,9 +506,11 @@ absl::StatusOr<std::unique_ptr<DataReader>> OpenDataReader(const std::string& pa
   auto chunker = std::make_unique<Chunker>(std::move(file), options.chunk_bytes);
   ParseConfig config;
   config.format = options.format;
+  config.libsvm_label = options.labels_optional ? LibsvmLabel::kOptional : LibsvmLabel::kRequired;
   config.hash_bits = options.hash_bits;
   config.max_bad_lines = options.max_bad_lines;
   std::unique_ptr<RowEncoder> encoder;
+  std::unique_ptr<RowEncoder> unlabelled;
   uint64_t header_lines = 0;
   if (options.format != DataFormat::kLibsvm) {
     if (!options.encoder_factory) {
@@ -521,17 +542,21 @@ absl::StatusOr<std::unique_ptr<DataReader>> OpenDataReader(const std::string& pa
       }
     }
     config.num_columns = names.size();
-    absl::StatusOr<std::unique_ptr<RowEncoder>> made = options.encoder_factory(names);
-    if (!made.ok()) {
-      return absl::Status(made.status().code(), absl::StrCat(path, ": ", made.status().message()));
-    }
-    encoder = *std::move(made);
-    if (encoder == nullptr) {
-      return absl::InternalError(absl::StrCat(path, ": encoder_factory returned no encoder"));
+    ASSIGN_OR_RETURN(encoder, MakeEncoder(path, options.encoder_factory, names));
+    if (!schema.header && options.labels_optional) {
+      // Lines may also come without the label column; they get their own encoder.
+      std::vector<std::string> unlabelled_names;
+      for (const std::string& name : names) {
+        if (name != schema.label) unlabelled_names.push_back(name);
+      }
+      if (unlabelled_names.size() + 1 == names.size()) {
+        ASSIGN_OR_RETURN(unlabelled, MakeEncoder(path, options.encoder_factory, unlabelled_names));
+      }
     }
   }
   return std::make_unique<TextReader>(std::move(chunker), config, std::move(encoder),
-                                      options.parse_threads, options.max_bad_lines, header_lines);
+                                      std::move(unlabelled), options.parse_threads,
+                                      options.max_bad_lines, header_lines);
 }
 
 }  // namespace parasol

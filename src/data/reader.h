@@ -33,6 +33,13 @@ struct ReaderOptions {
   // CSV/Criteo: builds the encoder from the column names (required for those formats).
   RowEncoderFactory encoder_factory;
   Schema schema;  // CSV only (Criteo uses CriteoSchema())
+  // For prediction: input may come without labels, and such examples get label 0. libsvm: decided
+  // per line, a line whose first token holds ':' has no label. CSV/Criteo: the label column may be
+  // missing. With a header, the header decides and encoder_factory must accept names without the
+  // label column (FeaturePipeline::EncoderFactory(/*label_optional=*/true)); without a header
+  // (Criteo, `header: false`), a line with one column fewer than the schema names has no label
+  // and is encoded by an encoder made for the schema's columns less the label.
+  bool labels_optional = false;
 };
 
 class DataReader {

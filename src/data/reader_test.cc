@@ -219,6 +219,68 @@ TEST(ReaderTest, MaxBadLinesSkipsAndCountsThenStops) {
   }
 }
 
+TEST(ReaderTest, LabelsOptionalReadsLibsvmLinesWithoutLabels) {
+  // Labelled and unlabelled lines mixed (libsvm and libffm tokens, comments, CRLF, blank lines),
+  // long enough to span chunks.
+  std::vector<std::string> lines = SampleLines(600);
+  std::vector<std::string> stripped;  // the same lines, every other one without its label
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    if (i % 2 == 1 && !l.empty() && l[0] != '#') {
+      stripped.push_back(l.substr(l.find(' ') + 1));
+    } else {
+      stripped.push_back(l);
+    }
+  }
+  stripped.push_back("  \t7:2:0.25 8:1 # an ffm token first, then a comment\r");
+  stripped.push_back("0");  // a label and no features
+  const std::string path = TempPath("mixed.svm");
+  WriteFile(path, Join(stripped));
+
+  ExampleBlock want;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = stripped[i];
+    if (l.empty() || l[0] == '#') continue;
+    const bool unlabelled = l != lines[i];
+    ASSERT_TRUE(ParseLibsvmLine(l, !unlabelled, 18, &want).ok()) << l;
+  }
+  ASSERT_TRUE(ParseLibsvmLine("7:2:0.25 8:1", false, 18, &want).ok());
+  ASSERT_TRUE(ParseLibsvmLine("0", true, 18, &want).ok());
+  ExampleBlock labelled = ParseDirectly(lines, 18);  // same features, some labels 1
+  ASSERT_TRUE(ParseLibsvmLine("0 7:2:0.25 8:1", true, 18, &labelled).ok());
+  ASSERT_TRUE(ParseLibsvmLine("0", true, 18, &labelled).ok());
+  EXPECT_EQ(want.keys(), labelled.keys());
+  EXPECT_NE(want.labels(), labelled.labels());
+
+  for (int threads : {0, 2}) {
+    ReaderOptions options;
+    options.chunk_bytes = 512;
+    options.parse_threads = threads;
+    options.hash_bits = 18;
+    options.labels_optional = true;
+    ReadAllResult r = ReadAll(path, options);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(Contents(r.all), Contents(want)) << "parse_threads=" << threads;
+
+    // Without labels_optional the first unlabelled line is an error, as before.
+    options.labels_optional = false;
+    r = ReadAll(path, options);
+    ASSERT_FALSE(r.status.ok());
+    const std::string first = stripped[1].substr(0, stripped[1].find(' '));
+    EXPECT_THAT(r.status.message(), HasSubstr(path + ":2: bad label '" + first + "'"));
+    EXPECT_THAT(r.status.message(), HasSubstr("starts with a feature"));
+  }
+
+  // A first token without ':' is still a label, and must be a good one.
+  const std::string bad = TempPath("bad_label.svm");
+  WriteFile(bad, "3:1\n2 3:1\n");
+  ReaderOptions options;
+  options.labels_optional = true;
+  ReadAllResult r = ReadAll(bad, options);
+  ASSERT_FALSE(r.status.ok());
+  EXPECT_THAT(r.status.message(), HasSubstr(bad + ":2: bad label '2'"));
+}
+
 TEST(ReaderTest, LongLinesLastLineWithoutNewlineAndBom) {
   std::string long_line = "1";
   for (int j = 1; j <= 300; ++j) long_line += " " + std::to_string(j) + ":1";

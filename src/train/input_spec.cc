@@ -5,15 +5,17 @@
 
 namespace parasol {
 
-ReaderOptions InputSpec::MakeReaderOptions(int parse_threads, int64_t max_bad_lines) const {
+ReaderOptions InputSpec::MakeReaderOptions(int parse_threads, int64_t max_bad_lines,
+                                           bool labels_optional) const {
   ReaderOptions options;
   options.format = format;
   options.parse_threads = parse_threads;
   options.max_bad_lines = max_bad_lines;
   options.hash_bits = hash_bits;
+  options.labels_optional = labels_optional;
   if (pipeline != nullptr) {
     options.schema = pipeline->schema();
-    options.encoder_factory = pipeline->EncoderFactory();
+    options.encoder_factory = pipeline->EncoderFactory(labels_optional);
   }
   return options;
 }

@@ -18,7 +18,10 @@ struct InputSpec {
   int hash_bits = 0;
   std::shared_ptr<FeaturePipeline> pipeline;  // null for libsvm
 
-  ReaderOptions MakeReaderOptions(int parse_threads, int64_t max_bad_lines) const;
+  // `labels_optional` (prediction only) lets input come without labels: see
+  // ReaderOptions::labels_optional; the pipeline's encoders then accept a missing label column.
+  ReaderOptions MakeReaderOptions(int parse_threads, int64_t max_bad_lines,
+                                  bool labels_optional = false) const;
   // The text the binary cache fingerprint covers: format, hashing and the pipeline.
   std::string Fingerprint() const;
 };

@@ -56,9 +56,11 @@ absl::StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& mo
 
 absl::Status Predictor::PredictFile(
     const std::string& path, int threads,
-    const std::function<void(const ExampleBlock&, const std::vector<float>&)>& fn) const {
+    const std::function<void(const ExampleBlock&, const std::vector<float>&)>& fn,
+    bool labels_optional) const {
   ASSIGN_OR_RETURN(auto reader,
-                   OpenDataReader(path, input_.MakeReaderOptions(threads > 1 ? threads : 0, 0)));
+                   OpenDataReader(path, input_.MakeReaderOptions(threads > 1 ? threads : 0, 0,
+                                                                 labels_optional)));
   ExampleBlock block;
   std::vector<float> probs;
   while (true) {

@@ -32,11 +32,14 @@ class Predictor {
   const InputSpec& input() const { return input_; }
   const LoadedModel& loaded() const { return loaded_; }
 
-  // Reads `path` (in the model's input format; `format` may only confirm it) and calls
-  // fn(block, probs) for each block in file order.
+  // Reads `path` (in the model's input format) and calls fn(block, probs) for each block in file
+  // order. With `labels_optional` (scoring new data) the input may come without labels
+  // (ReaderOptions::labels_optional) and such examples carry label 0; otherwise every example
+  // must have one (evaluation).
   absl::Status PredictFile(
       const std::string& path, int threads,
-      const std::function<void(const ExampleBlock&, const std::vector<float>&)>& fn) const;
+      const std::function<void(const ExampleBlock&, const std::vector<float>&)>& fn,
+      bool labels_optional = false) const;
 
  private:
   LoadedModel loaded_;

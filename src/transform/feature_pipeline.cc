@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
@@ -434,6 +435,9 @@ class Scratch {
   T* data_;
 };
 
+// label_column of an encoder for rows without the label column (every example gets label 0).
+constexpr uint32_t kNoLabelColumn = std::numeric_limits<uint32_t>::max();
+
 class PipelineEncoder final : public RowEncoder {
  public:
   // `stats` non-null makes a statistics encoder (appends nothing, accumulates).
@@ -452,7 +456,9 @@ class PipelineEncoder final : public RowEncoder {
           "expected ", num_columns_, " columns (as in the header), got ", columns.size()));
     }
     float label = 0;
-    RETURN_IF_ERROR(ParseLabel(Strip(columns[label_column_]), &label));
+    if (label_column_ != kNoLabelColumn) {
+      RETURN_IF_ERROR(ParseLabel(Strip(columns[label_column_]), &label));
+    }
     if (stats_ != nullptr) return Accumulate(columns);
 
     const Plan& p = *plan_;
@@ -592,14 +598,16 @@ class PipelineEncoder final : public RowEncoder {
 
   const std::shared_ptr<const Plan> plan_;
   const size_t num_columns_;
-  const uint32_t label_column_;
+  const uint32_t label_column_;                // kNoLabelColumn: none
   const std::vector<uint32_t> field_columns_;  // column index per plan field
   const std::shared_ptr<Accumulators> stats_;
 };
 
+// `label_optional`: names without the label column give an encoder that sets label 0.
 absl::StatusOr<std::unique_ptr<RowEncoder>> MakeEncoder(std::shared_ptr<const Plan> plan,
                                                         const std::vector<std::string>& names,
-                                                        std::shared_ptr<Accumulators> stats) {
+                                                        std::shared_ptr<Accumulators> stats,
+                                                        bool label_optional) {
   absl::flat_hash_map<std::string_view, uint32_t> index;
   absl::flat_hash_set<std::string_view> duplicated;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -622,7 +630,10 @@ absl::StatusOr<std::unique_ptr<RowEncoder>> MakeEncoder(std::shared_ptr<const Pl
     }
     return it->second;
   };
-  ASSIGN_OR_RETURN(const uint32_t label_column, lookup(plan->schema.label, "label"));
+  uint32_t label_column = kNoLabelColumn;
+  if (!label_optional || index.contains(plan->schema.label)) {
+    ASSIGN_OR_RETURN(label_column, lookup(plan->schema.label, "label"));
+  }
   std::vector<uint32_t> field_columns;
   field_columns.reserve(plan->fields.size());
   const size_t num_numeric = plan->schema.numeric.size();
@@ -1056,7 +1067,7 @@ RowEncoderFactory FeaturePipeline::StatisticsFactory() {
   std::shared_ptr<const Plan> plan = impl_->plan;
   std::shared_ptr<Accumulators> accumulators = impl_->accumulators;
   return [plan, accumulators](const std::vector<std::string>& names) {
-    return MakeEncoder(plan, names, accumulators);
+    return MakeEncoder(plan, names, accumulators, /*label_optional=*/false);
   };
 }
 
@@ -1088,17 +1099,17 @@ absl::Status FeaturePipeline::FinishStatistics() {
   return absl::OkStatus();
 }
 
-RowEncoderFactory FeaturePipeline::EncoderFactory() const {
+RowEncoderFactory FeaturePipeline::EncoderFactory(bool label_optional) const {
   std::shared_ptr<const Plan> plan = impl_->plan;
-  return
-      [plan](const std::vector<std::string>& names) -> absl::StatusOr<std::unique_ptr<RowEncoder>> {
-        if (plan->needs_stats) {
-          return absl::FailedPreconditionError(
-              "feature pipeline: normalize statistics are not computed; run the rows through "
-              "StatisticsFactory() encoders and call FinishStatistics() before EncoderFactory()");
-        }
-        return MakeEncoder(plan, names, nullptr);
-      };
+  return [plan, label_optional](
+             const std::vector<std::string>& names) -> absl::StatusOr<std::unique_ptr<RowEncoder>> {
+    if (plan->needs_stats) {
+      return absl::FailedPreconditionError(
+          "feature pipeline: normalize statistics are not computed; run the rows through "
+          "StatisticsFactory() encoders and call FinishStatistics() before EncoderFactory()");
+    }
+    return MakeEncoder(plan, names, nullptr, label_optional);
+  };
 }
 
 int FeaturePipeline::num_fields() const {

@@ -22,6 +22,7 @@
 //    ("0", "-1" → 0). Otherwise, when schema.positive holds a non-numeric word (e.g. "Yes", or
 //    "true" of the default list), any other non-empty word is negative (e.g. "No"). Anything
 //    else is an error naming the column and the value; so is an empty or NA/NaN/? label.
+//    Rows without a label column (only with EncoderFactory(/*label_optional=*/true)) get 0.
 //  - Numeric column, no transform: key FeatureKey(field, ""), value = the number. Empty, "NA",
 //    "N/A", "NaN", "NULL", "?" (any case) → the feature is absent. Anything else that is not a
 //    finite number within float range is an error ("column 'tenure': not a number: 'abc'").
@@ -90,8 +91,11 @@ class FeaturePipeline {
 
   // Encoders that produce examples. REQUIRES: statistics finished when NeedsStatistics()
   // (otherwise the factory returns FailedPrecondition). The encoders share the pipeline's
-  // immutable state and may outlive the pipeline.
-  RowEncoderFactory EncoderFactory() const;
+  // immutable state and may outlive the pipeline. The factory fails when a feature column or the
+  // label column is missing from the names; with `label_optional` (prediction) names without the
+  // label column are accepted and every example gets label 0. A label column that is present is
+  // parsed as usual either way (a bad value is still an error).
+  RowEncoderFactory EncoderFactory(bool label_optional = false) const;
 
   int num_fields() const;
   // Field names by field id: schema numeric, schema categorical, then cross names.

@@ -230,6 +230,52 @@ TEST(FeaturePipelineTest, HeaderMustHoldEverySchemaColumn) {
   EXPECT_THAT(e.status().message(), HasSubstr("'tenure' appears more than once"));
 }
 
+TEST(FeaturePipelineTest, LabelColumnOptionalOnlyWhenAsked) {
+  // Crosses and normalize too, so that every kind of feature is checked without the label.
+  Schema schema = TestSchema();
+  auto p = MustCreate(schema,
+                      "transforms:\n"
+                      "  - {type: piecewise, field: tenure, boundaries: [6, 24]}\n"
+                      "  - {type: descartes, fields: [contract, internet], name: c_x_i}\n");
+  std::vector<std::string> header = kHeader;
+  header.erase(header.begin() + 2);  // no "churn"
+
+  auto strict = p->EncoderFactory()(header);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_EQ(strict.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(strict.status().message(), HasSubstr("label column 'churn'"));
+
+  auto unlabelled = MustEncoder(p->EncoderFactory(/*label_optional=*/true), header);
+  auto labelled = MustEncoder(p->EncoderFactory(/*label_optional=*/true));
+  ASSERT_NE(unlabelled, nullptr);
+  ASSERT_NE(labelled, nullptr);
+  Row row;
+  row.label = "Yes";
+  float label = -1;
+  const std::vector<Feature> want = EncodeOne(*labelled, row, &label);
+  EXPECT_EQ(label, 1.0f);  // a label column that is there is still read
+  ASSERT_FALSE(want.empty());
+  std::vector<std::string> values = Columns(row);
+  values.erase(values.begin() + 2);
+  ExampleBlock block;
+  ASSERT_TRUE(EncodeRow(*unlabelled, values, &block).ok());
+  ASSERT_EQ(block.size(), 1u);
+  EXPECT_EQ(block.example(0).label, 0.0f);
+  EXPECT_EQ(Features(block, 0), want);
+
+  // Present but bad, or given twice: still errors.
+  row.label = "";
+  block.Clear();
+  const absl::Status st = EncodeRow(*labelled, Columns(row), &block);
+  EXPECT_THAT(st.message(), HasSubstr("column 'churn': missing label"));
+  EXPECT_EQ(block.size(), 0u);
+  header = kHeader;
+  header.push_back("churn");
+  auto twice = p->EncoderFactory(/*label_optional=*/true)(header);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_THAT(twice.status().message(), HasSubstr("'churn' appears more than once"));
+}
+
 TEST(FeaturePipelineTest, RowWidthMustMatchTheHeader) {
   auto p = MustCreate(TestSchema(), "");
   auto e = MustEncoder(p->EncoderFactory());
