@@ -195,6 +195,7 @@ absl::Status CacheReader::ReadBytes(void* data, size_t bytes) {
                                             offset_, "; was it written completely?)"));
   }
   offset_ += bytes;
+  consumed_.store(offset_, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 

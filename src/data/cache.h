@@ -8,6 +8,7 @@
 // DataLoss. Not thread-safe; one writer or reader per object.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -48,6 +49,10 @@ class CacheReader {
   static absl::StatusOr<std::unique_ptr<CacheReader>> Open(const std::string& path);
   ~CacheReader();
   uint64_t fingerprint() const { return fingerprint_; }
+  // Share of the file consumed, in [0, 1], or -1 when its size is unknown. Thread-safe.
+  double fraction_read() const {
+    return file_size_ == 0 ? -1 : static_cast<double>(consumed_.load()) / file_size_;
+  }
   // Replaces *block with the next stored block; false at the end (after the trailer checks out).
   absl::StatusOr<bool> Next(ExampleBlock* block);
 
@@ -60,8 +65,9 @@ class CacheReader {
   std::FILE* file_;
   uint64_t fingerprint_;
   uint64_t examples_ = 0;
-  uint64_t file_size_ = 0;  // 0 when unknown
-  uint64_t offset_ = 0;     // bytes consumed so far
+  uint64_t file_size_ = 0;             // 0 when unknown
+  uint64_t offset_ = 0;                // bytes consumed so far
+  std::atomic<uint64_t> consumed_{0};  // offset_, readable from other threads
 };
 
 }  // namespace parasol

@@ -34,6 +34,11 @@ class RawFile {
   RawFile& operator=(const RawFile&) = delete;
 
   const std::string& path() const { return path_; }
+  void set_size(uint64_t size) { size_ = size; }
+  double fraction_read() const {
+    if (size_ == 0) return -1;
+    return std::min(1.0, static_cast<double>(consumed_.load(std::memory_order_relaxed)) / size_);
+  }
 
   // Reads up to sizeof(peek_) bytes so that the format can be detected; they stay readable.
   absl::Status Peek() {
@@ -68,7 +73,10 @@ class RawFile {
     n = std::min<size_t>(n, INT_MAX);
     while (true) {
       const ssize_t r = ::read(fd_, buf, n);
-      if (r >= 0) return static_cast<size_t>(r);
+      if (r >= 0) {
+        consumed_.fetch_add(static_cast<uint64_t>(r), std::memory_order_relaxed);
+        return static_cast<size_t>(r);
+      }
       if (errno == EINTR) continue;
       return absl::ErrnoToStatus(errno, absl::StrCat(path_, ": read failed"));
     }
@@ -77,6 +85,8 @@ class RawFile {
   const std::string path_;
   const int fd_;
   const bool owned_;
+  uint64_t size_ = 0;  // 0 when unknown
+  std::atomic<uint64_t> consumed_{0};
   char peek_[4];
   size_t peek_size_ = 0;
   size_t peek_pos_ = 0;
@@ -87,6 +97,7 @@ class PlainInput : public InputFile {
   explicit PlainInput(std::unique_ptr<RawFile> raw) : raw_(std::move(raw)) {}
   absl::StatusOr<size_t> Read(char* buf, size_t n) override { return raw_->Read(buf, n); }
   Compression compression() const override { return Compression::kNone; }
+  double fraction_read() const override { return raw_->fraction_read(); }
   const std::string& path() const override { return raw_->path(); }
 
  private:
@@ -165,6 +176,7 @@ class GzipInput : public InputFile {
     return 0;
   }
   Compression compression() const override { return Compression::kGzip; }
+  double fraction_read() const override { return raw_->fraction_read(); }
   const std::string& path() const override { return raw_->path(); }
 
  private:
@@ -230,6 +242,7 @@ class ZstdInput : public InputFile {
     return 0;
   }
   Compression compression() const override { return Compression::kZstd; }
+  double fraction_read() const override { return raw_->fraction_read(); }
   const std::string& path() const override { return raw_->path(); }
 
  private:
@@ -262,7 +275,10 @@ absl::StatusOr<std::unique_ptr<InputFile>> OpenInputFile(const std::string& path
       if (S_ISDIR(st.st_mode)) {
         return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory"));
       }
-      if (S_ISREG(st.st_mode)) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+      if (S_ISREG(st.st_mode)) {
+        ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        raw->set_size(static_cast<uint64_t>(st.st_size));
+      }
     }
   }
   if (absl::Status s = raw->Peek(); !s.ok()) return s;

@@ -2,6 +2,7 @@
 // chosen from the file's first bytes (magic numbers), never from its name. Not thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -19,6 +20,9 @@ class InputFile {
   // compressed stream is DataLoss naming the file.
   virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
   virtual Compression compression() const = 0;
+  // How much of the file (compressed bytes for gzip/zstd) has been consumed, in [0, 1], or -1
+  // when the size is unknown (stdin, a pipe). Safe to call from another thread than Read's.
+  virtual double fraction_read() const = 0;
   virtual const std::string& path() const = 0;
 };
 

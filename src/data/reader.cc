@@ -64,6 +64,7 @@ class Chunker {
       : file_(std::move(file)), chunk_bytes_(std::max<size_t>(chunk_bytes, 1)) {}
 
   const std::string& path() const { return file_->path(); }
+  double fraction_read() const { return file_->fraction_read(); }
 
   // Fills *chunk with the next lines (reusing chunk->text's memory). Returns false at the end.
   absl::StatusOr<bool> Next(Chunk* chunk) {
@@ -303,6 +304,7 @@ class TextReader : public DataReader {
 
   uint64_t lines_read() const override { return lines_read_; }
   const BadLineTracker& bad_lines() const override { return tracker_; }
+  double fraction_read() const override { return chunker_->fraction_read(); }
 
  private:
   absl::Status Fail(absl::Status status) {
@@ -460,6 +462,7 @@ class CacheDataReader : public DataReader {
   // A cache holds examples, one per original line that was kept.
   uint64_t lines_read() const override { return lines_read_; }
   const BadLineTracker& bad_lines() const override { return tracker_; }
+  double fraction_read() const override { return cache_->fraction_read(); }
 
  private:
   std::unique_ptr<CacheReader> cache_;

@@ -50,6 +50,9 @@ class DataReader {
   virtual absl::StatusOr<bool> Next(ExampleBlock* block) = 0;
   // Lines read so far, and malformed lines skipped under max_bad_lines.
   virtual uint64_t lines_read() const = 0;
+  // Share of the input consumed so far in [0, 1] (it runs ahead of Next() by the read-ahead),
+  // or -1 when unknown. May be called from any thread, for progress reports.
+  virtual double fraction_read() const = 0;
   virtual const BadLineTracker& bad_lines() const = 0;
 };
 

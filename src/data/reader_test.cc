@@ -151,6 +151,29 @@ TEST(ReaderTest, CompressedInputReadsLikePlain) {
   }
 }
 
+TEST(ReaderTest, FractionReadGrowsToOneForPlainAndCompressedFiles) {
+  const std::string text = Join(SampleLines(3000));
+  const std::string plain = TempPath("fraction.svm");
+  WriteFile(plain, text);
+  const std::string gz = TempPath("fraction.gz");
+  WriteGzip(gz, text);
+  for (const std::string& path : {plain, gz}) {
+    ReaderOptions options;
+    options.chunk_bytes = 1024;
+    auto reader = OpenDataReader(path, options);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    ExampleBlock block;
+    ASSERT_TRUE(*(*reader)->Next(&block));
+    const double early = (*reader)->fraction_read();
+    EXPECT_GT(early, 0.0) << path;
+    // Compressed input is consumed 256 KiB at a time, so a small .gz is read at once.
+    if (path == plain) EXPECT_LT(early, 0.9);
+    while (*(*reader)->Next(&block)) {
+    }
+    EXPECT_DOUBLE_EQ((*reader)->fraction_read(), 1.0) << path;
+  }
+}
+
 TEST(ReaderTest, TruncatedGzipSurfacesDataLossAfterGoodBlocks) {
   const std::string full = TempPath("full.gz");
   WriteGzip(full, Join(SampleLines(3000)));

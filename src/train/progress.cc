@@ -57,6 +57,11 @@ void Progress::BeginEpoch(int epoch, int epochs, uint64_t expected_examples) {
   in_epoch_ = true;
 }
 
+void Progress::SetInputFraction(std::function<double()> fraction) {
+  std::lock_guard<std::mutex> lock(mu_);
+  input_fraction_ = std::move(fraction);
+}
+
 void Progress::Add(uint64_t examples, double loss_sum) {
   epoch_examples_.fetch_add(examples, std::memory_order_relaxed);
   total_examples_.fetch_add(examples, std::memory_order_relaxed);
@@ -129,12 +134,14 @@ void Progress::Render() {
   const double loss_sum = epoch_loss_sum_.load();
   const double rate = elapsed > 0 ? n / elapsed : 0;
   const double loss = n ? loss_sum / n : 0;
-  // ETA covers the rest of this epoch and the epochs after it.
+  // ETA covers the rest of this epoch and the epochs after it. Without a known example count
+  // (a first pass over a stream) the share of input read stands in for progress.
+  double fraction = expected_ ? std::min(1.0, static_cast<double>(n) / expected_) : -1;
+  if (expected_ == 0 && input_fraction_) fraction = input_fraction_();
   double eta = NAN;
-  if (expected_ > 0 && rate > 0) {
-    const double left =
-        (expected_ > n ? expected_ - n : 0) + static_cast<double>(expected_) * (epochs_ - epoch_);
-    eta = left / rate;
+  if (fraction > 0.01 && elapsed > 0) {
+    const double epoch_seconds = elapsed / fraction;
+    eta = epoch_seconds * (1 - fraction) + epoch_seconds * (epochs_ - epoch_);
   }
   // Every 10 s: a metrics line with the loss since the previous one (and a log line when stderr
   // is not a terminal).
@@ -155,11 +162,10 @@ void Progress::Render() {
     }
   }
   if (interactive_) {
-    const double fraction = expected_ ? std::min(1.0, static_cast<double>(n) / expected_) : 0;
-    const int width = 24, filled = static_cast<int>(fraction * width);
+    const int width = 24, filled = fraction > 0 ? static_cast<int>(fraction * width) : 0;
     std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s%s] %s ex, %s ex/s, loss %.5f, ETA %s", epoch_,
                  epochs_, std::string(filled, '#').c_str(),
-                 std::string(width - filled, expected_ ? '.' : '?').c_str(),
+                 std::string(width - filled, fraction >= 0 ? '.' : '?').c_str(),
                  FormatRate(static_cast<double>(n)).c_str(), FormatRate(rate).c_str(), loss,
                  FormatDuration(eta).c_str());
     std::fflush(stderr);

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ class Progress {
 
   // Starts an epoch; `expected_examples` 0 when unknown (first pass over a stream).
   void BeginEpoch(int epoch, int epochs, uint64_t expected_examples);
+  // While set, the share of the epoch's input read so far (in [0, 1], or < 0 when unknown): it
+  // drives the bar and the ETA when the epoch's example count is not known yet. Pass nullptr
+  // to clear before the source goes away.
+  void SetInputFraction(std::function<double()> fraction);
   // Called by learners after each block.
   void Add(uint64_t examples, double loss_sum);
   // Ends the epoch and writes its metrics line; validation values when there was a validation.
@@ -47,6 +52,7 @@ class Progress {
   bool in_epoch_ = false;
   int epoch_ = 0, epochs_ = 0;
   uint64_t expected_ = 0;
+  std::function<double()> input_fraction_;
   uint64_t examples_per_epoch_ = 0;  // learned from the first epoch, for later ETAs
   std::chrono::steady_clock::time_point epoch_start_, last_line_, last_epoch_line_;
   std::atomic<uint64_t> epoch_examples_{0};

@@ -316,6 +316,7 @@ absl::Status Trainer::TrainFromReader(DataReader& reader, CacheWriter* cache_wri
       while (Block work = queue.Pop()) learner.Train(*work);
     });
   }
+  progress_->SetInputFraction([&reader] { return reader.fraction_read(); });
   absl::Status status;
   size_t kept_bytes = 0;
   const size_t limit = static_cast<size_t>(config_.memory_limit_mb) << 20;
@@ -347,6 +348,7 @@ absl::Status Trainer::TrainFromReader(DataReader& reader, CacheWriter* cache_wri
   }
   queue.Close();
   for (auto& th : learners) th.join();
+  progress_->SetInputFraction(nullptr);
   if (!reader.bad_lines().Summary().empty()) bad_lines_ = reader.bad_lines().Summary();
   in_memory_ = keep && status.ok();
   return status;
