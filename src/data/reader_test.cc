@@ -167,7 +167,9 @@ TEST(ReaderTest, FractionReadGrowsToOneForPlainAndCompressedFiles) {
     const double early = (*reader)->fraction_read();
     EXPECT_GT(early, 0.0) << path;
     // Compressed input is consumed 256 KiB at a time, so a small .gz is read at once.
-    if (path == plain) EXPECT_LT(early, 0.9);
+    if (path == plain) {
+      EXPECT_LT(early, 0.9);
+    }
     while (*(*reader)->Next(&block)) {
     }
     EXPECT_DOUBLE_EQ((*reader)->fraction_read(), 1.0) << path;
