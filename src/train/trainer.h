@@ -3,6 +3,9 @@
 // number of epochs, validating after each one with early stopping, and writes the model
 // directory. With threads = 1 and a fixed seed the result is exactly reproducible.
 // Train() is re-entrant: separate calls share nothing.
+// Validation scores the live weights. For the averaged perceptron the written model holds the
+// averaged weights instead, so its scores differ from the validation figures (for every other
+// model they are identical).
 #pragma once
 
 #include <cstdint>
