@@ -7,6 +7,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config make
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libxxhash-dev libzstd-dev zlib1g-dev
   libgtest-dev libgmock-dev
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
 )
 # Peers and tools the tests and benchmarks compare against.
 if [[ "${1:-}" == "--test" ]]; then

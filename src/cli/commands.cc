@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "cli/ps_command.h"
 #include "data/gen.h"
 #include "metrics/metrics.h"
 #include "train/predictor.h"
@@ -294,6 +295,9 @@ int RunCli(int argc, char** argv) {
                       "Power-law exponent of feature frequencies (default 1.1)");
   gen_cmd->add_option("--ctr", gen.base_ctr, "Approximate positive rate (default 0.25)");
 
+  PsServerFlags ps_server;
+  CLI::App* ps_cmd = AddPsCommand(app, ps_server);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -310,6 +314,7 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("eval")) return RunEval(eval);
   if (app.got_subcommand("predict")) return RunPredict(predict);
   if (app.got_subcommand("gen")) return RunGen(gen, gen_out);
+  if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server")) return RunPsServer(ps_server);
   return kExitUsage;
 }
 

@@ -1,0 +1,39 @@
+// `parasol ps server`: serves ServerTables over gRPC (proto/ps.proto). Requests are checked
+// before use (sizes, finiteness, table names): a malformed or oversized request gets an error
+// status, never a crash. Thread-safe; gRPC runs handlers on its own thread pool.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ps/server_table.h"
+
+namespace parasol {
+
+// Largest request or reply accepted, in bytes (1M keys × 32 floats fits).
+inline constexpr int kPsMaxMessageBytes = 256 << 20;
+
+class PsGrpcServer {
+ public:
+  // Listens on `address` (HOST:PORT; port 0 picks a free one) and serves `tables`.
+  static absl::StatusOr<std::unique_ptr<PsGrpcServer>> Start(
+      const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables);
+  ~PsGrpcServer();
+
+  // HOST:PORT actually bound.
+  const std::string& address() const { return address_; }
+  ServerTable* table(const std::string& name) const;
+  void Shutdown();
+  void Wait();  // until Shutdown
+
+  struct Impl;
+
+ private:
+  explicit PsGrpcServer(std::unique_ptr<Impl> impl, std::string address);
+  std::unique_ptr<Impl> impl_;
+  std::string address_;
+};
+
+}  // namespace parasol

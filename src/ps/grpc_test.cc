@@ -1,0 +1,121 @@
+// A real gRPC server on a loopback port, a real client.
+#include <grpcpp/grpcpp.h>
+
+#include <numeric>
+
+#include "gtest/gtest.h"
+#include "proto/ps.grpc.pb.h"
+#include "ps/grpc_server.h"
+#include "ps/grpc_transport.h"
+#include "ps/kv_worker.h"
+
+namespace parasol {
+namespace {
+
+std::unique_ptr<PsGrpcServer> StartServer() {
+  ServerTableConfig config;
+  config.model.type = ModelType::kFm;
+  config.model.k = 3;
+  config.optimizer.name = "adagrad";
+  std::vector<std::unique_ptr<ServerTable>> tables;
+  tables.push_back(*ServerTable::Create(config));
+  auto server = PsGrpcServer::Start("127.0.0.1:0", std::move(tables));
+  EXPECT_TRUE(server.ok()) << server.status();
+  return *std::move(server);
+}
+
+TEST(PsGrpcTest, WorkerOverGrpcMatchesInProcess) {
+  auto s0 = StartServer();
+  auto s1 = StartServer();
+  GrpcTransport transport({s0->address(), s1->address()});
+  KvWorker worker(&transport, "weights", 4);
+
+  // The same calls against in-process tables.
+  std::vector<std::unique_ptr<ServerTable>> local;
+  std::vector<ServerTable*> raw;
+  for (int i = 0; i < 2; ++i) {
+    ServerTableConfig config;
+    config.model.type = ModelType::kFm;
+    config.model.k = 3;
+    config.optimizer.name = "adagrad";
+    local.push_back(*ServerTable::Create(config));
+    raw.push_back(local.back().get());
+  }
+  InProcessTransport in_process(raw);
+  KvWorker reference(&in_process, "weights", 4);
+
+  std::vector<uint64_t> keys(1000);
+  std::iota(keys.begin(), keys.end(), 77);
+  std::vector<float> grads(keys.size() * 4);
+  for (size_t i = 0; i < grads.size(); ++i) grads[i] = 0.001f * static_cast<float>(i % 97);
+  ASSERT_TRUE(worker.Wait(worker.Push(keys, grads)).ok());
+  ASSERT_TRUE(reference.Wait(reference.Push(keys, grads)).ok());
+  std::vector<float> got, want;
+  ASSERT_TRUE(worker.Wait(worker.Pull(keys, &got)).ok());
+  ASSERT_TRUE(reference.Wait(reference.Pull(keys, &want)).ok());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(s0->table("weights")->Stats().rows + s1->table("weights")->Stats().rows, 1000u);
+}
+
+TEST(PsGrpcTest, MalformedRequestsGetErrorsAndTheServerKeepsServing) {
+  auto server = StartServer();
+  auto stub = ps::ParameterServer::NewStub(
+      grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext ctx;
+    ps::PushRequest req;
+    ps::PushResponse resp;
+    req.set_table("weights");
+    req.add_keys(1);
+    req.add_keys(2);
+    req.add_grads(0.5f);  // needs 8
+    const grpc::Status st = stub->Push(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(st.error_message().find("2 keys need 8 gradients"), std::string::npos)
+        << st.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    ps::PullRequest req;
+    ps::PullResponse resp;
+    req.set_table("nope");
+    req.add_keys(1);
+    const grpc::Status st = stub->Pull(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_NE(st.error_message().find("weights"), std::string::npos);
+  }
+  {
+    grpc::ClientContext ctx;
+    ps::PullRequest req;
+    ps::PullResponse resp;
+    req.set_table("weights");
+    req.add_keys(1);
+    ASSERT_TRUE(stub->Pull(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.dim(), 4u);
+    EXPECT_EQ(resp.values_size(), 4);
+  }
+  {
+    grpc::ClientContext ctx;
+    ps::StatsResponse resp;
+    ASSERT_TRUE(stub->Stats(&ctx, ps::StatsRequest(), &resp).ok());
+    ASSERT_EQ(resp.tables_size(), 1);
+    EXPECT_EQ(resp.tables(0).rows(), 1u);
+    EXPECT_EQ(resp.tables(0).pushes(), 0u);  // the malformed push changed nothing
+  }
+}
+
+TEST(PsGrpcTest, DeadServerIsAnErrorNotAHang) {
+  auto server = StartServer();
+  const std::string address = server->address();
+  server.reset();  // gone
+  GrpcTransport transport({address});
+  KvWorker worker(&transport, "weights", 4);
+  std::vector<float> values;
+  const std::vector<uint64_t> keys = {1};
+  const absl::Status st = worker.Wait(worker.Pull(keys, &values));
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
+  EXPECT_NE(st.message().find("server 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace parasol

@@ -1,0 +1,81 @@
+#include "ps/grpc_transport.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "proto/ps.grpc.pb.h"
+#include "ps/grpc_server.h"
+#include "ps/grpc_status.h"
+
+namespace parasol {
+
+struct GrpcTransport::Impl {
+  std::vector<std::unique_ptr<ps::ParameterServer::Stub>> stubs;
+};
+
+GrpcTransport::GrpcTransport(const std::vector<std::string>& addresses)
+    : impl_(std::make_unique<Impl>()) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kPsMaxMessageBytes);
+  args.SetMaxSendMessageSize(kPsMaxMessageBytes);
+  for (const std::string& address : addresses) {
+    impl_->stubs.push_back(ps::ParameterServer::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  }
+}
+
+GrpcTransport::~GrpcTransport() = default;
+
+int GrpcTransport::num_servers() const { return static_cast<int>(impl_->stubs.size()); }
+
+void GrpcTransport::Pull(int server, const std::string& table, std::vector<uint64_t> keys,
+                         std::vector<float>* values, Done done) {
+  struct State {
+    grpc::ClientContext context;
+    ps::PullRequest request;
+    ps::PullResponse response;
+  };
+  auto state = std::make_shared<State>();
+  state->request.set_table(table);
+  state->request.mutable_keys()->Add(keys.begin(), keys.end());
+  const size_t expected = keys.size();
+  impl_->stubs[server]->async()->Pull(
+      &state->context, &state->request, &state->response,
+      [state, values, expected, server, done = std::move(done)](grpc::Status status) {
+        if (!status.ok()) {
+          return done(absl::Status(FromGrpcStatus(status).code(),
+                                   absl::StrCat("server ", server, ": ", status.error_message())));
+        }
+        const auto& v = state->response.values();
+        if (static_cast<size_t>(v.size()) != expected * state->response.dim()) {
+          return done(absl::DataLossError(absl::StrCat("server ", server, " answered ", v.size(),
+                                                       " values for ", expected, " keys")));
+        }
+        values->assign(v.begin(), v.end());
+        done(absl::OkStatus());
+      });
+}
+
+void GrpcTransport::Push(int server, const std::string& table, std::vector<uint64_t> keys,
+                         std::vector<float> grads, Done done) {
+  struct State {
+    grpc::ClientContext context;
+    ps::PushRequest request;
+    ps::PushResponse response;
+  };
+  auto state = std::make_shared<State>();
+  state->request.set_table(table);
+  state->request.mutable_keys()->Add(keys.begin(), keys.end());
+  state->request.mutable_grads()->Add(grads.begin(), grads.end());
+  impl_->stubs[server]->async()->Push(
+      &state->context, &state->request, &state->response,
+      [state, server, done = std::move(done)](grpc::Status status) {
+        if (!status.ok()) {
+          return done(absl::Status(FromGrpcStatus(status).code(),
+                                   absl::StrCat("server ", server, ": ", status.error_message())));
+        }
+        done(absl::OkStatus());
+      });
+}
+
+}  // namespace parasol

@@ -1,0 +1,30 @@
+// PsTransport over gRPC to `parasol ps server` processes, one channel per server. Thread-safe;
+// completions run on gRPC's callback threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ps/transport.h"
+
+namespace parasol {
+
+class GrpcTransport : public PsTransport {
+ public:
+  // addresses[i] is server i's HOST:PORT.
+  explicit GrpcTransport(const std::vector<std::string>& addresses);
+  ~GrpcTransport() override;
+  int num_servers() const override;
+  void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
+            std::vector<float>* values, Done done) override;
+  void Push(int server, const std::string& table, std::vector<uint64_t> keys,
+            std::vector<float> grads, Done done) override;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace parasol

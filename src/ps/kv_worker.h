@@ -1,0 +1,58 @@
+// The worker's view of the parameter servers, in the manner of ps-lite's KVWorker: Pull and Push
+// return a timestamp to Wait on, so the next batch's pull can overlap the current batch's
+// compute. Keys of a call are de-duplicated (and duplicate keys' gradients summed) before
+// sending, and each server gets at most one request per call. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "ps/shard_map.h"
+#include "ps/transport.h"
+
+namespace parasol {
+
+class KvWorker {
+ public:
+  using Timestamp = int64_t;
+
+  // `transport` is not owned and must outlive the worker; `dim` is the table's row width.
+  KvWorker(PsTransport* transport, std::string table, int dim);
+  ~KvWorker();  // waits for calls still in flight
+
+  // Fetches the rows of `keys` (duplicates allowed): after Wait, *values holds
+  // keys.size() * dim floats in the order of `keys`. *values must outlive the Wait.
+  Timestamp Pull(absl::Span<const uint64_t> keys, std::vector<float>* values);
+
+  // Sends keys.size() * dim gradients; duplicate keys are summed into one update.
+  // InvalidArgument (from Wait) when grads.size() != keys.size() * dim.
+  Timestamp Push(absl::Span<const uint64_t> keys, absl::Span<const float> grads);
+
+  // Blocks until the call `ts` completes; returns its status (the first failing server's).
+  absl::Status Wait(Timestamp ts);
+
+  int dim() const { return dim_; }
+
+ private:
+  struct Call;
+  Timestamp Start(std::shared_ptr<Call> call);
+  void Finish(const std::shared_ptr<Call>& call, absl::Status status);
+
+  PsTransport* const transport_;
+  const std::string table_;
+  const int dim_;
+  const ShardMap shards_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Timestamp next_ = 1;
+  std::map<Timestamp, std::shared_ptr<Call>> calls_;
+};
+
+}  // namespace parasol

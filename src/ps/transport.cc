@@ -1,0 +1,40 @@
+#include "ps/transport.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace parasol {
+
+ServerTable* InProcessTransport::Find(int server, const std::string& table,
+                                      absl::Status* status) const {
+  if (server < 0 || server >= num_servers()) {
+    *status = absl::InvalidArgumentError(absl::StrCat("no server ", server));
+    return nullptr;
+  }
+  if (tables_[server]->name() != table) {
+    *status = absl::NotFoundError(absl::StrCat("server ", server, " has no table '", table, "'"));
+    return nullptr;
+  }
+  return tables_[server];
+}
+
+void InProcessTransport::Pull(int server, const std::string& table, std::vector<uint64_t> keys,
+                              std::vector<float>* values, Done done) {
+  requests_.fetch_add(1);
+  absl::Status status;
+  ServerTable* t = Find(server, table, &status);
+  if (t == nullptr) return done(status);
+  values->resize(keys.size() * t->dim());
+  t->Pull(keys, absl::MakeSpan(*values));
+  done(absl::OkStatus());
+}
+
+void InProcessTransport::Push(int server, const std::string& table, std::vector<uint64_t> keys,
+                              std::vector<float> grads, Done done) {
+  requests_.fetch_add(1);
+  absl::Status status;
+  ServerTable* t = Find(server, table, &status);
+  if (t == nullptr) return done(status);
+  done(t->Push(keys, grads));
+}
+
+}  // namespace parasol

@@ -1,0 +1,49 @@
+// The seam between the worker client and the servers: an asynchronous Pull/Push to server i.
+// InProcessTransport calls ServerTables directly (unit tests, several nodes in one process);
+// GrpcTransport (grpc_transport.h) talks to `parasol ps server` processes. Implementations are
+// thread-safe; `done` is called exactly once per call, possibly on another thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "ps/server_table.h"
+
+namespace parasol {
+
+class PsTransport {
+ public:
+  using Done = std::function<void(absl::Status)>;
+  virtual ~PsTransport() = default;
+  virtual int num_servers() const = 0;
+  // Fills *values with keys.size() * dim floats (resized by the transport), then calls done.
+  // *values must stay alive until done runs.
+  virtual void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
+                    std::vector<float>* values, Done done) = 0;
+  virtual void Push(int server, const std::string& table, std::vector<uint64_t> keys,
+                    std::vector<float> grads, Done done) = 0;
+};
+
+// Servers as objects in this process; calls complete synchronously. Counts requests so tests
+// can check batching.
+class InProcessTransport : public PsTransport {
+ public:
+  // tables[i] is server i's only table; not owned, must outlive the transport.
+  explicit InProcessTransport(std::vector<ServerTable*> tables) : tables_(std::move(tables)) {}
+  int num_servers() const override { return static_cast<int>(tables_.size()); }
+  void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
+            std::vector<float>* values, Done done) override;
+  void Push(int server, const std::string& table, std::vector<uint64_t> keys,
+            std::vector<float> grads, Done done) override;
+  int requests() const { return requests_.load(); }
+
+ private:
+  ServerTable* Find(int server, const std::string& table, absl::Status* status) const;
+  std::vector<ServerTable*> tables_;
+  std::atomic<int> requests_{0};
+};
+
+}  // namespace parasol
