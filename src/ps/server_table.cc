@@ -1,5 +1,6 @@
 #include "ps/server_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -32,13 +33,38 @@ ServerTable::ServerTable(ServerTableConfig config, std::unique_ptr<Model> model,
                                          });
 }
 
+namespace {
+
+// Random keys miss the cache twice (hash slot, then row), so both are fetched ahead: slots
+// kSlotAhead keys ahead, rows (resolved and prefetched) kRowAhead keys ahead of their use.
+constexpr size_t kSlotAhead = 16, kRowAhead = 8, kRing = 16;  // kRing >= kRowAhead, power of 2
+
+template <typename Fn>
+void ForEachRowPipelined(SparseTable& table, absl::Span<const uint64_t> keys, Fn&& fn) {
+  float* ring[kRing];
+  const size_t n = keys.size();
+  auto resolve = [&](size_t i) {
+    float* row = table.FindOrInsert(keys[i]);
+    __builtin_prefetch(row);
+    ring[i % kRing] = row;
+  };
+  for (size_t i = 0; i < std::min(n, kSlotAhead); ++i) table.Prefetch(keys[i]);
+  for (size_t i = 0; i < std::min(n, kRowAhead); ++i) resolve(i);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kSlotAhead < n) table.Prefetch(keys[i + kSlotAhead]);
+    if (i + kRowAhead < n) resolve(i + kRowAhead);
+    fn(i, ring[i % kRing]);
+  }
+}
+
+}  // namespace
+
 void ServerTable::Pull(absl::Span<const uint64_t> keys, absl::Span<float> out) {
   const int d = dim();
-  for (size_t i = 0; i < keys.size(); ++i) {
-    float* row = table_->FindOrInsert(keys[i]);
+  ForEachRowPipelined(*table_, keys, [&](size_t i, float* row) {
     std::lock_guard<std::mutex> lock(StripeOf(keys[i]));
     std::memcpy(out.data() + i * d, row, sizeof(float) * d);
-  }
+  });
   pulled_.fetch_add(keys.size(), std::memory_order_relaxed);
 }
 
@@ -56,11 +82,10 @@ absl::Status ServerTable::Push(absl::Span<const uint64_t> keys, absl::Span<const
     }
   }
   const uint64_t step = steps_.fetch_add(1, std::memory_order_relaxed) + 1;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    float* row = table_->FindOrInsert(keys[i]);
+  ForEachRowPipelined(*table_, keys, [&](size_t i, float* row) {
     std::lock_guard<std::mutex> lock(StripeOf(keys[i]));
     optimizer_->Update(row, row + d, grads.data() + i * d, static_cast<int>(d), step);
-  }
+  });
   pushed_.fetch_add(keys.size(), std::memory_order_relaxed);
   return absl::OkStatus();
 }
