@@ -35,7 +35,8 @@ int Fail(int code, const absl::Status& status) {
 struct TrainFlags {
   TrainConfig config;
   std::string config_path, model, optimizer, format;
-  CLI::Option *lr, *l1, *l2, *k, *epochs, *threads, *seed, *hash_bits, *max_bad, *early, *schema;
+  CLI::Option *lr, *l1, *l2, *k, *epochs, *threads, *seed, *hash_bits, *max_bad, *early, *schema,
+      *batch;
 };
 
 void AddTrain(CLI::App& app, TrainFlags& f) {
@@ -65,6 +66,9 @@ void AddTrain(CLI::App& app, TrainFlags& f) {
                                 "Hash features into 2^B buckets (default 0: full 64-bit keys)");
   f.max_bad = cmd->add_option("--max-bad-lines", c.max_bad_lines,
                               "Skip up to N malformed lines (default 0: stop at the first)");
+  f.batch = cmd->add_option("--batch-size", c.batch_size,
+                            "Examples per optimizer step (default 1; B > 1 sums gradients per key, "
+                            "as distributed training does)");
   f.early =
       cmd->add_option("--early-stopping", c.early_stopping,
                       "Stop after N epochs without validation improvement (0 = off, default 2)");
@@ -107,6 +111,7 @@ int RunTrain(TrainFlags& f) {
   if (f.hash_bits->count()) config.hash_bits = flags.hash_bits;
   if (f.max_bad->count()) config.max_bad_lines = flags.max_bad_lines;
   if (f.early->count()) config.early_stopping = flags.early_stopping;
+  if (f.batch->count()) config.batch_size = flags.batch_size;
   if (f.schema->count()) config.schema_path = flags.schema_path;
   if (auto st = ValidateTrainConfig(config); !st.ok()) return Fail(kExitUsage, st);
 

@@ -92,6 +92,8 @@ absl::Status ApplyConfigYaml(const std::string& text, const std::string& origin,
       RETURN_IF_ERROR(Read(v, key, origin, &config->threads));
     } else if (key == "seed") {
       RETURN_IF_ERROR(Read(v, key, origin, &config->model.seed));
+    } else if (key == "batch_size") {
+      RETURN_IF_ERROR(Read(v, key, origin, &config->batch_size));
     } else if (key == "early_stopping") {
       RETURN_IF_ERROR(Read(v, key, origin, &config->early_stopping));
     } else if (key == "format") {
@@ -131,6 +133,9 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
         absl::StrCat("hash_bits must be in [0, 63], got ", c.hash_bits));
   }
   if (c.early_stopping < 0) return absl::InvalidArgumentError("early_stopping must be >= 0");
+  if (c.batch_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("batch_size must be >= 1, got ", c.batch_size));
+  }
   if (c.max_bad_lines < 0) return absl::InvalidArgumentError("max_bad_lines must be >= 0");
   if (c.format == DataFormat::kCsv && c.schema_path.empty()) {
     return absl::InvalidArgumentError(

@@ -6,6 +6,7 @@
 //   optimizer: sgd|adagrad|ftrl|adam   lr: 0.05   l1: 0   l2: 0
 //   ftrl_beta: 1   adam_beta1: 0.9   adam_beta2: 0.999   epsilon: 1e-8   init_scale: 0.01
 //   epochs: 1   threads: 0 (all cores)   seed: 1   early_stopping: 2 (patience; 0 = off)
+//   batch_size: 1 (examples per optimizer step)
 //   format: libsvm|csv|criteo   schema: FILE (relative to the config file)   hash_bits: 0
 //   max_bad_lines: 0   memory_limit_mb: 4096 (parsed data kept in memory between epochs)
 //   transforms: [...]  (see transform/feature_pipeline.h)
@@ -36,6 +37,9 @@ struct TrainConfig {
   int epochs = 1;
   int threads = 0;         // 0 = hardware concurrency
   int early_stopping = 2;  // epochs without validation improvement before stopping; 0 = off
+  // 1: an optimizer step per example (Hogwild). B > 1: gradients of B examples are summed per
+  // key and applied once per batch, as the distributed trainer does.
+  int batch_size = 1;
   int64_t memory_limit_mb = 4096;
 
   std::string config_text;    // the model config as given (transforms are read from it)

@@ -18,6 +18,7 @@ epochs: 3
 threads: 2
 seed: 9
 early_stopping: 0
+batch_size: 32
 format: csv
 schema: schema.yaml
 hash_bits: 20
@@ -36,6 +37,7 @@ transforms:
   EXPECT_EQ(c.threads, 2);
   EXPECT_EQ(c.model.seed, 9u);
   EXPECT_EQ(c.early_stopping, 0);
+  EXPECT_EQ(c.batch_size, 32);
   EXPECT_EQ(c.format, DataFormat::kCsv);
   EXPECT_EQ(c.schema_path, "/cfg/schema.yaml");  // relative to the config file
   EXPECT_EQ(c.hash_bits, 20);

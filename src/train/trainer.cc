@@ -19,6 +19,7 @@
 #include "metrics/metrics.h"
 #include "model/model_dir.h"
 #include "train/input_spec.h"
+#include "train/minibatch.h"
 #include "train/predictor.h"
 #include "train/progress.h"
 
@@ -84,7 +85,7 @@ class Learner {
   // row. 1 (per-example updates) with one learner; more with several, because every example
   // touches the bias and per-example writes from several cores make its cache line bounce.
   Learner(const Model& model, const Optimizer& optimizer, SparseTable& table, float* bias_row,
-          std::atomic<uint64_t>& steps, Progress& progress, int bias_batch)
+          std::atomic<uint64_t>& steps, Progress& progress, int bias_batch, int batch_size)
       : model_(model),
         optimizer_(optimizer),
         table_(table),
@@ -92,9 +93,12 @@ class Learner {
         steps_(steps),
         progress_(progress),
         dim_(model.dim()),
-        bias_batch_(bias_batch) {}
+        bias_batch_(bias_batch),
+        batch_size_(batch_size),
+        batch_(model) {}
 
   void Train(WorkBlock& work) {
+    if (batch_size_ > 1) return TrainMiniBatches(work.block);
     const ExampleBlock& block = work.block;
     const size_t n = block.size();
     const bool resolved = work.resolved;
@@ -162,6 +166,35 @@ class Learner {
   }
 
  private:
+  // batch_size > 1: one optimizer step per distinct key per batch, with the summed gradient
+  // (the distributed trainer's semantics; see minibatch.h). The bias row is updated over its
+  // full width like any pushed row, so local and distributed rows match bit for bit.
+  void TrainMiniBatches(const ExampleBlock& block) {
+    const size_t n = block.size();
+    const uint32_t* offsets = block.offsets().data();
+    uint64_t step = steps_.fetch_add(n, std::memory_order_relaxed);
+    double loss_sum = 0;
+    std::vector<float> bias_grads(dim_, 0.0f);
+    for (size_t begin = 0; begin < n; begin += batch_size_) {
+      const size_t end = std::min(n, begin + static_cast<size_t>(batch_size_));
+      row_buffers_[0].resize(offsets[end] - offsets[begin]);
+      for (uint32_t i = offsets[begin]; i < offsets[end]; ++i) {
+        row_buffers_[0][i - offsets[begin]] = table_.FindOrInsert(block.keys()[i]);
+      }
+      batch_.Clear();
+      batch_.Add(block, begin, end, row_buffers_[0].data(), bias_row_[0]);
+      step += end - begin;
+      for (size_t u = 0; u < batch_.keys().size(); ++u) {
+        float* row = table_.FindOrInsert(batch_.keys()[u]);
+        optimizer_.Update(row, row + dim_, batch_.grads().data() + u * dim_, dim_, step);
+      }
+      bias_grads[0] = batch_.bias_grad();
+      optimizer_.Update(bias_row_, bias_row_ + dim_, bias_grads.data(), dim_, step);
+      loss_sum += batch_.loss_sum();
+    }
+    progress_.Add(n, loss_sum);
+  }
+
   void FlushBias(uint64_t step) {
     if (bias_pending_ == 0) return;
     optimizer_.Update(bias_row_, bias_row_ + dim_, &bias_grad_, 1, step);
@@ -177,6 +210,8 @@ class Learner {
   Progress& progress_;
   const int dim_;
   const int bias_batch_;
+  const int batch_size_;
+  MiniBatchAccumulator batch_;
   float bias_grad_ = 0;
   int bias_pending_ = 0;
   std::vector<float*> row_buffers_[2];
@@ -312,7 +347,8 @@ absl::Status Trainer::TrainFromReader(DataReader& reader, CacheWriter* cache_wri
   std::vector<std::thread> learners;
   for (int t = 0; t < threads_; ++t) {
     learners.emplace_back([&] {
-      Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_, bias_batch());
+      Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_, bias_batch(),
+                      config_.batch_size);
       while (Block work = queue.Pop()) learner.Train(*work);
     });
   }
@@ -357,7 +393,8 @@ absl::Status Trainer::TrainFromReader(DataReader& reader, CacheWriter* cache_wri
 void Trainer::TrainFromMemory() {
   std::atomic<size_t> next{0};
   auto work = [&] {
-    Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_, bias_batch());
+    Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_, bias_batch(),
+                    config_.batch_size);
     for (size_t b; (b = next.fetch_add(1)) < memory_.size();) learner.Train(*memory_[b]);
   };
   std::vector<std::thread> learners;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/hash.h"
 #include "data/gen.h"
 #include "gtest/gtest.h"
 #include "metrics/metrics.h"
@@ -244,6 +245,30 @@ TEST_F(TrainerTest, CriteoInputTrainsFfmWithOneFieldPerColumn) {
                   .ok());
   ASSERT_EQ(probs.size(), 3000u);
   EXPECT_GT(RocAuc(probs, labels), 0.8);
+}
+
+TEST_F(TrainerTest, MiniBatchesApplySummedGradientsOncePerKey) {
+  { std::ofstream(dir_ / "two.svm") << "1 7:1\n1 7:1\n"; }
+  auto weight_of_7 = [&](int batch_size) {
+    TrainConfig c = Config("batch" + std::to_string(batch_size));
+    c.train_path = (dir_ / "two.svm").string();
+    c.optimizer.name = "sgd";
+    c.optimizer.lr = 0.1f;
+    c.batch_size = batch_size;
+    EXPECT_TRUE(Train(c, false).ok());
+    auto loaded = LoadModelDir(c.out_dir, false);
+    EXPECT_TRUE(loaded.ok());
+    const uint64_t key = FeatureKey(0, uint64_t{7});
+    return std::make_pair(loaded->table->Find(key)[0], loaded->table->Find(kBiasKey)[0]);
+  };
+  // Both examples see w = 0: gradient (0.5 - 1) each, summed, one step: w = 0.1 * 1.0.
+  const auto [w2, b2] = weight_of_7(2);
+  EXPECT_FLOAT_EQ(w2, 0.1f);
+  EXPECT_FLOAT_EQ(b2, 0.1f);
+  // One example at a time: w = 0.05, then the score is 0.1 and the step 0.1 * (1 - σ(0.1)).
+  const auto [w1, b1] = weight_of_7(1);
+  EXPECT_FLOAT_EQ(w1, 0.05f + 0.1f * (1.0f - Sigmoid(0.1f)));
+  EXPECT_FLOAT_EQ(b1, w1);
 }
 
 TEST_F(TrainerTest, EmptyInputIsAnErrorNotAnEmptyModel) {

@@ -1,0 +1,48 @@
+// Mini-batch gradients: the examples of a batch are scored with the same (pre-batch) weights and
+// their gradients summed per distinct key, so that each row gets one optimizer step per batch.
+// The single-process trainer (batch_size > 1) and the distributed worker both use this, which
+// is what makes a one-worker distributed run reproduce the local run exactly. Not thread-safe:
+// one accumulator per thread.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/example.h"
+#include "model/model.h"
+
+namespace parasol {
+
+class MiniBatchAccumulator {
+ public:
+  explicit MiniBatchAccumulator(const Model& model) : model_(model), dim_(model.dim()) {}
+
+  // Accumulates examples [begin, end) of `block`. rows[i] holds the weights of the i-th feature
+  // of the range (features in block order, starting at block.offsets()[begin]); `bias` is the
+  // global bias weight. Keys accumulate in first-seen order.
+  void Add(const ExampleBlock& block, size_t begin, size_t end, const float* const* rows,
+           float bias);
+
+  // Distinct keys, their summed gradients (keys().size() * dim, row-major), the summed bias
+  // gradient and the summed logistic loss of the examples added since the last Clear().
+  const std::vector<uint64_t>& keys() const { return keys_; }
+  const std::vector<float>& grads() const { return grads_; }
+  float bias_grad() const { return bias_grad_; }
+  double loss_sum() const { return loss_sum_; }
+  void Clear();
+
+ private:
+  uint32_t SlotOf(uint64_t key);
+
+  const Model& model_;
+  const int dim_;
+  std::vector<uint64_t> keys_;
+  std::vector<float> grads_;
+  float bias_grad_ = 0;
+  double loss_sum_ = 0;
+  std::vector<uint32_t> index_;  // open addressing: position in keys_, or kEmpty
+  std::vector<float> example_grads_;
+  ModelScratch scratch_;
+};
+
+}  // namespace parasol
