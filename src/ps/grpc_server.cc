@@ -48,6 +48,30 @@ class PsService final : public ps::ParameterServer::Service {
                     absl::MakeConstSpan(request->grads().data(), request->grads_size())));
   }
 
+  grpc::Status Export(grpc::ServerContext* context, const ps::ExportRequest* request,
+                      grpc::ServerWriter<ps::ExportChunk>* writer) override {
+    ServerTable* table = Find(request->table());
+    if (table == nullptr) return ToGrpcStatus(UnknownTable(request->table()));
+    const uint32_t per_chunk = request->rows_per_chunk() == 0 ? 65536 : request->rows_per_chunk();
+    const int row_floats = table->table().row_floats();
+    ps::ExportChunk chunk;
+    bool ok = true;
+    auto flush = [&] {
+      chunk.set_dim(table->dim());
+      chunk.set_row_floats(row_floats);
+      ok = ok && writer->Write(chunk);
+      chunk.Clear();
+    };
+    table->ForEachRow([&](uint64_t key, const float* row) {
+      if (!ok || context->IsCancelled()) return;
+      chunk.add_keys(key);
+      chunk.mutable_rows()->Add(row, row + row_floats);
+      if (static_cast<uint32_t>(chunk.keys_size()) >= per_chunk) flush();
+    });
+    if (chunk.keys_size() > 0) flush();
+    return ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled");
+  }
+
   grpc::Status Stats(grpc::ServerContext*, const ps::StatsRequest*,
                      ps::StatsResponse* response) override {
     for (const auto& t : tables_) {

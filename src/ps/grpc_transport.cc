@@ -5,9 +5,42 @@
 #include "absl/strings/str_cat.h"
 #include "proto/ps.grpc.pb.h"
 #include "ps/grpc_server.h"
+#include "model/sparse_table.h"
 #include "ps/grpc_status.h"
 
 namespace parasol {
+
+absl::Status ExportFromServer(const std::string& address, const std::string& table,
+                              SparseTable* into) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kPsMaxMessageBytes);
+  auto stub = ps::ParameterServer::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext context;
+  ps::ExportRequest request;
+  request.set_table(table);
+  auto reader = stub->Export(&context, request);
+  ps::ExportChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (static_cast<int>(chunk.row_floats()) != into->row_floats() ||
+        chunk.rows_size() != chunk.keys_size() * static_cast<int>(chunk.row_floats())) {
+      context.TryCancel();
+      reader->Finish();
+      return absl::DataLossError(absl::StrCat(address, ": export chunk with ", chunk.row_floats(),
+                                              " floats per row, expected ",
+                                              into->row_floats()));
+    }
+    for (int i = 0; i < chunk.keys_size(); ++i) {
+      into->Put(chunk.keys(i), chunk.rows().data() + static_cast<size_t>(i) * chunk.row_floats());
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) {
+    return absl::Status(FromGrpcStatus(status).code(),
+                        absl::StrCat(address, ": export failed: ", status.error_message()));
+  }
+  return absl::OkStatus();
+}
 
 struct GrpcTransport::Impl {
   std::vector<std::unique_ptr<ps::ParameterServer::Stub>> stubs;

@@ -10,6 +10,13 @@
 
 namespace parasol {
 
+class SparseTable;
+
+// Copies every row of `table` on the server at `address` into *into (rows of weights followed
+// by optimizer state; into->row_floats() must match the server's). Blocking.
+absl::Status ExportFromServer(const std::string& address, const std::string& table,
+                              SparseTable* into);
+
 class GrpcTransport : public PsTransport {
  public:
   // addresses[i] is server i's HOST:PORT.

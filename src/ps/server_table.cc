@@ -90,6 +90,17 @@ absl::Status ServerTable::Push(absl::Span<const uint64_t> keys, absl::Span<const
   return absl::OkStatus();
 }
 
+void ServerTable::ForEachRow(const std::function<void(uint64_t, const float*)>& fn) {
+  std::vector<float> copy(table_->row_floats());
+  for (const auto& [key, row] : table_->SortedRows()) {
+    {
+      std::lock_guard<std::mutex> lock(StripeOf(key));
+      std::memcpy(copy.data(), row, sizeof(float) * copy.size());
+    }
+    fn(key, copy.data());
+  }
+}
+
 ServerTableStats ServerTable::Stats() const {
   ServerTableStats s;
   s.name = config_.name;

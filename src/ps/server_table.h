@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +52,10 @@ class ServerTable {
   absl::Status Push(absl::Span<const uint64_t> keys, absl::Span<const float> grads);
 
   ServerTableStats Stats() const;
+
+  // Calls fn(key, row) for every row (dim weights, then optimizer state), each row read under
+  // its stripe lock. Concurrent pushes may land before or after a given row is visited.
+  void ForEachRow(const std::function<void(uint64_t, const float*)>& fn);
 
   // The rows (weights then optimizer state) for checkpoints and tests. Not concurrent with Push.
   const SparseTable& table() const { return *table_; }

@@ -1,5 +1,7 @@
 #include "train/input_spec.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -55,6 +57,57 @@ absl::StatusOr<InputSpec> InputSpecFromManifest(const ModelManifest& manifest) {
   }
   ASSIGN_OR_RETURN(spec.pipeline, FeaturePipeline::FromJson(manifest.transforms_json));
   return spec;
+}
+
+absl::StatusOr<InputSpec> PrepareTrainingInput(const TrainConfig& config) {
+  ASSIGN_OR_RETURN(InputSpec input, InputSpecFromConfig(config));
+  if (input.pipeline == nullptr || !input.pipeline->NeedsStatistics()) return input;
+  ReaderOptions options = input.MakeReaderOptions(0, config.max_bad_lines);
+  options.encoder_factory = input.pipeline->StatisticsFactory();
+  ASSIGN_OR_RETURN(auto reader, OpenDataReader(config.train_path, options));
+  ExampleBlock block;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(&block));
+    if (!more) break;
+  }
+  RETURN_IF_ERROR(input.pipeline->FinishStatistics());
+  return input;
+}
+
+absl::StatusOr<ModelSpec> ResolveModelSpec(const TrainConfig& config, const InputSpec& input) {
+  ModelSpec spec = config.model;
+  if (spec.type != ModelType::kFfm) return spec;
+  if (input.pipeline != nullptr) {
+    spec.num_fields = input.pipeline->num_fields();
+    return spec;
+  }
+  if (spec.num_fields > 1) return spec;
+  ASSIGN_OR_RETURN(auto reader, OpenDataReader(config.train_path,
+                                               input.MakeReaderOptions(config.resolved_threads(),
+                                                                       config.max_bad_lines)));
+  ExampleBlock block;
+  uint32_t max_field = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(&block));
+    if (!more) break;
+    for (uint32_t f : block.fields()) max_field = std::max(max_field, f);
+  }
+  spec.num_fields = static_cast<int>(max_field) + 1;
+  return spec;
+}
+
+ModelManifest BuildManifest(const ModelSpec& spec, const OptimizerConfig& optimizer,
+                            const InputSpec& input, int64_t feature_count,
+                            std::string training_json) {
+  ModelManifest manifest;
+  manifest.spec = spec;
+  manifest.optimizer = optimizer;
+  manifest.data_format = DataFormatName(input.format);
+  manifest.hash_bits = input.hash_bits;
+  if (input.pipeline != nullptr) manifest.transforms_json = input.pipeline->ToJson();
+  manifest.feature_count = feature_count;
+  manifest.training_json = std::move(training_json);
+  return manifest;
 }
 
 }  // namespace parasol

@@ -31,4 +31,17 @@ struct InputSpec {
 absl::StatusOr<InputSpec> InputSpecFromConfig(const TrainConfig& config);
 absl::StatusOr<InputSpec> InputSpecFromManifest(const ModelManifest& manifest);
 
+// InputSpecFromConfig plus the pass over config.train_path that collects normalize statistics
+// when a transform needs them: what training (local or distributed) reads with.
+absl::StatusOr<InputSpec> PrepareTrainingInput(const TrainConfig& config);
+
+// config.model with FFM's field count resolved: from the pipeline (CSV/Criteo), or for libsvm a
+// scan of the training file when the config does not give `fields`.
+absl::StatusOr<ModelSpec> ResolveModelSpec(const TrainConfig& config, const InputSpec& input);
+
+// The manifest of a model trained with these settings.
+ModelManifest BuildManifest(const ModelSpec& spec, const OptimizerConfig& optimizer,
+                            const InputSpec& input, int64_t feature_count,
+                            std::string training_json);
+
 }  // namespace parasol

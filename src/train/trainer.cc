@@ -228,8 +228,6 @@ class Trainer {
 
  private:
   absl::Status Prepare();
-  absl::Status CollectStatistics();
-  absl::StatusOr<int> ScanFields();
   absl::StatusOr<std::vector<ExampleBlock>> ReadAll(const std::string& path);
   absl::Status TrainEpoch(int epoch);
   absl::Status TrainFromReader(DataReader& reader, CacheWriter* cache_writer, bool keep);
@@ -260,32 +258,6 @@ class Trainer {
   double best_logloss_ = 0;
 };
 
-absl::Status Trainer::CollectStatistics() {
-  ReaderOptions options = input_.MakeReaderOptions(0, config_.max_bad_lines);
-  options.encoder_factory = input_.pipeline->StatisticsFactory();
-  ASSIGN_OR_RETURN(auto reader, OpenDataReader(config_.train_path, options));
-  ExampleBlock block;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, reader->Next(&block));
-    if (!more) break;
-  }
-  return input_.pipeline->FinishStatistics();
-}
-
-absl::StatusOr<int> Trainer::ScanFields() {
-  ASSIGN_OR_RETURN(auto reader,
-                   OpenDataReader(config_.train_path,
-                                  input_.MakeReaderOptions(threads_, config_.max_bad_lines)));
-  ExampleBlock block;
-  uint32_t max_field = 0;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, reader->Next(&block));
-    if (!more) break;
-    for (uint32_t f : block.fields()) max_field = std::max(max_field, f);
-  }
-  return static_cast<int>(max_field) + 1;
-}
-
 absl::StatusOr<std::vector<ExampleBlock>> Trainer::ReadAll(const std::string& path) {
   ASSIGN_OR_RETURN(auto reader,
                    OpenDataReader(path, input_.MakeReaderOptions(threads_, config_.max_bad_lines)));
@@ -304,7 +276,6 @@ absl::StatusOr<std::vector<ExampleBlock>> Trainer::ReadAll(const std::string& pa
 
 absl::Status Trainer::Prepare() {
   RETURN_IF_ERROR(ValidateTrainConfig(config_));
-  ASSIGN_OR_RETURN(input_, InputSpecFromConfig(config_));
   std::error_code ec;
   std::filesystem::create_directories(config_.out_dir, ec);
   if (ec) {
@@ -313,17 +284,8 @@ absl::Status Trainer::Prepare() {
   }
   progress_ = std::make_unique<Progress>(
       (std::filesystem::path(config_.out_dir) / "metrics.jsonl").string(), interactive_);
-  if (input_.pipeline != nullptr && input_.pipeline->NeedsStatistics()) {
-    RETURN_IF_ERROR(CollectStatistics());
-  }
-  ModelSpec spec = config_.model;
-  if (spec.type == ModelType::kFfm) {
-    if (input_.pipeline != nullptr) {
-      spec.num_fields = input_.pipeline->num_fields();
-    } else if (spec.num_fields <= 1) {
-      ASSIGN_OR_RETURN(spec.num_fields, ScanFields());
-    }
-  }
+  ASSIGN_OR_RETURN(input_, PrepareTrainingInput(config_));
+  ASSIGN_OR_RETURN(const ModelSpec spec, ResolveModelSpec(config_, input_));
   ASSIGN_OR_RETURN(model_, Model::Create(spec));
   ASSIGN_OR_RETURN(optimizer_, CreateOptimizer(config_.resolved_optimizer()));
   const int dim = model_->dim();
@@ -458,16 +420,11 @@ std::string Trainer::SummaryJson() const {
 }
 
 absl::Status Trainer::Save(int epoch) {
-  ModelManifest manifest;
-  manifest.spec = model_->spec();
-  manifest.optimizer = optimizer_->config();
-  manifest.data_format = DataFormatName(input_.format);
-  manifest.hash_bits = input_.hash_bits;
-  if (input_.pipeline != nullptr) manifest.transforms_json = input_.pipeline->ToJson();
   summary_.features = table_->size() - 1;
-  manifest.feature_count = static_cast<int64_t>(summary_.features);
-  manifest.training_json = SummaryJson();
-  return SaveModelDir(config_.out_dir, manifest, *table_, *optimizer_, steps_.load());
+  return SaveModelDir(config_.out_dir,
+                      BuildManifest(model_->spec(), optimizer_->config(), input_,
+                                    static_cast<int64_t>(summary_.features), SummaryJson()),
+                      *table_, *optimizer_, steps_.load());
 }
 
 absl::StatusOr<TrainSummary> Trainer::Run() {
