@@ -3,11 +3,26 @@
 #include <csignal>
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "ps/grpc_server.h"
+#include "train/distributed.h"
+#include "train/input_spec.h"
 
 namespace parasol {
+namespace {
 
-CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f) {
+// Mini-batch size of distributed workers unless --batch-size says otherwise.
+constexpr int kDefaultDistributedBatch = 256;
+
+int Fail(int code, const absl::Status& status) {
+  std::fprintf(stderr, "parasol: error: %s\n", std::string(status.message()).c_str());
+  return code;
+}
+
+}  // namespace
+
+CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w) {
   auto* ps = app.add_subcommand("ps", "Parameter-server roles");
   ps->require_subcommand(1);
   auto* server = ps->add_subcommand("server", "Serve one shard of the model's tables over gRPC");
@@ -23,11 +38,49 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f) {
   server->add_option("--l1", f.l1, "L1 regularisation");
   server->add_option("--l2", f.l2, "L2 regularisation");
   server->add_option("--seed", f.seed, "Seed for initial weights (default 1)");
+  server->add_option("--fields", f.fields, "FFM: number of fields (default 1)");
+  server->add_option("--init-scale", f.init_scale, "Initial factor scale (default 0.01)");
+  server->add_option("--ftrl-beta", f.ftrl_beta, "FTRL beta (default 1)");
+  server->add_option("--adam-beta1", f.adam_beta1, "Adam beta1 (default 0.9)");
+  server->add_option("--adam-beta2", f.adam_beta2, "Adam beta2 (default 0.999)");
+  server->add_option("--epsilon", f.epsilon, "AdaGrad/Adam epsilon (default 1e-8)");
+
+  auto* worker = ps->add_subcommand(
+      "worker", "Train on this worker's share of the data against running servers");
+  worker->add_option("--servers", w.servers, "Servers' HOST:PORT, comma-separated, in order")
+      ->required();
+  worker->add_option("--worker-index", w.worker_index, "This worker's index (default 0)");
+  worker->add_option("--num-workers", w.num_workers, "Number of workers (default 1)");
+  AddTrainOptions(worker, w.train, /*out_required=*/false);
   return ps;
+}
+
+int RunPsWorker(const PsWorkerFlags& f) {
+  auto config = ResolveTrainConfig(f.train, /*out_required=*/false);
+  if (!config.ok()) return Fail(2, config.status());
+  WorkerOptions options;
+  options.train = *config;
+  if (options.train.batch_size == 1 && !f.train.batch->count()) {
+    options.train.batch_size = kDefaultDistributedBatch;
+  }
+  options.servers = absl::StrSplit(f.servers, ',', absl::SkipEmpty());
+  options.worker_index = f.worker_index;
+  options.num_workers = f.num_workers;
+  auto summary = RunWorker(options);
+  if (!summary.ok()) return Fail(1, summary.status());
+  std::fprintf(stderr, "worker %d/%d: %llu examples, last epoch loss %.5f\n", f.worker_index,
+               f.num_workers, static_cast<unsigned long long>(summary->examples), summary->loss);
+  return 0;
 }
 
 int RunPsServer(const PsServerFlags& f) {
   ServerTableConfig config;
+  config.model.num_fields = f.fields;
+  config.model.init_scale = f.init_scale;
+  config.optimizer.ftrl_beta = f.ftrl_beta;
+  config.optimizer.adam_beta1 = f.adam_beta1;
+  config.optimizer.adam_beta2 = f.adam_beta2;
+  config.optimizer.epsilon = f.epsilon;
   config.name = f.table;
   auto type = ParseModelType(f.model);
   if (!type.ok()) {

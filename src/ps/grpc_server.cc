@@ -59,11 +59,11 @@ class PsService final : public ps::ParameterServer::Service {
     auto flush = [&] {
       chunk.set_dim(table->dim());
       chunk.set_row_floats(row_floats);
-      ok = ok && writer->Write(chunk);
+      ok = ok && !context->IsCancelled() && writer->Write(chunk);
       chunk.Clear();
     };
     table->ForEachRow([&](uint64_t key, const float* row) {
-      if (!ok || context->IsCancelled()) return;
+      if (!ok) return;
       chunk.add_keys(key);
       chunk.mutable_rows()->Add(row, row + row_floats);
       if (static_cast<uint32_t>(chunk.keys_size()) >= per_chunk) flush();

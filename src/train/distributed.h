@@ -1,0 +1,38 @@
+// Distributed training on parameter servers: a worker trains on its share of the data (example
+// i belongs to worker i mod num_workers) in mini-batches — pull the batch's rows, compute the
+// summed per-key gradients (minibatch.h, as the local trainer with the same batch_size), push —
+// and the launcher collects the servers' rows into a model directory. With one worker this
+// reproduces `parasol train --batch-size B --threads 1` exactly (tested).
+// Functions here are re-entrant.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "train/train_config.h"
+
+namespace parasol {
+
+struct WorkerOptions {
+  TrainConfig train;                 // data, model, optimizer, epochs, batch_size (out_dir unused)
+  std::vector<std::string> servers;  // HOST:PORT of server 0, 1, ...
+  int worker_index = 0;
+  int num_workers = 1;
+};
+
+struct WorkerSummary {
+  uint64_t examples = 0;  // trained on by this worker, over all epochs
+  double loss = 0;        // mean logistic loss of the last epoch
+};
+
+absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options);
+
+// After all workers finished: reads every server's rows and writes config.out_dir as
+// `parasol train` would. `examples` is the total over workers (for the training summary).
+absl::Status WriteModelFromServers(const TrainConfig& config,
+                                   const std::vector<std::string>& servers, uint64_t examples,
+                                   double seconds);
+
+}  // namespace parasol

@@ -1,0 +1,120 @@
+// `parasol cluster` end to end: real server and worker processes on loopback.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result Parasol(const std::string& args) {
+  const std::string cmd = std::string(PARASOL_BINARY) + " " + args + " 2>&1";
+  std::FILE* pipe = popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Processes whose command line contains `marker` (ours carry a unique --seed).
+int ProcessesWith(const std::string& marker) {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string cmdline = ReadFile(entry.path() / "cmdline");
+    std::string flat = cmdline;
+    for (char& c : flat) c = c == '\0' ? ' ' : c;
+    if (flat.find("ps server") != std::string::npos && flat.find(marker) != std::string::npos) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::path(::testing::TempDir()) / ("cluster_test_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    const std::string d = dir_.string();
+    ASSERT_EQ(
+        Parasol("gen --rows 12000 --features 10 --vocab 3000 --seed 9 --out " + d + "/all.svm")
+            .code,
+        0);
+    ASSERT_EQ(std::system(("head -n 10000 " + d + "/all.svm > " + d +
+                           "/train.svm && tail -n 2000 " + d + "/all.svm > " + d + "/test.svm")
+                              .c_str()),
+              0);
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static fs::path dir_;
+};
+
+fs::path ClusterTest::dir_;
+
+TEST_F(ClusterTest, OneWorkerReproducesLocalTrainingBitForBit) {
+  const std::string d = dir_.string();
+  const std::string common = " --train " + d + "/train.svm --model fm --k 4 --optimizer adagrad " +
+                             "--batch-size 32 --epochs 2 --seed 4101";
+  const Result cluster =
+      Parasol("cluster --servers 2 --workers 1 --out " + d + "/cluster" + common);
+  ASSERT_EQ(cluster.code, 0) << cluster.out;
+  const Result local = Parasol("train --threads 1 --out " + d + "/local" + common);
+  ASSERT_EQ(local.code, 0) << local.out;
+  const std::string weights = ReadFile(dir_ / "cluster" / "weights.bin");
+  EXPECT_GT(weights.size(), 10000u);
+  EXPECT_EQ(weights, ReadFile(dir_ / "local" / "weights.bin"));
+  EXPECT_EQ(ProcessesWith("4101"), 0);
+}
+
+TEST_F(ClusterTest, TwoByTwoJobLearnsAndLeavesNoProcessBehind) {
+  const std::string d = dir_.string();
+  const Result cluster =
+      Parasol("cluster --servers 2 --workers 2 --train " + d + "/train.svm --out " + d +
+              "/two --epochs 3 --optimizer ftrl --seed 4102");
+  ASSERT_EQ(cluster.code, 0) << cluster.out;
+  EXPECT_NE(cluster.out.find("worker 1/2"), std::string::npos) << cluster.out;
+  const Result eval = Parasol("eval --model " + d + "/two --data " + d + "/test.svm --json");
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  const double auc = std::stod(eval.out.substr(eval.out.find("\"auc\":") + 6));
+  EXPECT_GT(auc, 0.7) << eval.out;
+  EXPECT_EQ(ProcessesWith("4102"), 0);
+}
+
+TEST_F(ClusterTest, AFailingWorkerFailsTheJobAndStopsTheServers) {
+  const std::string d = dir_.string();
+  {
+    std::ofstream bad(dir_ / "bad.svm");
+    bad << "1 1:1\n0 2:1\nnot-a-label 3:1\n";
+  }
+  const Result cluster = Parasol("cluster --servers 2 --workers 2 --train " + d +
+                                 "/bad.svm --out " + d + "/bad --seed 4103");
+  EXPECT_EQ(cluster.code, 1) << cluster.out;
+  EXPECT_NE(cluster.out.find("bad.svm:3"), std::string::npos) << cluster.out;
+  EXPECT_NE(cluster.out.find("job stopped"), std::string::npos) << cluster.out;
+  EXPECT_FALSE(fs::exists(dir_ / "bad" / "manifest.json"));
+  EXPECT_EQ(ProcessesWith("4103"), 0);
+}
+
+}  // namespace
