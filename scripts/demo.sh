@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: train on the bundled churn data (local process, bundled
-# files), evaluate on the held-out split, predict a few rows. Installs what it needs first.
+# files), evaluate on the held-out split, predict a few rows; then the same training as a
+# distributed job (2 parameter-server and 2 worker processes on loopback). Installs what it needs
+# first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -18,3 +20,8 @@ echo
 echo "== predict: churn probability of the first 5 test customers (label column removed)"
 head -n 6 $DATA/test.csv | cut -d, -f2- > "$OUT/sample.csv"
 $PARASOL predict --model "$OUT" --data "$OUT/sample.csv"
+echo
+echo "== distributed: the same training on 2 parameter servers + 2 workers (processes on loopback)"
+$PARASOL cluster --servers 2 --workers 2 --config $DATA/model.yaml --train $DATA/train.csv \
+  --out "$OUT-cluster"
+$PARASOL eval --model "$OUT-cluster" --data $DATA/test.csv | head -n 3

@@ -7,7 +7,10 @@ namespace parasol {
 namespace {
 
 constexpr size_t kInitialCapacity = 64;  // per shard, a power of two
-constexpr size_t kChunkBytes = 1 << 20;  // rows are carved out of 1 MiB chunks
+// Rows are carved out of chunks that start small (tables with few rows stay small) and double up
+// to 1 MiB.
+constexpr size_t kFirstChunkBytes = 4 << 10;
+constexpr size_t kMaxChunkBytes = 1 << 20;
 
 }  // namespace
 
@@ -60,8 +63,11 @@ float* SparseTable::InsertLocked(Shard& shard, uint64_t key, uint64_t h) {
     index = shard.index.load(std::memory_order_relaxed);
   }
   if (shard.chunk_rows_left == 0) {
-    const size_t rows = std::max<size_t>(1, kChunkBytes / (sizeof(float) * row_floats_));
+    const size_t bytes =
+        std::min(kMaxChunkBytes, kFirstChunkBytes << std::min<size_t>(shard.chunks.size(), 8));
+    const size_t rows = std::max<size_t>(1, bytes / (sizeof(float) * row_floats_));
     shard.chunks.emplace_back(new float[rows * row_floats_]);
+    shard.chunk_bytes += rows * row_floats_ * sizeof(float);
     shard.chunk_next = shard.chunks.back().get();
     shard.chunk_rows_left = rows;
   }
@@ -110,9 +116,7 @@ size_t SparseTable::bytes() const {
     const Shard& shard = shards_[s];
     std::lock_guard<std::mutex> lock(shard.mu);
     for (const auto& index : shard.indexes) total += (index->mask + 1) * sizeof(Slot);
-    total += shard.chunks.size() *
-             std::max<size_t>(1, kChunkBytes / (sizeof(float) * row_floats_)) * row_floats_ *
-             sizeof(float);
+    total += shard.chunk_bytes;
   }
   return total;
 }

@@ -76,6 +76,7 @@ class SparseTable {
     std::vector<std::unique_ptr<Index>> indexes;  // current one last; older ones are kept until
                                                   // destruction because readers may still probe
     std::vector<std::unique_ptr<float[]>> chunks;
+    size_t chunk_bytes = 0;  // allocated in `chunks`
     float* chunk_next = nullptr;
     size_t chunk_rows_left = 0;
   };
