@@ -1,0 +1,50 @@
+#include "ps/clock_table.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+
+namespace parasol {
+
+absl::Status ClockTable::Join(int worker, int num_workers) {
+  if (num_workers < 1 || worker < 0 || worker >= num_workers) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("worker ", worker, " is not in [0, ", num_workers, ")"));
+  }
+  if (clocks_.empty()) clocks_.assign(num_workers, 0);
+  if (static_cast<int>(clocks_.size()) != num_workers) {
+    return absl::InvalidArgumentError(absl::StrCat("worker ", worker, " says there are ",
+                                                   num_workers, " workers, others said ",
+                                                   clocks_.size()));
+  }
+  return absl::OkStatus();
+}
+
+int64_t ClockTable::SlowestLocked() const {
+  return *std::min_element(clocks_.begin(), clocks_.end());
+}
+
+absl::Status ClockTable::Advance(int worker, int num_workers, int64_t clock, int64_t staleness,
+                                 std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (absl::Status st = Join(worker, num_workers); !st.ok()) return st;
+  clocks_[worker] = std::max(clocks_[worker], clock);
+  cv_.notify_all();
+  if (!cv_.wait_for(lock, timeout, [&] { return SlowestLocked() >= clock - staleness; })) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "worker ", worker, " waited ", timeout.count(), " ms at clock ", clock,
+        " for the slowest worker (clock ", SlowestLocked(), ", staleness ", staleness, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ClockTable::Finish(int worker, int num_workers) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = Join(worker, num_workers); !st.ok()) return st;
+  clocks_[worker] = std::numeric_limits<int64_t>::max();
+  cv_.notify_all();
+  return absl::OkStatus();
+}
+
+}  // namespace parasol

@@ -1,0 +1,35 @@
+// Worker clocks for bounded-staleness consistency (SSP; BSP is staleness 0, ASP skips clocks).
+// After finishing its batch c, a worker calls Advance(w, c), which returns once every other
+// unfinished worker has finished batch c - staleness, so no worker runs more than `staleness`
+// batches ahead of the slowest. Finish(w) takes a worker out (its shard is done).
+// Thread-safe; Advance blocks the calling thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace parasol {
+
+class ClockTable {
+ public:
+  // InvalidArgument when the worker count or index is out of range or differs from an earlier
+  // call; DeadlineExceeded when the wait exceeds `timeout` (a stuck or dead peer).
+  absl::Status Advance(int worker, int num_workers, int64_t clock, int64_t staleness,
+                       std::chrono::milliseconds timeout);
+  absl::Status Finish(int worker, int num_workers);
+
+ private:
+  absl::Status Join(int worker, int num_workers);  // REQUIRES: mu_ held
+  int64_t SlowestLocked() const;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<int64_t> clocks_;  // per worker; INT64_MAX once finished
+};
+
+}  // namespace parasol
