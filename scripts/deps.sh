@@ -9,7 +9,12 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
 )
-# Peers and tools the tests and benchmarks compare against.
+# Peers the tests (--test) and benchmarks (--bench) compare against.
+# KNN benchmark peers (bench/knn_bench.sh): faiss with OpenBLAS (not the reference BLAS) and
+# nanoflann; the bench driver is built only when they are present. Not needed by the tests.
+if [[ "${1:-}" == "--bench" ]]; then
+  PACKAGES+=(liblinear-tools libfaiss-dev libopenblas0-pthread libnanoflann-dev)
+fi
 if [[ "${1:-}" == "--test" ]]; then
   PACKAGES+=(liblinear-tools)
 fi

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "cli/knn_command.h"
 #include "cli/ps_command.h"
 #include "cli/train_flags.h"
 #include "data/gen.h"
@@ -25,44 +26,37 @@ constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
-int Fail(int code, const absl::Status &status) {
-  std::fprintf(stderr, "parasol: error: %s\n",
-               std::string(status.message()).c_str());
+int Fail(int code, const absl::Status& status) {
+  std::fprintf(stderr, "parasol: error: %s\n", std::string(status.message()).c_str());
   return code;
 }
 
 // ---------------------------------------------------------------------------------------------
 // train
 
-void AddTrain(CLI::App &app, TrainFlags &f) {
-  auto *cmd = app.add_subcommand(
-      "train", "Train a model on one machine and write a model directory");
+void AddTrain(CLI::App& app, TrainFlags& f) {
+  auto* cmd =
+      app.add_subcommand("train", "Train a model on one machine and write a model directory");
   AddTrainOptions(cmd, f, /*out_required=*/true);
 }
 
-int RunTrain(const TrainFlags &f) {
+int RunTrain(const TrainFlags& f) {
   auto resolved = ResolveTrainConfig(f, /*out_required=*/true);
-  if (!resolved.ok())
-    return Fail(kExitUsage, resolved.status());
-  const TrainConfig &config = *resolved;
+  if (!resolved.ok()) return Fail(kExitUsage, resolved.status());
+  const TrainConfig& config = *resolved;
   auto summary = Train(config, isatty(STDERR_FILENO) == 1);
-  if (!summary.ok())
-    return Fail(kExitRuntime, summary.status());
-  std::string line =
-      absl::StrFormat("trained %s on %d examples (%d epochs, best epoch %d) in "
-                      "%.2fs: %d features, train loss "
-                      "%.5f",
-                      ModelTypeName(config.model.type), summary->examples,
-                      summary->epochs_run, summary->best_epoch,
-                      summary->seconds, summary->features, summary->train_loss);
+  if (!summary.ok()) return Fail(kExitRuntime, summary.status());
+  std::string line = absl::StrFormat(
+      "trained %s on %d examples (%d epochs, best epoch %d) in %.2fs: %d features, train loss "
+      "%.5f",
+      ModelTypeName(config.model.type), summary->examples, summary->epochs_run, summary->best_epoch,
+      summary->seconds, summary->features, summary->train_loss);
   if (summary->valid_auc) {
-    line += absl::StrFormat(", valid auc %.5f logloss %.5f",
-                            *summary->valid_auc, *summary->valid_logloss);
+    line += absl::StrFormat(", valid auc %.5f logloss %.5f", *summary->valid_auc,
+                            *summary->valid_logloss);
   }
-  std::fprintf(stderr, "%s\nmodel written to %s\n", line.c_str(),
-               config.out_dir.c_str());
-  if (!summary->bad_lines.empty())
-    std::fprintf(stderr, "%s\n", summary->bad_lines.c_str());
+  std::fprintf(stderr, "%s\nmodel written to %s\n", line.c_str(), config.out_dir.c_str());
+  if (!summary->bad_lines.empty()) std::fprintf(stderr, "%s\n", summary->bad_lines.c_str());
   return kExitOk;
 }
 
@@ -76,8 +70,7 @@ struct ScoreFlags {
   int threads = 0;
 };
 
-absl::StatusOr<std::unique_ptr<Predictor>> LoadForScoring(const ScoreFlags &f,
-                                                          int *exit_code) {
+absl::StatusOr<std::unique_ptr<Predictor>> LoadForScoring(const ScoreFlags& f, int* exit_code) {
   auto predictor = Predictor::Load(f.model_dir);
   if (!predictor.ok()) {
     *exit_code = kExitRuntime;
@@ -87,46 +80,37 @@ absl::StatusOr<std::unique_ptr<Predictor>> LoadForScoring(const ScoreFlags &f,
     auto format = ParseDataFormat(f.format);
     if (!format.ok() || *format != (*predictor)->input().format) {
       *exit_code = kExitUsage;
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "--format %s does not match the model, which reads %s input",
-          f.format, DataFormatName((*predictor)->input().format)));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("--format %s does not match the model, which reads %s input", f.format,
+                          DataFormatName((*predictor)->input().format)));
     }
   }
   return predictor;
 }
 
-int RunEval(const ScoreFlags &f) {
+int RunEval(const ScoreFlags& f) {
   int code = kExitOk;
   auto predictor = LoadForScoring(f, &code);
-  if (!predictor.ok())
-    return Fail(code, predictor.status());
+  if (!predictor.ok()) return Fail(code, predictor.status());
   if (!(f.threshold >= 0 && f.threshold <= 1)) {
-    return Fail(kExitUsage,
-                absl::InvalidArgumentError("--threshold must be in [0, 1]"));
+    return Fail(kExitUsage, absl::InvalidArgumentError("--threshold must be in [0, 1]"));
   }
   std::vector<float> probs, labels;
-  auto st =
-      (*predictor)
-          ->PredictFile(
-              f.data, f.threads,
-              [&](const ExampleBlock &block, const std::vector<float> &p) {
-                probs.insert(probs.end(), p.begin(), p.end());
-                labels.insert(labels.end(), block.labels().begin(),
-                              block.labels().end());
-              });
-  if (!st.ok())
-    return Fail(kExitRuntime, st);
+  auto st = (*predictor)
+                ->PredictFile(
+                    f.data, f.threads, [&](const ExampleBlock& block, const std::vector<float>& p) {
+                      probs.insert(probs.end(), p.begin(), p.end());
+                      labels.insert(labels.end(), block.labels().begin(), block.labels().end());
+                    });
+  if (!st.ok()) return Fail(kExitRuntime, st);
   if (probs.empty()) {
-    return Fail(kExitRuntime, absl::InvalidArgumentError(
-                                  f.data + ": no examples to evaluate"));
+    return Fail(kExitRuntime, absl::InvalidArgumentError(f.data + ": no examples to evaluate"));
   }
   const BinaryMetrics m = ComputeBinaryMetrics(probs, labels, f.threshold);
   if (!f.roc.empty()) {
     std::ofstream svg(f.roc);
     svg << RenderCurvesSvg(probs, labels, f.data);
-    if (!svg)
-      return Fail(kExitRuntime,
-                  absl::UnavailableError("cannot write " + f.roc));
+    if (!svg) return Fail(kExitRuntime, absl::UnavailableError("cannot write " + f.roc));
   }
   auto num = [](double v) {
     return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -152,85 +136,65 @@ int RunEval(const ScoreFlags &f) {
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("count        %lld\n", static_cast<long long>(m.count));
-    std::printf("auc          %.6f\npr_auc       %.6f\nlogloss      %.6f\n",
-                m.auc, m.pr_auc, m.logloss);
-    std::printf("accuracy     %.6f\nerror_rate   %.6f\nprecision    "
-                "%.6f\nrecall       %.6f\n",
+    std::printf("auc          %.6f\npr_auc       %.6f\nlogloss      %.6f\n", m.auc, m.pr_auc,
+                m.logloss);
+    std::printf("accuracy     %.6f\nerror_rate   %.6f\nprecision    %.6f\nrecall       %.6f\n",
                 m.accuracy, m.error_rate, m.precision, m.recall);
-    std::printf("specificity  %.6f\nf1           %.6f\nmcc          %.6f\n",
-                m.specificity, m.f1, m.mcc);
-    std::printf(
-        "confusion at threshold %g: tp %lld  fp %lld  tn %lld  fn %lld\n",
-        m.threshold, static_cast<long long>(m.confusion.tp),
-        static_cast<long long>(m.confusion.fp),
-        static_cast<long long>(m.confusion.tn),
-        static_cast<long long>(m.confusion.fn));
+    std::printf("specificity  %.6f\nf1           %.6f\nmcc          %.6f\n", m.specificity, m.f1,
+                m.mcc);
+    std::printf("confusion at threshold %g: tp %lld  fp %lld  tn %lld  fn %lld\n", m.threshold,
+                static_cast<long long>(m.confusion.tp), static_cast<long long>(m.confusion.fp),
+                static_cast<long long>(m.confusion.tn), static_cast<long long>(m.confusion.fn));
   }
   return kExitOk;
 }
 
-int RunPredict(const ScoreFlags &f) {
+int RunPredict(const ScoreFlags& f) {
   int code = kExitOk;
   auto predictor = LoadForScoring(f, &code);
-  if (!predictor.ok())
-    return Fail(code, predictor.status());
-  std::FILE *out = stdout;
+  if (!predictor.ok()) return Fail(code, predictor.status());
+  std::FILE* out = stdout;
   if (!f.out.empty()) {
     out = std::fopen(f.out.c_str(), "w");
-    if (out == nullptr)
-      return Fail(kExitRuntime,
-                  absl::UnavailableError("cannot create " + f.out));
+    if (out == nullptr) return Fail(kExitRuntime, absl::UnavailableError("cannot create " + f.out));
   }
   // New data to score usually has no labels.
   auto st = (*predictor)
                 ->PredictFile(
                     f.data, f.threads,
-                    [&](const ExampleBlock &, const std::vector<float> &p) {
-                      for (float v : p)
-                        std::fprintf(out, "%.9g\n", v);
+                    [&](const ExampleBlock&, const std::vector<float>& p) {
+                      for (float v : p) std::fprintf(out, "%.9g\n", v);
                     },
                     /*labels_optional=*/true);
-  const bool write_ok =
-      std::fflush(out) == 0 && (out == stdout || std::fclose(out) == 0);
-  if (!st.ok())
-    return Fail(kExitRuntime, st);
-  if (!write_ok)
-    return Fail(kExitRuntime, absl::UnavailableError("cannot write " + f.out));
+  const bool write_ok = std::fflush(out) == 0 && (out == stdout || std::fclose(out) == 0);
+  if (!st.ok()) return Fail(kExitRuntime, st);
+  if (!write_ok) return Fail(kExitRuntime, absl::UnavailableError("cannot write " + f.out));
   return kExitOk;
 }
 
-void AddScoreOptions(CLI::App *cmd, ScoreFlags &f) {
-  cmd->add_option("--model", f.model_dir,
-                  "Model directory written by 'parasol train'")
-      ->required();
-  cmd->add_option("--data", f.data, "Data file (plain, gzip or zstd)")
-      ->required();
-  cmd->add_option(
-      "--format", f.format,
-      "Input format; must match the model's (default: the model's)");
-  cmd->add_option("--threads", f.threads,
-                  "Parser threads (default: 0 = parse on the main thread)");
+void AddScoreOptions(CLI::App* cmd, ScoreFlags& f) {
+  cmd->add_option("--model", f.model_dir, "Model directory written by 'parasol train'")->required();
+  cmd->add_option("--data", f.data, "Data file (plain, gzip or zstd)")->required();
+  cmd->add_option("--format", f.format,
+                  "Input format; must match the model's (default: the model's)");
+  cmd->add_option("--threads", f.threads, "Parser threads (default: 0 = parse on the main thread)");
 }
 
 // ---------------------------------------------------------------------------------------------
 // gen
 
-int RunGen(const GenOptions &options, const std::string &out) {
+int RunGen(const GenOptions& options, const std::string& out) {
   if (options.features == 0 || options.vocab < options.features) {
-    return Fail(kExitUsage, absl::InvalidArgumentError(
-                                "--vocab must be >= --features >= 1"));
+    return Fail(kExitUsage, absl::InvalidArgumentError("--vocab must be >= --features >= 1"));
   }
-  if (auto st = GenerateLibsvm(options, out); !st.ok())
-    return Fail(kExitRuntime, st);
+  if (auto st = GenerateLibsvm(options, out); !st.ok()) return Fail(kExitRuntime, st);
   return kExitOk;
 }
 
-} // namespace
+}  // namespace
 
-int RunCli(int argc, char **argv) {
-  CLI::App app{
-      "Parasol: machine learning on sparse data (train, evaluate, predict)",
-      "parasol"};
+int RunCli(int argc, char** argv) {
+  CLI::App app{"Parasol: machine learning on sparse data (train, evaluate, predict)", "parasol"};
   app.set_version_flag("--version", "parasol 0.1.0");
   app.require_subcommand(1);
 
@@ -238,80 +202,67 @@ int RunCli(int argc, char **argv) {
   AddTrain(app, train);
 
   ScoreFlags eval;
-  auto *eval_cmd =
-      app.add_subcommand("eval", "Evaluate a model on labelled data");
+  auto* eval_cmd = app.add_subcommand("eval", "Evaluate a model on labelled data");
   AddScoreOptions(eval_cmd, eval);
   eval_cmd->add_flag("--json", eval.json, "Print one JSON object");
   eval_cmd->add_option("--threshold", eval.threshold,
                        "Probability counted as positive (default 0.5)");
-  eval_cmd->add_option("--roc", eval.roc,
-                       "Write ROC and PR curves to this SVG file");
+  eval_cmd->add_option("--roc", eval.roc, "Write ROC and PR curves to this SVG file");
 
   ScoreFlags predict;
-  auto *predict_cmd = app.add_subcommand(
-      "predict",
-      "Write one probability per input example, in order (labels optional)");
+  auto* predict_cmd = app.add_subcommand(
+      "predict", "Write one probability per input example, in order (labels optional)");
   AddScoreOptions(predict_cmd, predict);
   predict_cmd->add_option("--out", predict.out, "Output file (default stdout)");
 
   GenOptions gen;
   std::string gen_out;
-  auto *gen_cmd =
-      app.add_subcommand("gen", "Generate synthetic CTR-like libsvm data");
+  auto* gen_cmd = app.add_subcommand("gen", "Generate synthetic CTR-like libsvm data");
   gen_cmd->add_option("--rows", gen.rows, "Rows to write")->required();
-  gen_cmd
-      ->add_option("--features", gen.features,
-                   "Non-zero features per row (one per field)")
+  gen_cmd->add_option("--features", gen.features, "Non-zero features per row (one per field)")
       ->required();
-  gen_cmd->add_option("--out", gen_out, "Output file ('-' for stdout)")
-      ->required();
+  gen_cmd->add_option("--out", gen_out, "Output file ('-' for stdout)")->required();
   gen_cmd->add_option("--seed", gen.seed, "Random seed (default 1)");
   gen_cmd->add_option("--vocab", gen.vocab,
                       "Distinct feature ids over all fields (default 1000000)");
-  gen_cmd->add_option(
-      "--zipf", gen.zipf_s,
-      "Power-law exponent of feature frequencies (default 1.1)");
-  gen_cmd->add_option("--ctr", gen.base_ctr,
-                      "Approximate positive rate (default 0.25)");
+  gen_cmd->add_option("--zipf", gen.zipf_s,
+                      "Power-law exponent of feature frequencies (default 1.1)");
+  gen_cmd->add_option("--ctr", gen.base_ctr, "Approximate positive rate (default 0.25)");
 
   PsServerFlags ps_server;
   PsWorkerFlags ps_worker;
-  CLI::App *ps_cmd = AddPsCommand(app, ps_server, ps_worker);
+  CLI::App* ps_cmd = AddPsCommand(app, ps_server, ps_worker);
   ClusterFlags cluster;
   AddClusterCommand(app, cluster);
 
+  KnnFlags knn;
+  AddKnnCommand(app, knn);
+
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp &e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
-  } catch (const CLI::CallForAllHelp &e) {
+  } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
-  } catch (const CLI::CallForVersion &e) {
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
-  } catch (const CLI::ParseError &e) {
+  } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kExitUsage;
   }
-  if (app.got_subcommand("train"))
-    return RunTrain(train);
-  if (app.got_subcommand("eval"))
-    return RunEval(eval);
-  if (app.got_subcommand("predict"))
-    return RunPredict(predict);
-  if (app.got_subcommand("gen"))
-    return RunGen(gen, gen_out);
-  if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server"))
-    return RunPsServer(ps_server);
-  if (app.got_subcommand("ps") && ps_cmd->got_subcommand("worker"))
-    return RunPsWorker(ps_worker);
+  if (app.got_subcommand("train")) return RunTrain(train);
+  if (app.got_subcommand("eval")) return RunEval(eval);
+  if (app.got_subcommand("predict")) return RunPredict(predict);
+  if (app.got_subcommand("gen")) return RunGen(gen, gen_out);
+  if (app.got_subcommand("knn")) return RunKnn(knn);
+  if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server")) return RunPsServer(ps_server);
+  if (app.got_subcommand("ps") && ps_cmd->got_subcommand("worker")) return RunPsWorker(ps_worker);
   if (app.got_subcommand("cluster")) {
-    int at = 1; // the arguments after the word "cluster" go to the workers
-    while (at < argc && std::string(argv[at]) != "cluster")
-      ++at;
-    return RunCluster(cluster, argv[0],
-                      std::vector<std::string>(argv + at + 1, argv + argc));
+    int at = 1;  // the arguments after the word "cluster" go to the workers
+    while (at < argc && std::string(argv[at]) != "cluster") ++at;
+    return RunCluster(cluster, argv[0], std::vector<std::string>(argv + at + 1, argv + argc));
   }
   return kExitUsage;
 }
 
-} // namespace parasol
+}  // namespace parasol

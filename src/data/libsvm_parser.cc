@@ -90,6 +90,21 @@ bool FeatureError(std::string_view token, std::string_view why, LineError* error
   return false;
 }
 
+bool RawLabelError(std::string_view token, LineError* error) {
+  error->kind = "bad label";
+  error->message = absl::StrCat("bad label ", Quote(token), ": expected a finite number",
+                                token.find(':') != std::string_view::npos
+                                    ? "; the line starts with a feature, not a label"
+                                    : "");
+  return false;
+}
+
+// Label token → the finite number as written (raw_labels).
+inline bool ParseRawLabel(const char* b, const char* e, float* label, LineError* error) {
+  if (!ParseFloat(b, e, label)) return RawLabelError({b, size_t(e - b)}, error);
+  return true;
+}
+
 // Label token → 1 or 0.
 inline bool ParseLabel(const char* b, const char* e, float* label, LineError* error) {
   const ptrdiff_t n = e - b;
@@ -131,8 +146,15 @@ bool IsBlankLibsvmLine(std::string_view line) {
   return true;
 }
 
-bool ParseLibsvm(std::string_view line, LibsvmLabel label_mode, int hash_bits, ExampleBlock* out,
-                 LineError* error) {
+namespace {
+
+// The parser proper; kRawIds is a template argument so that the hashing path pays nothing for
+// the option.
+template <bool kRawIds>
+bool ParseLibsvmImpl(std::string_view line, const LibsvmOptions& options, ExampleBlock* out,
+                     LineError* error) {
+  const LibsvmLabel label_mode = options.label_mode;
+  const int hash_bits = options.hash_bits;
   const char* p = line.data();
   const char* end = p + line.size();
   if (const void* hash = std::memchr(p, '#', line.size())) end = static_cast<const char*>(hash);
@@ -153,7 +175,10 @@ bool ParseLibsvm(std::string_view line, LibsvmLabel label_mode, int hash_bits, E
       return false;
     }
     if (!colon || label_mode == LibsvmLabel::kRequired) {
-      if (!ParseLabel(p, e, &label, error)) return false;
+      if (options.raw_labels ? !ParseRawLabel(p, e, &label, error)
+                             : !ParseLabel(p, e, &label, error)) {
+        return false;
+      }
       p = e;
     }  // else the line has no label: the token is read as a feature below
   }
@@ -172,7 +197,7 @@ bool ParseLibsvm(std::string_view line, LibsvmLabel label_mode, int hash_bits, E
         id = id * 10 + d;
       }
       if (q != p && end - q >= 2 && q[0] == ':' && q[1] == '1' && (end - q == 2 || IsSpace(q[2]))) {
-        out->AddFeature(MaskKey(FeatureKey(0u, id), hash_bits), 0, 1.0f);
+        out->AddFeature(kRawIds ? id : MaskKey(FeatureKey(0u, id), hash_bits), 0, 1.0f);
         p = q + 2;
         continue;
       }
@@ -225,11 +250,19 @@ bool ParseLibsvm(std::string_view line, LibsvmLabel label_mode, int hash_bits, E
       return FeatureError(token, "value is not a finite number", error);
     }
     const uint32_t f = static_cast<uint32_t>(field);
-    out->AddFeature(MaskKey(FeatureKey(f, id), hash_bits), f, value);
+    out->AddFeature(kRawIds ? id : MaskKey(FeatureKey(f, id), hash_bits), f, value);
     p = e;
   }
   out->FinishExample(label);
   return true;
+}
+
+}  // namespace
+
+bool ParseLibsvm(std::string_view line, const LibsvmOptions& options, ExampleBlock* out,
+                 LineError* error) {
+  return options.raw_feature_ids ? ParseLibsvmImpl<true>(line, options, out, error)
+                                 : ParseLibsvmImpl<false>(line, options, out, error);
 }
 
 absl::Status ParseLibsvmLine(std::string_view line, bool has_label, int hash_bits,
@@ -239,8 +272,10 @@ absl::Status ParseLibsvmLine(std::string_view line, bool has_label, int hash_bit
         absl::StrCat("hash_bits must be in [0, 63], got ", hash_bits));
   }
   LineError error;
-  if (!ParseLibsvm(line, has_label ? LibsvmLabel::kRequired : LibsvmLabel::kAbsent, hash_bits, out,
-                   &error)) {
+  LibsvmOptions options;
+  options.label_mode = has_label ? LibsvmLabel::kRequired : LibsvmLabel::kAbsent;
+  options.hash_bits = hash_bits;
+  if (!ParseLibsvm(line, options, out, &error)) {
     return absl::InvalidArgumentError(error.message);
   }
   return absl::OkStatus();

@@ -29,9 +29,17 @@ enum class LibsvmLabel {
   kAbsent,    // every token is a feature; label 0
 };
 
+// How a libsvm line becomes an example (see ReaderOptions in reader.h).
+struct LibsvmOptions {
+  LibsvmLabel label_mode = LibsvmLabel::kRequired;
+  int hash_bits = 0;             // ignored with raw_feature_ids
+  bool raw_feature_ids = false;  // key = the index itself, no hashing or masking
+  bool raw_labels = false;       // label = the number as written (any finite float)
+};
+
 // Parses one libsvm/libffm line (see ParseLibsvmLine in reader.h). On success appends one
 // finished example and returns true; otherwise fills *error, appends nothing and returns false.
-bool ParseLibsvm(std::string_view line, LibsvmLabel label_mode, int hash_bits, ExampleBlock* out,
+bool ParseLibsvm(std::string_view line, const LibsvmOptions& options, ExampleBlock* out,
                  LineError* error);
 
 // True when a libsvm line holds nothing but whitespace and/or a '#' comment.

@@ -170,8 +170,7 @@ class Chunker {
 // How lines are parsed; shared read-only by all parser threads.
 struct ParseConfig {
   DataFormat format = DataFormat::kLibsvm;
-  LibsvmLabel libsvm_label = LibsvmLabel::kRequired;
-  int hash_bits = 0;
+  LibsvmOptions libsvm;
   int64_t max_bad_lines = 0;
   const RowEncoder* encoder = nullptr;     // CSV / Criteo
   const RowEncoder* unlabelled = nullptr;  // headerless CSV / Criteo lines without the label
@@ -218,7 +217,7 @@ class ChunkParser {
       p = line_end + 1;
       bool ok;
       if (config_.format == DataFormat::kLibsvm) {
-        ok = ParseLibsvm(line, config_.libsvm_label, config_.hash_bits, &result->block, &error);
+        ok = ParseLibsvm(line, config_.libsvm, &result->block, &error);
         if (!ok && IsBlankLibsvmLine(line)) continue;
       } else {
         if (line.empty() || line == "\r") continue;
@@ -500,6 +499,16 @@ absl::StatusOr<std::unique_ptr<DataReader>> OpenDataReader(const std::string& pa
     return absl::InvalidArgumentError(
         absl::StrCat("hash_bits must be in [0, 63], got ", options.hash_bits));
   }
+  if ((options.raw_feature_ids || options.raw_labels) && options.format != DataFormat::kLibsvm) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": raw_feature_ids and raw_labels apply to libsvm input only, not ",
+                     DataFormatName(options.format)));
+  }
+  if (options.raw_feature_ids && options.hash_bits != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": raw_feature_ids keeps indices as keys; hash_bits must be 0, got ",
+                     options.hash_bits));
+  }
   if (path != "-" && IsCacheFile(path)) {
     ASSIGN_OR_RETURN(std::unique_ptr<CacheReader> cache, CacheReader::Open(path));
     return std::make_unique<CacheDataReader>(std::move(cache));
@@ -509,8 +518,11 @@ absl::StatusOr<std::unique_ptr<DataReader>> OpenDataReader(const std::string& pa
   auto chunker = std::make_unique<Chunker>(std::move(file), options.chunk_bytes);
   ParseConfig config;
   config.format = options.format;
-  config.libsvm_label = options.labels_optional ? LibsvmLabel::kOptional : LibsvmLabel::kRequired;
-  config.hash_bits = options.hash_bits;
+  config.libsvm.label_mode =
+      options.labels_optional ? LibsvmLabel::kOptional : LibsvmLabel::kRequired;
+  config.libsvm.hash_bits = options.hash_bits;
+  config.libsvm.raw_feature_ids = options.raw_feature_ids;
+  config.libsvm.raw_labels = options.raw_labels;
   config.max_bad_lines = options.max_bad_lines;
   std::unique_ptr<RowEncoder> encoder;
   std::unique_ptr<RowEncoder> unlabelled;

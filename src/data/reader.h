@@ -40,6 +40,13 @@ struct ReaderOptions {
   // (Criteo, `header: false`), a line with one column fewer than the schema names has no label
   // and is encoded by an encoder made for the schema's columns less the label.
   bool labels_optional = false;
+  // libsvm only (other formats are rejected). raw_feature_ids: a feature's key is its integer
+  // index as written (libffm: the index; the field is kept as usual), not a hash, for consumers
+  // that need columns (dense vectors for KNN); hash_bits must be 0. raw_labels: the label is the
+  // number as written, any finite float (class ids 0..9, regression targets), instead of 0/1.
+  // Binary caches hold already parsed examples, so neither applies to them.
+  bool raw_feature_ids = false;
+  bool raw_labels = false;
 };
 
 class DataReader {

@@ -390,5 +390,62 @@ TEST(ReaderTest, OpenErrors) {
   EXPECT_EQ(OpenDataReader(path, options).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ReaderTest, RawFeatureIdsAndLabelsKeepTheNumbersAsWritten) {
+  const std::string path = TempPath("raw.svm");
+  WriteFile(path, "7 1:0.5 3:2 10:1\n-2.5 2:1\n# comment\n\n0.125 4:3:1.5\n");
+  ReaderOptions options;
+  options.raw_feature_ids = true;
+  options.raw_labels = true;
+  options.parse_threads = 1;
+  ReadAllResult r = ReadAll(path, options);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.all.size(), 3u);
+  EXPECT_THAT(r.all.labels(), ::testing::ElementsAre(7.0f, -2.5f, 0.125f));
+  EXPECT_THAT(r.all.keys(), ::testing::ElementsAre(1u, 3u, 10u, 2u, 3u));
+  EXPECT_THAT(r.all.fields(), ::testing::ElementsAre(0u, 0u, 0u, 0u, 4u));
+  EXPECT_THAT(r.all.values(), ::testing::ElementsAre(0.5f, 2.0f, 1.0f, 1.0f, 1.5f));
+
+  // Each option alone: the other half keeps the default behaviour.
+  options.raw_labels = false;
+  WriteFile(path, "-1 5:1\n+1 6:2\n");
+  r = ReadAll(path, options);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_THAT(r.all.labels(), ::testing::ElementsAre(0.0f, 1.0f));
+  EXPECT_THAT(r.all.keys(), ::testing::ElementsAre(5u, 6u));
+  options.raw_feature_ids = false;
+  options.raw_labels = true;
+  r = ReadAll(path, options);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_THAT(r.all.labels(), ::testing::ElementsAre(-1.0f, 1.0f));
+  EXPECT_EQ(r.all.keys()[0], FeatureKey(0, uint64_t{5}));
+}
+
+TEST(ReaderTest, RawLabelsRejectNonNumbersWithFileAndLine) {
+  const std::string path = TempPath("rawbad.svm");
+  WriteFile(path, "1 1:1\nnan 1:1\n");
+  ReaderOptions options;
+  options.raw_labels = true;
+  ReadAllResult r = ReadAll(path, options);
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.status.message(), HasSubstr(":2: bad label 'nan': expected a finite number"));
+  WriteFile(path, "1 1:1\n3 2:1\n");  // without raw_labels, 3 is not a binary label
+  options.raw_labels = false;
+  r = ReadAll(path, options);
+  EXPECT_THAT(r.status.message(), HasSubstr(":2: bad label '3'"));
+}
+
+TEST(ReaderTest, RawOptionsRejectedWhereTheyCannotApply) {
+  const std::string path = TempPath("rawopt.svm");
+  WriteFile(path, "1 1:1\n");
+  ReaderOptions options;
+  options.raw_feature_ids = true;
+  options.hash_bits = 10;
+  EXPECT_THAT(OpenDataReader(path, options).status().message(), HasSubstr("hash_bits must be 0"));
+  options.hash_bits = 0;
+  options.format = DataFormat::kCriteo;
+  EXPECT_THAT(OpenDataReader(path, options).status().message(),
+              HasSubstr("libsvm input only, not criteo"));
+}
+
 }  // namespace
 }  // namespace parasol
