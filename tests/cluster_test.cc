@@ -102,6 +102,21 @@ TEST_F(ClusterTest, TwoByTwoJobLearnsAndLeavesNoProcessBehind) {
   EXPECT_EQ(ProcessesWith("4102"), 0);
 }
 
+TEST_F(ClusterTest, SspAndAspRunAndBadModesAreUsageErrors) {
+  const std::string d = dir_.string();
+  for (const char* mode : {"ssp:2", "asp"}) {
+    const Result r = Parasol("cluster --servers 1 --workers 2 --train " + d + "/train.svm --out " +
+                             d + "/mode --consistency " + mode + " --seed 4104");
+    EXPECT_EQ(r.code, 0) << mode << ": " << r.out;
+    EXPECT_TRUE(fs::exists(dir_ / "mode" / "manifest.json")) << mode;
+  }
+  const Result bad =
+      Parasol("cluster --train " + d + "/train.svm --out " + d + "/x --consistency sync");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("consistency 'sync'"), std::string::npos) << bad.out;
+  EXPECT_EQ(ProcessesWith("4104"), 0);
+}
+
 TEST_F(ClusterTest, AFailingWorkerFailsTheJobAndStopsTheServers) {
   const std::string d = dir_.string();
   {

@@ -36,6 +36,8 @@ void AddTrainOptions(CLI::App* cmd, TrainFlags& f, bool out_required) {
   f.batch = cmd->add_option("--batch-size", c.batch_size,
                             "Examples per optimizer step (default 1; B > 1 sums gradients per key, "
                             "as distributed training does)");
+  cmd->add_option("--consistency", f.consistency,
+                  "Distributed only: bsp (default), ssp:S (at most S batches ahead) or asp");
   f.early =
       cmd->add_option("--early-stopping", c.early_stopping,
                       "Stop after N epochs without validation improvement (0 = off, default 2)");
@@ -73,6 +75,9 @@ absl::StatusOr<TrainConfig> ResolveTrainConfig(const TrainFlags& f, bool out_req
   if (f.max_bad->count()) config.max_bad_lines = flags.max_bad_lines;
   if (f.early->count()) config.early_stopping = flags.early_stopping;
   if (f.batch->count()) config.batch_size = flags.batch_size;
+  if (!f.consistency.empty()) {
+    ASSIGN_OR_RETURN(config.staleness, ParseConsistency(f.consistency));
+  }
   if (f.schema->count()) config.schema_path = flags.schema_path;
   TrainConfig checked = config;
   if (!out_required && checked.out_dir.empty()) checked.out_dir = "(unused)";

@@ -12,7 +12,7 @@ namespace parasol {
 
 struct TrainFlags {
   TrainConfig config;
-  std::string config_path, model, optimizer, format;
+  std::string config_path, model, optimizer, format, consistency;
   CLI::Option *lr, *l1, *l2, *k, *epochs, *threads, *seed, *hash_bits, *max_bad, *early, *schema,
       *batch;
 };

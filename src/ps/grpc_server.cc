@@ -2,8 +2,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "proto/ps.grpc.pb.h"
+#include "ps/clock_table.h"
 #include "ps/grpc_status.h"
 
 namespace parasol {
@@ -72,6 +76,18 @@ class PsService final : public ps::ParameterServer::Service {
     return ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled");
   }
 
+  grpc::Status Clock(grpc::ServerContext*, const ps::ClockRequest* request,
+                     ps::ClockResponse*) override {
+    if (request->finished()) {
+      return ToGrpcStatus(clocks_.Finish(request->worker(), request->num_workers()));
+    }
+    const uint32_t timeout_ms =
+        std::min<uint32_t>(request->timeout_ms() == 0 ? 600000 : request->timeout_ms(), 3600000);
+    return ToGrpcStatus(clocks_.Advance(request->worker(), request->num_workers(), request->clock(),
+                                        request->staleness(),
+                                        std::chrono::milliseconds(timeout_ms)));
+  }
+
   grpc::Status Stats(grpc::ServerContext*, const ps::StatsRequest*,
                      ps::StatsResponse* response) override {
     for (const auto& t : tables_) {
@@ -96,6 +112,7 @@ class PsService final : public ps::ParameterServer::Service {
   }
 
   std::vector<std::unique_ptr<ServerTable>> tables_;
+  ClockTable clocks_;
 };
 
 }  // namespace

@@ -3,9 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "model/sparse_table.h"
 #include "proto/ps.grpc.pb.h"
 #include "ps/grpc_server.h"
-#include "model/sparse_table.h"
 #include "ps/grpc_status.h"
 
 namespace parasol {
@@ -27,8 +27,7 @@ absl::Status ExportFromServer(const std::string& address, const std::string& tab
       context.TryCancel();
       reader->Finish();
       return absl::DataLossError(absl::StrCat(address, ": export chunk with ", chunk.row_floats(),
-                                              " floats per row, expected ",
-                                              into->row_floats()));
+                                              " floats per row, expected ", into->row_floats()));
     }
     for (int i = 0; i < chunk.keys_size(); ++i) {
       into->Put(chunk.keys(i), chunk.rows().data() + static_cast<size_t>(i) * chunk.row_floats());
@@ -60,6 +59,37 @@ GrpcTransport::GrpcTransport(const std::vector<std::string>& addresses)
 GrpcTransport::~GrpcTransport() = default;
 
 int GrpcTransport::num_servers() const { return static_cast<int>(impl_->stubs.size()); }
+
+namespace {
+
+absl::Status CallClock(ps::ParameterServer::Stub& stub, const ps::ClockRequest& request) {
+  grpc::ClientContext context;
+  ps::ClockResponse response;
+  const grpc::Status status = stub.Clock(&context, request, &response);
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(FromGrpcStatus(status).code(),
+                      absl::StrCat("clock (server 0): ", status.error_message()));
+}
+
+}  // namespace
+
+absl::Status GrpcTransport::AdvanceClock(int worker, int num_workers, int64_t clock,
+                                         int64_t staleness) {
+  ps::ClockRequest request;
+  request.set_worker(worker);
+  request.set_num_workers(num_workers);
+  request.set_clock(clock);
+  request.set_staleness(staleness);
+  return CallClock(*impl_->stubs[0], request);
+}
+
+absl::Status GrpcTransport::FinishClock(int worker, int num_workers) {
+  ps::ClockRequest request;
+  request.set_worker(worker);
+  request.set_num_workers(num_workers);
+  request.set_finished(true);
+  return CallClock(*impl_->stubs[0], request);
+}
 
 void GrpcTransport::Pull(int server, const std::string& table, std::vector<uint64_t> keys,
                          std::vector<float>* values, Done done) {

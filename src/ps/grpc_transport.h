@@ -23,6 +23,9 @@ class GrpcTransport : public PsTransport {
   explicit GrpcTransport(const std::vector<std::string>& addresses);
   ~GrpcTransport() override;
   int num_servers() const override;
+  // Bounded staleness through server 0's clocks (proto/ps.proto ClockRequest); blocking.
+  absl::Status AdvanceClock(int worker, int num_workers, int64_t clock, int64_t staleness);
+  absl::Status FinishClock(int worker, int num_workers);
   void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
             std::vector<float>* values, Done done) override;
   void Push(int server, const std::string& table, std::vector<uint64_t> keys,

@@ -7,10 +7,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <vector>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"

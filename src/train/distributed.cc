@@ -33,6 +33,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
   MiniBatchAccumulator batch(*model);
 
   WorkerSummary summary;
+  int64_t clock = 0;  // batches finished
   std::vector<uint64_t> keys, push_keys;
   std::vector<float> values, push_grads;
   std::vector<const float*> rows;
@@ -70,12 +71,20 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
         push_grads.push_back(batch.bias_grad());
         push_grads.resize(push_grads.size() + dim - 1, 0.0f);
         RETURN_IF_ERROR(kv.Wait(kv.Push(push_keys, push_grads)));
+        ++clock;
+        if (config.staleness != kAsp) {
+          RETURN_IF_ERROR(transport.AdvanceClock(options.worker_index, options.num_workers, clock,
+                                                 config.staleness));
+        }
         epoch_loss += batch.loss_sum();
         epoch_examples += end - begin;
       }
     }
     summary.examples += epoch_examples;
     summary.loss = epoch_examples ? epoch_loss / epoch_examples : 0;
+  }
+  if (config.staleness != kAsp) {
+    RETURN_IF_ERROR(transport.FinishClock(options.worker_index, options.num_workers));
   }
   return summary;
 }

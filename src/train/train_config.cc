@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -38,6 +39,15 @@ OptimizerConfig TrainConfig::resolved_optimizer() const {
     resolved.name = model.type == ModelType::kPerceptron ? "averaged" : "adagrad";
   }
   return resolved;
+}
+
+absl::StatusOr<int64_t> ParseConsistency(const std::string& text) {
+  if (text == "bsp") return 0;
+  if (text == "asp") return kAsp;
+  int64_t s = -1;
+  if (text.rfind("ssp:", 0) == 0 && absl::SimpleAtoi(text.substr(4), &s) && s >= 0) return s;
+  return absl::InvalidArgumentError(
+      absl::StrCat("consistency '", text, "' is not bsp, ssp:S (S >= 0) or asp"));
 }
 
 absl::Status ApplyConfigYaml(const std::string& text, const std::string& origin,
@@ -92,6 +102,13 @@ absl::Status ApplyConfigYaml(const std::string& text, const std::string& origin,
       RETURN_IF_ERROR(Read(v, key, origin, &config->threads));
     } else if (key == "seed") {
       RETURN_IF_ERROR(Read(v, key, origin, &config->model.seed));
+    } else if (key == "consistency") {
+      RETURN_IF_ERROR(Read(v, key, origin, &s));
+      auto staleness = ParseConsistency(s);
+      if (!staleness.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(origin, ": ", staleness.status().message()));
+      }
+      config->staleness = *staleness;
     } else if (key == "batch_size") {
       RETURN_IF_ERROR(Read(v, key, origin, &config->batch_size));
     } else if (key == "early_stopping") {

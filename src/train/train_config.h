@@ -6,7 +6,7 @@
 //   optimizer: sgd|adagrad|ftrl|adam   lr: 0.05   l1: 0   l2: 0
 //   ftrl_beta: 1   adam_beta1: 0.9   adam_beta2: 0.999   epsilon: 1e-8   init_scale: 0.01
 //   epochs: 1   threads: 0 (all cores)   seed: 1   early_stopping: 2 (patience; 0 = off)
-//   batch_size: 1 (examples per optimizer step)
+//   batch_size: 1 (examples per optimizer step)   consistency: bsp|ssp:S|asp (distributed)
 //   format: libsvm|csv|criteo   schema: FILE (relative to the config file)   hash_bits: 0
 //   max_bad_lines: 0   memory_limit_mb: 4096 (parsed data kept in memory between epochs)
 //   transforms: [...]  (see transform/feature_pipeline.h)
@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "data/reader.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
@@ -40,6 +41,9 @@ struct TrainConfig {
   // 1: an optimizer step per example (Hogwild). B > 1: gradients of B examples are summed per
   // key and applied once per batch, as the distributed trainer does.
   int batch_size = 1;
+  // Distributed training only: how far a worker may run ahead of the slowest, in batches.
+  // 0 = BSP (the default), S = SSP with staleness S, kAsp = ASP (no clocks).
+  int64_t staleness = 0;
   int64_t memory_limit_mb = 4096;
 
   std::string config_text;    // the model config as given (transforms are read from it)
@@ -50,6 +54,11 @@ struct TrainConfig {
   // (averaged SGD for the perceptron, AdaGrad otherwise).
   OptimizerConfig resolved_optimizer() const;
 };
+
+inline constexpr int64_t kAsp = -1;
+
+// "bsp" → 0, "ssp:S" → S (S >= 0), "asp" → kAsp; InvalidArgument naming the value otherwise.
+absl::StatusOr<int64_t> ParseConsistency(const std::string& text);
 
 // Applies the keys of a model config YAML to *config. Unknown keys, wrong types and bad values
 // are InvalidArgument naming `origin` and the key.

@@ -45,6 +45,20 @@ transforms:
   EXPECT_EQ(c.config_text, yaml);
 }
 
+TEST(TrainConfigTest, ConsistencyModes) {
+  EXPECT_EQ(*ParseConsistency("bsp"), 0);
+  EXPECT_EQ(*ParseConsistency("ssp:3"), 3);
+  EXPECT_EQ(*ParseConsistency("asp"), kAsp);
+  for (const char* bad : {"ssp", "ssp:-1", "ssp:x", "sync"}) {
+    auto st = ParseConsistency(bad);
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_NE(st.status().message().find(bad), std::string::npos);
+  }
+  TrainConfig c;
+  ASSERT_TRUE(ApplyConfigYaml("consistency: ssp:2\n", "m.yaml", &c).ok());
+  EXPECT_EQ(c.staleness, 2);
+}
+
 TEST(TrainConfigTest, UnknownKeyIsNamed) {
   TrainConfig c;
   auto st = ApplyConfigYaml("model: lr\nlearning_rate: 0.1\n", "m.yaml", &c);
