@@ -2,6 +2,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "model/sparse_table.h"
 #include "proto/ps.grpc.pb.h"
@@ -41,8 +47,55 @@ absl::Status ExportFromServer(const std::string& address, const std::string& tab
   return absl::OkStatus();
 }
 
+// One thread per server runs that server's calls in order, with gRPC's synchronous API. (The
+// callback API of Debian's gRPC 1.51 double-frees a completion queue at shutdown under
+// AddressSanitizer, and a thread per server keeps per-server ordering for free.)
+class ServerLane {
+ public:
+  explicit ServerLane(std::unique_ptr<ps::ParameterServer::Stub> stub)
+      : stub_(std::move(stub)), thread_([this] { Loop(); }) {}
+  ~ServerLane() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();  // runs what was queued first, so every `done` is called
+  }
+  ps::ParameterServer::Stub& stub() { return *stub_; }
+  void Run(std::function<void()> call) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(call));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::function<void()> call;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        call = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      call();
+    }
+  }
+
+  std::unique_ptr<ps::ParameterServer::Stub> stub_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
 struct GrpcTransport::Impl {
-  std::vector<std::unique_ptr<ps::ParameterServer::Stub>> stubs;
+  std::vector<std::unique_ptr<ServerLane>> lanes;
 };
 
 GrpcTransport::GrpcTransport(const std::vector<std::string>& addresses)
@@ -51,14 +104,14 @@ GrpcTransport::GrpcTransport(const std::vector<std::string>& addresses)
   args.SetMaxReceiveMessageSize(kPsMaxMessageBytes);
   args.SetMaxSendMessageSize(kPsMaxMessageBytes);
   for (const std::string& address : addresses) {
-    impl_->stubs.push_back(ps::ParameterServer::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+    impl_->lanes.push_back(std::make_unique<ServerLane>(ps::ParameterServer::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args))));
   }
 }
 
 GrpcTransport::~GrpcTransport() = default;
 
-int GrpcTransport::num_servers() const { return static_cast<int>(impl_->stubs.size()); }
+int GrpcTransport::num_servers() const { return static_cast<int>(impl_->lanes.size()); }
 
 namespace {
 
@@ -80,7 +133,7 @@ absl::Status GrpcTransport::AdvanceClock(int worker, int num_workers, int64_t cl
   request.set_num_workers(num_workers);
   request.set_clock(clock);
   request.set_staleness(staleness);
-  return CallClock(*impl_->stubs[0], request);
+  return CallClock(impl_->lanes[0]->stub(), request);
 }
 
 absl::Status GrpcTransport::FinishClock(int worker, int num_workers) {
@@ -88,57 +141,51 @@ absl::Status GrpcTransport::FinishClock(int worker, int num_workers) {
   request.set_worker(worker);
   request.set_num_workers(num_workers);
   request.set_finished(true);
-  return CallClock(*impl_->stubs[0], request);
+  return CallClock(impl_->lanes[0]->stub(), request);
 }
 
 void GrpcTransport::Pull(int server, const std::string& table, std::vector<uint64_t> keys,
                          std::vector<float>* values, Done done) {
-  struct State {
+  ServerLane* lane = impl_->lanes[server].get();
+  lane->Run([lane, server, table, keys = std::move(keys), values, done = std::move(done)] {
     grpc::ClientContext context;
     ps::PullRequest request;
     ps::PullResponse response;
-  };
-  auto state = std::make_shared<State>();
-  state->request.set_table(table);
-  state->request.mutable_keys()->Add(keys.begin(), keys.end());
-  const size_t expected = keys.size();
-  impl_->stubs[server]->async()->Pull(
-      &state->context, &state->request, &state->response,
-      [state, values, expected, server, done = std::move(done)](grpc::Status status) {
-        if (!status.ok()) {
-          return done(absl::Status(FromGrpcStatus(status).code(),
-                                   absl::StrCat("server ", server, ": ", status.error_message())));
-        }
-        const auto& v = state->response.values();
-        if (static_cast<size_t>(v.size()) != expected * state->response.dim()) {
-          return done(absl::DataLossError(absl::StrCat("server ", server, " answered ", v.size(),
-                                                       " values for ", expected, " keys")));
-        }
-        values->assign(v.begin(), v.end());
-        done(absl::OkStatus());
-      });
+    request.set_table(table);
+    request.mutable_keys()->Add(keys.begin(), keys.end());
+    const grpc::Status status = lane->stub().Pull(&context, request, &response);
+    if (!status.ok()) {
+      return done(absl::Status(FromGrpcStatus(status).code(),
+                               absl::StrCat("server ", server, ": ", status.error_message())));
+    }
+    const auto& v = response.values();
+    if (static_cast<size_t>(v.size()) != keys.size() * response.dim()) {
+      return done(absl::DataLossError(absl::StrCat("server ", server, " answered ", v.size(),
+                                                   " values for ", keys.size(), " keys")));
+    }
+    values->assign(v.begin(), v.end());
+    done(absl::OkStatus());
+  });
 }
 
 void GrpcTransport::Push(int server, const std::string& table, std::vector<uint64_t> keys,
                          std::vector<float> grads, Done done) {
-  struct State {
+  ServerLane* lane = impl_->lanes[server].get();
+  lane->Run([lane, server, table, keys = std::move(keys), grads = std::move(grads),
+             done = std::move(done)] {
     grpc::ClientContext context;
     ps::PushRequest request;
     ps::PushResponse response;
-  };
-  auto state = std::make_shared<State>();
-  state->request.set_table(table);
-  state->request.mutable_keys()->Add(keys.begin(), keys.end());
-  state->request.mutable_grads()->Add(grads.begin(), grads.end());
-  impl_->stubs[server]->async()->Push(
-      &state->context, &state->request, &state->response,
-      [state, server, done = std::move(done)](grpc::Status status) {
-        if (!status.ok()) {
-          return done(absl::Status(FromGrpcStatus(status).code(),
-                                   absl::StrCat("server ", server, ": ", status.error_message())));
-        }
-        done(absl::OkStatus());
-      });
+    request.set_table(table);
+    request.mutable_keys()->Add(keys.begin(), keys.end());
+    request.mutable_grads()->Add(grads.begin(), grads.end());
+    const grpc::Status status = lane->stub().Push(&context, request, &response);
+    if (!status.ok()) {
+      return done(absl::Status(FromGrpcStatus(status).code(),
+                               absl::StrCat("server ", server, ": ", status.error_message())));
+    }
+    done(absl::OkStatus());
+  });
 }
 
 }  // namespace parasol

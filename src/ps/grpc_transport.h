@@ -1,5 +1,6 @@
-// PsTransport over gRPC to `parasol ps server` processes, one channel per server. Thread-safe;
-// completions run on gRPC's callback threads.
+// PsTransport over gRPC to `parasol ps server` processes: one channel and one calling thread per
+// server, so calls to a server run in the order they were made and calls to different servers in
+// parallel. Thread-safe; `done` runs on the server's calling thread.
 #pragma once
 
 #include <memory>
