@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "cli/exit_codes.h"
 #include "cli/ps_command.h"
 #include "train/distributed.h"
 #include "train/input_spec.h"
@@ -92,11 +93,6 @@ class Child {
   FILE* stdout_ = nullptr;
 };
 
-int Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "parasol: error: %s\n", message.c_str());
-  return code;
-}
-
 }  // namespace
 
 void AddClusterCommand(CLI::App& app, ClusterFlags& f) {
@@ -109,19 +105,21 @@ void AddClusterCommand(CLI::App& app, ClusterFlags& f) {
 
 int RunCluster(const ClusterFlags& f, const std::string& argv0,
                const std::vector<std::string>& args) {
-  if (f.servers < 1 || f.workers < 1) return Fail(2, "--servers and --workers must be >= 1");
+  if (f.servers < 1 || f.workers < 1)
+    return Fail(kExitUsage, "--servers and --workers must be >= 1");
   auto resolved = ResolveTrainConfig(f.train, /*out_required=*/true);
-  if (!resolved.ok()) return Fail(2, std::string(resolved.status().message()));
+  if (!resolved.ok()) return Fail(kExitUsage, resolved.status());
   TrainConfig config = *resolved;
   if (config.model.type == ModelType::kPerceptron) {
-    return Fail(2, "the averaged perceptron trains on one machine only (use parasol train)");
+    return Fail(kExitUsage,
+                "the averaged perceptron trains on one machine only (use parasol train)");
   }
   const auto start = std::chrono::steady_clock::now();
   // The servers need the resolved model (FFM's field count) and optimizer.
   auto input = PrepareTrainingInput(config);
-  if (!input.ok()) return Fail(1, std::string(input.status().message()));
+  if (!input.ok()) return Fail(kExitRuntime, input.status());
   auto spec = ResolveModelSpec(config, *input);
-  if (!spec.ok()) return Fail(1, std::string(spec.status().message()));
+  if (!spec.ok()) return Fail(kExitRuntime, spec.status());
   const OptimizerConfig opt = config.resolved_optimizer();
   const std::string binary = "/proc/self/exe";
   const std::vector<std::string> server_args = {"ps",           "server",
@@ -145,7 +143,7 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
     servers.push_back(std::make_unique<Child>(binary, server_args, /*capture_stdout=*/true));
     const std::string line = servers.back()->ReadLine();
     if (line.rfind("listening on ", 0) != 0) {
-      return Fail(1, absl::StrCat("parameter server ", s, " did not start"));
+      return Fail(kExitRuntime, absl::StrCat("parameter server ", s, " did not start"));
     }
     addresses.push_back(line.substr(13));
   }
@@ -187,14 +185,15 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
       if (code != 0) {
         for (auto& other : workers) other->Stop(SIGTERM);
         for (auto& server : servers) server->Stop(SIGTERM);
-        return Fail(1, absl::StrCat("worker ", w, " failed (exit ", code, "); job stopped"));
+        return Fail(kExitRuntime,
+                    absl::StrCat("worker ", w, " failed (exit ", code, "); job stopped"));
       }
     }
     for (int s = 0; s < f.servers; ++s) {
       if (servers[s]->pid() == pid) {
         servers[s]->Reap(status);
         for (auto& worker : workers) worker->Stop(SIGTERM);
-        return Fail(1, absl::StrCat("parameter server ", s, " died; job stopped"));
+        return Fail(kExitRuntime, absl::StrCat("parameter server ", s, " died; job stopped"));
       }
     }
   }
@@ -203,10 +202,10 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const absl::Status written = WriteModelFromServers(config, addresses, examples, seconds);
   for (auto& server : servers) server->Stop(SIGTERM);
-  if (!written.ok()) return Fail(1, std::string(written.message()));
+  if (!written.ok()) return Fail(kExitRuntime, written);
   std::fprintf(stderr, "cluster: job finished in %.2fs; model written to %s\n", seconds,
                config.out_dir.c_str());
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace parasol

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "cli/exit_codes.h"
 #include "cli/knn_command.h"
 #include "cli/ps_command.h"
 #include "cli/train_flags.h"
@@ -21,15 +22,6 @@
 
 namespace parasol {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
-
-int Fail(int code, const absl::Status& status) {
-  std::fprintf(stderr, "parasol: error: %s\n", std::string(status.message()).c_str());
-  return code;
-}
 
 // ---------------------------------------------------------------------------------------------
 // train

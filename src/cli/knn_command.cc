@@ -8,21 +8,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "cli/exit_codes.h"
 #include "knn/dense_data.h"
 #include "knn/knn.h"
 #include "knn/predict.h"
 
 namespace parasol {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitRuntime = 1;
-constexpr int kExitUsage = 2;
-
-int Fail(int code, const absl::Status& status) {
-  std::fprintf(stderr, "parasol: error: %s\n", std::string(status.message()).c_str());
-  return code;
-}
 
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "cli/exit_codes.h"
 #include "ps/grpc_server.h"
 #include "train/distributed.h"
 #include "train/input_spec.h"
@@ -14,11 +15,6 @@ namespace {
 
 // Mini-batch size of distributed workers unless --batch-size says otherwise.
 constexpr int kDefaultDistributedBatch = 256;
-
-int Fail(int code, const absl::Status& status) {
-  std::fprintf(stderr, "parasol: error: %s\n", std::string(status.message()).c_str());
-  return code;
-}
 
 }  // namespace
 
@@ -57,7 +53,7 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w) {
 
 int RunPsWorker(const PsWorkerFlags& f) {
   auto config = ResolveTrainConfig(f.train, /*out_required=*/false);
-  if (!config.ok()) return Fail(2, config.status());
+  if (!config.ok()) return Fail(kExitUsage, config.status());
   WorkerOptions options;
   options.train = *config;
   if (options.train.batch_size == 1 && !f.train.batch->count()) {
@@ -67,10 +63,10 @@ int RunPsWorker(const PsWorkerFlags& f) {
   options.worker_index = f.worker_index;
   options.num_workers = f.num_workers;
   auto summary = RunWorker(options);
-  if (!summary.ok()) return Fail(1, summary.status());
+  if (!summary.ok()) return Fail(kExitRuntime, summary.status());
   std::fprintf(stderr, "worker %d/%d: %llu examples, last epoch loss %.5f\n", f.worker_index,
                f.num_workers, static_cast<unsigned long long>(summary->examples), summary->loss);
-  return 0;
+  return kExitOk;
 }
 
 int RunPsServer(const PsServerFlags& f) {
@@ -84,8 +80,7 @@ int RunPsServer(const PsServerFlags& f) {
   config.name = f.table;
   auto type = ParseModelType(f.model);
   if (!type.ok()) {
-    std::fprintf(stderr, "parasol: error: %s\n", std::string(type.status().message()).c_str());
-    return 2;
+    return Fail(kExitUsage, type.status());
   }
   config.model.type = *type;
   config.model.k = f.k;
@@ -96,8 +91,7 @@ int RunPsServer(const PsServerFlags& f) {
   config.optimizer.l2 = f.l2;
   auto table = ServerTable::Create(config);
   if (!table.ok()) {
-    std::fprintf(stderr, "parasol: error: %s\n", std::string(table.status().message()).c_str());
-    return 2;
+    return Fail(kExitUsage, table.status());
   }
   // Block the stop signals before gRPC starts its threads, then wait for one here.
   sigset_t stop;
@@ -109,8 +103,7 @@ int RunPsServer(const PsServerFlags& f) {
   tables.push_back(*std::move(table));
   auto server = PsGrpcServer::Start(f.listen, std::move(tables));
   if (!server.ok()) {
-    std::fprintf(stderr, "parasol: error: %s\n", std::string(server.status().message()).c_str());
-    return 1;
+    return Fail(kExitRuntime, server.status());
   }
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
@@ -126,7 +119,7 @@ int RunPsServer(const PsServerFlags& f) {
                static_cast<unsigned long long>(s.bytes),
                static_cast<unsigned long long>(s.pulled_keys),
                static_cast<unsigned long long>(s.pushed_keys));
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace parasol
