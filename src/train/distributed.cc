@@ -33,9 +33,9 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
   MiniBatchAccumulator batch(*model);
 
   WorkerSummary summary;
-  int64_t clock = 0;  // batches finished
-  std::vector<uint64_t> keys, push_keys;
-  std::vector<float> values, push_grads;
+  int64_t clock = 0;                         // batches finished
+  std::vector<uint64_t> keys[2], push_keys;  // keys and values: double-buffered by batch parity
+  std::vector<float> values[2], push_grads;
   std::vector<const float*> rows;
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     ASSIGN_OR_RETURN(auto reader, OpenDataReader(config.train_path,
@@ -56,28 +56,46 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
         mine.FinishExample(ex.label);
       }
       const uint32_t* offsets = mine.offsets().data();
-      for (size_t begin = 0; begin < mine.size(); begin += config.batch_size) {
-        const size_t end = std::min(mine.size(), begin + static_cast<size_t>(config.batch_size));
-        keys.assign(mine.keys().begin() + offsets[begin], mine.keys().begin() + offsets[end]);
-        keys.push_back(kBiasKey);
-        RETURN_IF_ERROR(kv.Wait(kv.Pull(keys, &values)));
-        rows.resize(keys.size());
-        for (size_t i = 0; i < keys.size(); ++i) rows[i] = values.data() + i * dim;
+      const size_t batches = (mine.size() + config.batch_size - 1) / config.batch_size;
+      auto batch_begin = [&](size_t b) { return b * static_cast<size_t>(config.batch_size); };
+      auto batch_end = [&](size_t b) {
+        return std::min(mine.size(), (b + 1) * static_cast<size_t>(config.batch_size));
+      };
+      // Pulls batch b's rows (its features' keys, then the bias) into slot b % 2.
+      auto start_pull = [&](size_t b) {
+        std::vector<uint64_t>& k = keys[b % 2];
+        k.assign(mine.keys().begin() + offsets[batch_begin(b)],
+                 mine.keys().begin() + offsets[batch_end(b)]);
+        k.push_back(kBiasKey);
+        return kv.Pull(k, &values[b % 2]);
+      };
+      // With staleness >= 1 (SSP, ASP) the next batch's pull overlaps this batch's compute; BSP
+      // pulls only after this batch's push landed, which keeps one worker exactly equal to the
+      // local trainer.
+      const bool pipelined = config.staleness != 0;
+      KvWorker::Timestamp next_pull = batches > 0 ? start_pull(0) : 0;
+      for (size_t b = 0; b < batches; ++b) {
+        RETURN_IF_ERROR(kv.Wait(next_pull));
+        if (pipelined && b + 1 < batches) next_pull = start_pull(b + 1);
+        const std::vector<float>& v = values[b % 2];
+        rows.resize(keys[b % 2].size());
+        for (size_t i = 0; i < rows.size(); ++i) rows[i] = v.data() + i * dim;
         batch.Clear();
-        batch.Add(mine, begin, end, rows.data(), rows.back()[0]);
+        batch.Add(mine, batch_begin(b), batch_end(b), rows.data(), rows.back()[0]);
         push_keys = batch.keys();
         push_grads = batch.grads();
         push_keys.push_back(kBiasKey);
         push_grads.push_back(batch.bias_grad());
         push_grads.resize(push_grads.size() + dim - 1, 0.0f);
         RETURN_IF_ERROR(kv.Wait(kv.Push(push_keys, push_grads)));
+        if (!pipelined && b + 1 < batches) next_pull = start_pull(b + 1);
         ++clock;
         if (config.staleness != kAsp) {
           RETURN_IF_ERROR(transport.AdvanceClock(options.worker_index, options.num_workers, clock,
                                                  config.staleness));
         }
         epoch_loss += batch.loss_sum();
-        epoch_examples += end - begin;
+        epoch_examples += batch_end(b) - batch_begin(b);
       }
     }
     summary.examples += epoch_examples;
