@@ -10,27 +10,14 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "test_util/run_parasol.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result Parasol(const std::string& args) {
-  const std::string cmd = std::string(PARASOL_BINARY) + " " + args + " 2>&1";
-  std::FILE* pipe = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.out.append(buf, n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = ::parasol::testing::CommandResult;
+constexpr auto Parasol = ::parasol::testing::RunParasol;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;

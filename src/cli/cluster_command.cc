@@ -197,10 +197,9 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
       }
     }
   }
-  uint64_t examples = 0;  // workers report their own counts; the summary uses epochs × rows
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const absl::Status written = WriteModelFromServers(config, addresses, examples, seconds);
+  const absl::Status written = WriteModelFromServers(config, *input, *spec, addresses, seconds);
   for (auto& server : servers) server->Stop(SIGTERM);
   if (!written.ok()) return Fail(kExitRuntime, written);
   std::fprintf(stderr, "cluster: job finished in %.2fs; model written to %s\n", seconds,

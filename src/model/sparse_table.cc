@@ -133,18 +133,6 @@ void SparseTable::ForEach(const std::function<void(uint64_t, const float*)>& fn)
   }
 }
 
-std::vector<uint64_t> SparseTable::SortedKeys() const {
-  std::vector<uint64_t> keys;
-  keys.reserve(size());
-  ForEach([&](uint64_t key, const float*) { keys.push_back(key); });
-  std::sort(keys.begin(), keys.end());
-  return keys;
-}
-
-}  // namespace parasol
-
-namespace parasol {
-
 std::vector<std::pair<uint64_t, const float*>> SparseTable::SortedRows() const {
   std::vector<std::pair<uint64_t, const float*>> rows;
   rows.reserve(size());

@@ -51,9 +51,7 @@ class SparseTable {
 
   // Calls fn(key, row) for every row, in no particular order.
   void ForEach(const std::function<void(uint64_t key, const float* row)>& fn) const;
-  // Keys in increasing order (for deterministic files).
-  std::vector<uint64_t> SortedKeys() const;
-  // (key, row) pairs in increasing key order: one pass over the table, no lookups.
+  // (key, row) pairs in increasing key order (deterministic files): one pass, no lookups.
   std::vector<std::pair<uint64_t, const float*>> SortedRows() const;
 
   static constexpr int kShardBits = 6;

@@ -77,7 +77,8 @@ TEST(SparseTableTest, ForEachVisitsEveryRowAndSortedKeysAreSorted) {
   std::set<uint64_t> visited;
   table.ForEach([&](uint64_t key, const float*) { visited.insert(key); });
   EXPECT_EQ(visited, keys);
-  const std::vector<uint64_t> sorted = table.SortedKeys();
+  std::vector<uint64_t> sorted;
+  for (const auto& [key, row] : table.SortedRows()) sorted.push_back(key);
   EXPECT_EQ(std::vector<uint64_t>(keys.begin(), keys.end()), sorted);
 }
 

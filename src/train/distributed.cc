@@ -42,19 +42,20 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
                                                  input.MakeReaderOptions(1, config.max_bad_lines)));
     uint64_t index = 0, epoch_examples = 0;
     double epoch_loss = 0;
-    ExampleBlock block, mine;
+    ExampleBlock block, share;
     while (true) {
       ASSIGN_OR_RETURN(bool more, reader->Next(&block));
       if (!more) break;
-      // This worker's share, in file order.
-      mine.Clear();
-      for (size_t e = 0; e < block.size(); ++e, ++index) {
+      // This worker's share, in file order (all of it, uncopied, for a single worker).
+      share.Clear();
+      for (size_t e = 0; options.num_workers > 1 && e < block.size(); ++e, ++index) {
         if (index % options.num_workers != static_cast<uint64_t>(options.worker_index)) continue;
         const ExampleView ex = block.example(e);
         for (uint32_t i = 0; i < ex.size; ++i)
-          mine.AddFeature(ex.keys[i], ex.fields[i], ex.values[i]);
-        mine.FinishExample(ex.label);
+          share.AddFeature(ex.keys[i], ex.fields[i], ex.values[i]);
+        share.FinishExample(ex.label);
       }
+      const ExampleBlock& mine = options.num_workers > 1 ? share : block;
       const uint32_t* offsets = mine.offsets().data();
       const size_t batches = (mine.size() + config.batch_size - 1) / config.batch_size;
       auto batch_begin = [&](size_t b) { return b * static_cast<size_t>(config.batch_size); };
@@ -107,11 +108,9 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
   return summary;
 }
 
-absl::Status WriteModelFromServers(const TrainConfig& config,
-                                   const std::vector<std::string>& servers, uint64_t examples,
+absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& input,
+                                   const ModelSpec& spec, const std::vector<std::string>& servers,
                                    double seconds) {
-  ASSIGN_OR_RETURN(const InputSpec input, PrepareTrainingInput(config));
-  ASSIGN_OR_RETURN(const ModelSpec spec, ResolveModelSpec(config, input));
   ASSIGN_OR_RETURN(auto model, Model::Create(spec));
   ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(config.resolved_optimizer()));
   const int dim = model->dim();
@@ -120,19 +119,18 @@ absl::Status WriteModelFromServers(const TrainConfig& config,
     RETURN_IF_ERROR(ExportFromServer(server, "weights", &table));
   }
   const bool has_bias = table.Find(kBiasKey) != nullptr;
-  nlohmann::json training = {{"epochs", config.epochs},
-                             {"best_epoch", config.epochs},
-                             {"seconds", seconds},
-                             {"servers", servers.size()},
-                             {"batch_size", config.batch_size},
-                             {"train_path", config.train_path},
-                             {"seed", config.model.seed}};
-  if (examples > 0) training["examples"] = examples;  // unknown to a launcher
+  const nlohmann::json training = {{"epochs", config.epochs},
+                                   {"best_epoch", config.epochs},
+                                   {"seconds", seconds},
+                                   {"servers", servers.size()},
+                                   {"batch_size", config.batch_size},
+                                   {"train_path", config.train_path},
+                                   {"seed", config.model.seed}};
   return SaveModelDir(
       config.out_dir,
       BuildManifest(spec, optimizer->config(), input,
                     static_cast<int64_t>(table.size()) - (has_bias ? 1 : 0), training.dump()),
-      table, *optimizer, examples);
+      table, *optimizer, /*steps=*/0);  // steps matter only to the perceptron
 }
 
 }  // namespace parasol

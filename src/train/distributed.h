@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "train/input_spec.h"
 #include "train/train_config.h"
 
 namespace parasol {
@@ -30,9 +31,10 @@ struct WorkerSummary {
 absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options);
 
 // After all workers finished: reads every server's rows and writes config.out_dir as
-// `parasol train` would. `examples` is the total over workers (for the training summary).
-absl::Status WriteModelFromServers(const TrainConfig& config,
-                                   const std::vector<std::string>& servers, uint64_t examples,
+// `parasol train` would. `input` and `spec` are what the job trained with (from
+// PrepareTrainingInput and ResolveModelSpec).
+absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& input,
+                                   const ModelSpec& spec, const std::vector<std::string>& servers,
                                    double seconds);
 
 }  // namespace parasol

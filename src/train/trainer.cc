@@ -233,7 +233,7 @@ class Trainer {
   absl::Status TrainFromReader(DataReader& reader, CacheWriter* cache_writer, bool keep);
   void TrainFromMemory();
   int bias_batch() const { return threads_ == 1 ? 1 : 32; }
-  absl::Status Save(int epoch);
+  absl::Status Save();
   std::string SummaryJson() const;
 
   const TrainConfig& config_;
@@ -296,8 +296,7 @@ absl::Status Trainer::Prepare() {
                                            model->InitRow(key, row);
                                            optimizer->InitState(row, row + dim, dim);
                                          });
-  bias_row_ = table_->FindOrInsert(kBiasKey);
-  bias_row_[0] = 0;
+  bias_row_ = table_->FindOrInsert(kBiasKey);  // InitRow starts its weight at 0
   if (!config_.valid_path.empty()) {
     ASSIGN_OR_RETURN(valid_, ReadAll(config_.valid_path));
   }
@@ -419,7 +418,7 @@ std::string Trainer::SummaryJson() const {
   return j.dump();
 }
 
-absl::Status Trainer::Save(int epoch) {
+absl::Status Trainer::Save() {
   summary_.features = table_->size() - 1;
   return SaveModelDir(config_.out_dir,
                       BuildManifest(model_->spec(), optimizer_->config(), input_,
@@ -461,7 +460,7 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
       summary_.valid_auc = auc;
       summary_.valid_logloss = logloss;
       since_best = 0;
-      RETURN_IF_ERROR(Save(epoch));
+      RETURN_IF_ERROR(Save());
     } else if (config_.early_stopping > 0 && ++since_best >= config_.early_stopping) {
       progress_->Log(absl::StrCat("early stopping: validation logloss has not improved for ",
                                   since_best, " epochs; keeping epoch ", summary_.best_epoch));
@@ -470,7 +469,7 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
   }
   if (valid_.empty()) {
     summary_.best_epoch = summary_.epochs_run;
-    RETURN_IF_ERROR(Save(summary_.epochs_run));
+    RETURN_IF_ERROR(Save());
   }
   summary_.bad_lines = bad_lines_;
   summary_.seconds =
