@@ -20,7 +20,9 @@ class ShardMap {
     return static_cast<int>(scaled >> 64);
   }
 
-  // A bijection on 64-bit keys (the murmur3 finaliser); part of the checkpoint layout.
+  // A bijection on 64-bit keys (the murmur3 finaliser); part of the checkpoint layout. Kept
+  // distinct from SparseTable's internal mixer on purpose: if both took their top bits from
+  // the same mix, all keys of one server would land in 1/S of its table's shards.
   static uint64_t Mixed(uint64_t key) {
     key ^= key >> 33;
     key *= 0xff51afd7ed558ccdULL;
