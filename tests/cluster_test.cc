@@ -17,12 +17,7 @@ namespace fs = std::filesystem;
 using Result = ::parasol::testing::CommandResult;
 constexpr auto Parasol = ::parasol::testing::RunParasol;
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string ReadFile(const fs::path& p) { return ::parasol::testing::ReadFile(p.string()); }
 
 // Processes whose command line contains `marker` (ours carry a unique --seed).
 int ProcessesWith(const std::string& marker) {
@@ -44,15 +39,8 @@ class ClusterTest : public ::testing::Test {
     dir_ = fs::path(::testing::TempDir()) / ("cluster_test_" + std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    const std::string d = dir_.string();
-    ASSERT_EQ(
-        Parasol("gen --rows 12000 --features 10 --vocab 3000 --seed 9 --out " + d + "/all.svm")
-            .code,
-        0);
-    ASSERT_EQ(std::system(("head -n 10000 " + d + "/all.svm > " + d +
-                           "/train.svm && tail -n 2000 " + d + "/all.svm > " + d + "/test.svm")
-                              .c_str()),
-              0);
+    ASSERT_TRUE(::parasol::testing::GenerateSplit(
+        dir_.string(), "--rows 12000 --features 10 --vocab 3000 --seed 9", 10000));
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
   static fs::path dir_;

@@ -10,58 +10,12 @@
 #include "gtest/gtest.h"
 #include "ps/grpc_transport.h"
 #include "ps/kv_worker.h"
+#include "test_util/run_parasol.h"
 
 namespace parasol {
 namespace {
 
-// A child process running `parasol ARGS...`; reads the first stdout line.
-class Child {
- public:
-  explicit Child(std::vector<std::string> args) {
-    int out[2];
-    EXPECT_EQ(pipe(out), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      std::vector<char*> argv;
-      static std::string binary = PARASOL_BINARY;
-      argv.push_back(binary.data());
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    stdout_ = fdopen(out[0], "r");
-  }
-  ~Child() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_ != nullptr) fclose(stdout_);
-  }
-  std::string ReadLine() {
-    char buf[256] = {0};
-    if (fgets(buf, sizeof(buf), stdout_) == nullptr) return "";
-    std::string line(buf);
-    if (!line.empty() && line.back() == '\n') line.pop_back();
-    return line;
-  }
-  int Stop(int signal) {
-    kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    reaped_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  FILE* stdout_ = nullptr;
-};
+using Child = ::parasol::testing::ParasolProcess;
 
 TEST(PsServerProcessTest, TwoServerProcessesServeAWorkerAndStopOnSigterm) {
   Child a({"ps", "server", "--listen", "127.0.0.1:0", "--model", "fm", "--k", "3", "--optimizer",

@@ -7,15 +7,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cli/exit_codes.h"
 #include "cli/ps_command.h"
+#include "ps/checkpoint.h"
+#include "ps/grpc_transport.h"
 #include "train/distributed.h"
 #include "train/input_spec.h"
 
@@ -100,8 +106,56 @@ void AddClusterCommand(CLI::App& app, ClusterFlags& f) {
       "cluster", "Run a distributed training job here: server and worker processes on loopback");
   cmd->add_option("--servers", f.servers, "Parameter-server processes (default 1)");
   cmd->add_option("--workers", f.workers, "Worker processes (default 1)");
+  cmd->add_option("--checkpoint-every", f.checkpoint_every,
+                  "Checkpoint the servers every N seconds ('30s') or N worker batches ('500'); "
+                  "also once at the end");
+  cmd->add_option("--checkpoint-dir", f.checkpoint_dir,
+                  "Where checkpoints go (default OUT/checkpoints)");
+  cmd->add_option("--restore", f.restore,
+                  "Start the servers from this checkpoint or model directory (any server count)");
+  cmd->add_option("--max-restarts", f.max_restarts,
+                  "Restarts per killed server (from the latest checkpoint) or worker (resuming "
+                  "its share) before the job fails (default 3)");
   AddTrainOptions(cmd, f.train, /*out_required=*/true);
 }
+
+namespace {
+
+// When the launcher checkpoints: every `seconds` of wall time or every `steps` worker batches.
+struct CheckpointSchedule {
+  double seconds = 0;
+  int64_t steps = 0;
+  bool enabled() const { return seconds > 0 || steps > 0; }
+};
+
+absl::StatusOr<CheckpointSchedule> ParseSchedule(const std::string& text) {
+  CheckpointSchedule schedule;
+  if (text.empty()) return schedule;
+  const bool in_seconds = text.back() == 's';
+  const std::string number = in_seconds ? text.substr(0, text.size() - 1) : text;
+  bool ok;
+  if (in_seconds) {
+    ok = absl::SimpleAtod(number, &schedule.seconds) && schedule.seconds > 0;
+  } else {
+    ok = absl::SimpleAtoi(number, &schedule.steps) && schedule.steps > 0;
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--checkpoint-every: '", text, "' is neither seconds ('30s') nor batches ('500')"));
+  }
+  return schedule;
+}
+
+// Options of `parasol cluster` that are not training options: not passed on to workers.
+bool IsLauncherOption(const std::string& arg) {
+  for (const char* name : {"--servers", "--workers", "--checkpoint-every", "--checkpoint-dir",
+                           "--restore", "--max-restarts"}) {
+    if (arg == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 int RunCluster(const ClusterFlags& f, const std::string& argv0,
                const std::vector<std::string>& args) {
@@ -114,6 +168,12 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
     return Fail(kExitUsage,
                 "the averaged perceptron trains on one machine only (use parasol train)");
   }
+  auto schedule = ParseSchedule(f.checkpoint_every);
+  if (!schedule.ok()) return Fail(kExitUsage, schedule.status());
+  const std::string checkpoint_root =
+      !f.checkpoint_dir.empty() ? f.checkpoint_dir
+      : schedule->enabled()     ? (std::filesystem::path(config.out_dir) / "checkpoints").string()
+                                : "";
   const auto start = std::chrono::steady_clock::now();
   // The servers need the resolved model (FFM's field count) and optimizer.
   auto input = PrepareTrainingInput(config);
@@ -123,7 +183,6 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
   const OptimizerConfig opt = config.resolved_optimizer();
   const std::string binary = "/proc/self/exe";
   const std::vector<std::string> server_args = {"ps",           "server",
-                                                "--listen",     "127.0.0.1:0",
                                                 "--model",      ModelTypeName(spec->type),
                                                 "--k",          absl::StrCat(spec->k),
                                                 "--fields",     absl::StrCat(spec->num_fields),
@@ -136,71 +195,175 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
                                                 "--ftrl-beta",  absl::StrCat(opt.ftrl_beta),
                                                 "--adam-beta1", absl::StrCat(opt.adam_beta1),
                                                 "--adam-beta2", absl::StrCat(opt.adam_beta2),
-                                                "--epsilon",    absl::StrCat(opt.epsilon)};
-  std::vector<std::unique_ptr<Child>> servers;
-  std::vector<std::string> addresses;
+                                                "--epsilon",    absl::StrCat(opt.epsilon),
+                                                "--num-shards", absl::StrCat(f.servers)};
+  std::vector<std::unique_ptr<Child>> servers(f.servers);
+  std::vector<std::string> addresses(f.servers, "127.0.0.1:0");
+  std::vector<int> server_restarts(f.servers, 0), worker_restarts(f.workers, 0);
+  // Starts server s on addresses[s] from `restore` (none: empty); false if it did not come up.
+  auto start_server = [&](int s, const std::string& restore, bool restore_clocks) {
+    std::vector<std::string> a = server_args;
+    a.insert(a.end(), {"--shard", absl::StrCat(s), "--listen", addresses[s]});
+    if (!checkpoint_root.empty()) a.insert(a.end(), {"--checkpoint-dir", checkpoint_root});
+    if (!restore.empty()) a.insert(a.end(), {"--restore", restore});
+    if (restore_clocks) a.push_back("--restore-clocks");
+    servers[s] = std::make_unique<Child>(binary, a, /*capture_stdout=*/true);
+    const std::string line = servers[s]->ReadLine();
+    if (line.rfind("listening on ", 0) != 0) return false;
+    addresses[s] = line.substr(13);
+    return true;
+  };
   for (int s = 0; s < f.servers; ++s) {
-    servers.push_back(std::make_unique<Child>(binary, server_args, /*capture_stdout=*/true));
-    const std::string line = servers.back()->ReadLine();
-    if (line.rfind("listening on ", 0) != 0) {
+    if (!start_server(s, f.restore, /*restore_clocks=*/false)) {
       return Fail(kExitRuntime, absl::StrCat("parameter server ", s, " did not start"));
     }
-    addresses.push_back(line.substr(13));
+    std::fprintf(stderr, "cluster: server %d pid %d on %s\n", s,
+                 static_cast<int>(servers[s]->pid()), addresses[s].c_str());
   }
   std::fprintf(stderr, "cluster: %d servers (%s), %d workers\n", f.servers,
                absl::StrJoin(addresses, ", ").c_str(), f.workers);
-  // Workers get the cluster's own training arguments, minus --servers/--workers.
+  // Workers get the cluster's own training arguments, minus the launcher's options.
   std::vector<std::string> passed;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--servers" || args[i] == "--workers") {
+    if (IsLauncherOption(args[i])) {
       ++i;
       continue;
     }
-    if (args[i].rfind("--servers=", 0) == 0 || args[i].rfind("--workers=", 0) == 0) continue;
+    const std::string name = args[i].substr(0, args[i].find('='));
+    if (args[i].find('=') != std::string::npos && IsLauncherOption(name)) continue;
     passed.push_back(args[i]);
   }
-  std::vector<std::unique_ptr<Child>> workers;
-  for (int w = 0; w < f.workers; ++w) {
-    std::vector<std::string> wargs = {"ps",
-                                      "worker",
-                                      "--servers",
-                                      absl::StrJoin(addresses, ","),
-                                      "--worker-index",
-                                      absl::StrCat(w),
-                                      "--num-workers",
-                                      absl::StrCat(f.workers)};
-    wargs.insert(wargs.end(), passed.begin(), passed.end());
-    workers.push_back(std::make_unique<Child>(binary, wargs, /*capture_stdout=*/false));
+  std::vector<std::unique_ptr<Child>> workers(f.workers);
+  auto start_worker = [&](int w, bool resume) {
+    std::vector<std::string> a = {"ps",
+                                  "worker",
+                                  "--servers",
+                                  absl::StrJoin(addresses, ","),
+                                  "--worker-index",
+                                  absl::StrCat(w),
+                                  "--num-workers",
+                                  absl::StrCat(f.workers)};
+    if (resume) a.push_back("--resume");
+    a.insert(a.end(), passed.begin(), passed.end());
+    workers[w] = std::make_unique<Child>(binary, a, /*capture_stdout=*/false);
+    std::fprintf(stderr, "cluster: worker %d pid %d%s\n", w, static_cast<int>(workers[w]->pid()),
+                 resume ? " (resuming)" : "");
+  };
+  for (int w = 0; w < f.workers; ++w) start_worker(w, /*resume=*/false);
+  // The launcher checkpoints through its own short-retry connection to the servers. It is
+  // closed before the servers stop: a channel to a dead server makes gRPC's shutdown linger.
+  std::unique_ptr<GrpcTransport> control;
+  std::unique_ptr<CheckpointCoordinator> checkpoints;
+  auto stop_all = [&] {
+    checkpoints.reset();
+    control.reset();
+    for (auto& worker : workers) worker->Stop(SIGTERM);
+    for (auto& server : servers) server->Stop(SIGTERM);
+  };
+
+  control = std::make_unique<GrpcTransport>(addresses, /*retry_seconds=*/1);
+  if (!checkpoint_root.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(checkpoint_root, ec);
+    if (ec) {
+      stop_all();
+      return Fail(kExitRuntime,
+                  absl::StrCat("cannot create ", checkpoint_root, ": ", ec.message()));
+    }
+    checkpoints = std::make_unique<CheckpointCoordinator>(
+        checkpoint_root, BuildManifest(*spec, opt, *input, 0, "{\"checkpoint\": true}"),
+        control.get());
   }
-  // Wait for every worker; the first failure stops the job.
+  auto take_checkpoint = [&] {
+    auto dir = checkpoints->Take();
+    if (dir.ok()) {
+      std::fprintf(stderr, "cluster: checkpoint %s\n", dir->c_str());
+    } else {  // the job goes on; the latest whole checkpoint stays what it was
+      std::fprintf(stderr, "cluster: checkpoint failed: %s\n", dir.status().ToString().c_str());
+    }
+    return dir.ok();
+  };
+  auto next_checkpoint = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(schedule->seconds));
+  auto next_poll = std::chrono::steady_clock::now();
+  std::vector<int64_t> batches_seen(f.workers, 0);
+  int64_t batches_at_checkpoint = 0;
+
+  // Wait for every worker. A worker killed by a signal is restarted and resumes its share; a
+  // killed server is restarted from the latest checkpoint. Anything else stops the job.
   int remaining = f.workers;
   while (remaining > 0) {
     int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid < 0) break;
+    if (pid == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      const auto now = std::chrono::steady_clock::now();
+      if (checkpoints && schedule->seconds > 0 && now >= next_checkpoint) {
+        take_checkpoint();
+        next_checkpoint = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                    std::chrono::duration<double>(schedule->seconds));
+      }
+      if (checkpoints && schedule->steps > 0 && now >= next_poll) {
+        next_poll = now + std::chrono::milliseconds(200);
+        auto clocks = control->WorkerClocks();
+        int64_t total = 0;
+        for (size_t w = 0; clocks.ok() && w < clocks->size() && w < batches_seen.size(); ++w) {
+          batches_seen[w] = std::max(batches_seen[w], (*clocks)[w]);
+        }
+        for (int64_t b : batches_seen) total += b;
+        if (total - batches_at_checkpoint >= schedule->steps && take_checkpoint()) {
+          batches_at_checkpoint = total;
+        }
+      }
+      continue;
+    }
     for (int w = 0; w < f.workers; ++w) {
       if (workers[w]->pid() != pid) continue;
-      --remaining;
       const int code = workers[w]->Reap(status);
-      if (code != 0) {
-        for (auto& other : workers) other->Stop(SIGTERM);
-        for (auto& server : servers) server->Stop(SIGTERM);
+      if (code == 0) {
+        --remaining;
+      } else if (code >= 128 && worker_restarts[w] < f.max_restarts) {
+        ++worker_restarts[w];
+        std::fprintf(stderr, "cluster: worker %d killed (signal %d); restart %d of %d\n", w,
+                     code - 128, worker_restarts[w], f.max_restarts);
+        start_worker(w, /*resume=*/true);
+      } else {
+        stop_all();
         return Fail(kExitRuntime,
                     absl::StrCat("worker ", w, " failed (exit ", code, "); job stopped"));
       }
     }
     for (int s = 0; s < f.servers; ++s) {
-      if (servers[s]->pid() == pid) {
-        servers[s]->Reap(status);
-        for (auto& worker : workers) worker->Stop(SIGTERM);
-        return Fail(kExitRuntime, absl::StrCat("parameter server ", s, " died; job stopped"));
+      if (servers[s]->pid() != pid) continue;
+      const int code = servers[s]->Reap(status);
+      if (server_restarts[s] >= f.max_restarts) {
+        stop_all();
+        return Fail(kExitRuntime,
+                    absl::StrCat("parameter server ", s, " died (exit ", code, ") after ",
+                                 server_restarts[s], " restarts; job stopped"));
+      }
+      ++server_restarts[s];
+      // Its rows revert to the latest whole checkpoint (or to the initial weights without one):
+      // the updates its shard received since then are lost.
+      auto latest = checkpoint_root.empty() ? absl::NotFoundError("no checkpoints")
+                                            : LatestCheckpoint(checkpoint_root);
+      const std::string from = latest.ok() ? *latest : f.restore;
+      std::fprintf(stderr, "cluster: server %d died (exit %d); restart %d of %d from %s\n", s, code,
+                   server_restarts[s], f.max_restarts,
+                   from.empty() ? "its initial weights" : from.c_str());
+      if (!start_server(s, from, /*restore_clocks=*/latest.ok() && s == 0)) {
+        stop_all();
+        return Fail(kExitRuntime, absl::StrCat("parameter server ", s, " did not restart"));
       }
     }
   }
+  if (checkpoints) take_checkpoint();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const absl::Status written = WriteModelFromServers(config, *input, *spec, addresses, seconds);
-  for (auto& server : servers) server->Stop(SIGTERM);
+  stop_all();
   if (!written.ok()) return Fail(kExitRuntime, written);
   std::fprintf(stderr, "cluster: job finished in %.2fs; model written to %s\n", seconds,
                config.out_dir.c_str());

@@ -223,7 +223,8 @@ int RunCli(int argc, char** argv) {
 
   PsServerFlags ps_server;
   PsWorkerFlags ps_worker;
-  CLI::App* ps_cmd = AddPsCommand(app, ps_server, ps_worker);
+  PsCheckpointFlags ps_checkpoint;
+  CLI::App* ps_cmd = AddPsCommand(app, ps_server, ps_worker, ps_checkpoint);
   ClusterFlags cluster;
   AddClusterCommand(app, cluster);
 
@@ -249,6 +250,9 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("knn")) return RunKnn(knn);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server")) return RunPsServer(ps_server);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("worker")) return RunPsWorker(ps_worker);
+  if (app.got_subcommand("ps") && ps_cmd->got_subcommand("checkpoint")) {
+    return RunPsCheckpoint(ps_checkpoint);
+  }
   if (app.got_subcommand("cluster")) {
     int at = 1;  // the arguments after the word "cluster" go to the workers
     while (at < argc && std::string(argv[at]) != "cluster") ++at;

@@ -1,11 +1,20 @@
 #include "cli/ps_command.h"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cli/exit_codes.h"
+#include "model/model_dir.h"
+#include "ps/checkpoint.h"
+#include "ps/cluster_spec.h"
 #include "ps/grpc_server.h"
 #include "train/distributed.h"
 #include "train/input_spec.h"
@@ -18,12 +27,14 @@ constexpr int kDefaultDistributedBatch = 256;
 
 }  // namespace
 
-CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w) {
+CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsCheckpointFlags& c) {
   auto* ps = app.add_subcommand("ps", "Parameter-server roles");
   ps->require_subcommand(1);
   auto* server = ps->add_subcommand("server", "Serve one shard of the model's tables over gRPC");
-  server->add_option("--listen", f.listen,
-                     "HOST:PORT to listen on (default 127.0.0.1:9100; port 0 picks one)");
+  f.listen_flag = server->add_option(
+      "--listen", f.listen,
+      "HOST:PORT to listen on (default 127.0.0.1:9100, or this task's entry in $PARASOL_CLUSTER; "
+      "port 0 picks one)");
   server->add_option("--table", f.table, "Table name (default weights)");
   server->add_option("--model", f.model,
                      "lr | fm | ffm | perceptron: row width and initial weights (default lr)");
@@ -40,15 +51,64 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w) {
   server->add_option("--adam-beta1", f.adam_beta1, "Adam beta1 (default 0.9)");
   server->add_option("--adam-beta2", f.adam_beta2, "Adam beta2 (default 0.999)");
   server->add_option("--epsilon", f.epsilon, "AdaGrad/Adam epsilon (default 1e-8)");
+  server->add_option("--min-count", f.min_count,
+                     "Feature admission: a key gets a row at its Nth pushed sighting (count-min "
+                     "sketch; default 0 = at once)");
+  server->add_option("--ttl-seconds", f.ttl_seconds,
+                     "Evict rows not updated for this many seconds (default 0 = never)");
+  server->add_option("--checkpoint-dir", f.checkpoint_dir,
+                     "Directory checkpoint requests write into (default: none, refused)");
+  server->add_option("--restore", f.restore,
+                     "Start from this checkpoint or model directory (with optimizer state)");
+  server->add_option("--shard", f.shard,
+                     "This server's index among --num-shards (default 0, or the task index in "
+                     "$PARASOL_CLUSTER): which keys of --restore it keeps");
+  server->add_option("--num-shards", f.num_shards, "Number of servers (default 1)");
+  server->add_flag("--restore-clocks", f.restore_clocks,
+                   "Also take the worker clocks of --restore (resuming the same job)");
 
   auto* worker = ps->add_subcommand(
       "worker", "Train on this worker's share of the data against running servers");
-  worker->add_option("--servers", w.servers, "Servers' HOST:PORT, comma-separated, in order")
-      ->required();
-  worker->add_option("--worker-index", w.worker_index, "This worker's index (default 0)");
-  worker->add_option("--num-workers", w.num_workers, "Number of workers (default 1)");
+  worker->add_option("--servers", w.servers,
+                     "Servers' HOST:PORT, comma-separated, in order (default: \"ps\" of "
+                     "$PARASOL_CLUSTER)");
+  worker->add_option("--worker-index", w.worker_index,
+                     "This worker's index (default 0, or the task index in $PARASOL_CLUSTER)");
+  worker->add_option("--num-workers", w.num_workers,
+                     "Number of workers (default 1, or the \"worker\" count in $PARASOL_CLUSTER)");
+  worker->add_flag("--resume", w.resume,
+                   "Skip the batches server 0 records this worker as done (a restarted worker)");
+  worker->add_option("--retry-seconds", w.retry_seconds,
+                     "How long a call waits for an unavailable server, e.g. one being restarted "
+                     "(default 60)");
   AddTrainOptions(worker, w.train, /*out_required=*/false);
+
+  auto* checkpoint = ps->add_subcommand(
+      "checkpoint",
+      "Checkpoint running servers now (each writes its shard into their --checkpoint-dir)");
+  checkpoint->add_option("--servers", c.servers, "Servers' HOST:PORT, comma-separated, in order")
+      ->required();
+  checkpoint->add_option("--dir", c.dir, "The servers' --checkpoint-dir (the manifest goes there)")
+      ->required();
+  checkpoint
+      ->add_option("--model-from", c.model_from,
+                   "A model directory or checkpoint of the same model (its manifest's "
+                   "model, optimizer and input transforms describe the checkpoint)")
+      ->required();
   return ps;
+}
+
+int RunPsCheckpoint(const PsCheckpointFlags& f) {
+  auto manifest = ReadModelManifest(f.model_from);
+  if (!manifest.ok()) return Fail(kExitUsage, manifest.status());
+  manifest->training_json = R"({"checkpoint": true})";
+  GrpcTransport transport(absl::StrSplit(f.servers, ',', absl::SkipEmpty()),
+                          /*retry_seconds=*/5);
+  CheckpointCoordinator coordinator(f.dir, *manifest, &transport);
+  auto dir = coordinator.Take();
+  if (!dir.ok()) return Fail(kExitRuntime, dir.status());
+  std::printf("%s\n", dir->c_str());
+  return kExitOk;
 }
 
 int RunPsWorker(const PsWorkerFlags& f) {
@@ -62,14 +122,89 @@ int RunPsWorker(const PsWorkerFlags& f) {
   options.servers = absl::StrSplit(f.servers, ',', absl::SkipEmpty());
   options.worker_index = f.worker_index;
   options.num_workers = f.num_workers;
+  options.resume = f.resume;
+  options.retry_seconds = f.retry_seconds;
+  auto cluster = ClusterSpecFromEnv();
+  if (!cluster.ok()) return Fail(kExitUsage, cluster.status());
+  if (cluster->has_value() && f.servers.empty()) {
+    const ClusterSpec& spec = **cluster;
+    if (spec.task_type != "worker") {
+      return Fail(kExitUsage, absl::StrCat(kClusterEnv, ": task.type is '", spec.task_type,
+                                           "', but this is a worker"));
+    }
+    options.servers = spec.servers;
+    options.worker_index = spec.task_index;
+    options.num_workers = static_cast<int>(spec.workers.size());
+  }
+  if (options.servers.empty()) {
+    return Fail(kExitUsage, absl::StrCat("no servers: give --servers or set ", kClusterEnv));
+  }
   auto summary = RunWorker(options);
   if (!summary.ok()) return Fail(kExitRuntime, summary.status());
-  std::fprintf(stderr, "worker %d/%d: %llu examples, last epoch loss %.5f\n", f.worker_index,
-               f.num_workers, static_cast<unsigned long long>(summary->examples), summary->loss);
+  if (summary->resumed_after > 0) {
+    std::fprintf(stderr, "worker %d/%d: resumed after batch %lld\n", options.worker_index,
+                 options.num_workers, static_cast<long long>(summary->resumed_after));
+  }
+  std::fprintf(stderr, "worker %d/%d: %llu examples, last epoch loss %.5f\n", options.worker_index,
+               options.num_workers, static_cast<unsigned long long>(summary->examples),
+               summary->loss);
   return kExitOk;
 }
 
-int RunPsServer(const PsServerFlags& f) {
+namespace {
+
+// Sleeps in `interval` steps until Stop, calling EvictExpired on each table.
+class Evictor {
+ public:
+  Evictor(ServerTable* table, double ttl_seconds)
+      : thread_([this, table, ttl_seconds] {
+          const auto interval =
+              std::chrono::duration<double>(std::clamp(ttl_seconds / 4, 0.05, 60.0));
+          std::unique_lock<std::mutex> lock(mu_);
+          while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
+            lock.unlock();
+            const uint64_t evicted = table->EvictExpired();
+            if (evicted > 0) {
+              std::fprintf(stderr, "ps server: evicted %llu rows idle for %gs\n",
+                           static_cast<unsigned long long>(evicted), ttl_seconds);
+            }
+            lock.lock();
+          }
+        }) {}
+  ~Evictor() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+}  // namespace
+
+int RunPsServer(const PsServerFlags& flags) {
+  PsServerFlags f = flags;
+  auto cluster = ClusterSpecFromEnv();
+  if (!cluster.ok()) return Fail(kExitUsage, cluster.status());
+  if (cluster->has_value()) {
+    const ClusterSpec& spec = **cluster;
+    if (spec.task_type != "ps") {
+      return Fail(kExitUsage, absl::StrCat(kClusterEnv, ": task.type is '", spec.task_type,
+                                           "', but this is a parameter server"));
+    }
+    if (f.listen_flag == nullptr || f.listen_flag->count() == 0) {
+      f.listen = spec.servers[spec.task_index];
+    }
+    f.shard = spec.task_index;
+    f.num_shards = static_cast<int>(spec.servers.size());
+  }
   ServerTableConfig config;
   config.model.num_fields = f.fields;
   config.model.init_scale = f.init_scale;
@@ -78,6 +213,8 @@ int RunPsServer(const PsServerFlags& f) {
   config.optimizer.adam_beta2 = f.adam_beta2;
   config.optimizer.epsilon = f.epsilon;
   config.name = f.table;
+  config.min_count = f.min_count;
+  config.ttl_seconds = f.ttl_seconds;
   auto type = ParseModelType(f.model);
   if (!type.ok()) {
     return Fail(kExitUsage, type.status());
@@ -93,32 +230,58 @@ int RunPsServer(const PsServerFlags& f) {
   if (!table.ok()) {
     return Fail(kExitUsage, table.status());
   }
+  absl::StatusOr<CheckpointInfo> restored_from = absl::NotFoundError("no --restore");
+  if (!f.restore.empty()) {
+    auto loaded = LoadModelDir(f.restore, /*with_state=*/true);
+    if (!loaded.ok()) return Fail(kExitRuntime, loaded.status());
+    restored_from = ReadCheckpointInfo(f.restore);
+    // Deltas may follow only when this server holds exactly a shard of that checkpoint.
+    const bool same_layout =
+        restored_from.ok() && static_cast<int>(restored_from->shards.size()) == f.num_shards;
+    const std::string name = std::filesystem::path(f.restore).lexically_normal().filename();
+    const absl::Status st =
+        (*table)->Restore(*loaded, f.shard, f.num_shards, same_layout ? name : "");
+    if (!st.ok()) return Fail(kExitUsage, st);
+    std::fprintf(stderr, "ps server: restored %llu rows (shard %d of %d) from %s\n",
+                 static_cast<unsigned long long>((*table)->Stats().rows), f.shard, f.num_shards,
+                 f.restore.c_str());
+  }
   // Block the stop signals before gRPC starts its threads, then wait for one here.
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  ServerTable* served = table->get();
   std::vector<std::unique_ptr<ServerTable>> tables;
   tables.push_back(*std::move(table));
-  auto server = PsGrpcServer::Start(f.listen, std::move(tables));
+  auto server = PsGrpcServer::Start(f.listen, std::move(tables), f.checkpoint_dir);
   if (!server.ok()) {
     return Fail(kExitRuntime, server.status());
+  }
+  if (f.restore_clocks && restored_from.ok()) {
+    (*server)->RestoreClocks(restored_from->worker_clocks);
   }
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
   int signal = 0;
-  sigwait(&stop, &signal);
-  const ServerTableStats s = (*server)->table(f.table)->Stats();
+  {
+    std::unique_ptr<Evictor> evictor;
+    if (f.ttl_seconds > 0) evictor = std::make_unique<Evictor>(served, f.ttl_seconds);
+    sigwait(&stop, &signal);
+  }
+  const ServerTableStats s = served->Stats();
   (*server)->Shutdown();
   std::fprintf(stderr,
-               "ps server %s stopping (%s): table %s, %llu rows, %llu bytes, %llu keys pulled, "
-               "%llu pushed\n",
+               "ps server %s stopping (%s): table %s, %llu rows, %llu bytes, %llu evicted, "
+               "%llu keys pulled, %llu pushed, %llu not admitted\n",
                (*server)->address().c_str(), signal == SIGINT ? "SIGINT" : "SIGTERM",
                s.name.c_str(), static_cast<unsigned long long>(s.rows),
                static_cast<unsigned long long>(s.bytes),
+               static_cast<unsigned long long>(s.evicted_rows),
                static_cast<unsigned long long>(s.pulled_keys),
-               static_cast<unsigned long long>(s.pushed_keys));
+               static_cast<unsigned long long>(s.pushed_keys),
+               static_cast<unsigned long long>(s.unadmitted_keys));
   return kExitOk;
 }
 

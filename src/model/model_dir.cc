@@ -1,5 +1,6 @@
 #include "model/model_dir.h"
 
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <cstdio>
@@ -56,14 +57,14 @@ class ChecksumWriter {
   XXH3_state_t* state_ = XXH3_createState();
 };
 
-absl::Status WriteTable(const std::string& path, const SparseTable& table, int dim, int state_dim,
-                        const Optimizer& optimizer, uint64_t steps, uint64_t* rows_out,
-                        uint64_t* checksum_out) {
+absl::Status WriteTableUnder(const std::string& path,
+                             absl::Span<const std::pair<uint64_t, const float*>> rows, int dim,
+                             int state_dim, const Optimizer* finalize, uint64_t steps,
+                             uint64_t* checksum_out) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
   }
-  const std::vector<std::pair<uint64_t, const float*>> rows = table.SortedRows();
   std::vector<uint64_t> keys(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) keys[i] = rows[i].first;
   TableHeader header{};
@@ -79,7 +80,11 @@ absl::Status WriteTable(const std::string& path, const SparseTable& table, int d
     std::vector<float> weights(rows.size() * dim), state(rows.size() * state_dim);
     for (size_t i = 0; i < rows.size(); ++i) {
       const float* row = rows[i].second;
-      optimizer.Finalize(row, row + dim, dim, steps, weights.data() + i * dim);
+      if (finalize != nullptr) {
+        finalize->Finalize(row, row + dim, dim, steps, weights.data() + i * dim);
+      } else {
+        std::memcpy(weights.data() + i * dim, row, sizeof(float) * dim);
+      }
       if (state_dim > 0) {
         std::memcpy(state.data() + i * state_dim, row + dim, sizeof(float) * state_dim);
       }
@@ -91,11 +96,11 @@ absl::Status WriteTable(const std::string& path, const SparseTable& table, int d
   }
   ok = ok && std::fwrite(checksum_out, 8, 1, f) == 1;
   ok = (std::fflush(f) == 0) && ok;
+  ok = (fsync(fileno(f)) == 0) && ok;
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {
     return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
   }
-  *rows_out = keys.size();
   return absl::OkStatus();
 }
 
@@ -187,30 +192,44 @@ absl::Status ReadTable(const std::string& path, int dim, int state_dim, uint64_t
 
 }  // namespace
 
-absl::Status SaveModelDir(const std::string& dir, const ModelManifest& manifest,
-                          const SparseTable& table, const Optimizer& optimizer, uint64_t steps) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  ASSIGN_OR_RETURN(auto model, Model::Create(manifest.spec));
-  const int dim = model->dim();
-  const int state_dim = dim * optimizer.state_per_weight();
-  if (table.row_floats() != dim + state_dim) {
-    return absl::InternalError("table row width does not match model and optimizer");
+absl::StatusOr<TableFile> WriteTableFile(const std::string& path,
+                                         absl::Span<const std::pair<uint64_t, const float*>> rows,
+                                         int dim, int state_dim, const Optimizer* finalize,
+                                         uint64_t steps) {
+  for (size_t i = 1; i < rows.size(); ++i) {
+    if (rows[i - 1].first >= rows[i].first) {
+      return absl::InternalError(absl::StrCat(path, ": rows are not sorted by key"));
+    }
   }
-  const fs::path table_path = fs::path(dir) / kTableFile;
-  const std::string tmp = table_path.string() + ".tmp";
-  uint64_t rows = 0, checksum = 0;
-  RETURN_IF_ERROR(WriteTable(tmp, table, dim, state_dim, optimizer, steps, &rows, &checksum));
-  fs::rename(tmp, table_path, ec);
+  const std::string tmp = path + ".tmp";
+  TableFile out;
+  RETURN_IF_ERROR(WriteTableUnder(tmp, rows, dim, state_dim, finalize, steps, &out.checksum));
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, ": ", ec.message()));
+  out.file = fs::path(path).filename().string();
+  out.rows = rows.size();
+  return out;
+}
 
+namespace {
+
+json TableFileJson(const TableFile& t) {
+  return {{"file", t.file}, {"rows", t.rows}, {"checksum", Hex(t.checksum)}, {"delta", t.delta}};
+}
+
+// The manifest with `table` (its file entries) as the one table.
+json ManifestJson(const ModelManifest& manifest, int dim, int state_dim, json table) {
   json training = json::parse(manifest.training_json, nullptr, /*allow_exceptions=*/false);
   if (training.is_discarded()) training = json::object();
   json transforms = manifest.transforms_json.empty()
                         ? json(nullptr)
                         : json::parse(manifest.transforms_json, nullptr, false);
-  json m = {
+  table["name"] = "weights";
+  table["kind"] = "sparse";
+  table["dim"] = dim;
+  table["state_dim"] = state_dim;
+  return {
       {"format", "parasol-model"},
       {"format_version", kModelFormatVersion},
       {"model",
@@ -220,33 +239,85 @@ absl::Status SaveModelDir(const std::string& dir, const ModelManifest& manifest,
         {"init_scale", manifest.spec.init_scale},
         {"seed", manifest.spec.seed},
         {"dim", dim}}},
-      {"optimizer", OptimizerToJson(optimizer.config())},
+      {"optimizer", OptimizerToJson(manifest.optimizer)},
       {"input",
        {{"format", manifest.data_format},
         {"hash_bits", manifest.hash_bits},
         {"transforms", transforms}}},
-      {"tables", json::array({{{"name", "weights"},
-                               {"kind", "sparse"},
-                               {"file", kTableFile},
-                               {"rows", rows},
-                               {"dim", dim},
-                               {"state_dim", state_dim},
-                               {"checksum", Hex(checksum)}}})},
+      {"tables", json::array({table})},
       {"feature_count", manifest.feature_count},
       {"training", training},
   };
+}
+
+absl::StatusOr<int> ModelDim(const ModelSpec& spec) {
+  ASSIGN_OR_RETURN(auto model, Model::Create(spec));
+  return model->dim();
+}
+
+}  // namespace
+
+absl::Status SaveModelDir(const std::string& dir, const ModelManifest& manifest,
+                          const SparseTable& table, const Optimizer& optimizer, uint64_t steps) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  ASSIGN_OR_RETURN(const int dim, ModelDim(manifest.spec));
+  const int state_dim = dim * optimizer.state_per_weight();
+  if (table.row_floats() != dim + state_dim) {
+    return absl::InternalError("table row width does not match model and optimizer");
+  }
+  ASSIGN_OR_RETURN(const TableFile file,
+                   WriteTableFile((fs::path(dir) / kTableFile).string(), table.SortedRows(), dim,
+                                  state_dim, &optimizer, steps));
+  ModelManifest m = manifest;
+  m.optimizer = optimizer.config();
+  json t = TableFileJson(file);
+  t.erase("delta");
+  return WriteFileAtomically(fs::path(dir) / "manifest.json",
+                             ManifestJson(m, dim, state_dim, std::move(t)).dump(2) + "\n");
+}
+
+absl::Status WriteCheckpointManifest(const std::string& dir, const ModelManifest& manifest,
+                                     const CheckpointInfo& checkpoint) {
+  ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(manifest.optimizer));
+  ASSIGN_OR_RETURN(const int dim, ModelDim(manifest.spec));
+  json shards = json::array();
+  uint64_t rows = 0;
+  for (const TableFile& f : checkpoint.shards) {
+    shards.push_back(TableFileJson(f));
+    rows += f.rows;
+  }
+  json m = ManifestJson(manifest, dim, dim * optimizer->state_per_weight(),
+                        {{"shards", shards}, {"rows", rows}});
+  m["checkpoint"] = {{"id", checkpoint.id},
+                     {"previous", checkpoint.previous},
+                     {"worker_clocks", checkpoint.worker_clocks}};
   return WriteFileAtomically(fs::path(dir) / "manifest.json", m.dump(2) + "\n");
 }
 
-absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state) {
-  const std::string where = (fs::path(dir) / "manifest.json").string();
+namespace {
+
+// A manifest read and checked (everything but the table files themselves).
+struct ParsedManifest {
+  std::string where;  // DIR/manifest.json, for messages
+  json m;
+  ModelManifest mf;
+  int dim = 0, state_dim = 0;
+};
+
+absl::StatusOr<ParsedManifest> ReadManifest(const std::string& dir) {
+  ParsedManifest p;
+  p.where = (fs::path(dir) / "manifest.json").string();
+  const std::string& where = p.where;
   std::ifstream in(where);
   if (!in) {
     return absl::NotFoundError(absl::StrCat("no model at ", dir, ": cannot read ", where,
                                             " (is this a directory written by "
                                             "'parasol train --out'?)"));
   }
-  json m = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  p.m = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const json& m = p.m;
   if (m.is_discarded() || !m.is_object()) {
     return absl::DataLossError(absl::StrCat(where, ": not valid JSON"));
   }
@@ -257,8 +328,7 @@ absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state
                                                       " is not supported (this build reads ",
                                                       kModelFormatVersion, ")"));
   }
-  LoadedModel loaded;
-  ModelManifest& mf = loaded.manifest;
+  ModelManifest& mf = p.mf;
   json model, optimizer, input, tables;
   RETURN_IF_ERROR(Get(m, "model", where, &model));
   RETURN_IF_ERROR(Get(m, "optimizer", where, &optimizer));
@@ -288,35 +358,128 @@ absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state
   RETURN_IF_ERROR(Get(m, "feature_count", where, &mf.feature_count));
   if (m.contains("training")) mf.training_json = m["training"].dump();
 
-  ASSIGN_OR_RETURN(loaded.model, Model::Create(mf.spec));
+  ASSIGN_OR_RETURN(auto model_obj, Model::Create(mf.spec));
   ASSIGN_OR_RETURN(auto opt, CreateOptimizer(mf.optimizer));
   if (!tables.is_array() || tables.size() != 1) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": 'tables' must list one table"));
   }
-  const json& t = tables[0];
   const std::string twhere = where + " tables[0]";
-  std::string file, checksum_hex;
-  uint64_t rows = 0;
-  int dim = 0, state_dim = 0;
-  RETURN_IF_ERROR(Get(t, "file", twhere, &file));
-  RETURN_IF_ERROR(Get(t, "rows", twhere, &rows));
-  RETURN_IF_ERROR(Get(t, "dim", twhere, &dim));
-  RETURN_IF_ERROR(Get(t, "state_dim", twhere, &state_dim));
-  RETURN_IF_ERROR(Get(t, "checksum", twhere, &checksum_hex));
-  if (dim != loaded.model->dim() || state_dim != dim * opt->state_per_weight()) {
+  RETURN_IF_ERROR(Get(tables[0], "dim", twhere, &p.dim));
+  RETURN_IF_ERROR(Get(tables[0], "state_dim", twhere, &p.state_dim));
+  if (p.dim != model_obj->dim() || p.state_dim != p.dim * opt->state_per_weight()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        twhere, ": dim ", dim, " / state_dim ", state_dim, " do not match model '", type, "' (dim ",
-        loaded.model->dim(), ") and optimizer '", mf.optimizer.name, "'"));
+        twhere, ": dim ", p.dim, " / state_dim ", p.state_dim, " do not match model '", type,
+        "' (dim ", model_obj->dim(), ") and optimizer '", mf.optimizer.name, "'"));
   }
-  if (file.find('/') != std::string::npos || file == "..") {
-    return absl::InvalidArgumentError(absl::StrCat(twhere, ": file must be a plain file name"));
+  return p;
+}
+
+absl::Status CheckPlainName(const std::string& name, const std::string& where) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": '", name, "' must be a plain file name"));
   }
-  const uint64_t checksum = std::strtoull(checksum_hex.c_str(), nullptr, 16);
-  loaded.state_floats = with_state ? state_dim : 0;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TableFile> ParseTableFile(const json& t, const std::string& where) {
+  TableFile f;
+  std::string checksum_hex;
+  RETURN_IF_ERROR(Get(t, "file", where, &f.file));
+  RETURN_IF_ERROR(Get(t, "rows", where, &f.rows));
+  RETURN_IF_ERROR(Get(t, "checksum", where, &checksum_hex));
+  if (t.contains("delta")) RETURN_IF_ERROR(Get(t, "delta", where, &f.delta));
+  RETURN_IF_ERROR(CheckPlainName(f.file, where));
+  f.checksum = std::strtoull(checksum_hex.c_str(), nullptr, 16);
+  return f;
+}
+
+absl::StatusOr<CheckpointInfo> ParseCheckpoint(const ParsedManifest& p) {
+  if (!p.m.contains("checkpoint")) {
+    return absl::NotFoundError(absl::StrCat(p.where, ": not a checkpoint (no 'checkpoint')"));
+  }
+  const json& c = p.m["checkpoint"];
+  const std::string where = p.where + " checkpoint";
+  CheckpointInfo info;
+  RETURN_IF_ERROR(Get(c, "id", where, &info.id));
+  RETURN_IF_ERROR(Get(c, "previous", where, &info.previous));
+  RETURN_IF_ERROR(Get(c, "worker_clocks", where, &info.worker_clocks));
+  if (!info.previous.empty()) RETURN_IF_ERROR(CheckPlainName(info.previous, where));
+  json shards;
+  RETURN_IF_ERROR(Get(p.m["tables"][0], "shards", p.where + " tables[0]", &shards));
+  if (!shards.is_array() || shards.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(p.where, ": 'shards' must be a list"));
+  }
+  for (size_t s = 0; s < shards.size(); ++s) {
+    ASSIGN_OR_RETURN(TableFile f,
+                     ParseTableFile(shards[s], absl::StrCat(p.where, " shards[", s, "]")));
+    info.shards.push_back(std::move(f));
+  }
+  return info;
+}
+
+// Deltas chain back to a whole shard file; longer chains mean a cycle in 'previous'.
+constexpr int kMaxDeltaChain = 100000;
+
+}  // namespace
+
+absl::StatusOr<ModelManifest> ReadModelManifest(const std::string& dir) {
+  ASSIGN_OR_RETURN(ParsedManifest p, ReadManifest(dir));
+  return std::move(p.mf);
+}
+
+absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& dir) {
+  ASSIGN_OR_RETURN(const ParsedManifest p, ReadManifest(dir));
+  return ParseCheckpoint(p);
+}
+
+absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state) {
+  ASSIGN_OR_RETURN(const ParsedManifest p, ReadManifest(dir));
+  LoadedModel loaded;
+  loaded.manifest = p.mf;
+  ASSIGN_OR_RETURN(loaded.model, Model::Create(p.mf.spec));
+  loaded.state_floats = with_state ? p.state_dim : 0;
   loaded.table =
-      std::make_unique<SparseTable>(dim + loaded.state_floats, [](uint64_t, float* row) {});
-  RETURN_IF_ERROR(ReadTable((fs::path(dir) / file).string(), dim, state_dim, rows, checksum,
-                            with_state, loaded.table.get()));
+      std::make_unique<SparseTable>(p.dim + loaded.state_floats, [](uint64_t, float* row) {});
+  auto read = [&](const std::string& in_dir, const TableFile& f) {
+    return ReadTable((fs::path(in_dir) / f.file).string(), p.dim, p.state_dim, f.rows, f.checksum,
+                     with_state, loaded.table.get());
+  };
+  const json& t = p.m["tables"][0];
+  if (!t.contains("shards")) {
+    ASSIGN_OR_RETURN(const TableFile f, ParseTableFile(t, p.where + " tables[0]"));
+    RETURN_IF_ERROR(read(dir, f));
+    return loaded;
+  }
+  ASSIGN_OR_RETURN(const CheckpointInfo top, ParseCheckpoint(p));
+  for (size_t s = 0; s < top.shards.size(); ++s) {
+    // Walk back to the shard's last whole file, then apply the deltas forward.
+    std::vector<std::pair<std::string, TableFile>> chain = {{dir, top.shards[s]}};
+    CheckpointInfo at = top;
+    std::string at_dir = dir;
+    while (chain.back().second.delta) {
+      if (at.previous.empty() || chain.size() > kMaxDeltaChain) {
+        return absl::DataLossError(
+            absl::StrCat(at_dir, ": shard ", s, " is a delta without a previous checkpoint"));
+      }
+      at_dir = (fs::path(at_dir).parent_path() / at.previous).string();
+      ASSIGN_OR_RETURN(const ParsedManifest prev, ReadManifest(at_dir));
+      if (prev.dim != p.dim || prev.state_dim != p.state_dim) {
+        return absl::DataLossError(
+            absl::StrCat(prev.where, ": table dimensions differ from ", p.where));
+      }
+      ASSIGN_OR_RETURN(at, ParseCheckpoint(prev));
+      if (at.shards.size() != top.shards.size()) {
+        return absl::DataLossError(absl::StrCat(prev.where, ": ", at.shards.size(),
+                                                " shards, but the delta in ", dir, " has ",
+                                                top.shards.size()));
+      }
+      chain.emplace_back(at_dir, at.shards[s]);
+    }
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      RETURN_IF_ERROR(read(it->first, it->second));
+    }
+  }
   return loaded;
 }
 

@@ -9,8 +9,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "model/model.h"
 #include "model/sparse_table.h"
 #include "optim/optimizer.h"
@@ -29,6 +32,36 @@ struct ModelManifest {
   std::string training_json = "{}";  // training summary, a JSON object
 };
 
+// One table file (the weights.bin layout of docs/model-format.md) as a manifest lists it.
+struct TableFile {
+  std::string file;  // plain file name inside the model directory
+  uint64_t rows = 0;
+  uint64_t checksum = 0;
+  bool delta = false;  // checkpoint shards: only the rows changed since the previous checkpoint
+};
+
+// A checkpoint written by parameter servers (src/ps/checkpoint.h): one table file per server
+// shard, each either whole or a delta over the same shard of `previous` (a sibling directory).
+struct CheckpointInfo {
+  int64_t id = 0;
+  std::string previous;                // sibling directory name; empty for none
+  std::vector<TableFile> shards;       // shard i = the rows server i of shards.size() held
+  std::vector<int64_t> worker_clocks;  // batches each worker had finished (-1: finished)
+};
+
+// Writes `rows` (key → dim weights followed by state_dim optimizer state floats, sorted by key)
+// to `path` atomically (a temporary file renamed into place). With `finalize`, weights are
+// exported through it (the averaged perceptron) given `steps`; otherwise copied.
+absl::StatusOr<TableFile> WriteTableFile(const std::string& path,
+                                         absl::Span<const std::pair<uint64_t, const float*>> rows,
+                                         int dim, int state_dim, const Optimizer* finalize,
+                                         uint64_t steps);
+
+// Writes DIR/manifest.json for a checkpoint whose shard files are already in DIR: from then on
+// DIR loads with LoadModelDir like any model directory (sharded, delta chains followed).
+absl::Status WriteCheckpointManifest(const std::string& dir, const ModelManifest& manifest,
+                                     const CheckpointInfo& checkpoint);
+
 // Writes `table` (rows of dim weights followed by dim * S optimizer state floats) as a model
 // directory. `optimizer` exports the weights (Finalize) given `steps` updates so far.
 absl::Status SaveModelDir(const std::string& dir, const ModelManifest& manifest,
@@ -45,6 +78,14 @@ struct LoadedModel {
 // Loads DIR. Errors name the file and what is wrong: missing manifest, unsupported format
 // version, unknown field, a table file whose size or checksum does not match (truncated or
 // half-written), dimensions that disagree with the manifest.
+// A checkpoint's manifest loads the same way: every shard file, each delta applied over the
+// same shard of the previous checkpoint (whose shard count must match).
 absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state);
+
+// DIR's manifest alone (no table files read).
+absl::StatusOr<ModelManifest> ReadModelManifest(const std::string& dir);
+
+// The checkpoint section of DIR's manifest; NotFound when DIR is a plain model directory.
+absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& dir);
 
 }  // namespace parasol

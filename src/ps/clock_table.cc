@@ -31,6 +31,7 @@ absl::Status ClockTable::Advance(int worker, int num_workers, int64_t clock, int
   if (absl::Status st = Join(worker, num_workers); !st.ok()) return st;
   clocks_[worker] = std::max(clocks_[worker], clock);
   cv_.notify_all();
+  if (staleness < 0) return absl::OkStatus();  // ASP: progress is recorded, nobody waits
   if (!cv_.wait_for(lock, timeout, [&] { return SlowestLocked() >= clock - staleness; })) {
     return absl::DeadlineExceededError(absl::StrCat(
         "worker ", worker, " waited ", timeout.count(), " ms at clock ", clock,
@@ -45,6 +46,24 @@ absl::Status ClockTable::Finish(int worker, int num_workers) {
   clocks_[worker] = std::numeric_limits<int64_t>::max();
   cv_.notify_all();
   return absl::OkStatus();
+}
+
+std::vector<int64_t> ClockTable::Snapshot() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<int64_t> out = clocks_;
+  for (int64_t& c : out) {
+    if (c == std::numeric_limits<int64_t>::max()) c = -1;
+  }
+  return out;
+}
+
+void ClockTable::Restore(const std::vector<int64_t>& clocks) {
+  std::lock_guard<std::mutex> lock(mu_);
+  clocks_ = clocks;
+  for (int64_t& c : clocks_) {
+    if (c < 0) c = std::numeric_limits<int64_t>::max();
+  }
+  cv_.notify_all();
 }
 
 }  // namespace parasol

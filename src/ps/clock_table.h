@@ -1,4 +1,5 @@
-// Worker clocks for bounded-staleness consistency (SSP; BSP is staleness 0, ASP skips clocks).
+// Worker clocks for bounded-staleness consistency (SSP; BSP is staleness 0; ASP, any negative
+// staleness, records clocks without waiting).
 // After finishing its batch c, a worker calls Advance(w, c), which returns once every other
 // unfinished worker has finished batch c - staleness, so no worker runs more than `staleness`
 // batches ahead of the slowest. Finish(w) takes a worker out (its shard is done).
@@ -22,6 +23,12 @@ class ClockTable {
   absl::Status Advance(int worker, int num_workers, int64_t clock, int64_t staleness,
                        std::chrono::milliseconds timeout);
   absl::Status Finish(int worker, int num_workers);
+
+  // Batches finished per worker (-1: finished; empty before any worker called), for checkpoints
+  // and for a restarted worker to find where it stopped.
+  std::vector<int64_t> Snapshot();
+  // Takes clocks from a checkpoint (Snapshot's format); Advance calls move them on from there.
+  void Restore(const std::vector<int64_t>& clocks);
 
  private:
   absl::Status Join(int worker, int num_workers);  // REQUIRES: mu_ held

@@ -49,6 +49,20 @@ TEST(ClockTableTest, SspLetsAWorkerRunAheadByTheStalenessOnly) {
   EXPECT_TRUE(clocks.Advance(0, 2, 100, 0, milliseconds(1000)).ok());
 }
 
+TEST(ClockTableTest, AspRecordsClocksWithoutWaitingAndSnapshotsRestore) {
+  ClockTable clocks;
+  // Worker 1 never advances, yet ASP (negative staleness) never waits.
+  EXPECT_TRUE(clocks.Advance(0, 2, 50, -1, milliseconds(10)).ok());
+  EXPECT_EQ(clocks.Snapshot(), (std::vector<int64_t>{50, 0}));
+  EXPECT_TRUE(clocks.Finish(0, 2).ok());
+  EXPECT_EQ(clocks.Snapshot(), (std::vector<int64_t>{-1, 0}));
+  ClockTable restored;
+  restored.Restore({-1, 7});
+  // Worker 0 finished, worker 1 at 7: worker 1 may go on to 8 under BSP.
+  EXPECT_TRUE(restored.Advance(1, 2, 8, 0, milliseconds(1000)).ok());
+  EXPECT_EQ(restored.Snapshot(), (std::vector<int64_t>{-1, 8}));
+}
+
 TEST(ClockTableTest, InconsistentWorkerCountsAreRejected) {
   ClockTable clocks;
   EXPECT_TRUE(clocks.Advance(0, 2, 1, 5, milliseconds(10)).ok());

@@ -3,7 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "proto/ps.grpc.pb.h"
@@ -15,8 +17,10 @@ namespace {
 
 class PsService final : public ps::ParameterServer::Service {
  public:
-  explicit PsService(std::vector<std::unique_ptr<ServerTable>> tables)
-      : tables_(std::move(tables)) {}
+  PsService(std::vector<std::unique_ptr<ServerTable>> tables, std::string checkpoint_root)
+      : tables_(std::move(tables)), checkpoint_root_(std::move(checkpoint_root)) {}
+
+  ClockTable& clocks() { return clocks_; }
 
   ServerTable* Find(const std::string& name) const {
     for (const auto& t : tables_) {
@@ -57,7 +61,7 @@ class PsService final : public ps::ParameterServer::Service {
     ServerTable* table = Find(request->table());
     if (table == nullptr) return ToGrpcStatus(UnknownTable(request->table()));
     const uint32_t per_chunk = request->rows_per_chunk() == 0 ? 65536 : request->rows_per_chunk();
-    const int row_floats = table->table().row_floats();
+    const int row_floats = table->row_floats();
     ps::ExportChunk chunk;
     bool ok = true;
     auto flush = [&] {
@@ -88,8 +92,14 @@ class PsService final : public ps::ParameterServer::Service {
                                         std::chrono::milliseconds(timeout_ms)));
   }
 
+  grpc::Status Checkpoint(grpc::ServerContext*, const ps::CheckpointRequest* request,
+                          ps::CheckpointResponse* response) override {
+    return ToGrpcStatus(WriteCheckpoint(*request, response));
+  }
+
   grpc::Status Stats(grpc::ServerContext*, const ps::StatsRequest*,
                      ps::StatsResponse* response) override {
+    for (int64_t c : clocks_.Snapshot()) response->add_worker_clocks(c);
     for (const auto& t : tables_) {
       const ServerTableStats s = t->Stats();
       ps::TableStats* out = response->add_tables();
@@ -99,11 +109,61 @@ class PsService final : public ps::ParameterServer::Service {
       out->set_bytes(s.bytes);
       out->set_pulls(s.pulled_keys);
       out->set_pushes(s.pushed_keys);
+      out->set_evicted(s.evicted_rows);
+      out->set_unadmitted(s.unadmitted_keys);
     }
     return grpc::Status::OK;
   }
 
  private:
+  absl::Status WriteCheckpoint(const ps::CheckpointRequest& request,
+                               ps::CheckpointResponse* response) {
+    if (checkpoint_root_.empty()) {
+      return absl::FailedPreconditionError(
+          "this server has no checkpoint directory (start it with --checkpoint-dir)");
+    }
+    if (!IsPlainName(request.name()) ||
+        (!request.previous().empty() && !IsPlainName(request.previous()))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("checkpoint names must be plain directory names ([A-Za-z0-9._-], not "
+                       "'.' or '..'), got '",
+                       request.name(), "' and previous '", request.previous(), "'"));
+    }
+    if (request.num_shards() < 1 || request.shard() < 0 ||
+        request.shard() >= request.num_shards()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("shard ", request.shard(), " is not in [0, ", request.num_shards(), ")"));
+    }
+    ServerTable* table = Find(request.table());
+    if (table == nullptr) return UnknownTable(request.table());
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::path(checkpoint_root_) / request.name();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+    }
+    const std::string file =
+        absl::StrCat(table->name(), "-", request.shard(), "-of-", request.num_shards(), ".bin");
+    auto written =
+        table->WriteCheckpoint((dir / file).string(), request.name(), request.previous());
+    if (!written.ok()) return written.status();
+    response->set_file(written->file);
+    response->set_rows(written->rows);
+    response->set_checksum(written->checksum);
+    response->set_delta(written->delta);
+    for (int64_t c : clocks_.Snapshot()) response->add_worker_clocks(c);
+    return absl::OkStatus();
+  }
+
+  static bool IsPlainName(const std::string& name) {
+    if (name.empty() || name == "." || name == ".." || name.size() > 200) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+  }
+
   absl::Status UnknownTable(const std::string& name) const {
     std::string known;
     for (const auto& t : tables_) absl::StrAppend(&known, known.empty() ? "" : ", ", t->name());
@@ -112,6 +172,7 @@ class PsService final : public ps::ParameterServer::Service {
   }
 
   std::vector<std::unique_ptr<ServerTable>> tables_;
+  const std::string checkpoint_root_;
   ClockTable clocks_;
 };
 
@@ -123,9 +184,10 @@ struct PsGrpcServer::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<PsGrpcServer>> PsGrpcServer::Start(
-    const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables) {
+    const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables,
+    const std::string& checkpoint_root) {
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<PsService>(std::move(tables));
+  impl->service = std::make_unique<PsService>(std::move(tables), checkpoint_root);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
@@ -149,6 +211,10 @@ PsGrpcServer::~PsGrpcServer() { Shutdown(); }
 
 ServerTable* PsGrpcServer::table(const std::string& name) const {
   return impl_->service->Find(name);
+}
+
+void PsGrpcServer::RestoreClocks(const std::vector<int64_t>& clocks) {
+  impl_->service->clocks().Restore(clocks);
 }
 
 void PsGrpcServer::Shutdown() { impl_->server->Shutdown(); }

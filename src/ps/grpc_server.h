@@ -3,6 +3,7 @@
 // status, never a crash. Thread-safe; gRPC runs handlers on its own thread pool.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,14 +18,18 @@ inline constexpr int kPsMaxMessageBytes = 256 << 20;
 
 class PsGrpcServer {
  public:
-  // Listens on `address` (HOST:PORT; port 0 picks a free one) and serves `tables`.
+  // Listens on `address` (HOST:PORT; port 0 picks a free one) and serves `tables`. Checkpoint
+  // requests write under `checkpoint_root` (refused when empty).
   static absl::StatusOr<std::unique_ptr<PsGrpcServer>> Start(
-      const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables);
+      const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables,
+      const std::string& checkpoint_root = "");
   ~PsGrpcServer();
 
   // HOST:PORT actually bound.
   const std::string& address() const { return address_; }
   ServerTable* table(const std::string& name) const;
+  // Worker clocks from a checkpoint (server 0 after a restore).
+  void RestoreClocks(const std::vector<int64_t>& clocks);
   void Shutdown();
   void Wait();  // until Shutdown
 

@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -96,13 +98,47 @@ class ServerLane {
 
 struct GrpcTransport::Impl {
   std::vector<std::unique_ptr<ServerLane>> lanes;
+  std::chrono::milliseconds retry{60000};
 };
 
-GrpcTransport::GrpcTransport(const std::vector<std::string>& addresses)
+namespace {
+
+// Runs call(context) until it succeeds, fails with something other than UNAVAILABLE, or `retry`
+// has passed; each attempt waits for the channel to (re)connect. `extra` is time the server may
+// legitimately take to answer (a clock wait).
+template <typename Call>
+grpc::Status WithRetry(std::chrono::milliseconds retry, Call&& call,
+                       std::chrono::milliseconds extra = std::chrono::milliseconds(0)) {
+  const auto give_up = std::chrono::system_clock::now() + retry;
+  while (true) {
+    grpc::ClientContext context;
+    context.set_wait_for_ready(true);
+    context.set_deadline(std::max(give_up, std::chrono::system_clock::now()) + extra);
+    const grpc::Status status = call(context);
+    const bool unavailable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                             status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (!unavailable) return status;
+    if (std::chrono::system_clock::now() >= give_up) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("unavailable for ", retry.count() / 1000.0,
+                                       " s (last error: ", status.error_message(), ")"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
+GrpcTransport::GrpcTransport(const std::vector<std::string>& addresses, double retry_seconds)
     : impl_(std::make_unique<Impl>()) {
+  impl_->retry = std::chrono::milliseconds(static_cast<int64_t>(retry_seconds * 1000));
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kPsMaxMessageBytes);
   args.SetMaxSendMessageSize(kPsMaxMessageBytes);
+  // A restarted server is back within a second or two: reconnect promptly, not after minutes.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   for (const std::string& address : addresses) {
     impl_->lanes.push_back(std::make_unique<ServerLane>(ps::ParameterServer::NewStub(
         grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args))));
@@ -115,10 +151,15 @@ int GrpcTransport::num_servers() const { return static_cast<int>(impl_->lanes.si
 
 namespace {
 
-absl::Status CallClock(ps::ParameterServer::Stub& stub, const ps::ClockRequest& request) {
-  grpc::ClientContext context;
+// The longest a clock call may wait at the server (ClockRequest.timeout_ms 0 = 600 s there).
+constexpr std::chrono::milliseconds kClockWait(600000);
+
+absl::Status CallClock(ps::ParameterServer::Stub& stub, const ps::ClockRequest& request,
+                       std::chrono::milliseconds retry) {
   ps::ClockResponse response;
-  const grpc::Status status = stub.Clock(&context, request, &response);
+  const grpc::Status status = WithRetry(
+      retry, [&](grpc::ClientContext& context) { return stub.Clock(&context, request, &response); },
+      kClockWait);
   if (status.ok()) return absl::OkStatus();
   return absl::Status(FromGrpcStatus(status).code(),
                       absl::StrCat("clock (server 0): ", status.error_message()));
@@ -133,7 +174,7 @@ absl::Status GrpcTransport::AdvanceClock(int worker, int num_workers, int64_t cl
   request.set_num_workers(num_workers);
   request.set_clock(clock);
   request.set_staleness(staleness);
-  return CallClock(impl_->lanes[0]->stub(), request);
+  return CallClock(impl_->lanes[0]->stub(), request, impl_->retry);
 }
 
 absl::Status GrpcTransport::FinishClock(int worker, int num_workers) {
@@ -141,19 +182,73 @@ absl::Status GrpcTransport::FinishClock(int worker, int num_workers) {
   request.set_worker(worker);
   request.set_num_workers(num_workers);
   request.set_finished(true);
-  return CallClock(impl_->lanes[0]->stub(), request);
+  return CallClock(impl_->lanes[0]->stub(), request, impl_->retry);
+}
+
+absl::StatusOr<std::vector<int64_t>> GrpcTransport::WorkerClocks() {
+  ps::StatsRequest request;
+  ps::StatsResponse response;
+  const grpc::Status status = WithRetry(impl_->retry, [&](grpc::ClientContext& context) {
+    return impl_->lanes[0]->stub().Stats(&context, request, &response);
+  });
+  if (!status.ok()) {
+    return absl::Status(FromGrpcStatus(status).code(),
+                        absl::StrCat("stats (server 0): ", status.error_message()));
+  }
+  return std::vector<int64_t>(response.worker_clocks().begin(), response.worker_clocks().end());
+}
+
+absl::StatusOr<CheckpointInfo> GrpcTransport::WriteShards(const std::string& table,
+                                                          const std::string& name,
+                                                          const std::string& previous) {
+  const int n = num_servers();
+  std::vector<ps::CheckpointResponse> responses(n);
+  std::vector<grpc::Status> statuses(n);
+  std::vector<std::thread> calls;
+  for (int s = 0; s < n; ++s) {
+    calls.emplace_back([&, s] {
+      ps::CheckpointRequest request;
+      request.set_table(table);
+      request.set_name(name);
+      request.set_previous(previous);
+      request.set_shard(s);
+      request.set_num_shards(n);
+      grpc::ClientContext context;
+      statuses[s] = impl_->lanes[s]->stub().Checkpoint(&context, request, &responses[s]);
+    });
+  }
+  for (auto& call : calls) call.join();
+  CheckpointInfo info;
+  for (int s = 0; s < n; ++s) {
+    if (!statuses[s].ok()) {
+      return absl::Status(
+          FromGrpcStatus(statuses[s]).code(),
+          absl::StrCat("checkpoint ", name, ", server ", s, ": ", statuses[s].error_message()));
+    }
+    TableFile f;
+    f.file = responses[s].file();
+    f.rows = responses[s].rows();
+    f.checksum = responses[s].checksum();
+    f.delta = responses[s].delta();
+    info.shards.push_back(std::move(f));
+  }
+  info.worker_clocks.assign(responses[0].worker_clocks().begin(),
+                            responses[0].worker_clocks().end());
+  return info;
 }
 
 void GrpcTransport::Pull(int server, const std::string& table, std::vector<uint64_t> keys,
                          std::vector<float>* values, Done done) {
   ServerLane* lane = impl_->lanes[server].get();
-  lane->Run([lane, server, table, keys = std::move(keys), values, done = std::move(done)] {
-    grpc::ClientContext context;
+  lane->Run([lane, server, table, keys = std::move(keys), values, done = std::move(done),
+             retry = impl_->retry] {
     ps::PullRequest request;
     ps::PullResponse response;
     request.set_table(table);
     request.mutable_keys()->Add(keys.begin(), keys.end());
-    const grpc::Status status = lane->stub().Pull(&context, request, &response);
+    const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
+      return lane->stub().Pull(&context, request, &response);
+    });
     if (!status.ok()) {
       return done(absl::Status(FromGrpcStatus(status).code(),
                                absl::StrCat("server ", server, ": ", status.error_message())));
@@ -172,14 +267,15 @@ void GrpcTransport::Push(int server, const std::string& table, std::vector<uint6
                          std::vector<float> grads, Done done) {
   ServerLane* lane = impl_->lanes[server].get();
   lane->Run([lane, server, table, keys = std::move(keys), grads = std::move(grads),
-             done = std::move(done)] {
-    grpc::ClientContext context;
+             done = std::move(done), retry = impl_->retry] {
     ps::PushRequest request;
     ps::PushResponse response;
     request.set_table(table);
     request.mutable_keys()->Add(keys.begin(), keys.end());
     request.mutable_grads()->Add(grads.begin(), grads.end());
-    const grpc::Status status = lane->stub().Push(&context, request, &response);
+    const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
+      return lane->stub().Push(&context, request, &response);
+    });
     if (!status.ok()) {
       return done(absl::Status(FromGrpcStatus(status).code(),
                                absl::StrCat("server ", server, ": ", status.error_message())));

@@ -1,12 +1,17 @@
 // PsTransport over gRPC to `parasol ps server` processes: one channel and one calling thread per
 // server, so calls to a server run in the order they were made and calls to different servers in
-// parallel. Thread-safe; `done` runs on the server's calling thread.
+// parallel. A call that finds its server unavailable (killed, being restarted from a checkpoint)
+// is retried for up to `retry_seconds` before it fails. Thread-safe; `done` runs on the server's
+// calling thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "model/model_dir.h"
 #include "ps/transport.h"
 
 namespace parasol {
@@ -21,12 +26,18 @@ absl::Status ExportFromServer(const std::string& address, const std::string& tab
 class GrpcTransport : public PsTransport {
  public:
   // addresses[i] is server i's HOST:PORT.
-  explicit GrpcTransport(const std::vector<std::string>& addresses);
+  explicit GrpcTransport(const std::vector<std::string>& addresses, double retry_seconds = 60);
   ~GrpcTransport() override;
   int num_servers() const override;
   // Bounded staleness through server 0's clocks (proto/ps.proto ClockRequest); blocking.
   absl::Status AdvanceClock(int worker, int num_workers, int64_t clock, int64_t staleness);
   absl::Status FinishClock(int worker, int num_workers);
+  // Batches each worker has finished, as server 0 records them (-1: finished).
+  absl::StatusOr<std::vector<int64_t>> WorkerClocks();
+  // Asks every server to write its shard of `table` as checkpoint `name` (a delta over
+  // `previous` where it can), in parallel; shard i is server i's file. Blocking.
+  absl::StatusOr<CheckpointInfo> WriteShards(const std::string& table, const std::string& name,
+                                             const std::string& previous);
   void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
             std::vector<float>* values, Done done) override;
   void Push(int server, const std::string& table, std::vector<uint64_t> keys,

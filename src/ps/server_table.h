@@ -1,7 +1,13 @@
 // A parameter server's shard of one sparse table: rows of `dim` weights plus optimizer state,
-// created on first touch with the model's initialiser, updated by the same Optimizer the
-// single-machine trainer uses. Thread-safe: Pull and Push may run concurrently from any number
-// of request threads; rows are guarded by lock stripes, so a pulled row is never torn.
+// created on a key's first admitted push with the model's initialiser, updated by the same
+// Optimizer the single-machine trainer uses. Thread-safe: Pull and Push may run concurrently from
+// any number of request threads; rows are guarded by lock stripes, so a pulled row is never torn.
+//
+// Memory bounds: with `min_count` > 1 a key gets a row only at its min_count-th pushed sighting
+// (counted in a count-min sketch; earlier gradients are dropped and pulls answer the initial
+// weights); with `ttl_seconds` > 0, EvictExpired() drops rows not updated for that long.
+// Each row carries the time of its last update (10 ms ticks), which also selects the rows of an
+// incremental checkpoint.
 #pragma once
 
 #include <atomic>
@@ -9,14 +15,17 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "model/model.h"
+#include "model/model_dir.h"
 #include "model/sparse_table.h"
 #include "optim/optimizer.h"
+#include "ps/count_min.h"
 
 namespace parasol {
 
@@ -24,15 +33,22 @@ struct ServerTableConfig {
   std::string name = "weights";
   ModelSpec model;            // row width and initial weights
   OptimizerConfig optimizer;  // the update rule applied to pushed gradients
+  uint32_t min_count = 0;     // admission: pushed sightings before a key gets a row (0, 1: at once)
+  uint64_t sketch_width = 1 << 22;  // count-min counters per row when min_count > 1
+  double ttl_seconds = 0;           // eviction of rows not updated for this long; 0: never
+  // Seconds on a monotonic clock; tests substitute their own. Default: steady_clock.
+  std::function<double()> clock;
 };
 
 struct ServerTableStats {
   std::string name;
   int dim = 0;
   uint64_t rows = 0;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;  // rows, indexes and the admission sketch
   uint64_t pulled_keys = 0;
   uint64_t pushed_keys = 0;
+  uint64_t evicted_rows = 0;     // by TTL, since start
+  uint64_t unadmitted_keys = 0;  // pushed gradients dropped because the key was not admitted yet
 };
 
 class ServerTable {
@@ -41,9 +57,12 @@ class ServerTable {
 
   const std::string& name() const { return config_.name; }
   int dim() const { return model_->dim(); }
+  // Floats per row as exported and checkpointed: dim weights, then optimizer state.
+  int row_floats() const { return row_floats_; }
+  const Optimizer& optimizer() const { return *optimizer_; }
 
-  // Writes keys.size() * dim() weights into `out`, row-major, creating absent rows.
-  // REQUIRES: out.size() == keys.size() * dim().
+  // Writes keys.size() * dim() weights into `out`, row-major. An absent key answers the model's
+  // initial weights without creating a row. REQUIRES: out.size() == keys.size() * dim().
   void Pull(absl::Span<const uint64_t> keys, absl::Span<float> out);
 
   // Applies one optimizer step per key with its dim() gradients. A key listed twice gets two
@@ -53,13 +72,25 @@ class ServerTable {
 
   ServerTableStats Stats() const;
 
-  // Calls fn(key, row) for every row (dim weights, then optimizer state), each row read under
+  // Calls fn(key, row) for every row in key order (row_floats() floats), each row copied under
   // its stripe lock. Concurrent pushes may land before or after a given row is visited.
   void ForEachRow(const std::function<void(uint64_t, const float*)>& fn);
 
-  // The rows (weights then optimizer state) for checkpoints and tests. Not concurrent with Push.
-  const SparseTable& table() const { return *table_; }
-  const Optimizer& optimizer() const { return *optimizer_; }
+  // Drops rows whose last update is older than ttl_seconds; returns how many. No-op without TTL.
+  uint64_t EvictExpired();
+
+  // Writes this shard to `path` (a table file, docs/model-format.md): only the rows updated since
+  // the checkpoint named `previous` when this table wrote or restored that one and nothing was
+  // evicted since, otherwise every row (`delta` in the result says which). `name` is this
+  // checkpoint; it becomes a valid `previous` for the next call.
+  absl::StatusOr<TableFile> WriteCheckpoint(const std::string& path, const std::string& name,
+                                            const std::string& previous);
+
+  // Loads the rows of `loaded` (with optimizer state) that ShardMap(num_shards) gives to
+  // `shard`, replacing this table's rows. With `checkpoint` non-empty, the next WriteCheckpoint
+  // may write a delta over it (the caller says the shard layout is unchanged).
+  absl::Status Restore(const LoadedModel& loaded, int shard, int num_shards,
+                       const std::string& checkpoint);
 
  private:
   static constexpr int kStripes = 256;
@@ -67,17 +98,35 @@ class ServerTable {
               std::unique_ptr<Optimizer> optimizer);
   std::mutex& StripeOf(uint64_t key) { return stripes_[ShardHash(key) % kStripes].mu; }
   static uint64_t ShardHash(uint64_t key) { return (key * 0x9e3779b97f4a7c15ULL) >> 32; }
+  uint32_t NowTick() const;  // 10 ms ticks since start, from 1
+  static uint32_t TickOf(const float* row, int at);
+  static void SetTick(float* row, int at, uint32_t tick);
+  std::unique_ptr<SparseTable> NewTable() const;
 
   const ServerTableConfig config_;
   const std::unique_ptr<Model> model_;
   const std::unique_ptr<Optimizer> optimizer_;
+  const int row_floats_;  // dim weights + state; the stored row has one more float: the tick
+  const double start_;
+  std::unique_ptr<CountMinSketch> sketch_;  // only with min_count > 1
+  // Shared by Pull/Push/ForEachRow/WriteCheckpoint, exclusive while EvictExpired or Restore
+  // replace the table. Lock order: checkpoint_mu_, then table_mu_, then a stripe.
+  mutable std::shared_mutex table_mu_;
   std::unique_ptr<SparseTable> table_;
   struct alignas(64) Stripe {
     std::mutex mu;
   };
   std::unique_ptr<Stripe[]> stripes_;
   std::atomic<uint64_t> steps_{0};
-  std::atomic<uint64_t> pulled_{0}, pushed_{0};
+  std::atomic<uint64_t> pulled_{0}, pushed_{0}, evicted_{0}, unadmitted_{0};
+  // Incremental checkpoints: rows with a tick >= the baseline of the named checkpoint changed
+  // since it. `pending` was written but may not have become complete; `committed` is known good.
+  std::mutex checkpoint_mu_;
+  struct Baseline {
+    std::string name;
+    uint32_t tick = 0;
+  } committed_, pending_;
+  uint32_t last_eviction_tick_ = 0;  // guarded by checkpoint_mu_; a delta must not span it
 };
 
 }  // namespace parasol

@@ -1,9 +1,15 @@
 #include "ps/server_table.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "model/model_dir.h"
+#include "ps/count_min.h"
 #include "ps/shard_map.h"
 
 namespace parasol {
@@ -66,7 +72,7 @@ TEST(ServerTableTest, PushAppliesTheSameUpdateAsTheLocalOptimizer) {
   }
 }
 
-TEST(ServerTableTest, PullCreatesRowsWithTheModelsInitialWeights) {
+TEST(ServerTableTest, PullAnswersInitialWeightsWithoutCreatingRows) {
   auto table = MakeTable("sgd", ModelType::kFm);
   const uint64_t keys[2] = {7, 8};
   std::vector<float> out(6);
@@ -77,8 +83,15 @@ TEST(ServerTableTest, PullCreatesRowsWithTheModelsInitialWeights) {
   std::vector<float> want(3);
   (*Model::Create(spec))->InitRow(8, want.data());
   EXPECT_EQ(std::vector<float>(out.begin() + 3, out.end()), want);
-  EXPECT_EQ(table->Stats().rows, 2u);
+  EXPECT_EQ(table->Stats().rows, 0u);  // memory grows with pushes only
   EXPECT_EQ(table->Stats().pulled_keys, 2u);
+  // The row a push creates starts from the same weights.
+  const std::vector<float> zero(3, 0.0f);
+  ASSERT_TRUE(table->Push({&keys[1], 1}, zero).ok());
+  std::vector<float> again(3);
+  table->Pull({&keys[1], 1}, absl::MakeSpan(again));
+  EXPECT_EQ(again, want);
+  EXPECT_EQ(table->Stats().rows, 1u);
 }
 
 TEST(ServerTableTest, MalformedPushIsRejectedAndChangesNothing) {
@@ -113,6 +126,220 @@ TEST(ServerTableTest, ConcurrentSgdPushesAllLand) {
   table->Pull({&key, 1}, {&w, 1});
   // SGD with lr 0.1: every one of the 8000 unit gradients moved w by -0.1.
   EXPECT_NEAR(w, -0.1f * kThreads * kPushes, 0.5f);
+}
+
+// A clock the tests move by hand.
+struct FakeClock {
+  double now = 100;
+  std::function<double()> fn() {
+    return [this] { return now; };
+  }
+};
+
+std::unique_ptr<ServerTable> MakeTableWith(ServerTableConfig config) {
+  config.model.type = ModelType::kLr;
+  config.optimizer.name = "sgd";
+  config.optimizer.lr = 1.0f;
+  auto table = ServerTable::Create(config);
+  EXPECT_TRUE(table.ok()) << table.status();
+  return *std::move(table);
+}
+
+TEST(ServerTableTest, AdmissionCreatesARowOnlyAtTheNthPushedSighting) {
+  ServerTableConfig config;
+  config.min_count = 3;
+  config.sketch_width = 1 << 12;
+  auto table = MakeTableWith(config);
+  const uint64_t key = 77;
+  const float grad = 1.0f;
+  ASSERT_TRUE(table->Push({&key, 1}, {&grad, 1}).ok());
+  ASSERT_TRUE(table->Push({&key, 1}, {&grad, 1}).ok());
+  EXPECT_EQ(table->Stats().rows, 0u);
+  EXPECT_EQ(table->Stats().unadmitted_keys, 2u);
+  float w = 5;
+  table->Pull({&key, 1}, {&w, 1});
+  EXPECT_EQ(w, 0.0f);                                    // dropped gradients left no trace
+  ASSERT_TRUE(table->Push({&key, 1}, {&grad, 1}).ok());  // third sighting: admitted, applied
+  EXPECT_EQ(table->Stats().rows, 1u);
+  table->Pull({&key, 1}, {&w, 1});
+  EXPECT_EQ(w, -1.0f);
+  EXPECT_EQ(table->Stats().pushed_keys, 1u);
+}
+
+TEST(ServerTableTest, RowsIdleLongerThanTheTtlAreEvicted) {
+  FakeClock clock;
+  ServerTableConfig config;
+  config.ttl_seconds = 10;
+  config.clock = clock.fn();
+  auto table = MakeTableWith(config);
+  const uint64_t old_keys[2] = {1, 2}, fresh_key = 3;
+  const float grads[2] = {1.0f, 1.0f};
+  ASSERT_TRUE(table->Push(old_keys, grads).ok());
+  clock.now += 8;
+  ASSERT_TRUE(table->Push({&fresh_key, 1}, {grads, 1}).ok());
+  EXPECT_EQ(table->EvictExpired(), 0u);  // nothing idle for 10 s yet
+  clock.now += 5;                        // keys 1, 2 idle 13 s; key 3 idle 5 s
+  EXPECT_EQ(table->EvictExpired(), 2u);
+  const ServerTableStats s = table->Stats();
+  EXPECT_EQ(s.rows, 1u);
+  EXPECT_EQ(s.evicted_rows, 2u);
+  float w[3];
+  const uint64_t all[3] = {1, 2, 3};
+  table->Pull(all, w);
+  EXPECT_EQ(w[0], 0.0f);  // evicted: back to the initial weight
+  EXPECT_EQ(w[2], -1.0f);
+}
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("ps_checkpoint_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Writes checkpoint `name` of `tables` (shard i = tables[i]) with its manifest.
+  CheckpointInfo Write(const std::vector<ServerTable*>& tables, const std::string& name,
+                       const std::string& previous, bool manifest = true) {
+    CheckpointInfo info;
+    info.previous = previous;
+    std::filesystem::create_directories(dir_ / name);
+    for (size_t i = 0; i < tables.size(); ++i) {
+      auto f = tables[i]->WriteCheckpoint(
+          (dir_ / name / ("w-" + std::to_string(i) + ".bin")).string(), name, previous);
+      EXPECT_TRUE(f.ok()) << f.status();
+      info.shards.push_back(*f);
+    }
+    if (manifest) {
+      ModelManifest m;
+      m.spec.type = ModelType::kLr;
+      m.optimizer.name = "sgd";
+      m.optimizer.lr = 1.0f;
+      EXPECT_TRUE(WriteCheckpointManifest((dir_ / name).string(), m, info).ok());
+    }
+    return info;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(CheckpointTest, DeltasHoldOnlyChangedRowsAndTheChainLoadsTheLatestState) {
+  FakeClock clock;
+  ServerTableConfig config;
+  config.clock = clock.fn();
+  auto a = MakeTableWith(config), b = MakeTableWith(config);
+  const ShardMap map(2);
+  auto push = [&](uint64_t key, float g) {
+    ASSERT_TRUE((map.ServerOf(key) == 0 ? a : b)->Push({&key, 1}, {&g, 1}).ok());
+  };
+  for (uint64_t k = 1; k <= 100; ++k) push(k, 1.0f);
+  clock.now += 1;  // (rows updated in the same 10 ms tick as a checkpoint starts go in both)
+  const CheckpointInfo c1 = Write({a.get(), b.get()}, "c1", "");
+  EXPECT_FALSE(c1.shards[0].delta);
+  EXPECT_EQ(c1.shards[0].rows + c1.shards[1].rows, 100u);
+  clock.now += 1;
+  for (uint64_t k = 1; k <= 10; ++k) push(k, 2.0f);  // 10 rows change
+  const CheckpointInfo c2 = Write({a.get(), b.get()}, "c2", "c1");
+  EXPECT_TRUE(c2.shards[0].delta);
+  EXPECT_TRUE(c2.shards[1].delta);
+  EXPECT_EQ(c2.shards[0].rows + c2.shards[1].rows, 10u);
+
+  auto loaded = LoadModelDir((dir_ / "c2").string(), /*with_state=*/true);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->table->size(), 100u);
+  EXPECT_EQ(loaded->table->Find(5)[0], -3.0f);   // 1 + 2, from the delta
+  EXPECT_EQ(loaded->table->Find(50)[0], -1.0f);  // from c1
+}
+
+TEST_F(CheckpointTest, ACheckpointWithoutManifestIsNotThePreviousOfADelta) {
+  FakeClock clock;
+  ServerTableConfig config;
+  config.clock = clock.fn();
+  auto t = MakeTableWith(config);
+  const uint64_t k1 = 1, k2 = 2;
+  const float g = 1.0f;
+  ASSERT_TRUE(t->Push({&k1, 1}, {&g, 1}).ok());
+  Write({t.get()}, "c1", "");
+  clock.now += 1;
+  ASSERT_TRUE(t->Push({&k2, 1}, {&g, 1}).ok());
+  Write({t.get()}, "c2", "c1", /*manifest=*/false);  // torn: a server or the launcher died
+  clock.now += 1;
+  // The next checkpoint chains to c1, the last whole one: key 2 must be in it.
+  const CheckpointInfo c3 = Write({t.get()}, "c3", "c1");
+  EXPECT_TRUE(c3.shards[0].delta);
+  auto loaded = LoadModelDir((dir_ / "c3").string(), /*with_state=*/true);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_NE(loaded->table->Find(2), nullptr);
+  EXPECT_EQ(loaded->table->Find(2)[0], -1.0f);
+  EXPECT_EQ(loaded->table->size(), 2u);
+}
+
+TEST_F(CheckpointTest, EvictionMakesTheNextCheckpointWhole) {
+  FakeClock clock;
+  ServerTableConfig config;
+  config.clock = clock.fn();
+  config.ttl_seconds = 5;
+  auto t = MakeTableWith(config);
+  const uint64_t k1 = 1, k2 = 2;
+  const float g = 1.0f;
+  ASSERT_TRUE(t->Push({&k1, 1}, {&g, 1}).ok());
+  Write({t.get()}, "c1", "");
+  clock.now += 4;
+  ASSERT_TRUE(t->Push({&k2, 1}, {&g, 1}).ok());
+  clock.now += 3;
+  ASSERT_EQ(t->EvictExpired(), 1u);  // key 1
+  const CheckpointInfo c2 = Write({t.get()}, "c2", "c1");
+  EXPECT_FALSE(c2.shards[0].delta);
+  auto loaded = LoadModelDir((dir_ / "c2").string(), /*with_state=*/true);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->table->size(), 1u);
+  EXPECT_EQ(loaded->table->Find(1), nullptr);
+}
+
+TEST_F(CheckpointTest, RestoreOntoThreeShardsKeepsEachKeyOnce) {
+  auto t = MakeTableWith({});
+  std::vector<uint64_t> keys;
+  for (uint64_t k = 1; k <= 300; ++k) keys.push_back(k * 7919);
+  ASSERT_TRUE(t->Push(keys, std::vector<float>(keys.size(), 0.5f)).ok());
+  Write({t.get()}, "c1", "");
+  auto loaded = LoadModelDir((dir_ / "c1").string(), /*with_state=*/true);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  uint64_t rows = 0;
+  for (int s = 0; s < 3; ++s) {
+    auto shard = MakeTableWith({});
+    ASSERT_TRUE(shard->Restore(*loaded, s, 3, "").ok());
+    rows += shard->Stats().rows;
+    std::vector<float> w(keys.size());
+    shard->Pull(keys, absl::MakeSpan(w));
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (ShardMap(3).ServerOf(keys[i]) == s) {
+        EXPECT_EQ(w[i], -0.5f);
+      }
+    }
+  }
+  EXPECT_EQ(rows, 300u);
+  // A checkpoint of another model is refused, naming both.
+  ServerTableConfig fm;
+  fm.model.type = ModelType::kFm;
+  fm.optimizer.name = "sgd";
+  auto other = *ServerTable::Create(fm);
+  const absl::Status st = other->Restore(*loaded, 0, 1, "");
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("lr model"), std::string::npos) << st;
+}
+
+TEST(CountMinSketchTest, NeverUndercountsAndSaturates) {
+  CountMinSketch sketch(1 << 10);
+  for (uint64_t k = 0; k < 5000; ++k) sketch.Add(k);
+  for (int i = 0; i < 9; ++i) sketch.Add(123456789);
+  EXPECT_GE(sketch.Estimate(123456789), 9u);
+  for (uint64_t k = 0; k < 5000; k += 97) EXPECT_GE(sketch.Estimate(k), 1u);
+  CountMinSketch small(1);
+  for (int i = 0; i < 70000; ++i) small.Add(1);
+  EXPECT_EQ(small.Estimate(1), 65535u);
 }
 
 }  // namespace

@@ -28,12 +28,19 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
   ASSIGN_OR_RETURN(const ModelSpec spec, ResolveModelSpec(config, input));
   ASSIGN_OR_RETURN(auto model, Model::Create(spec));
   const int dim = model->dim();
-  GrpcTransport transport(options.servers);
+  GrpcTransport transport(options.servers, options.retry_seconds);
   KvWorker kv(&transport, "weights", dim);
   MiniBatchAccumulator batch(*model);
 
   WorkerSummary summary;
-  int64_t clock = 0;                         // batches finished
+  int64_t clock = 0;  // batches finished
+  if (options.resume) {
+    ASSIGN_OR_RETURN(const std::vector<int64_t> clocks, transport.WorkerClocks());
+    if (static_cast<size_t>(options.worker_index) < clocks.size()) {
+      summary.resumed_after = clocks[options.worker_index];
+    }
+    if (summary.resumed_after < 0) return summary;  // it had finished
+  }
   std::vector<uint64_t> keys[2], push_keys;  // keys and values: double-buffered by batch parity
   std::vector<float> values[2], push_grads;
   std::vector<const float*> rows;
@@ -74,8 +81,13 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
       // pulls only after this batch's push landed, which keeps one worker exactly equal to the
       // local trainer.
       const bool pipelined = config.staleness != 0;
-      KvWorker::Timestamp next_pull = batches > 0 ? start_pull(0) : 0;
-      for (size_t b = 0; b < batches; ++b) {
+      size_t first = 0;  // batches an earlier run of this worker finished are skipped
+      while (first < batches && clock < summary.resumed_after) {
+        ++first;
+        ++clock;
+      }
+      KvWorker::Timestamp next_pull = first < batches ? start_pull(first) : 0;
+      for (size_t b = first; b < batches; ++b) {
         RETURN_IF_ERROR(kv.Wait(next_pull));
         if (pipelined && b + 1 < batches) next_pull = start_pull(b + 1);
         const std::vector<float>& v = values[b % 2];
@@ -91,7 +103,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
         RETURN_IF_ERROR(kv.Wait(kv.Push(push_keys, push_grads)));
         if (!pipelined && b + 1 < batches) next_pull = start_pull(b + 1);
         ++clock;
-        if (config.staleness != kAsp) {
+        if (config.staleness != kAsp || clock % kAspClockEvery == 0) {
           RETURN_IF_ERROR(transport.AdvanceClock(options.worker_index, options.num_workers, clock,
                                                  config.staleness));
         }
@@ -102,9 +114,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
     summary.examples += epoch_examples;
     summary.loss = epoch_examples ? epoch_loss / epoch_examples : 0;
   }
-  if (config.staleness != kAsp) {
-    RETURN_IF_ERROR(transport.FinishClock(options.worker_index, options.num_workers));
-  }
+  RETURN_IF_ERROR(transport.FinishClock(options.worker_index, options.num_workers));
   return summary;
 }
 

@@ -21,11 +21,21 @@ struct WorkerOptions {
   std::vector<std::string> servers;  // HOST:PORT of server 0, 1, ...
   int worker_index = 0;
   int num_workers = 1;
+  // A restarted worker: skip the batches server 0 records as finished by this worker (its
+  // clock), resuming its share where it stopped. The batch in flight when it died may be
+  // applied twice (at-least-once).
+  bool resume = false;
+  double retry_seconds = 60;  // how long a call waits for a server that is being restarted
 };
 
+// ASP workers record their clock on server 0 every this many batches (BSP/SSP: every batch), so
+// a restarted ASP worker redoes at most this many batches.
+inline constexpr int kAspClockEvery = 16;
+
 struct WorkerSummary {
-  uint64_t examples = 0;  // trained on by this worker, over all epochs
-  double loss = 0;        // mean logistic loss of the last epoch
+  uint64_t examples = 0;      // trained on by this worker, over all epochs
+  int64_t resumed_after = 0;  // batches skipped because an earlier run of this worker did them
+  double loss = 0;            // mean logistic loss of the last epoch
 };
 
 absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options);
