@@ -16,7 +16,7 @@ if [[ "${1:-}" == "--bench" ]]; then
   PACKAGES+=(liblinear-tools libfaiss-dev libopenblas0-pthread libnanoflann-dev)
 fi
 if [[ "${1:-}" == "--test" ]]; then
-  PACKAGES+=(liblinear-tools)
+  PACKAGES+=(liblinear-tools iproute2)
 fi
 
 missing=()

@@ -146,10 +146,10 @@ absl::StatusOr<CheckpointSchedule> ParseSchedule(const std::string& text) {
   return schedule;
 }
 
-// Options of `parasol cluster` that are not training options: not passed on to workers.
+// Options of `parasol cluster` that are not passed on to workers (the launcher writes --out).
 bool IsLauncherOption(const std::string& arg) {
   for (const char* name : {"--servers", "--workers", "--checkpoint-every", "--checkpoint-dir",
-                           "--restore", "--max-restarts"}) {
+                           "--restore", "--max-restarts", "--out"}) {
     if (arg == name) return true;
   }
   return false;

@@ -81,7 +81,7 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsChec
   worker->add_option("--retry-seconds", w.retry_seconds,
                      "How long a call waits for an unavailable server, e.g. one being restarted "
                      "(default 60)");
-  AddTrainOptions(worker, w.train, /*out_required=*/false);
+  AddTrainOptions(worker, w.train, /*out_required=*/false);  // --out: worker 0 writes the model
 
   auto* checkpoint = ps->add_subcommand(
       "checkpoint",
@@ -139,6 +139,7 @@ int RunPsWorker(const PsWorkerFlags& f) {
   if (options.servers.empty()) {
     return Fail(kExitUsage, absl::StrCat("no servers: give --servers or set ", kClusterEnv));
   }
+  const auto start = std::chrono::steady_clock::now();
   auto summary = RunWorker(options);
   if (!summary.ok()) return Fail(kExitRuntime, summary.status());
   if (summary->resumed_after > 0) {
@@ -148,6 +149,20 @@ int RunPsWorker(const PsWorkerFlags& f) {
   std::fprintf(stderr, "worker %d/%d: %llu examples, last epoch loss %.5f\n", options.worker_index,
                options.num_workers, static_cast<unsigned long long>(summary->examples),
                summary->loss);
+  if (options.train.out_dir.empty() || options.worker_index != 0) return kExitOk;
+  // Worker 0 is the chief of a job without a launcher: it writes the model once all finished.
+  const absl::Status all = WaitForWorkers(options.servers, options.num_workers, 24 * 3600);
+  if (!all.ok()) return Fail(kExitRuntime, all);
+  auto input = PrepareTrainingInput(options.train);
+  if (!input.ok()) return Fail(kExitRuntime, input.status());
+  auto spec = ResolveModelSpec(options.train, *input);
+  if (!spec.ok()) return Fail(kExitRuntime, spec.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const absl::Status written =
+      WriteModelFromServers(options.train, *input, *spec, options.servers, seconds);
+  if (!written.ok()) return Fail(kExitRuntime, written);
+  std::fprintf(stderr, "worker 0: model written to %s\n", options.train.out_dir.c_str());
   return kExitOk;
 }
 

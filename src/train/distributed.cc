@@ -1,6 +1,8 @@
 #include "train/distributed.h"
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
@@ -116,6 +118,28 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
   }
   RETURN_IF_ERROR(transport.FinishClock(options.worker_index, options.num_workers));
   return summary;
+}
+
+absl::Status WaitForWorkers(const std::vector<std::string>& servers, int num_workers,
+                            double timeout_seconds) {
+  GrpcTransport transport(servers);
+  const auto give_up = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(timeout_seconds));
+  while (true) {
+    ASSIGN_OR_RETURN(const std::vector<int64_t> clocks, transport.WorkerClocks());
+    int done = 0;
+    for (int64_t c : clocks) done += c < 0;
+    if (static_cast<int>(clocks.size()) == num_workers && done == num_workers) {
+      return absl::OkStatus();
+    }
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return absl::DeadlineExceededError(absl::StrCat("waited ", timeout_seconds,
+                                                      " s for the other workers; ", done, " of ",
+                                                      num_workers, " finished"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& input,

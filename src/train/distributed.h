@@ -40,6 +40,11 @@ struct WorkerSummary {
 
 absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options);
 
+// Blocks until server 0 records every one of `num_workers` workers as finished (the chief worker
+// of a multi-host job waits here before writing the model); DeadlineExceeded after `timeout`.
+absl::Status WaitForWorkers(const std::vector<std::string>& servers, int num_workers,
+                            double timeout_seconds);
+
 // After all workers finished: reads every server's rows and writes config.out_dir as
 // `parasol train` would. `input` and `spec` are what the job trained with (from
 // PrepareTrainingInput and ResolveModelSpec).
