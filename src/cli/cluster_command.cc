@@ -3,9 +3,7 @@
 // data — then the model directory `parasol train` would write. Servers are stopped when the
 // workers finish; a failing worker stops the job (exit 1); no process outlives the launcher.
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -16,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/exit_codes.h"
 #include "cli/ps_command.h"
+#include "common/subprocess.h"
 #include "train/distributed.h"
 #include "train/input_spec.h"
 
@@ -23,75 +22,17 @@ namespace parasol {
 namespace {
 
 // A child process of this binary; killed (SIGKILL) if still running when destroyed, and by the
-// kernel if the launcher dies first.
-class Child {
- public:
-  Child(const std::string& binary, const std::vector<std::string>& args, bool capture_stdout) {
-    int out[2] = {-1, -1};
-    if (capture_stdout && pipe(out) != 0) return;
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(1);
-      if (capture_stdout) {
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-      }
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(binary.c_str()));
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-    if (capture_stdout) {
-      close(out[1]);
-      stdout_ = fdopen(out[0], "r");
-    }
-  }
-  ~Child() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_ != nullptr) fclose(stdout_);
-  }
-  bool started() const { return pid_ > 0; }
-  bool running() const { return pid_ > 0 && !exited_; }
-  std::string ReadLine() {
-    char buf[512] = {0};
-    if (stdout_ == nullptr || fgets(buf, sizeof(buf), stdout_) == nullptr) return "";
-    std::string line(buf);
-    if (!line.empty() && line.back() == '\n') line.pop_back();
-    return line;
-  }
-  // Sends `signal` and waits; the exit code, or 128 + signal number.
-  int Stop(int signal) {
-    if (!running()) return code_;
-    kill(pid_, signal);
-    return Wait();
-  }
-  int Wait() {
-    if (!running()) return code_;
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    return Reap(status);
-  }
-  int Reap(int status) {
-    exited_ = true;
-    code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return code_;
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int code_ = 0;
-  FILE* stdout_ = nullptr;
-};
+// kernel if the launcher dies first. Null when it could not be started.
+std::unique_ptr<Subprocess> StartChild(const std::string& binary,
+                                       const std::vector<std::string>& args, bool capture_stdout) {
+  SpawnOptions options;
+  options.argv = {binary};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  options.capture_stdout = capture_stdout;
+  options.die_with_parent = true;
+  auto child = Subprocess::Spawn(options);
+  return child.ok() ? std::move(*child) : nullptr;
+}
 
 }  // namespace
 
@@ -137,11 +78,11 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
                                                 "--adam-beta1", absl::StrCat(opt.adam_beta1),
                                                 "--adam-beta2", absl::StrCat(opt.adam_beta2),
                                                 "--epsilon",    absl::StrCat(opt.epsilon)};
-  std::vector<std::unique_ptr<Child>> servers;
+  std::vector<std::unique_ptr<Subprocess>> servers;
   std::vector<std::string> addresses;
   for (int s = 0; s < f.servers; ++s) {
-    servers.push_back(std::make_unique<Child>(binary, server_args, /*capture_stdout=*/true));
-    const std::string line = servers.back()->ReadLine();
+    servers.push_back(StartChild(binary, server_args, /*capture_stdout=*/true));
+    const std::string line = servers.back() ? servers.back()->ReadLine() : "";
     if (line.rfind("listening on ", 0) != 0) {
       return Fail(kExitRuntime, absl::StrCat("parameter server ", s, " did not start"));
     }
@@ -159,7 +100,7 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
     if (args[i].rfind("--servers=", 0) == 0 || args[i].rfind("--workers=", 0) == 0) continue;
     passed.push_back(args[i]);
   }
-  std::vector<std::unique_ptr<Child>> workers;
+  std::vector<std::unique_ptr<Subprocess>> workers;
   for (int w = 0; w < f.workers; ++w) {
     std::vector<std::string> wargs = {"ps",
                                       "worker",
@@ -170,7 +111,10 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
                                       "--num-workers",
                                       absl::StrCat(f.workers)};
     wargs.insert(wargs.end(), passed.begin(), passed.end());
-    workers.push_back(std::make_unique<Child>(binary, wargs, /*capture_stdout=*/false));
+    workers.push_back(StartChild(binary, wargs, /*capture_stdout=*/false));
+    if (workers.back() == nullptr) {
+      return Fail(kExitRuntime, absl::StrCat("worker ", w, " did not start"));
+    }
   }
   // Wait for every worker; the first failure stops the job.
   int remaining = f.workers;
