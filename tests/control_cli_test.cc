@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -337,7 +338,7 @@ TEST_F(ControlCliTest, BadSpecsAndBadRequestsGetErrorsNamingWhatIsWrong) {
       << down.out;
 }
 
-TEST_F(ControlCliTest, TrainJobRunsTheBuiltInDistributedTrainer) {
+TEST_F(ControlCliTest, TrainJobsRunTheBuiltInTrainerAndReportMetrics) {
   const std::string d = dir_.string();
   ASSERT_EQ(
       RunParasol("gen --rows 3000 --features 8 --vocab 2000 --seed 3 --out " + d + "/t.svm").code,
@@ -349,6 +350,54 @@ TEST_F(ControlCliTest, TrainJobRunsTheBuiltInDistributedTrainer) {
   ASSERT_EQ(submit.code, 0) << submit.out << Job("logs ctr").out;
   EXPECT_TRUE(fs::exists(dir_ / "model" / "manifest.json"));
   EXPECT_NE(Job("logs ctr --replica trainer-0").out.find("model written to"), std::string::npos);
+
+  // A single-process training job reports its epochs as metric series.
+  const std::string single = "name: single\nkind: train\nworkingDir: " + d +
+                             "\ntrain:\n  args: {train: t.svm, valid: t.svm, out: single, "
+                             "epochs: 3, early-stopping: 5}\n";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("single.yaml", single)).code, 0);
+  json metrics;
+  for (int i = 0; i < 100; ++i) {  // ingested by the service's next tick
+    metrics = Json("metrics single --json");
+    if (metrics["series"].size() >= 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::map<std::string, json> series;
+  for (const auto& s : metrics["series"]) series[s["name"].get<std::string>()] = s;
+  ASSERT_TRUE(series.count("loss")) << metrics.dump();
+  ASSERT_TRUE(series.count("valid_auc")) << metrics.dump();
+  EXPECT_EQ(series["loss"]["replica"], "trainer-0");
+  EXPECT_EQ(series["loss"]["points"].size(), 3u) << metrics.dump();
+  EXPECT_GT(series["valid_auc"]["points"][2][1].get<double>(), 0.5);
+  const CommandResult table = Job("metrics single");
+  EXPECT_NE(table.out.find("valid_auc"), std::string::npos) << table.out;
+}
+
+TEST_F(ControlCliTest, ReplicasReportMetricsThroughTheirMetricsFile) {
+  const std::string spec = R"(name: curves
+kind: custom
+replicas:
+  worker:
+    count: 2
+    command: ["sh", "-c", "for s in 1 2 3; do echo \"{\\\"step\\\": $s, \\\"loss\\\": 0.$((9 - s - PARASOL_REPLICA_INDEX))}\" >> $PARASOL_METRICS_FILE; done; echo garbage >> $PARASOL_METRICS_FILE"]
+)";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("curves.yaml", spec)).code, 0);
+  json metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = Json("metrics curves --json");
+    if (metrics["series"].size() == 2 && metrics["series"][1]["points"].size() == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(metrics["series"].size(), 2u) << metrics.dump();
+  EXPECT_EQ(metrics["series"][0]["replica"], "worker-0");
+  EXPECT_EQ(metrics["series"][0]["name"], "loss");
+  const auto& points = metrics["series"][1]["points"];  // worker-1: 0.7, 0.6, 0.5
+  ASSERT_EQ(points.size(), 3u) << metrics.dump();
+  EXPECT_EQ(points[0][0], 1);
+  EXPECT_DOUBLE_EQ(points[0][1].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(points[2][1].get<double>(), 0.5);
+  // The line that was not JSON is counted, not ingested.
+  EXPECT_EQ(Replica(Describe("curves"), "worker-1")["metricsBadLines"], 1);
 }
 
 }  // namespace

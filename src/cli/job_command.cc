@@ -243,11 +243,14 @@ CLI::App* AddJobCommand(CLI::App& app, JobFlags& f) {
   logs->add_option("name", f.name, "Job name")->required();
   logs->add_option("--replica", f.replica, "One replica (ps-0, worker-1, ...); default: all");
   logs->add_flag("-f,--follow", f.follow, "Keep printing until the replicas end");
+  auto* metrics = job->add_subcommand("metrics", "Show a job's metric series (loss, AUC, ...)");
+  metrics->add_option("name", f.name, "Job name")->required();
+  metrics->add_flag("--json", f.json, "Print every point as JSON");
   auto* stop = job->add_subcommand("stop", "Stop a job's replicas (the record and logs stay)");
   stop->add_option("name", f.name, "Job name")->required();
   auto* del = job->add_subcommand("delete", "Stop a job and remove its record and logs");
   del->add_option("name", f.name, "Job name")->required();
-  for (auto* sub : {submit, list, describe, logs, stop, del}) sub->fallthrough();
+  for (auto* sub : {submit, list, describe, logs, metrics, stop, del}) sub->fallthrough();
   return job;
 }
 
@@ -292,6 +295,36 @@ int RunJob(const CLI::App& job_cmd, const JobFlags& f) {
     return kExitOk;
   }
   if (job_cmd.got_subcommand("logs")) return Logs(c, f);
+  if (job_cmd.got_subcommand("metrics")) {
+    auto metrics = c.Metrics(f.name);
+    if (!metrics.ok()) return FailStatus(metrics.status());
+    if (f.json) {
+      std::printf("%s\n", metrics->dump().c_str());
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"REPLICA", "SERIES", "POINTS", "LAST STEP", "LAST", "MIN", "MAX"}};
+    for (const auto& s : (*metrics)["series"]) {
+      const auto& points = s["points"];
+      if (points.empty()) continue;
+      double lo = points[0][1].get<double>(), hi = lo;
+      for (const auto& p : points) {
+        lo = std::min(lo, p[1].get<double>());
+        hi = std::max(hi, p[1].get<double>());
+      }
+      const auto& last = points.back();
+      rows.push_back({s.value("replica", ""), s.value("name", ""), absl::StrCat(points.size()),
+                      absl::StrCat(last[0].get<int64_t>()),
+                      absl::StrFormat("%.6g", last[1].get<double>()), absl::StrFormat("%.6g", lo),
+                      absl::StrFormat("%.6g", hi)});
+    }
+    if (rows.size() == 1) {
+      std::printf("job %s has reported no metrics\n", f.name.c_str());
+    } else {
+      PrintTable(rows, "");
+    }
+    return kExitOk;
+  }
   if (job_cmd.got_subcommand("stop")) {
     auto job = c.Stop(f.name);
     if (!job.ok()) return FailStatus(job.status());

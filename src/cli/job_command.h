@@ -1,4 +1,4 @@
-// `parasol job submit|list|describe|logs|stop|delete`: the control service's command-line
+// `parasol job submit|list|describe|logs|metrics|stop|delete`: the control service's command-line
 // client (src/control/control_client.h). Tables for people, --json for scripts. Registered by
 // commands.cc; single-threaded.
 #pragma once

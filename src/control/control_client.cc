@@ -114,6 +114,12 @@ absl::StatusOr<nlohmann::json> ControlClient::Stop(const std::string& name) {
   return JsonBody(r, 200);
 }
 
+absl::StatusOr<nlohmann::json> ControlClient::Metrics(const std::string& name) {
+  auto r = client_->Get("/api/v1/jobs/" + Escape(name) + "/metrics");
+  PARASOL_CALL(r);
+  return JsonBody(r, 200);
+}
+
 absl::StatusOr<bool> ControlClient::Delete(const std::string& name) {
   auto r = client_->Delete("/api/v1/jobs/" + Escape(name));
   PARASOL_CALL(r);

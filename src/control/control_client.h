@@ -33,6 +33,8 @@ class ControlClient {
   absl::StatusOr<nlohmann::json> Stop(const std::string& name);
   // True when the job is gone; false when it goes once its replicas have stopped.
   absl::StatusOr<bool> Delete(const std::string& name);
+  // {"job", "series": [...]} (http_api.h).
+  absl::StatusOr<nlohmann::json> Metrics(const std::string& name);
   absl::StatusOr<LogChunk> Logs(const std::string& name, const std::string& replica,
                                 uint64_t offset);
 

@@ -167,6 +167,19 @@ ControlHttpServer::ControlHttpServer(JobService& service)
     if (!gone.ok()) return SendError(res, gone.status());
     SendJson(res, *gone ? 200 : 202, *gone ? "{\"deleted\":true}" : "{\"deleted\":false}");
   });
+  s.Get(R"(/api/v1/jobs/([^/]+)/metrics)",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          auto metrics = service_.MetricsJson(req.matches[1]);
+          if (!metrics.ok()) return SendError(res, metrics.status());
+          SendJson(res, 200, *metrics);
+        });
+  s.Post(R"(/api/v1/jobs/([^/]+)/metrics)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           if (auto st = service_.ReportMetrics(req.matches[1], req.body); !st.ok()) {
+             return SendError(res, st);
+           }
+           SendJson(res, 200, "{\"ok\":true}");
+         });
   s.Get(R"(/api/v1/jobs/([^/]+)/logs)", [this](const httplib::Request& req,
                                                httplib::Response& res) {
     if (!req.has_param("replica")) {

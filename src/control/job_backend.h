@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,6 +33,10 @@ class JobBackend {
   // Once, when the service starts, for each job it had not finished: re-attaches to replicas
   // whose processes are still alive and records what happened to the others.
   virtual void Recover(JobRecord& job, double now) = 0;
+
+  // Metric points the job's replicas reported since the last call. Advances the read positions
+  // kept in `job` (the caller stores the points first, then persists `job`).
+  virtual std::vector<MetricPoint> CollectMetrics(JobRecord& job, double now) = 0;
 
   // Up to `max_bytes` of a replica's log from byte `offset`; NotFound for an unknown replica.
   virtual absl::StatusOr<std::string> ReadLog(const JobRecord& job, const std::string& replica,

@@ -105,6 +105,8 @@ std::string JobRecordToJson(const JobRecord& record) {
     rj["stopping"] = r.stopping;
     rj["stopDeadline"] = r.stop_deadline;
     rj["gpus"] = r.gpus;
+    rj["metricsOffsets"] = r.metrics_offsets;
+    rj["metricsBadLines"] = r.metrics_bad_lines;
     replicas.push_back(rj);
   }
   j["replicas"] = replicas;
@@ -148,6 +150,8 @@ absl::StatusOr<JobRecord> JobRecordFromJson(const std::string& json, const std::
       r.stopping = rj.at("stopping").get<bool>();
       r.stop_deadline = rj.at("stopDeadline").get<double>();
       r.gpus = rj.at("gpus").get<std::vector<int>>();
+      r.metrics_offsets = rj.value("metricsOffsets", std::map<std::string, uint64_t>{});
+      r.metrics_bad_lines = rj.value("metricsBadLines", 0);
       record.replicas.push_back(r);
     }
     return record;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,19 @@ struct ReplicaStatus {
   bool stopping = false;     // a stop was requested; its exit counts as Stopped
   double stop_deadline = 0;  // stopping: when SIGTERM turns into SIGKILL
   std::vector<int> gpus;     // devices given through CUDA_VISIBLE_DEVICES
+  // Metric files read so far: path -> bytes consumed (whole lines only), so a restarted service
+  // does not ingest a point twice. Lines that are not JSON objects are counted, not ingested.
+  std::map<std::string, uint64_t> metrics_offsets;
+  int metrics_bad_lines = 0;
+};
+
+// One value of one series: what a replica reported at a training step.
+struct MetricPoint {
+  std::string replica;
+  std::string name;  // loss, valid_auc, examples_per_sec, ...
+  int64_t step = 0;
+  double time = 0;  // seconds since the epoch, when it was reported or ingested
+  double value = 0;
 };
 
 struct JobRecord {

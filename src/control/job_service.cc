@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "control/metrics_log.h"
 
 namespace parasol::control {
 
@@ -65,7 +69,17 @@ void JobService::Tick(double now) {
   std::vector<std::string> gone;
   for (JobRecord* job : order) {
     if (IsFinal(job->state) && !job->HasLiveReplicas() && !job->delete_requested) continue;
-    if (backend_->Reconcile(*job, now)) Persist(*job);
+    bool changed = backend_->Reconcile(*job, now);
+    const std::vector<MetricPoint> points = backend_->CollectMetrics(*job, now);
+    if (!points.empty()) {
+      // Points first, then the read positions: a crash between repeats points, never loses them.
+      if (auto st = store_->AppendMetrics(job->name(), points); !st.ok()) {
+        std::fprintf(stderr, "parasol control: cannot save metrics of %s: %s\n",
+                     job->name().c_str(), std::string(st.message()).c_str());
+      }
+      changed = true;
+    }
+    if (changed) Persist(*job);
     if (job->delete_requested && !job->HasLiveReplicas()) gone.push_back(job->name());
   }
   for (const auto& name : gone) {
@@ -146,6 +160,50 @@ absl::StatusOr<bool> JobService::Delete(const std::string& name) {
   if (auto st = store_->Delete(name); !st.ok()) return st;
   jobs_.erase(it);
   return true;
+}
+
+absl::StatusOr<std::string> JobService::MetricsJson(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (jobs_.count(name) == 0) return absl::NotFoundError("no job named '" + name + "'");
+  }
+  auto points = store_->Metrics(name);
+  if (!points.ok()) return points.status();
+  return MetricSeriesJson(name, *points);
+}
+
+absl::Status JobService::ReportMetrics(const std::string& name, const std::string& body) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(std::string("metrics: not JSON: ") + e.what());
+  }
+  if (!j.is_object() || !j.contains("replica") || !j["replica"].is_string() ||
+      !j.contains("points") || !j["points"].is_array()) {
+    return absl::InvalidArgumentError(
+        "metrics: expected {\"replica\": NAME, \"points\": [{\"step\": N, ...}, ...]}");
+  }
+  const std::string replica = j["replica"].get<std::string>();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(name);
+    if (it == jobs_.end()) return absl::NotFoundError("no job named '" + name + "'");
+    if (it->second.FindReplica(replica) == nullptr) {
+      return absl::NotFoundError("job '" + name + "' has no replica '" + replica + "'");
+    }
+  }
+  std::vector<MetricPoint> all;
+  const double now = NowSeconds();
+  for (size_t i = 0; i < j["points"].size(); ++i) {
+    auto points = ParseMetricsLine(j["points"][i].dump(), replica, now);
+    if (!points.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("points[", i, "]: ", points.status().message()));
+    }
+    all.insert(all.end(), points->begin(), points->end());
+  }
+  return store_->AppendMetrics(name, all);
 }
 
 absl::StatusOr<LogChunk> JobService::Logs(const std::string& name, const std::string& replica,

@@ -52,6 +52,12 @@ class JobService {
   absl::StatusOr<LogChunk> Logs(const std::string& name, const std::string& replica,
                                 uint64_t offset, size_t max_bytes);
 
+  // The job's metric series as JSON (metrics_log.h's MetricSeriesJson).
+  absl::StatusOr<std::string> MetricsJson(const std::string& name);
+  // Stores points a replica reports over the API: `body` is
+  // {"replica": R, "points": [{"step": 1, "loss": 0.5}, ...]}; InvalidArgument naming the point.
+  absl::Status ReportMetrics(const std::string& name, const std::string& body);
+
   // One supervision step at time `now` (seconds since the epoch). Start() runs it periodically.
   void Tick(double now);
 

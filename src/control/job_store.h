@@ -23,8 +23,14 @@ class JobStore {
   virtual absl::StatusOr<JobRecord> Get(const std::string& name) = 0;
   // Every job, oldest first.
   virtual absl::StatusOr<std::vector<JobRecord>> List() = 0;
-  // NotFound when absent.
+  // NotFound when absent. Removes the job's metrics too.
   virtual absl::Status Delete(const std::string& name) = 0;
+
+  // Appends metric points of job `name` (one transaction).
+  virtual absl::Status AppendMetrics(const std::string& name,
+                                     const std::vector<MetricPoint>& points) = 0;
+  // The job's points, by replica, name and step.
+  virtual absl::StatusOr<std::vector<MetricPoint>> Metrics(const std::string& name) = 0;
 };
 
 // The embedded store: one SQLite file at `path` (created with its schema when missing), written

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "control/cluster_spec.h"
 #include "control/lifecycle.h"
+#include "control/metrics_log.h"
 #include "control/replica_shim.h"
 
 namespace parasol::control {
@@ -113,6 +114,16 @@ std::string LocalBackend::JobDir(const std::string& job) const {
   return (fs::path(options_.state_dir) / "jobs" / job).string();
 }
 
+std::string LocalBackend::MetricsPath(const std::string& job, const std::string& replica) const {
+  return (fs::path(JobDir(job)) / "metrics" / (replica + ".jsonl")).string();
+}
+
+// Relative directories: the role's under the job's, the job's under STATE/jobs/NAME/work.
+std::string LocalBackend::WorkingDir(const JobRecord& job, const JobSpec& expanded,
+                                     const ReplicaSpec& role) const {
+  return (fs::path(JobDir(job.name())) / "work" / expanded.working_dir / role.working_dir).string();
+}
+
 std::string LocalBackend::LogPath(const std::string& job, const std::string& replica) const {
   return (fs::path(JobDir(job)) / "logs" / (replica + ".log")).string();
 }
@@ -160,7 +171,7 @@ void LocalBackend::Release(const std::string& job) { reserved_.erase(job); }
 absl::Status LocalBackend::StartJob(JobRecord& job, const JobSpec& expanded, double now) {
   const std::string dir = JobDir(job.name());
   std::error_code ec;
-  for (const char* sub : {"logs", "exit", "work"}) {
+  for (const char* sub : {"logs", "exit", "metrics", "work"}) {
     fs::create_directories(fs::path(dir) / sub, ec);
     if (ec) return absl::UnavailableError("cannot create " + dir + "/" + sub + ": " + ec.message());
   }
@@ -218,9 +229,9 @@ absl::Status LocalBackend::StartReplica(JobRecord& job, const JobSpec& expanded,
   if (options_.gpus > 0 || !replica.gpus.empty()) {
     o.env.push_back("CUDA_VISIBLE_DEVICES=" + absl::StrJoin(replica.gpus, ","));
   }
+  o.env.push_back("PARASOL_METRICS_FILE=" + MetricsPath(job.name(), replica.name));
   const std::string dir = JobDir(job.name());
-  // Relative directories: the role's under the job's, the job's under STATE/jobs/NAME/work.
-  o.working_dir = (fs::path(dir) / "work" / expanded.working_dir / role->working_dir).string();
+  o.working_dir = WorkingDir(job, expanded, *role);
   const std::string exit_file = dir + "/exit/" + replica.name + ".exit";
   std::error_code ec;
   fs::remove(exit_file, ec);
@@ -397,6 +408,48 @@ void LocalBackend::Recover(JobRecord& job, double now) {
     reserved_[job.name()] = mine;
   }
   (void)now;
+}
+
+std::vector<MetricPoint> LocalBackend::CollectMetrics(JobRecord& job, double now) {
+  constexpr size_t kMaxChunk = 1 << 20;
+  std::vector<MetricPoint> out;
+  const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
+  for (auto& r : job.replicas) {
+    std::vector<std::string> files = {MetricsPath(job.name(), r.name)};
+    // The built-in trainer writes its own metrics log into its output directory.
+    const ReplicaSpec* role = RoleOf(expanded, r.role);
+    if (job.spec.kind == JobKind::kTrain && role != nullptr) {
+      for (const auto& [flag, value] : job.spec.train.flags) {
+        if (flag == "out") {
+          files.push_back(
+              (fs::path(WorkingDir(job, expanded, *role)) / value / "metrics.jsonl").string());
+        }
+      }
+    }
+    for (const auto& file : files) {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) continue;
+      in.seekg(0, std::ios::end);
+      const uint64_t size = static_cast<uint64_t>(in.tellg());
+      uint64_t offset = r.metrics_offsets.count(file) ? r.metrics_offsets[file] : 0;
+      if (size < offset) offset = 0;  // rewritten (a restarted trainer starts a new file)
+      if (size == offset) continue;
+      in.seekg(static_cast<std::streamoff>(offset));
+      std::string chunk(std::min<uint64_t>(kMaxChunk, size - offset), '\0');
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      chunk.resize(static_cast<size_t>(in.gcount()));
+      ParsedChunk parsed = ParseMetricsChunk(chunk, r.name, now);
+      if (parsed.consumed == 0 && chunk.size() == kMaxChunk) {
+        parsed.consumed = chunk.size();  // a line longer than a chunk: skip it
+        ++parsed.bad_lines;
+      }
+      if (parsed.consumed == 0) continue;
+      r.metrics_offsets[file] = offset + parsed.consumed;
+      r.metrics_bad_lines += parsed.bad_lines;
+      out.insert(out.end(), parsed.points.begin(), parsed.points.end());
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::string> LocalBackend::ReadLog(const JobRecord& job, const std::string& replica,

@@ -5,8 +5,8 @@
 // serializes calls).
 //
 // Layout under STATE_DIR/jobs/NAME/: logs/REPLICA.log (stdout+stderr of every attempt, kept
-// after the job ends), exit/REPLICA.exit (the last attempt's exit code), work/ (the default
-// working directory).
+// after the job ends), exit/REPLICA.exit (the last attempt's exit code), metrics/REPLICA.jsonl
+// (metric lines the replica reports), work/ (the default working directory).
 #pragma once
 
 #include <map>
@@ -37,12 +37,15 @@ class LocalBackend : public JobBackend {
   bool Reconcile(JobRecord& job, double now) override;
   void RequestStop(JobRecord& job, const std::string& reason, double now) override;
   void Recover(JobRecord& job, double now) override;
+  std::vector<MetricPoint> CollectMetrics(JobRecord& job, double now) override;
   absl::StatusOr<std::string> ReadLog(const JobRecord& job, const std::string& replica,
                                       uint64_t offset, size_t max_bytes) override;
   absl::Status Remove(const JobRecord& job) override;
 
   std::string JobDir(const std::string& job) const;
   std::string LogPath(const std::string& job, const std::string& replica) const;
+  // Where a replica appends metric lines ($PARASOL_METRICS_FILE; see metrics_log.h).
+  std::string MetricsPath(const std::string& job, const std::string& replica) const;
 
  private:
   struct Reservation {
@@ -61,6 +64,9 @@ class LocalBackend : public JobBackend {
   std::optional<int> PollReplica(const JobRecord& job, ReplicaStatus& replica);
   void HandleExit(JobRecord& job, ReplicaStatus& replica, int code, double now);
   void StopReplica(ReplicaStatus& replica, double now);
+  // The directory a replica of `role` starts in.
+  std::string WorkingDir(const JobRecord& job, const JobSpec& expanded,
+                         const ReplicaSpec& role) const;
 
   LocalBackendOptions options_;
   // Replicas started by this process, by pid; re-attached ones are watched through /proc.

@@ -86,6 +86,29 @@ TEST_F(SqliteJobStoreTest, DuplicatesAndMissingJobsAreReported) {
   EXPECT_TRUE((*store)->List()->empty());
 }
 
+TEST_F(SqliteJobStoreTest, MetricsAreKeptPerJobAndDeletedWithIt) {
+  auto store = OpenSqliteJobStore(db());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Create(Job("a", 1)).ok());
+  ASSERT_TRUE((*store)->Create(Job("b", 2)).ok());
+  ASSERT_TRUE((*store)
+                  ->AppendMetrics("a", {{"worker-0", "loss", 2, 10, 0.5},
+                                        {"worker-0", "loss", 1, 9, 0.7},
+                                        {"worker-0", "auc", 1, 9, 0.6}})
+                  .ok());
+  ASSERT_TRUE((*store)->AppendMetrics("b", {{"worker-0", "loss", 1, 9, 0.1}}).ok());
+  auto a = (*store)->Metrics("a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(a->size(), 3u);
+  EXPECT_EQ((*a)[0].name, "auc");  // by replica, name, step
+  EXPECT_EQ((*a)[1].step, 1);
+  EXPECT_EQ((*a)[1].value, 0.7);
+  EXPECT_EQ((*a)[2].step, 2);
+  ASSERT_TRUE((*store)->Delete("a").ok());
+  EXPECT_TRUE((*store)->Metrics("a")->empty());
+  EXPECT_EQ((*store)->Metrics("b")->size(), 1u);
+}
+
 TEST_F(SqliteJobStoreTest, UnopenableFileIsAnErrorNamingIt) {
   auto store = OpenSqliteJobStore((dir_ / "no" / "such" / "dir" / "x.db").string());
   ASSERT_FALSE(store.ok());
