@@ -8,6 +8,7 @@ PACKAGES=(
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libxxhash-dev libzstd-dev zlib1g-dev
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  libsqlite3-dev libcpp-httplib-dev
 )
 # Peers the tests (--test) and benchmarks (--bench) compare against.
 # KNN benchmark peers (bench/knn_bench.sh): faiss with OpenBLAS (not the reference BLAS) and

@@ -3,9 +3,7 @@
 // data — then the model directory `parasol train` would write. Servers are stopped when the
 // workers finish; a failing worker stops the job (exit 1); no process outlives the launcher.
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "cli/exit_codes.h"
 #include "cli/ps_command.h"
+#include "common/subprocess.h"
 #include "ps/checkpoint.h"
 #include "ps/grpc_transport.h"
 #include "train/distributed.h"
@@ -29,75 +28,17 @@ namespace parasol {
 namespace {
 
 // A child process of this binary; killed (SIGKILL) if still running when destroyed, and by the
-// kernel if the launcher dies first.
-class Child {
- public:
-  Child(const std::string& binary, const std::vector<std::string>& args, bool capture_stdout) {
-    int out[2] = {-1, -1};
-    if (capture_stdout && pipe(out) != 0) return;
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(1);
-      if (capture_stdout) {
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-      }
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(binary.c_str()));
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(binary.c_str(), argv.data());
-      _exit(127);
-    }
-    if (capture_stdout) {
-      close(out[1]);
-      stdout_ = fdopen(out[0], "r");
-    }
-  }
-  ~Child() {
-    if (running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_ != nullptr) fclose(stdout_);
-  }
-  bool started() const { return pid_ > 0; }
-  bool running() const { return pid_ > 0 && !exited_; }
-  std::string ReadLine() {
-    char buf[512] = {0};
-    if (stdout_ == nullptr || fgets(buf, sizeof(buf), stdout_) == nullptr) return "";
-    std::string line(buf);
-    if (!line.empty() && line.back() == '\n') line.pop_back();
-    return line;
-  }
-  // Sends `signal` and waits; the exit code, or 128 + signal number.
-  int Stop(int signal) {
-    if (!running()) return code_;
-    kill(pid_, signal);
-    return Wait();
-  }
-  int Wait() {
-    if (!running()) return code_;
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    return Reap(status);
-  }
-  int Reap(int status) {
-    exited_ = true;
-    code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return code_;
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int code_ = 0;
-  FILE* stdout_ = nullptr;
-};
+// kernel if the launcher dies first. Null when it could not be started.
+std::unique_ptr<Subprocess> StartChild(const std::string& binary,
+                                       const std::vector<std::string>& args, bool capture_stdout) {
+  SpawnOptions options;
+  options.argv = {binary};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  options.capture_stdout = capture_stdout;
+  options.die_with_parent = true;
+  auto child = Subprocess::Spawn(options);
+  return child.ok() ? std::move(*child) : nullptr;
+}
 
 }  // namespace
 
@@ -197,7 +138,7 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
                                                 "--adam-beta2", absl::StrCat(opt.adam_beta2),
                                                 "--epsilon",    absl::StrCat(opt.epsilon),
                                                 "--num-shards", absl::StrCat(f.servers)};
-  std::vector<std::unique_ptr<Child>> servers(f.servers);
+  std::vector<std::unique_ptr<Subprocess>> servers(f.servers);
   std::vector<std::string> addresses(f.servers, "127.0.0.1:0");
   std::vector<int> server_restarts(f.servers, 0), worker_restarts(f.workers, 0);
   // Starts server s on addresses[s] from `restore` (none: empty); false if it did not come up.
@@ -207,8 +148,8 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
     if (!checkpoint_root.empty()) a.insert(a.end(), {"--checkpoint-dir", checkpoint_root});
     if (!restore.empty()) a.insert(a.end(), {"--restore", restore});
     if (restore_clocks) a.push_back("--restore-clocks");
-    servers[s] = std::make_unique<Child>(binary, a, /*capture_stdout=*/true);
-    const std::string line = servers[s]->ReadLine();
+    servers[s] = StartChild(binary, a, /*capture_stdout=*/true);
+    const std::string line = servers[s] ? servers[s]->ReadLine() : "";
     if (line.rfind("listening on ", 0) != 0) return false;
     addresses[s] = line.substr(13);
     return true;
@@ -233,7 +174,8 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
     if (args[i].find('=') != std::string::npos && IsLauncherOption(name)) continue;
     passed.push_back(args[i]);
   }
-  std::vector<std::unique_ptr<Child>> workers(f.workers);
+  std::vector<std::unique_ptr<Subprocess>> workers(f.workers);
+  // False when the worker process could not be started.
   auto start_worker = [&](int w, bool resume) {
     std::vector<std::string> a = {"ps",
                                   "worker",
@@ -245,11 +187,12 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
                                   absl::StrCat(f.workers)};
     if (resume) a.push_back("--resume");
     a.insert(a.end(), passed.begin(), passed.end());
-    workers[w] = std::make_unique<Child>(binary, a, /*capture_stdout=*/false);
+    workers[w] = StartChild(binary, a, /*capture_stdout=*/false);
+    if (workers[w] == nullptr) return false;
     std::fprintf(stderr, "cluster: worker %d pid %d%s\n", w, static_cast<int>(workers[w]->pid()),
                  resume ? " (resuming)" : "");
+    return true;
   };
-  for (int w = 0; w < f.workers; ++w) start_worker(w, /*resume=*/false);
   // The launcher checkpoints through its own short-retry connection to the servers. It is
   // closed before the servers stop: a channel to a dead server makes gRPC's shutdown linger.
   std::unique_ptr<GrpcTransport> control;
@@ -257,9 +200,19 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
   auto stop_all = [&] {
     checkpoints.reset();
     control.reset();
-    for (auto& worker : workers) worker->Stop(SIGTERM);
-    for (auto& server : servers) server->Stop(SIGTERM);
+    for (auto& worker : workers) {
+      if (worker) worker->Stop(SIGTERM);
+    }
+    for (auto& server : servers) {
+      if (server) server->Stop(SIGTERM);
+    }
   };
+  for (int w = 0; w < f.workers; ++w) {
+    if (!start_worker(w, /*resume=*/false)) {
+      stop_all();
+      return Fail(kExitRuntime, absl::StrCat("worker ", w, " did not start"));
+    }
+  }
 
   control = std::make_unique<GrpcTransport>(addresses, /*retry_seconds=*/1);
   if (!checkpoint_root.empty()) {
@@ -328,7 +281,10 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
         ++worker_restarts[w];
         std::fprintf(stderr, "cluster: worker %d killed (signal %d); restart %d of %d\n", w,
                      code - 128, worker_restarts[w], f.max_restarts);
-        start_worker(w, /*resume=*/true);
+        if (!start_worker(w, /*resume=*/true)) {
+          stop_all();
+          return Fail(kExitRuntime, absl::StrCat("worker ", w, " did not restart"));
+        }
       } else {
         stop_all();
         return Fail(kExitRuntime,

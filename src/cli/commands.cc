@@ -11,7 +11,9 @@
 #include <sstream>
 
 #include "absl/strings/str_format.h"
+#include "cli/control_command.h"
 #include "cli/exit_codes.h"
+#include "cli/job_command.h"
 #include "cli/knn_command.h"
 #include "cli/ps_command.h"
 #include "cli/train_flags.h"
@@ -186,6 +188,10 @@ int RunGen(const GenOptions& options, const std::string& out) {
 }  // namespace
 
 int RunCli(int argc, char** argv) {
+  // The local backend's replica shim takes a raw command line after "--"; it bypasses CLI11.
+  if (argc >= 2 && std::string(argv[1]) == "replica-exec") {
+    return RunReplicaExec(std::vector<std::string>(argv + 2, argv + argc));
+  }
   CLI::App app{"Parasol: machine learning on sparse data (train, evaluate, predict)", "parasol"};
   app.set_version_flag("--version", "parasol 0.1.0");
   app.require_subcommand(1);
@@ -231,6 +237,11 @@ int RunCli(int argc, char** argv) {
   KnnFlags knn;
   AddKnnCommand(app, knn);
 
+  ControlFlags control;
+  AddControlCommand(app, control);
+  JobFlags job;
+  CLI::App* job_cmd = AddJobCommand(app, job);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -248,6 +259,8 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("predict")) return RunPredict(predict);
   if (app.got_subcommand("gen")) return RunGen(gen, gen_out);
   if (app.got_subcommand("knn")) return RunKnn(knn);
+  if (app.got_subcommand("control")) return RunControl(control);
+  if (app.got_subcommand("job")) return RunJob(*job_cmd, job);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server")) return RunPsServer(ps_server);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("worker")) return RunPsWorker(ps_worker);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("checkpoint")) {

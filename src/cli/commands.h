@@ -1,5 +1,5 @@
-// The `parasol` command line: sub-commands train, eval, predict and gen. Exit codes: 0 success,
-// 1 runtime error, 2 usage error; every error message names what was wrong.
+// The `parasol` command line: train, eval, predict, gen, knn, ps, cluster, control and job.
+// Exit codes: 0 success, 1 runtime error, 2 usage error; every error message names what was wrong.
 #pragma once
 
 namespace parasol {

@@ -1,0 +1,98 @@
+#include "cli/control_command.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "cli/exit_codes.h"
+#include "control/http_api.h"
+#include "control/job_service.h"
+#include "control/local_backend.h"
+#include "control/replica_shim.h"
+
+namespace parasol {
+
+CLI::App* AddControlCommand(CLI::App& app, ControlFlags& f) {
+  auto* cmd = app.add_subcommand(
+      "control", "Run the control service: job API, SQLite job store, local process backend");
+  cmd->add_option("--listen", f.listen, "Loopback HOST:PORT to serve on (default 127.0.0.1:7900)");
+  cmd->add_option("--state-dir", f.state_dir, "Directory for the job database and replica logs")
+      ->required();
+  cmd->add_option("--cpus", f.cpus, "Cores jobs may reserve (default: all)");
+  cmd->add_option("--memory-mb", f.memory_mb, "Memory jobs may reserve, MiB (default: all)");
+  cmd->add_option("--gpus", f.gpus, "GPUs (0..N-1) handed out via CUDA_VISIBLE_DEVICES");
+  return cmd;
+}
+
+int RunControl(const ControlFlags& f) {
+  namespace fs = std::filesystem;
+  auto address = control::ParseHostPort(f.listen, "--listen");
+  if (!address.ok()) return Fail(kExitUsage, address.status());
+  if (auto st = control::CheckLoopback(address->host); !st.ok()) return Fail(kExitUsage, st);
+  if (f.cpus < 0 || f.memory_mb < 0 || f.gpus < 0) {
+    return Fail(kExitUsage, "--cpus, --memory-mb and --gpus must be >= 0");
+  }
+  std::error_code ec;
+  fs::create_directories(f.state_dir, ec);
+  if (ec)
+    return Fail(kExitRuntime, "cannot create --state-dir " + f.state_dir + ": " + ec.message());
+  const std::string state_dir = fs::canonical(f.state_dir, ec).string();
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) return Fail(kExitRuntime, "cannot find the parasol binary (/proc/self/exe)");
+
+  // SIGINT/SIGTERM are taken by one thread (below); every later thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto store = control::OpenSqliteJobStore(state_dir + "/control.db");
+  if (!store.ok()) return Fail(kExitRuntime, store.status());
+  control::LocalBackendOptions options;
+  options.state_dir = state_dir;
+  options.parasol_binary = std::string(exe, n);
+  options.cpu_capacity = f.cpus;
+  options.memory_capacity = f.memory_mb << 20;
+  options.gpus = f.gpus;
+  control::JobService service(*std::move(store), std::make_unique<control::LocalBackend>(options));
+  if (auto st = service.Start(); !st.ok()) return Fail(kExitRuntime, st);
+  control::ControlHttpServer http(service);
+  auto port = http.Bind(*address);
+  if (!port.ok()) return Fail(kExitRuntime, port.status());
+  std::printf("listening on %s:%d\n", address->host.c_str(), *port);
+  std::fflush(stdout);
+  std::fprintf(stderr, "parasol control: state in %s; API at http://%s:%d/api/v1/jobs\n",
+               state_dir.c_str(), address->host.c_str(), *port);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    http.Stop();
+  });
+  const absl::Status served = http.Serve();
+  if (waiter.joinable()) {
+    pthread_kill(waiter.native_handle(), SIGTERM);  // when Serve ended by itself
+    waiter.join();
+  }
+  service.Shutdown();
+  if (!served.ok()) return Fail(kExitRuntime, served);
+  std::fprintf(stderr,
+               "parasol control: stopped; running jobs keep running and are re-attached "
+               "on the next start\n");
+  return kExitOk;
+}
+
+int RunReplicaExec(const std::vector<std::string>& args) {
+  if (args.size() < 4 || args[0] != "--exit-file" || args[2] != "--") {
+    return Fail(kExitUsage, "usage: parasol replica-exec --exit-file FILE -- COMMAND [ARGS...]");
+  }
+  return control::RunReplicaShim(args[1], std::vector<std::string>(args.begin() + 3, args.end()));
+}
+
+}  // namespace parasol

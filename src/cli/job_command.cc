@@ -1,0 +1,353 @@
+#include "cli/job_command.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cli/exit_codes.h"
+#include "control/control_client.h"
+
+namespace parasol {
+namespace {
+
+using nlohmann::json;
+
+int FailStatus(const absl::Status& st) {
+  return Fail(absl::IsInvalidArgument(st) ? kExitUsage : kExitRuntime, st);
+}
+
+void Sleep(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::string Age(double since) {
+  if (since <= 0) return "-";
+  const double s = std::difftime(std::time(nullptr), static_cast<std::time_t>(since));
+  if (s < 120) return absl::StrFormat("%ds", static_cast<int>(std::max(0.0, s)));
+  if (s < 7200) return absl::StrFormat("%dm", static_cast<int>(s / 60));
+  if (s < 172800) return absl::StrFormat("%dh", static_cast<int>(s / 3600));
+  return absl::StrFormat("%dd", static_cast<int>(s / 86400));
+}
+
+std::string Clock(double t) {
+  if (t <= 0) return "-";
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  localtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+// Columns padded to their widest cell.
+void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : rows) {
+    std::string line = indent;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+std::string StateWithReason(const json& j) {
+  const std::string reason = j.value("reason", "");
+  return j.value("state", "?") + (reason.empty() ? "" : " (" + reason + ")");
+}
+
+void PrintDescribe(const json& job) {
+  std::printf("Name:       %s\n", job.value("name", "").c_str());
+  std::printf("Kind:       %s\n", job.value("kind", "").c_str());
+  std::printf("State:      %s\n", StateWithReason(job).c_str());
+  std::printf("Created:    %s (%s ago)\n", Clock(job.value("createdAt", 0.0)).c_str(),
+              Age(job.value("createdAt", 0.0)).c_str());
+  std::printf("Started:    %s\n", Clock(job.value("startedAt", 0.0)).c_str());
+  std::printf("Finished:   %s\n", Clock(job.value("finishedAt", 0.0)).c_str());
+  const json& spec = job["spec"];
+  std::printf("Restarts:   %d (restartPolicy %s, backoffLimit %d)\n", job.value("restarts", 0),
+              spec.value("restartPolicy", "").c_str(), spec.value("backoffLimit", 0));
+  if (spec.contains("workingDir")) {
+    std::printf("WorkingDir: %s\n", spec["workingDir"].get<std::string>().c_str());
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"REPLICA", "STATE", "RESTARTS", "EXIT", "PID", "ADDRESS", "REASON"}};
+  for (const auto& r : job["replicas"]) {
+    const int64_t pid = r.value("pid", int64_t{0});
+    rows.push_back({r.value("name", ""), r.value("state", ""), absl::StrCat(r.value("restarts", 0)),
+                    r["exitCode"].is_null() ? "-" : absl::StrCat(r["exitCode"].get<int>()),
+                    pid > 0 ? absl::StrCat(pid) : "-",
+                    absl::StrCat("127.0.0.1:", r.value("port", 0)), r.value("reason", "")});
+  }
+  std::printf("Replicas:\n");
+  if (rows.size() == 1) {
+    std::printf("  (none started yet)\n");
+  } else {
+    PrintTable(rows, "  ");
+  }
+}
+
+bool IsFinalState(const std::string& state) {
+  return state == "Succeeded" || state == "Failed" || state == "Stopped";
+}
+
+// Prints replica and job state changes until the job has ended and none of its replicas runs
+// any more; exit 0 only if it succeeded.
+int Watch(control::ControlClient& client, const std::string& name) {
+  std::map<std::string, std::string> seen;
+  std::string job_state;
+  for (;;) {
+    auto job = client.Get(name);
+    if (!job.ok()) return FailStatus(job.status());
+    for (const auto& r : (*job)["replicas"]) {
+      const std::string line = StateWithReason(r);
+      std::string& last = seen[r.value("name", "")];
+      if (line != last) {
+        std::printf("%s: %s\n", r.value("name", "").c_str(), line.c_str());
+        last = line;
+      }
+    }
+    const std::string state = job->value("state", "");
+    if (state != job_state) {
+      std::printf("job %s: %s\n", name.c_str(), StateWithReason(*job).c_str());
+      job_state = state;
+    }
+    std::fflush(stdout);
+    bool stopping = false;  // replicas still being stopped after the job ended
+    for (const auto& r : (*job)["replicas"]) stopping |= r.value("state", "") == "Running";
+    if (IsFinalState(state) && !stopping) return state == "Succeeded" ? kExitOk : kExitRuntime;
+    Sleep(300);
+  }
+}
+
+int Logs(control::ControlClient& client, const JobFlags& f) {
+  auto job = client.Get(f.name);
+  if (!job.ok()) return FailStatus(job.status());
+  std::vector<std::string> replicas;
+  if (!f.replica.empty()) {
+    replicas.push_back(f.replica);
+  } else {
+    for (const auto& r : (*job)["replicas"]) replicas.push_back(r.value("name", ""));
+  }
+  if (replicas.empty()) {
+    std::fprintf(stderr, "job %s has not started any replica yet\n", f.name.c_str());
+    return kExitOk;
+  }
+  const bool several = replicas.size() > 1;
+  if (!f.follow) {
+    for (const auto& replica : replicas) {
+      if (several) std::printf("==> %s <==\n", replica.c_str());
+      uint64_t offset = 0;
+      for (;;) {
+        auto chunk = client.Logs(f.name, replica, offset);
+        if (!chunk.ok()) return FailStatus(chunk.status());
+        std::fwrite(chunk->data.data(), 1, chunk->data.size(), stdout);
+        if (chunk->data.empty()) break;
+        offset = chunk->next_offset;
+      }
+    }
+    return kExitOk;
+  }
+  // Follow: poll every replica until each is done; with several, lines carry "[replica] ".
+  std::map<std::string, uint64_t> offset;
+  std::map<std::string, std::string> partial;
+  std::map<std::string, bool> done;
+  for (;;) {
+    bool all_done = true;
+    for (const auto& replica : replicas) {
+      if (done[replica]) continue;
+      auto chunk = client.Logs(f.name, replica, offset[replica]);
+      if (!chunk.ok()) return FailStatus(chunk.status());
+      offset[replica] = chunk->next_offset;
+      if (!several) {
+        std::fwrite(chunk->data.data(), 1, chunk->data.size(), stdout);
+      } else {
+        std::string& buf = partial[replica];
+        buf += chunk->data;
+        size_t nl;
+        while ((nl = buf.find('\n')) != std::string::npos) {
+          std::printf("[%s] %s\n", replica.c_str(), buf.substr(0, nl).c_str());
+          buf.erase(0, nl + 1);
+        }
+        if (chunk->done && !buf.empty()) std::printf("[%s] %s\n", replica.c_str(), buf.c_str());
+      }
+      done[replica] = chunk->done;
+      all_done &= chunk->done;
+    }
+    std::fflush(stdout);
+    if (all_done) return kExitOk;
+    Sleep(300);
+  }
+}
+
+int Submit(control::ControlClient& client, const JobFlags& f) {
+  std::string text;
+  if (f.file == "-") {
+    std::stringstream s;
+    s << std::cin.rdbuf();
+    text = s.str();
+  } else {
+    std::ifstream in(f.file, std::ios::binary);
+    if (!in) return Fail(kExitUsage, "cannot read job spec " + f.file);
+    std::stringstream s;
+    s << in.rdbuf();
+    text = s.str();
+  }
+  std::error_code ec;
+  const std::string cwd = std::filesystem::current_path(ec).string();
+  auto job = client.Submit(text, f.file == "-" ? "stdin" : f.file, ec ? "" : cwd);
+  if (!job.ok()) return FailStatus(job.status());
+  const std::string name = job->value("name", "");
+  if (f.json && !f.watch) {
+    std::printf("%s\n", job->dump().c_str());
+  } else {
+    std::printf("job %s submitted\n", name.c_str());
+  }
+  std::fflush(stdout);
+  return f.watch ? Watch(client, name) : kExitOk;
+}
+
+}  // namespace
+
+CLI::App* AddJobCommand(CLI::App& app, JobFlags& f) {
+  auto* job = app.add_subcommand("job", "Submit and manage jobs on the control service");
+  job->add_option("--endpoint", f.endpoint,
+                  absl::StrCat("Control service URL (default $PARASOL_ENDPOINT, else ",
+                               control::kDefaultEndpoint, ")"));
+  job->require_subcommand(1);
+  auto* submit = job->add_subcommand("submit", "Submit a job spec (YAML or JSON)");
+  submit->add_option("-f,--file", f.file, "Job spec file ('-' for stdin)")->required();
+  submit->add_flag("--watch", f.watch,
+                   "Print state changes until the job and its replicas end (exit 0: success)");
+  submit->add_flag("--json", f.json, "Print the accepted job as JSON");
+  auto* list = job->add_subcommand("list", "List jobs");
+  list->add_flag("--json", f.json, "Print {\"jobs\": [...]} as JSON");
+  auto* describe = job->add_subcommand("describe", "Show a job and its replicas");
+  describe->add_option("name", f.name, "Job name")->required();
+  describe->add_flag("--json", f.json, "Print the job as JSON");
+  auto* logs = job->add_subcommand("logs", "Print replica logs (kept after the job ends)");
+  logs->add_option("name", f.name, "Job name")->required();
+  logs->add_option("--replica", f.replica, "One replica (ps-0, worker-1, ...); default: all");
+  logs->add_flag("-f,--follow", f.follow, "Keep printing until the replicas end");
+  auto* metrics = job->add_subcommand("metrics", "Show a job's metric series (loss, AUC, ...)");
+  metrics->add_option("name", f.name, "Job name")->required();
+  metrics->add_flag("--json", f.json, "Print every point as JSON");
+  auto* stop = job->add_subcommand("stop", "Stop a job's replicas (the record and logs stay)");
+  stop->add_option("name", f.name, "Job name")->required();
+  auto* del = job->add_subcommand("delete", "Stop a job and remove its record and logs");
+  del->add_option("name", f.name, "Job name")->required();
+  for (auto* sub : {submit, list, describe, logs, metrics, stop, del}) sub->fallthrough();
+  return job;
+}
+
+int RunJob(const CLI::App& job_cmd, const JobFlags& f) {
+  std::string endpoint = f.endpoint;
+  if (endpoint.empty()) {
+    const char* env = std::getenv("PARASOL_ENDPOINT");
+    endpoint = env != nullptr && *env != '\0' ? env : control::kDefaultEndpoint;
+  }
+  auto client = control::ControlClient::Create(endpoint);
+  if (!client.ok()) return Fail(kExitUsage, client.status());
+  control::ControlClient& c = **client;
+  if (job_cmd.got_subcommand("submit")) return Submit(c, f);
+  if (job_cmd.got_subcommand("list")) {
+    auto jobs = c.List();
+    if (!jobs.ok()) return FailStatus(jobs.status());
+    if (f.json) {
+      std::printf("%s\n", jobs->dump().c_str());
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"NAME", "KIND", "STATE", "RUNNING", "RESTARTS", "AGE", "REASON"}};
+    for (const auto& j : (*jobs)["jobs"]) {
+      int running = 0;
+      for (const auto& r : j["replicas"]) running += r.value("state", "") == "Running";
+      rows.push_back({j.value("name", ""), j.value("kind", ""), j.value("state", ""),
+                      absl::StrCat(running, "/", j["replicas"].size()),
+                      absl::StrCat(j.value("restarts", 0)), Age(j.value("createdAt", 0.0)),
+                      j.value("reason", "")});
+    }
+    PrintTable(rows, "");
+    return kExitOk;
+  }
+  if (job_cmd.got_subcommand("describe")) {
+    auto job = c.Get(f.name);
+    if (!job.ok()) return FailStatus(job.status());
+    if (f.json) {
+      std::printf("%s\n", job->dump().c_str());
+    } else {
+      PrintDescribe(*job);
+    }
+    return kExitOk;
+  }
+  if (job_cmd.got_subcommand("logs")) return Logs(c, f);
+  if (job_cmd.got_subcommand("metrics")) {
+    auto metrics = c.Metrics(f.name);
+    if (!metrics.ok()) return FailStatus(metrics.status());
+    if (f.json) {
+      std::printf("%s\n", metrics->dump().c_str());
+      return kExitOk;
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"REPLICA", "SERIES", "POINTS", "LAST STEP", "LAST", "MIN", "MAX"}};
+    for (const auto& s : (*metrics)["series"]) {
+      const auto& points = s["points"];
+      if (points.empty()) continue;
+      double lo = points[0][1].get<double>(), hi = lo;
+      for (const auto& p : points) {
+        lo = std::min(lo, p[1].get<double>());
+        hi = std::max(hi, p[1].get<double>());
+      }
+      const auto& last = points.back();
+      rows.push_back({s.value("replica", ""), s.value("name", ""), absl::StrCat(points.size()),
+                      absl::StrCat(last[0].get<int64_t>()),
+                      absl::StrFormat("%.6g", last[1].get<double>()), absl::StrFormat("%.6g", lo),
+                      absl::StrFormat("%.6g", hi)});
+    }
+    if (rows.size() == 1) {
+      std::printf("job %s has reported no metrics\n", f.name.c_str());
+    } else {
+      PrintTable(rows, "");
+    }
+    return kExitOk;
+  }
+  if (job_cmd.got_subcommand("stop")) {
+    auto job = c.Stop(f.name);
+    if (!job.ok()) return FailStatus(job.status());
+    std::printf("job %s: %s\n", f.name.c_str(), StateWithReason(*job).c_str());
+    return kExitOk;
+  }
+  if (job_cmd.got_subcommand("delete")) {
+    auto gone = c.Delete(f.name);
+    if (!gone.ok()) return FailStatus(gone.status());
+    // Wait until its replicas have stopped and the record is gone, so the name is free again.
+    for (int i = 0; !*gone && i < 600; ++i) {
+      Sleep(100);
+      auto job = c.Get(f.name);
+      if (absl::IsNotFound(job.status()))
+        *gone = true;
+      else if (!job.ok())
+        return FailStatus(job.status());
+    }
+    if (!*gone) return Fail(kExitRuntime, "job " + f.name + " is still stopping");
+    std::printf("job %s deleted\n", f.name.c_str());
+    return kExitOk;
+  }
+  return kExitUsage;
+}
+
+}  // namespace parasol

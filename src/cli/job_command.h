@@ -1,0 +1,23 @@
+// `parasol job submit|list|describe|logs|metrics|stop|delete`: the control service's command-line
+// client (src/control/control_client.h). Tables for people, --json for scripts. Registered by
+// commands.cc; single-threaded.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace parasol {
+
+struct JobFlags {
+  std::string endpoint;  // --endpoint, else $PARASOL_ENDPOINT, else the default
+  std::string file;      // submit -f
+  std::string name;      // describe/logs/stop/delete NAME
+  std::string replica;   // logs --replica
+  bool watch = false, json = false, follow = false;
+};
+
+// Adds `job` and its sub-commands; returns the `job` command (RunJob needs it).
+CLI::App* AddJobCommand(CLI::App& app, JobFlags& flags);
+int RunJob(const CLI::App& job_command, const JobFlags& flags);
+
+}  // namespace parasol

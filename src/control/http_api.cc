@@ -1,0 +1,231 @@
+#include "control/http_api.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace parasol::control {
+namespace {
+
+const char* CodeName(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case absl::StatusCode::kNotFound:
+      return "NOT_FOUND";
+    case absl::StatusCode::kAlreadyExists:
+      return "ALREADY_EXISTS";
+    case absl::StatusCode::kFailedPrecondition:
+      return "FAILED_PRECONDITION";
+    case absl::StatusCode::kResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
+    case absl::StatusCode::kUnavailable:
+      return "UNAVAILABLE";
+    default:
+      return "INTERNAL";
+  }
+}
+
+void SendJson(httplib::Response& res, int http_status, const std::string& json) {
+  res.status = http_status;
+  res.set_content(json + "\n", "application/json");
+}
+
+void SendError(httplib::Response& res, const absl::Status& status) {
+  nlohmann::json j = {{"error", std::string(status.message())}, {"code", CodeName(status.code())}};
+  SendJson(res, HttpStatusFor(status), j.dump());
+}
+
+std::string RecordsJson(const std::vector<JobRecord>& jobs) {
+  std::string out = "{\"jobs\":[";
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (i > 0) out += ",";
+    out += JobRecordToJson(jobs[i]);
+  }
+  return out + "]}";
+}
+
+}  // namespace
+
+int HttpStatusFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
+    case absl::StatusCode::kResourceExhausted:
+      return 422;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+absl::StatusOr<HostPort> ParseHostPort(const std::string& text, const std::string& flag) {
+  const size_t colon = text.rfind(':');
+  HostPort hp;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &hp.port) || hp.port < 0 || hp.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " '", text, "': expected HOST:PORT, e.g. 127.0.0.1:7900"));
+  }
+  hp.host = text.substr(0, colon);
+  if (hp.host.size() > 2 && hp.host.front() == '[' && hp.host.back() == ']') {
+    hp.host = hp.host.substr(1, hp.host.size() - 2);
+  }
+  return hp;
+}
+
+absl::Status CheckLoopback(const std::string& host) {
+  in_addr v4;
+  in6_addr v6;
+  if (host == "localhost" ||
+      (inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+      (inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6))) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      "refusing to listen on '" + host +
+      "': the control service starts commands and has no authentication yet, so it listens on "
+      "loopback only (127.0.0.1, ::1 or localhost)");
+}
+
+ControlHttpServer::ControlHttpServer(JobService& service)
+    : service_(service), server_(std::make_unique<httplib::Server>()) {
+  httplib::Server& s = *server_;
+  s.set_payload_max_length(kMaxRequestBytes);
+  s.set_read_timeout(10, 0);
+  s.set_write_timeout(10, 0);
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        SendError(res, absl::InternalError("internal error: " + what));
+      });
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const absl::Status st =
+        res.status == 413 ? absl::InvalidArgumentError(absl::StrCat("request body larger than ",
+                                                                    kMaxRequestBytes, " bytes"))
+        : res.status == 404
+            ? absl::NotFoundError("no such endpoint: " + req.method + " " + req.path)
+            : absl::InvalidArgumentError(absl::StrCat("bad request (HTTP ", res.status, ")"));
+    const int code = res.status;
+    SendError(res, st);
+    res.status = code;
+  });
+
+  s.Get("/api/v1/healthz", [](const httplib::Request&, httplib::Response& res) {
+    SendJson(res, 200, "{\"ok\":true}");
+  });
+  s.Get("/api/v1/jobs", [this](const httplib::Request&, httplib::Response& res) {
+    auto jobs = service_.List();
+    if (!jobs.ok()) return SendError(res, jobs.status());
+    SendJson(res, 200, RecordsJson(*jobs));
+  });
+  s.Post("/api/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+    // The client may name its file for error messages; only a plain name is kept.
+    std::string source = req.get_header_value("X-Parasol-Source");
+    if (source.empty() || source.size() > 200 ||
+        source.find_first_of("\r\n\"") != std::string::npos) {
+      source = "request body";
+    }
+    std::string dir = req.get_header_value("X-Parasol-Working-Dir");
+    if (dir.find('\0') != std::string::npos) dir.clear();
+    auto job = service_.Submit(req.body, source, dir);
+    if (!job.ok()) return SendError(res, job.status());
+    SendJson(res, 201, JobRecordToJson(*job));
+  });
+  s.Get(R"(/api/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto job = service_.Get(req.matches[1]);
+    if (!job.ok()) return SendError(res, job.status());
+    SendJson(res, 200, JobRecordToJson(*job));
+  });
+  s.Post(R"(/api/v1/jobs/([^/]+)/stop)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           auto job = service_.Stop(req.matches[1]);
+           if (!job.ok()) return SendError(res, job.status());
+           SendJson(res, 200, JobRecordToJson(*job));
+         });
+  s.Delete(R"(/api/v1/jobs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    auto gone = service_.Delete(req.matches[1]);
+    if (!gone.ok()) return SendError(res, gone.status());
+    SendJson(res, *gone ? 200 : 202, *gone ? "{\"deleted\":true}" : "{\"deleted\":false}");
+  });
+  s.Get(R"(/api/v1/jobs/([^/]+)/metrics)",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          auto metrics = service_.MetricsJson(req.matches[1]);
+          if (!metrics.ok()) return SendError(res, metrics.status());
+          SendJson(res, 200, *metrics);
+        });
+  s.Post(R"(/api/v1/jobs/([^/]+)/metrics)",
+         [this](const httplib::Request& req, httplib::Response& res) {
+           if (auto st = service_.ReportMetrics(req.matches[1], req.body); !st.ok()) {
+             return SendError(res, st);
+           }
+           SendJson(res, 200, "{\"ok\":true}");
+         });
+  s.Get(R"(/api/v1/jobs/([^/]+)/logs)", [this](const httplib::Request& req,
+                                               httplib::Response& res) {
+    if (!req.has_param("replica")) {
+      return SendError(res, absl::InvalidArgumentError("replica: required query parameter"));
+    }
+    uint64_t offset = 0;
+    size_t max = kMaxLogChunkBytes;
+    if (req.has_param("offset") && !absl::SimpleAtoi(req.get_param_value("offset"), &offset)) {
+      return SendError(res, absl::InvalidArgumentError("offset: expected a byte offset"));
+    }
+    if (req.has_param("max") && (!absl::SimpleAtoi(req.get_param_value("max"), &max) || max == 0)) {
+      return SendError(res, absl::InvalidArgumentError("max: expected a positive byte count"));
+    }
+    auto chunk = service_.Logs(req.matches[1], req.get_param_value("replica"), offset,
+                               std::min(max, kMaxLogChunkBytes));
+    if (!chunk.ok()) return SendError(res, chunk.status());
+    res.status = 200;
+    res.set_header("X-Parasol-Next-Offset", absl::StrCat(chunk->next_offset));
+    res.set_header("X-Parasol-Done", chunk->done ? "1" : "0");
+    res.set_content(chunk->data, "text/plain; charset=utf-8");
+  });
+}
+
+ControlHttpServer::~ControlHttpServer() = default;
+
+absl::StatusOr<int> ControlHttpServer::Bind(const HostPort& address) {
+  if (auto st = CheckLoopback(address.host); !st.ok()) return st;
+  int port = address.port;
+  if (port == 0) {
+    port = server_->bind_to_any_port(address.host);
+    if (port < 0) port = 0;
+  } else if (!server_->bind_to_port(address.host, port)) {
+    port = 0;
+  }
+  if (port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address.host, ":", address.port, ": ", strerror(errno)));
+  }
+  return port;
+}
+
+absl::Status ControlHttpServer::Serve() {
+  if (!server_->listen_after_bind()) return absl::UnavailableError("HTTP server stopped");
+  return absl::OkStatus();
+}
+
+void ControlHttpServer::Stop() { server_->stop(); }
+
+}  // namespace parasol::control

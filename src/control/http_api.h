@@ -1,0 +1,62 @@
+// The control service's REST API (/api/v1, JSON) over JobService, on cpp-httplib. A thin layer:
+// it parses requests, calls the service and turns absl::Status into HTTP codes in one place
+// (HttpStatusFor). Loopback only until authentication exists; bodies are bounded. Thread-safe:
+// requests are served concurrently by httplib's thread pool.
+//
+//   GET    /api/v1/healthz
+//   GET    /api/v1/jobs                    {"jobs": [JOB, ...]}
+//   POST   /api/v1/jobs                    body: the spec (YAML or JSON) -> 201 JOB
+//   GET    /api/v1/jobs/NAME               JOB ({"name", "state": "Running", "replicas": [...]})
+//   POST   /api/v1/jobs/NAME/stop          JOB
+//   DELETE /api/v1/jobs/NAME               200 {"deleted": true} | 202 {"deleted": false}
+//   GET    /api/v1/jobs/NAME/logs?replica=R&offset=N[&max=M]
+//          text/plain; headers X-Parasol-Next-Offset, X-Parasol-Done (1 when no more will come)
+// Errors: {"error": "message naming the field or name at fault", "code": "INVALID_ARGUMENT"}.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "control/job_service.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace parasol::control {
+
+inline constexpr size_t kMaxRequestBytes = 1 << 20;  // a spec is a few KB
+inline constexpr size_t kMaxLogChunkBytes = 1 << 20;
+
+// The HTTP status for a failed call: 400 InvalidArgument, 404 NotFound, 409 AlreadyExists /
+// FailedPrecondition, 422 ResourceExhausted, 503 Unavailable, else 500.
+int HttpStatusFor(const absl::Status& status);
+
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+// "HOST:PORT" ("[::1]:PORT" for IPv6); InvalidArgument naming `flag` otherwise.
+absl::StatusOr<HostPort> ParseHostPort(const std::string& text, const std::string& flag);
+// OK for 127.0.0.0/8, ::1 and "localhost"; FailedPrecondition otherwise.
+absl::Status CheckLoopback(const std::string& host);
+
+class ControlHttpServer {
+ public:
+  explicit ControlHttpServer(JobService& service);
+  ~ControlHttpServer();
+
+  // Binds a loopback address (port 0: a free one); the bound port.
+  absl::StatusOr<int> Bind(const HostPort& address);
+  // Serves until Stop() is called (from another thread).
+  absl::Status Serve();
+  void Stop();
+
+ private:
+  JobService& service_;
+  std::unique_ptr<httplib::Server> server_;
+};
+
+}  // namespace parasol::control

@@ -1,0 +1,226 @@
+#include "control/job_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "control/metrics_log.h"
+
+namespace parasol::control {
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+JobService::JobService(std::unique_ptr<JobStore> store, std::unique_ptr<JobBackend> backend)
+    : store_(std::move(store)), backend_(std::move(backend)) {}
+
+JobService::~JobService() { Shutdown(); }
+
+absl::Status JobService::Start() {
+  auto stored = store_->List();
+  if (!stored.ok()) return stored.status();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const double now = NowSeconds();
+    for (auto& job : *stored) {
+      if (!IsFinal(job.state) || job.HasLiveReplicas()) {
+        backend_->Recover(job, now);
+        Persist(job);
+      }
+      jobs_[job.name()] = std::move(job);
+    }
+  }
+  supervisor_ = std::thread([this] {
+    while (!stop_) {
+      Tick(NowSeconds());
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_.load(); });
+    }
+  });
+  return absl::OkStatus();
+}
+
+void JobService::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (supervisor_.joinable()) supervisor_.join();
+}
+
+void JobService::Persist(const JobRecord& job) {
+  if (auto st = store_->Update(job); !st.ok()) {
+    std::fprintf(stderr, "parasol control: cannot save job %s: %s\n", job.name().c_str(),
+                 std::string(st.message()).c_str());
+  }
+}
+
+void JobService::Tick(double now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<JobRecord*> order;
+  for (auto& [name, job] : jobs_) order.push_back(&job);
+  // Oldest first, so an earlier Pending job gets free resources before a later one.
+  std::sort(order.begin(), order.end(),
+            [](const JobRecord* a, const JobRecord* b) { return a->created_at < b->created_at; });
+  std::vector<std::string> gone;
+  for (JobRecord* job : order) {
+    if (IsFinal(job->state) && !job->HasLiveReplicas() && !job->delete_requested) continue;
+    bool changed = backend_->Reconcile(*job, now);
+    const std::vector<MetricPoint> points = backend_->CollectMetrics(*job, now);
+    if (!points.empty()) {
+      // Points first, then the read positions: a crash between repeats points, never loses them.
+      if (auto st = store_->AppendMetrics(job->name(), points); !st.ok()) {
+        std::fprintf(stderr, "parasol control: cannot save metrics of %s: %s\n",
+                     job->name().c_str(), std::string(st.message()).c_str());
+      }
+      changed = true;
+    }
+    if (changed) Persist(*job);
+    if (job->delete_requested && !job->HasLiveReplicas()) gone.push_back(job->name());
+  }
+  for (const auto& name : gone) {
+    backend_->Remove(jobs_[name]).IgnoreError();  // best effort: logs of a deleted job
+    if (auto st = store_->Delete(name); !st.ok() && !absl::IsNotFound(st)) {
+      std::fprintf(stderr, "parasol control: cannot delete job %s: %s\n", name.c_str(),
+                   std::string(st.message()).c_str());
+    }
+    jobs_.erase(name);
+  }
+}
+
+absl::StatusOr<JobRecord> JobService::Submit(const std::string& spec_text,
+                                             const std::string& source,
+                                             const std::string& default_working_dir) {
+  auto spec = ParseJobSpec(spec_text, source);
+  if (!spec.ok()) return spec.status();
+  if (!default_working_dir.empty() && default_working_dir.front() == '/' &&
+      (spec->working_dir.empty() || spec->working_dir.front() != '/')) {
+    spec->working_dir = spec->working_dir.empty() ? default_working_dir
+                                                  : default_working_dir + "/" + spec->working_dir;
+  }
+  if (auto st = backend_->Admit(*spec); !st.ok()) return st;
+  JobRecord job;
+  job.spec = *std::move(spec);
+  job.created_at = NowSeconds();
+  job.reason = "queued";
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (jobs_.count(job.name()) > 0) {
+      return absl::AlreadyExistsError("a job named '" + job.name() +
+                                      "' exists (delete it first or choose another name)");
+    }
+    if (auto st = store_->Create(job); !st.ok()) return st;
+    jobs_[job.name()] = job;
+  }
+  wake_.notify_all();
+  return job;
+}
+
+absl::StatusOr<JobRecord> JobService::Get(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(name);
+  if (it == jobs_.end()) return absl::NotFoundError("no job named '" + name + "'");
+  return it->second;
+}
+
+absl::StatusOr<std::vector<JobRecord>> JobService::List() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<JobRecord> out;
+  for (const auto& [name, job] : jobs_) out.push_back(job);
+  std::sort(out.begin(), out.end(),
+            [](const JobRecord& a, const JobRecord& b) { return a.created_at < b.created_at; });
+  return out;
+}
+
+absl::StatusOr<JobRecord> JobService::Stop(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(name);
+  if (it == jobs_.end()) return absl::NotFoundError("no job named '" + name + "'");
+  backend_->RequestStop(it->second, "stopped by request", NowSeconds());
+  Persist(it->second);
+  return it->second;
+}
+
+absl::StatusOr<bool> JobService::Delete(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(name);
+  if (it == jobs_.end()) return absl::NotFoundError("no job named '" + name + "'");
+  JobRecord& job = it->second;
+  backend_->RequestStop(job, "deleted", NowSeconds());
+  if (job.HasLiveReplicas()) {
+    job.delete_requested = true;
+    Persist(job);
+    return false;
+  }
+  backend_->Remove(job).IgnoreError();
+  if (auto st = store_->Delete(name); !st.ok()) return st;
+  jobs_.erase(it);
+  return true;
+}
+
+absl::StatusOr<std::string> JobService::MetricsJson(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (jobs_.count(name) == 0) return absl::NotFoundError("no job named '" + name + "'");
+  }
+  auto points = store_->Metrics(name);
+  if (!points.ok()) return points.status();
+  return MetricSeriesJson(name, *points);
+}
+
+absl::Status JobService::ReportMetrics(const std::string& name, const std::string& body) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(std::string("metrics: not JSON: ") + e.what());
+  }
+  if (!j.is_object() || !j.contains("replica") || !j["replica"].is_string() ||
+      !j.contains("points") || !j["points"].is_array()) {
+    return absl::InvalidArgumentError(
+        "metrics: expected {\"replica\": NAME, \"points\": [{\"step\": N, ...}, ...]}");
+  }
+  const std::string replica = j["replica"].get<std::string>();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = jobs_.find(name);
+    if (it == jobs_.end()) return absl::NotFoundError("no job named '" + name + "'");
+    if (it->second.FindReplica(replica) == nullptr) {
+      return absl::NotFoundError("job '" + name + "' has no replica '" + replica + "'");
+    }
+  }
+  std::vector<MetricPoint> all;
+  const double now = NowSeconds();
+  for (size_t i = 0; i < j["points"].size(); ++i) {
+    auto points = ParseMetricsLine(j["points"][i].dump(), replica, now);
+    if (!points.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("points[", i, "]: ", points.status().message()));
+    }
+    all.insert(all.end(), points->begin(), points->end());
+  }
+  return store_->AppendMetrics(name, all);
+}
+
+absl::StatusOr<LogChunk> JobService::Logs(const std::string& name, const std::string& replica,
+                                          uint64_t offset, size_t max_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(name);
+  if (it == jobs_.end()) return absl::NotFoundError("no job named '" + name + "'");
+  JobRecord& job = it->second;
+  auto data = backend_->ReadLog(job, replica, offset, max_bytes);
+  if (!data.ok()) return data.status();
+  LogChunk chunk;
+  chunk.next_offset = offset + data->size();
+  const ReplicaStatus* r = job.FindReplica(replica);
+  chunk.done = data->size() < max_bytes && r != nullptr && r->state != ReplicaState::kRunning &&
+               (r->state != ReplicaState::kPending || IsFinal(job.state));
+  chunk.data = *std::move(data);
+  return chunk;
+}
+
+}  // namespace parasol::control

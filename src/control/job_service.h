@@ -1,0 +1,79 @@
+// The control service's core: accepts job specs, keeps every job's record in the store, and
+// drives the backend from one supervision thread (every 100 ms). The HTTP API and tests call it;
+// it knows nothing of HTTP. Thread-safe: all methods may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "control/job_backend.h"
+#include "control/job_store.h"
+
+namespace parasol::control {
+
+struct LogChunk {
+  std::string data;
+  uint64_t next_offset = 0;
+  bool done = false;  // the replica will write no more (it is not running or waiting to restart)
+};
+
+class JobService {
+ public:
+  JobService(std::unique_ptr<JobStore> store, std::unique_ptr<JobBackend> backend);
+  ~JobService();
+
+  // Loads the stored jobs, lets the backend re-attach to or account for those that were running,
+  // and starts supervising. Call once.
+  absl::Status Start();
+  // Stops supervising. Running replicas are left running (a later Start re-attaches to them).
+  void Shutdown();
+
+  // Validates `spec_text` (YAML or JSON; `source` names it in errors) and queues the job. When
+  // `default_working_dir` is an absolute path (the CLI sends its own directory), a missing
+  // workingDir becomes it and a relative one is resolved against it. InvalidArgument naming the
+  // field; AlreadyExists for a taken name; ResourceExhausted when the backend can never run it.
+  absl::StatusOr<JobRecord> Submit(const std::string& spec_text, const std::string& source,
+                                   const std::string& default_working_dir = "");
+  absl::StatusOr<JobRecord> Get(const std::string& name);
+  absl::StatusOr<std::vector<JobRecord>> List();
+  // Stops the job's replicas; the job ends Stopped unless it had already ended.
+  absl::StatusOr<JobRecord> Stop(const std::string& name);
+  // Stops the job and forgets it with its logs once no replica runs. Returns whether it is gone
+  // already (false: it will be once its replicas have stopped).
+  absl::StatusOr<bool> Delete(const std::string& name);
+  absl::StatusOr<LogChunk> Logs(const std::string& name, const std::string& replica,
+                                uint64_t offset, size_t max_bytes);
+
+  // The job's metric series as JSON (metrics_log.h's MetricSeriesJson).
+  absl::StatusOr<std::string> MetricsJson(const std::string& name);
+  // Stores points a replica reports over the API: `body` is
+  // {"replica": R, "points": [{"step": 1, "loss": 0.5}, ...]}; InvalidArgument naming the point.
+  absl::Status ReportMetrics(const std::string& name, const std::string& body);
+
+  // One supervision step at time `now` (seconds since the epoch). Start() runs it periodically.
+  void Tick(double now);
+
+ private:
+  void Persist(const JobRecord& job);
+
+  std::unique_ptr<JobStore> store_;
+  std::unique_ptr<JobBackend> backend_;
+  std::mutex mu_;
+  std::map<std::string, JobRecord> jobs_;  // guarded by mu_; mirrors the store
+  std::atomic<bool> stop_{false};
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  std::thread supervisor_;
+};
+
+double NowSeconds();
+
+}  // namespace parasol::control

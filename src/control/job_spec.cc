@@ -1,0 +1,377 @@
+#include "control/job_spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace parasol::control {
+namespace {
+
+using ordered_json = nlohmann::ordered_json;
+
+// Thrown inside the parser only; ParseJobSpec turns it into a Status.
+struct SpecError {
+  std::string field;
+  std::string message;
+  YAML::Mark mark;
+};
+
+[[noreturn]] void Bad(const YAML::Node& node, const std::string& field, const std::string& what) {
+  throw SpecError{field, what, node.Mark()};
+}
+
+std::string Join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+void CheckKeys(const YAML::Node& map, const std::string& path, std::set<std::string> allowed) {
+  if (!map.IsMap()) Bad(map, path.empty() ? "spec" : path, "expected a mapping");
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    if (allowed.count(key) == 0) {
+      Bad(kv.first, Join(path, key),
+          "unknown field (allowed: " + absl::StrJoin(allowed, ", ") + ")");
+    }
+  }
+}
+
+std::string Scalar(const YAML::Node& node, const std::string& field) {
+  if (!node.IsScalar()) Bad(node, field, "expected a string");
+  return node.Scalar();
+}
+
+int64_t Integer(const YAML::Node& node, const std::string& field, int64_t min, const char* what) {
+  int64_t v = 0;
+  if (!node.IsScalar() || !YAML::convert<int64_t>::decode(node, v) || v < min) {
+    Bad(node, field, what);
+  }
+  return v;
+}
+
+double ParseCpu(const YAML::Node& node, const std::string& field) {
+  const char* what = "expected a number of cores (2, 0.5 or \"500m\")";
+  if (!node.IsScalar()) Bad(node, field, what);
+  std::string s = node.Scalar();
+  double scale = 1;
+  if (!s.empty() && s.back() == 'm') {
+    s.pop_back();
+    scale = 1e-3;
+  }
+  try {
+    size_t used = 0;
+    const double v = std::stod(s, &used);
+    if (used != s.size() || !(v >= 0) || !std::isfinite(v)) Bad(node, field, what);
+    return v * scale;
+  } catch (const std::logic_error&) {
+    Bad(node, field, what);
+  }
+}
+
+int64_t ParseMemory(const YAML::Node& node, const std::string& field) {
+  const char* what = "expected bytes or a quantity such as 512Mi, 2Gi or 1G";
+  if (!node.IsScalar()) Bad(node, field, what);
+  static const std::regex kQuantity("([0-9]+)(Ki|Mi|Gi|Ti|K|M|G|T)?");
+  std::smatch m;
+  const std::string s = node.Scalar();
+  if (!std::regex_match(s, m, kQuantity) || m[1].length() > 15) Bad(node, field, what);
+  static const std::map<std::string, int64_t> kScale = {
+      {"", 1},           {"K", 1000},          {"M", 1000000},
+      {"G", 1000000000}, {"T", 1000000000000}, {"Ki", 1LL << 10},
+      {"Mi", 1LL << 20}, {"Gi", 1LL << 30},    {"Ti", 1LL << 40}};
+  const int64_t v = std::stoll(m[1].str());
+  const int64_t scale = kScale.at(m[2].str());
+  if (v > (int64_t{1} << 62) / scale) Bad(node, field, what);
+  return v * scale;
+}
+
+Resources ParseResources(const YAML::Node& node, const std::string& path) {
+  CheckKeys(node, path, {"cpu", "memory", "gpu"});
+  Resources r;
+  if (node["cpu"]) r.cpu = ParseCpu(node["cpu"], path + ".cpu");
+  if (node["memory"]) r.memory_bytes = ParseMemory(node["memory"], path + ".memory");
+  if (node["gpu"]) {
+    r.gpu =
+        static_cast<int>(Integer(node["gpu"], path + ".gpu", 0, "expected a whole number >= 0"));
+  }
+  return r;
+}
+
+std::map<std::string, std::string> ParseEnv(const YAML::Node& node, const std::string& path) {
+  static const std::regex kName("[A-Za-z_][A-Za-z0-9_]*");
+  if (!node.IsMap()) Bad(node, path, "expected a mapping NAME: value");
+  std::map<std::string, std::string> env;
+  for (const auto& kv : node) {
+    const std::string name = kv.first.as<std::string>();
+    if (!std::regex_match(name, kName)) {
+      Bad(kv.first, Join(path, name), "not a valid environment variable name");
+    }
+    env[name] = Scalar(kv.second, Join(path, name));
+  }
+  return env;
+}
+
+std::vector<std::string> ParseCommand(const YAML::Node& node, const std::string& field) {
+  const char* what = "expected a non-empty list of strings, e.g. [\"sh\", \"-c\", \"...\"]";
+  if (!node.IsSequence() || node.size() == 0) Bad(node, field, what);
+  std::vector<std::string> argv;
+  for (size_t i = 0; i < node.size(); ++i) {
+    argv.push_back(Scalar(node[i], absl::StrCat(field, "[", i, "]")));
+  }
+  if (argv[0].empty()) Bad(node, field + "[0]", "the program must not be empty");
+  return argv;
+}
+
+std::string ParseDir(const YAML::Node& node, const std::string& field) {
+  std::string dir = Scalar(node, field);
+  if (dir.empty()) Bad(node, field, "expected a directory");
+  if (dir.find('\0') != std::string::npos) Bad(node, field, "contains a NUL byte");
+  return dir;
+}
+
+ReplicaSpec ParseReplica(const std::string& role, const YAML::Node& node, const std::string& path) {
+  CheckKeys(node, path, {"count", "command", "env", "workingDir", "resources"});
+  ReplicaSpec r;
+  r.role = role;
+  if (node["count"]) {
+    r.count =
+        static_cast<int>(Integer(node["count"], path + ".count", 1, "expected a positive integer"));
+    if (r.count > 1000) Bad(node["count"], path + ".count", "at most 1000 replicas per role");
+  }
+  if (!node["command"]) Bad(node, path + ".command", "required: the program and its arguments");
+  r.command = ParseCommand(node["command"], path + ".command");
+  if (node["env"]) r.env = ParseEnv(node["env"], path + ".env");
+  if (node["workingDir"]) r.working_dir = ParseDir(node["workingDir"], path + ".workingDir");
+  if (node["resources"]) r.resources = ParseResources(node["resources"], path + ".resources");
+  return r;
+}
+
+TrainSpec ParseTrain(const YAML::Node& node) {
+  CheckKeys(node, "train", {"servers", "workers", "args"});
+  static const std::regex kFlag("[a-z][a-z0-9-]*");
+  TrainSpec t;
+  if (node["servers"]) {
+    t.servers = static_cast<int>(
+        Integer(node["servers"], "train.servers", 0, "expected a whole number >= 0"));
+  }
+  if (node["workers"]) {
+    t.workers = static_cast<int>(
+        Integer(node["workers"], "train.workers", 1, "expected a positive integer"));
+  }
+  if (t.servers > 256 || t.workers > 256) Bad(node, "train", "at most 256 servers and workers");
+  if (t.servers == 0 && t.workers > 1) {
+    Bad(node["workers"], "train.workers", "more than one worker needs train.servers >= 1");
+  }
+  if (!node["args"])
+    Bad(node, "train.args", "required: the training flags, e.g. {train: x.svm, out: model}");
+  const YAML::Node& args = node["args"];
+  if (!args.IsMap()) Bad(args, "train.args", "expected a mapping FLAG: value");
+  for (const auto& kv : args) {
+    const std::string flag = kv.first.as<std::string>();
+    const std::string field = "train.args." + flag;
+    if (!std::regex_match(flag, kFlag)) Bad(kv.first, field, "not a flag name (--" + flag + ")");
+    if (flag == "servers" || flag == "workers") {
+      Bad(kv.first, field, "set train." + flag + " instead");
+    }
+    t.flags.emplace_back(flag, Scalar(kv.second, field));
+  }
+  return t;
+}
+
+JobSpec ParseRoot(const YAML::Node& root) {
+  if (!root.IsMap()) Bad(root, "spec", "expected a mapping with name, kind and replicas");
+  CheckKeys(root, "",
+            {"name", "kind", "replicas", "env", "workingDir", "resources", "restartPolicy",
+             "backoffLimit", "activeDeadlineSeconds", "train"});
+  JobSpec spec;
+  static const std::regex kName("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  if (!root["name"]) Bad(root, "name", "required");
+  spec.name = Scalar(root["name"], "name");
+  if (!std::regex_match(spec.name, kName)) {
+    Bad(root["name"], "name",
+        "expected lowercase letters, digits and '-', starting and ending with a letter or digit, "
+        "at most 63 characters");
+  }
+  if (!root["kind"]) Bad(root, "kind", "required: train, serve or custom");
+  const std::string kind = Scalar(root["kind"], "kind");
+  if (kind == "custom") {
+    spec.kind = JobKind::kCustom;
+  } else if (kind == "train") {
+    spec.kind = JobKind::kTrain;
+  } else if (kind == "serve") {
+    Bad(root["kind"], "kind", "'serve' is not supported yet (train and custom are)");
+  } else {
+    Bad(root["kind"], "kind", "expected train, serve or custom, not '" + kind + "'");
+  }
+  if (root["env"]) spec.env = ParseEnv(root["env"], "env");
+  if (root["workingDir"]) spec.working_dir = ParseDir(root["workingDir"], "workingDir");
+  if (root["resources"]) spec.resources = ParseResources(root["resources"], "resources");
+  if (root["restartPolicy"]) {
+    const std::string p = Scalar(root["restartPolicy"], "restartPolicy");
+    if (p == "Never") {
+      spec.restart_policy = RestartPolicy::kNever;
+    } else if (p == "OnFailure") {
+      spec.restart_policy = RestartPolicy::kOnFailure;
+    } else if (p == "ExitCode") {
+      spec.restart_policy = RestartPolicy::kExitCode;
+    } else {
+      Bad(root["restartPolicy"], "restartPolicy",
+          "expected Never, OnFailure or ExitCode, not '" + p + "'");
+    }
+  }
+  if (root["backoffLimit"]) {
+    spec.backoff_limit = static_cast<int>(
+        Integer(root["backoffLimit"], "backoffLimit", 0, "expected a whole number >= 0"));
+  }
+  if (root["activeDeadlineSeconds"]) {
+    spec.active_deadline_seconds = Integer(root["activeDeadlineSeconds"], "activeDeadlineSeconds",
+                                           1, "expected a positive integer");
+  }
+  if (spec.kind == JobKind::kTrain) {
+    if (root["replicas"]) {
+      Bad(root["replicas"], "replicas", "not used by kind train (set train.servers/workers)");
+    }
+    if (!root["train"]) Bad(root, "train", "required for kind train");
+    spec.train = ParseTrain(root["train"]);
+    return spec;
+  }
+  if (root["train"]) Bad(root["train"], "train", "only used by kind train");
+  if (!root["replicas"]) Bad(root, "replicas", "required: ROLE: {count, command}");
+  const YAML::Node& replicas = root["replicas"];
+  if (!replicas.IsMap() || replicas.size() == 0) {
+    Bad(replicas, "replicas", "expected a mapping ROLE: {count, command}");
+  }
+  static const std::regex kRole("[a-z][a-z0-9]{0,30}");
+  for (const auto& kv : replicas) {
+    const std::string role = kv.first.as<std::string>();
+    if (!std::regex_match(role, kRole)) {
+      Bad(kv.first, "replicas." + role, "role names are lowercase letters and digits (ps, worker)");
+    }
+    spec.replicas.push_back(ParseReplica(role, kv.second, "replicas." + role));
+  }
+  return spec;
+}
+
+ordered_json ResourcesJson(const Resources& r) {
+  ordered_json j = ordered_json::object();
+  if (r.cpu != 0) j["cpu"] = r.cpu;
+  if (r.memory_bytes != 0) j["memory"] = r.memory_bytes;
+  if (r.gpu != 0) j["gpu"] = r.gpu;
+  return j;
+}
+
+}  // namespace
+
+const char* JobKindName(JobKind kind) {
+  switch (kind) {
+    case JobKind::kTrain:
+      return "train";
+    case JobKind::kServe:
+      return "serve";
+    case JobKind::kCustom:
+      return "custom";
+  }
+  return "?";
+}
+
+const char* RestartPolicyName(RestartPolicy policy) {
+  switch (policy) {
+    case RestartPolicy::kNever:
+      return "Never";
+    case RestartPolicy::kOnFailure:
+      return "OnFailure";
+    case RestartPolicy::kExitCode:
+      return "ExitCode";
+  }
+  return "?";
+}
+
+absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string& source) {
+  auto where = [&](const YAML::Mark& mark) {
+    if (mark.is_null()) return source;
+    return absl::StrCat(source, ":", mark.line + 1, ":", mark.column + 1);
+  };
+  try {
+    return ParseRoot(YAML::Load(text));
+  } catch (const SpecError& e) {
+    return absl::InvalidArgumentError(absl::StrCat(where(e.mark), ": ", e.field, ": ", e.message));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where(e.mark), ": not valid YAML or JSON: ", e.msg));
+  }
+}
+
+std::string JobSpecToJson(const JobSpec& spec) {
+  ordered_json j;
+  j["name"] = spec.name;
+  j["kind"] = JobKindName(spec.kind);
+  if (spec.kind == JobKind::kTrain) {
+    ordered_json args = ordered_json::object();
+    for (const auto& [flag, value] : spec.train.flags) args[flag] = value;
+    j["train"] = {{"servers", spec.train.servers}, {"workers", spec.train.workers}, {"args", args}};
+  } else {
+    ordered_json replicas = ordered_json::object();
+    for (const auto& r : spec.replicas) {
+      ordered_json role;
+      role["count"] = r.count;
+      role["command"] = r.command;
+      if (!r.env.empty()) role["env"] = r.env;
+      if (!r.working_dir.empty()) role["workingDir"] = r.working_dir;
+      if (r.resources != Resources{}) role["resources"] = ResourcesJson(r.resources);
+      replicas[r.role] = role;
+    }
+    j["replicas"] = replicas;
+  }
+  if (!spec.env.empty()) j["env"] = spec.env;
+  if (!spec.working_dir.empty()) j["workingDir"] = spec.working_dir;
+  if (spec.resources != Resources{}) j["resources"] = ResourcesJson(spec.resources);
+  j["restartPolicy"] = RestartPolicyName(spec.restart_policy);
+  j["backoffLimit"] = spec.backoff_limit;
+  if (spec.active_deadline_seconds != 0) {
+    j["activeDeadlineSeconds"] = spec.active_deadline_seconds;
+  }
+  return j.dump();
+}
+
+JobSpec ExpandTrainJob(const JobSpec& spec, const std::string& parasol_binary) {
+  if (spec.kind != JobKind::kTrain) return spec;
+  JobSpec out = spec;
+  ReplicaSpec trainer;
+  trainer.role = "trainer";
+  trainer.count = 1;
+  trainer.command = {parasol_binary};
+  if (spec.train.servers == 0) {
+    trainer.command.push_back("train");
+  } else {
+    trainer.command.insert(trainer.command.end(),
+                           {"cluster", "--servers", absl::StrCat(spec.train.servers), "--workers",
+                            absl::StrCat(spec.train.workers)});
+  }
+  for (const auto& [flag, value] : spec.train.flags) {
+    trainer.command.push_back("--" + flag);
+    trainer.command.push_back(value);
+  }
+  out.replicas = {trainer};
+  return out;
+}
+
+bool IsDistributed(const JobSpec& spec) {
+  int processes = 0;
+  for (const auto& r : spec.replicas) processes += r.count;
+  return processes > 1;
+}
+
+Resources EffectiveResources(const JobSpec& spec, const ReplicaSpec& role) {
+  Resources r = role.resources;
+  if (r.cpu == 0) r.cpu = spec.resources.cpu;
+  if (r.memory_bytes == 0) r.memory_bytes = spec.resources.memory_bytes;
+  if (r.gpu == 0) r.gpu = spec.resources.gpu;
+  return r;
+}
+
+}  // namespace parasol::control

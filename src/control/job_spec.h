@@ -1,0 +1,82 @@
+// A job as the user writes it (YAML or JSON): what to run, how many replicas of each role, what
+// they need and how failures are handled. Parsing validates everything and names the field at
+// fault. Plain values; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace parasol::control {
+
+enum class JobKind { kTrain, kServe, kCustom };
+enum class RestartPolicy { kNever, kOnFailure, kExitCode };
+
+const char* JobKindName(JobKind kind);
+const char* RestartPolicyName(RestartPolicy policy);
+
+// What one replica asks of the machine. Zero means "not stated" (no reservation).
+struct Resources {
+  double cpu = 0;            // cores; "500m" in a spec is 0.5
+  int64_t memory_bytes = 0;  // "512Mi", "2Gi", "1G" or a byte count
+  int gpu = 0;               // whole devices, given through CUDA_VISIBLE_DEVICES
+  bool operator==(const Resources&) const = default;
+};
+
+// One role (ps, worker, chief, ...): `count` replicas named ROLE-0 .. ROLE-(count-1).
+struct ReplicaSpec {
+  std::string role;
+  int count = 1;
+  std::vector<std::string> command;        // argv; argv[0] looked up in PATH
+  std::map<std::string, std::string> env;  // on top of the job's env
+  std::string working_dir;                 // empty: the job's
+  Resources resources;                     // zero fields inherit the job's
+  bool operator==(const ReplicaSpec&) const = default;
+};
+
+// kind: train — the built-in trainer. servers == 0: one `parasol train` process; otherwise a
+// distributed `parasol cluster --servers S --workers W` run. `flags` are passed as --KEY VALUE.
+struct TrainSpec {
+  int servers = 0;
+  int workers = 1;
+  std::vector<std::pair<std::string, std::string>> flags;
+  bool operator==(const TrainSpec&) const = default;
+};
+
+struct JobSpec {
+  std::string name;  // DNS label: [a-z0-9-], at most 63, starts and ends alphanumeric
+  JobKind kind = JobKind::kCustom;
+  std::vector<ReplicaSpec> replicas;  // in the spec's order; empty for kind train until expanded
+  std::map<std::string, std::string> env;
+  std::string working_dir;
+  Resources resources;  // per replica, unless the role says otherwise
+  RestartPolicy restart_policy = RestartPolicy::kNever;
+  int backoff_limit = 3;                // restarts allowed over the whole job
+  int64_t active_deadline_seconds = 0;  // 0: none
+  TrainSpec train;
+  bool operator==(const JobSpec&) const = default;
+};
+
+// Parses and validates a spec. `source` names the input in messages ("job.yaml"); errors read
+// "SOURCE:LINE:COL: FIELD: what was expected", e.g. "replicas.worker.count: expected a positive
+// integer". JSON is accepted as the YAML subset it is.
+absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string& source);
+
+// The canonical JSON form; ParseJobSpec(ToJson(spec)) == spec.
+std::string JobSpecToJson(const JobSpec& spec);
+
+// For kind train: the one replica ("trainer") running `parasol_binary` with the spec's flags.
+// Other kinds are returned unchanged.
+JobSpec ExpandTrainJob(const JobSpec& spec, const std::string& parasol_binary);
+
+// True when the job runs more than one process (the cluster spec is then given to each).
+bool IsDistributed(const JobSpec& spec);
+
+// The resources of one replica of `role`: the role's, with zero fields taken from the job.
+Resources EffectiveResources(const JobSpec& spec, const ReplicaSpec& role);
+
+}  // namespace parasol::control

@@ -1,0 +1,147 @@
+#include "control/job_spec.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+
+namespace parasol::control {
+namespace {
+
+// The minimal spec of issue 5, exactly as written there.
+std::string HelloSpec() {
+  std::ifstream in(std::string(PARASOL_SOURCE_DIR) + "/src/control/examples/hello.yaml");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(JobSpecTest, ParsesTheMinimalSpecOfTheIssue) {
+  const std::string hello = HelloSpec();
+  ASSERT_NE(hello.find("exec sleep 600"), std::string::npos);
+  auto spec = ParseJobSpec(hello, "hello.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->name, "hello");
+  EXPECT_EQ(spec->kind, JobKind::kCustom);
+  ASSERT_EQ(spec->replicas.size(), 2u);
+  EXPECT_EQ(spec->replicas[0].role, "ps");
+  EXPECT_EQ(spec->replicas[0].count, 1);
+  EXPECT_EQ(spec->replicas[0].command,
+            (std::vector<std::string>{"sh", "-c", "echo \"$TF_CONFIG\"; exec sleep 600"}));
+  EXPECT_EQ(spec->replicas[1].role, "worker");
+  EXPECT_EQ(spec->replicas[1].count, 2);
+  EXPECT_EQ(spec->restart_policy, RestartPolicy::kNever);
+  EXPECT_TRUE(IsDistributed(*spec));
+}
+
+TEST(JobSpecTest, FullSpecRoundTripsThroughCanonicalJson) {
+  const char* full = R"(
+name: ctr-2
+kind: custom
+env: {A: "1"}
+workingDir: /tmp
+resources: {cpu: 500m, memory: 1Gi}
+replicas:
+  worker:
+    count: 3
+    command: [python3, train.py]
+    env: {B: two}
+    workingDir: sub
+    resources: {cpu: 2, gpu: 1, memory: 512Mi}
+restartPolicy: ExitCode
+backoffLimit: 5
+activeDeadlineSeconds: 3600
+)";
+  auto spec = ParseJobSpec(full, "full.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_DOUBLE_EQ(spec->resources.cpu, 0.5);
+  EXPECT_EQ(spec->resources.memory_bytes, int64_t{1} << 30);
+  EXPECT_EQ(spec->replicas[0].resources.memory_bytes, int64_t{512} << 20);
+  EXPECT_EQ(spec->restart_policy, RestartPolicy::kExitCode);
+  EXPECT_EQ(spec->backoff_limit, 5);
+  EXPECT_EQ(spec->active_deadline_seconds, 3600);
+  const Resources eff = EffectiveResources(*spec, spec->replicas[0]);
+  EXPECT_EQ(eff.cpu, 2);
+  EXPECT_EQ(eff.gpu, 1);
+  auto again = ParseJobSpec(JobSpecToJson(*spec), "json");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << JobSpecToJson(*spec);
+  EXPECT_EQ(*again, *spec);
+}
+
+TEST(JobSpecTest, TrainKindExpandsToTheBuiltInTrainer) {
+  auto spec = ParseJobSpec(R"({"name": "t", "kind": "train",
+      "train": {"servers": 2, "workers": 3, "args": {"train": "a.svm", "out": "m", "epochs": 2}}})",
+                           "t.json");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  const JobSpec expanded = ExpandTrainJob(*spec, "/bin/parasol");
+  ASSERT_EQ(expanded.replicas.size(), 1u);
+  EXPECT_EQ(expanded.replicas[0].role, "trainer");
+  EXPECT_EQ(expanded.replicas[0].command,
+            (std::vector<std::string>{"/bin/parasol", "cluster", "--servers", "2", "--workers", "3",
+                                      "--train", "a.svm", "--out", "m", "--epochs", "2"}));
+  EXPECT_FALSE(IsDistributed(expanded));
+  auto again = ParseJobSpec(JobSpecToJson(*spec), "json");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *spec);
+  auto single = ParseJobSpec("name: s\nkind: train\ntrain: {args: {train: a.svm, out: m}}\n", "s");
+  ASSERT_TRUE(single.ok()) << single.status();
+  EXPECT_EQ(ExpandTrainJob(*single, "p").replicas[0].command[1], "train");
+}
+
+struct BadSpec {
+  const char* yaml;
+  const char* message;  // must appear in the error
+};
+
+TEST(JobSpecTest, BadSpecsAreRejectedNamingTheFieldAndLine) {
+  const BadSpec cases[] = {
+      {"name: a\nkind: custom\nreplicas:\n  worker: {count: 0, command: [x]}\n",
+       "bad.yaml:4:19: replicas.worker.count: expected a positive integer"},
+      {"name: a\nkind: custom\nreplicas:\n  worker: {count: two, command: [x]}\n",
+       "replicas.worker.count: expected a positive integer"},
+      {"name: a\nkind: custom\nreplicas:\n  worker: {count: 1}\n",
+       "replicas.worker.command: required"},
+      {"name: a\nkind: custom\nreplicas:\n  worker: {command: []}\n",
+       "replicas.worker.command: expected a non-empty list"},
+      {"name: Bad_Name\nkind: custom\nreplicas: {w: {command: [x]}}\n", "bad.yaml:1:7: name:"},
+      {"kind: custom\nreplicas: {w: {command: [x]}}\n", "name: required"},
+      {"name: a\nkind: batch\nreplicas: {w: {command: [x]}}\n",
+       "kind: expected train, serve or custom"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nrestartPolicy: Always\n",
+       "restartPolicy: expected Never, OnFailure or ExitCode"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nbackoffLimit: -1\n",
+       "backoffLimit: expected a whole number >= 0"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nactiveDeadlineSeconds: 0\n",
+       "activeDeadlineSeconds: expected a positive integer"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x], resources: {memory: lots}}}\n",
+       "replicas.w.resources.memory: expected bytes or a quantity"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x], resources: {cpu: -1}}}\n",
+       "replicas.w.resources.cpu: expected a number of cores"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x], env: {1X: y}}}\n",
+       "replicas.w.env.1X: not a valid environment variable name"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nrestartpolicy: Never\n",
+       "bad.yaml:4:1: restartpolicy: unknown field"},
+      {"name: a\nkind: custom\nreplicas: {Worker: {command: [x]}}\n",
+       "replicas.Worker: role names"},
+      {"name: a\nkind: custom\n", "replicas: required"},
+      {"name: a\nkind: serve\n", "kind: 'serve' is not supported yet"},
+      {"name: a\nkind: train\ntrain: {servers: 0, workers: 2, args: {train: x}}\n",
+       "train.workers: more than one worker needs train.servers >= 1"},
+      {"name: a\nkind: train\nreplicas: {w: {command: [x]}}\n", "replicas: not used by kind train"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]\n",
+       "bad.yaml:4:1: not valid YAML or JSON"},
+      {"[1, 2]", "spec: expected a mapping"},
+      {"", "spec: expected a mapping"},
+  };
+  for (const auto& c : cases) {
+    auto spec = ParseJobSpec(c.yaml, "bad.yaml");
+    ASSERT_FALSE(spec.ok()) << c.yaml;
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(spec.status().message().find(c.message), std::string::npos)
+        << "spec:\n"
+        << c.yaml << "\nerror: " << spec.status().message() << "\nwanted: " << c.message;
+  }
+}
+
+}  // namespace
+}  // namespace parasol::control

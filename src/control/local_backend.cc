@@ -1,0 +1,486 @@
+#include "control/local_backend.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "control/cluster_spec.h"
+#include "control/lifecycle.h"
+#include "control/metrics_log.h"
+#include "control/replica_shim.h"
+
+namespace parasol::control {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadSmallFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Fields after "(comm)" in /proc/PID/stat: [0] is the state (field 3), [19] the start time.
+std::vector<std::string> ProcStatFields(int64_t pid) {
+  const std::string stat = ReadSmallFile(absl::StrCat("/proc/", pid, "/stat"));
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream in(stat.substr(close + 1));
+  std::vector<std::string> fields;
+  std::string f;
+  while (in >> f) fields.push_back(f);
+  return fields;
+}
+
+std::string Describe(const Resources& r) {
+  std::vector<std::string> parts;
+  if (r.cpu > 0) parts.push_back(absl::StrFormat("cpu %g", r.cpu));
+  if (r.memory_bytes > 0) parts.push_back(absl::StrFormat("memory %dMi", r.memory_bytes >> 20));
+  if (r.gpu > 0) parts.push_back(absl::StrCat("gpu ", r.gpu));
+  return parts.empty() ? "nothing" : absl::StrJoin(parts, ", ");
+}
+
+Resources JobTotal(const JobSpec& expanded) {
+  Resources total;
+  for (const auto& role : expanded.replicas) {
+    const Resources r = EffectiveResources(expanded, role);
+    total.cpu += r.cpu * role.count;
+    total.memory_bytes += r.memory_bytes * role.count;
+    total.gpu += r.gpu * role.count;
+  }
+  return total;
+}
+
+const ReplicaSpec* RoleOf(const JobSpec& expanded, const std::string& role) {
+  for (const auto& r : expanded.replicas) {
+    if (r.role == role) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<int> PickFreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::UnavailableError("socket: " + std::string(strerror(errno)));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  close(fd);
+  if (!ok) return absl::UnavailableError("no free loopback port: " + std::string(strerror(errno)));
+  return ntohs(addr.sin_port);
+}
+
+uint64_t ProcessStartTicks(int64_t pid) {
+  const auto fields = ProcStatFields(pid);
+  return fields.size() > 19 ? std::stoull(fields[19]) : 0;
+}
+
+bool ProcessAlive(int64_t pid, uint64_t start_ticks) {
+  if (pid <= 0) return false;
+  const auto fields = ProcStatFields(pid);
+  if (fields.size() <= 19) return false;
+  return fields[0] != "Z" && fields[0] != "X" && std::stoull(fields[19]) == start_ticks;
+}
+
+LocalBackend::LocalBackend(LocalBackendOptions options) : options_(std::move(options)) {
+  if (options_.cpu_capacity <= 0) options_.cpu_capacity = sysconf(_SC_NPROCESSORS_ONLN);
+  if (options_.memory_capacity <= 0) {
+    options_.memory_capacity = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) *
+                               static_cast<int64_t>(sysconf(_SC_PAGE_SIZE));
+  }
+}
+
+// Replicas keep running when the service exits (they are re-attached on its next start).
+LocalBackend::~LocalBackend() = default;
+
+std::string LocalBackend::JobDir(const std::string& job) const {
+  return (fs::path(options_.state_dir) / "jobs" / job).string();
+}
+
+std::string LocalBackend::MetricsPath(const std::string& job, const std::string& replica) const {
+  return (fs::path(JobDir(job)) / "metrics" / (replica + ".jsonl")).string();
+}
+
+// Relative directories: the role's under the job's, the job's under STATE/jobs/NAME/work.
+std::string LocalBackend::WorkingDir(const JobRecord& job, const JobSpec& expanded,
+                                     const ReplicaSpec& role) const {
+  return (fs::path(JobDir(job.name())) / "work" / expanded.working_dir / role.working_dir).string();
+}
+
+std::string LocalBackend::LogPath(const std::string& job, const std::string& replica) const {
+  return (fs::path(JobDir(job)) / "logs" / (replica + ".log")).string();
+}
+
+absl::Status LocalBackend::Admit(const JobSpec& spec) {
+  const Resources total = JobTotal(ExpandTrainJob(spec, options_.parasol_binary));
+  if (total.cpu > options_.cpu_capacity + 1e-9 || total.memory_bytes > options_.memory_capacity ||
+      total.gpu > options_.gpus) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "resources: the job needs %s in all; this machine offers cpu %g, memory %dMi, gpu %d%s",
+        Describe(total), options_.cpu_capacity, options_.memory_capacity >> 20, options_.gpus,
+        total.gpu > options_.gpus ? " (start the control service with --gpus N)" : ""));
+  }
+  return absl::OkStatus();
+}
+
+bool LocalBackend::Reserve(JobRecord& job, const JobSpec& expanded) {
+  const Resources need = JobTotal(expanded);
+  Reservation used;
+  std::set<int> busy_gpus;
+  for (const auto& [name, r] : reserved_) {
+    used.cpu += r.cpu;
+    used.memory += r.memory;
+    busy_gpus.insert(r.gpus.begin(), r.gpus.end());
+  }
+  const int free_gpus = options_.gpus - static_cast<int>(busy_gpus.size());
+  if (used.cpu + need.cpu > options_.cpu_capacity + 1e-9 ||
+      used.memory + need.memory_bytes > options_.memory_capacity || need.gpu > free_gpus) {
+    job.reason =
+        absl::StrFormat("waiting for resources: needs %s; free: cpu %g, memory %dMi, gpu %d",
+                        Describe(need), options_.cpu_capacity - used.cpu,
+                        (options_.memory_capacity - used.memory) >> 20, free_gpus);
+    return false;
+  }
+  Reservation mine{need.cpu, need.memory_bytes, {}};
+  for (int g = 0; g < options_.gpus && static_cast<int>(mine.gpus.size()) < need.gpu; ++g) {
+    if (busy_gpus.count(g) == 0) mine.gpus.push_back(g);
+  }
+  reserved_[job.name()] = mine;
+  return true;
+}
+
+void LocalBackend::Release(const std::string& job) { reserved_.erase(job); }
+
+absl::Status LocalBackend::StartJob(JobRecord& job, const JobSpec& expanded, double now) {
+  const std::string dir = JobDir(job.name());
+  std::error_code ec;
+  for (const char* sub : {"logs", "exit", "metrics", "work"}) {
+    fs::create_directories(fs::path(dir) / sub, ec);
+    if (ec) return absl::UnavailableError("cannot create " + dir + "/" + sub + ": " + ec.message());
+  }
+  job.replicas.clear();
+  std::vector<int> gpus = reserved_[job.name()].gpus;
+  for (const auto& role : expanded.replicas) {
+    const int gpu_each = EffectiveResources(expanded, role).gpu;
+    for (int i = 0; i < role.count; ++i) {
+      ReplicaStatus r;
+      r.role = role.role;
+      r.index = i;
+      r.name = absl::StrCat(role.role, "-", i);
+      auto port = PickFreePort();
+      if (!port.ok()) return port.status();
+      r.port = *port;
+      for (int g = 0; g < gpu_each && !gpus.empty(); ++g) {
+        r.gpus.push_back(gpus.front());
+        gpus.erase(gpus.begin());
+      }
+      job.replicas.push_back(r);
+    }
+  }
+  job.state = JobState::kRunning;
+  job.started_at = now;
+  job.reason = "";
+  for (auto& r : job.replicas) {
+    if (auto st = StartReplica(job, expanded, r); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LocalBackend::StartReplica(JobRecord& job, const JobSpec& expanded,
+                                        ReplicaStatus& replica) {
+  const ReplicaSpec* role = RoleOf(expanded, replica.role);
+  if (role == nullptr) return absl::InternalError("no role " + replica.role);
+  ClusterAddresses cluster;
+  for (const auto& r : job.replicas) {
+    auto& list = cluster[r.role];
+    if (static_cast<int>(list.size()) <= r.index) list.resize(r.index + 1);
+    list[r.index] = absl::StrCat("127.0.0.1:", r.port);
+  }
+  SpawnOptions o;
+  for (const auto& [k, v] : expanded.env) o.env.push_back(k + "=" + v);
+  for (const auto& [k, v] : role->env) o.env.push_back(k + "=" + v);
+  o.env.push_back("PARASOL_JOB=" + job.name());
+  o.env.push_back("PARASOL_REPLICA=" + replica.name);
+  o.env.push_back("PARASOL_ROLE=" + replica.role);
+  o.env.push_back(absl::StrCat("PARASOL_REPLICA_INDEX=", replica.index));
+  o.env.push_back(absl::StrCat("PARASOL_PORT=", replica.port));
+  if (IsDistributed(expanded)) {
+    o.env.push_back("PARASOL_CLUSTER=" +
+                    ParasolClusterJson(job.name(), cluster, replica.role, replica.index));
+    o.env.push_back("TF_CONFIG=" + TfConfigJson(cluster, replica.role, replica.index));
+  }
+  if (options_.gpus > 0 || !replica.gpus.empty()) {
+    o.env.push_back("CUDA_VISIBLE_DEVICES=" + absl::StrJoin(replica.gpus, ","));
+  }
+  o.env.push_back("PARASOL_METRICS_FILE=" + MetricsPath(job.name(), replica.name));
+  const std::string dir = JobDir(job.name());
+  o.working_dir = WorkingDir(job, expanded, *role);
+  const std::string exit_file = dir + "/exit/" + replica.name + ".exit";
+  std::error_code ec;
+  fs::remove(exit_file, ec);
+  o.output_file = LogPath(job.name(), replica.name);
+  o.argv = {options_.parasol_binary, "replica-exec", "--exit-file", exit_file, "--"};
+  o.argv.insert(o.argv.end(), role->command.begin(), role->command.end());
+  o.new_session = true;
+  o.kill_on_destroy = false;
+  if (replica.restarts > 0) {
+    std::ofstream log(o.output_file, std::ios::app);
+    log << "--- parasol: restart " << replica.restarts << " of " << replica.name << " ---\n";
+  }
+  auto child = Subprocess::Spawn(o);
+  if (!child.ok()) {
+    replica.state = ReplicaState::kFailed;
+    replica.reason = std::string(child.status().message());
+    return absl::OkStatus();  // the job fails through DecideOutcome, naming the replica
+  }
+  replica.pid = (*child)->pid();
+  replica.start_ticks = ProcessStartTicks(replica.pid);
+  replica.state = ReplicaState::kRunning;
+  replica.exit_code.reset();
+  replica.stopping = false;
+  replica.reason = "";
+  children_[replica.pid] = std::move(*child);
+  return absl::OkStatus();
+}
+
+std::optional<int> LocalBackend::PollReplica(const JobRecord& job, ReplicaStatus& replica) {
+  const std::string exit_file = JobDir(job.name()) + "/exit/" + replica.name + ".exit";
+  auto it = children_.find(replica.pid);
+  if (it != children_.end()) {
+    auto code = it->second->Poll();
+    if (!code) return std::nullopt;
+    children_.erase(it);
+    return *code;
+  }
+  if (ProcessAlive(replica.pid, replica.start_ticks)) return std::nullopt;
+  return ReadExitFile(exit_file);
+}
+
+void LocalBackend::HandleExit(JobRecord& job, ReplicaStatus& replica, int code, double now) {
+  if (code >= 0) {
+    replica.exit_code = code;
+  } else {
+    replica.exit_code.reset();
+  }
+  // Anything the command left in its process group goes with it.
+  if (replica.pid > 0) kill(-replica.pid, SIGKILL);
+  replica.pid = 0;
+  if (replica.stopping) {
+    replica.state = ReplicaState::kStopped;
+    replica.stopping = false;
+    replica.reason = "stopped when the job ended";
+    return;
+  }
+  switch (OnReplicaExit(job.spec.restart_policy, code, job.restarts, job.spec.backoff_limit)) {
+    case ExitAction::kSucceed:
+      replica.state = ReplicaState::kSucceeded;
+      replica.reason = "";
+      break;
+    case ExitAction::kRestart:
+      ++job.restarts;
+      ++replica.restarts;
+      replica.state = ReplicaState::kPending;
+      replica.next_start = now + RestartDelaySeconds(replica.restarts);
+      replica.reason = absl::StrFormat(
+          "restarting after exit %s (job restart %d of backoffLimit %d)",
+          code >= 0 ? absl::StrCat(code) : "unknown", job.restarts, job.spec.backoff_limit);
+      break;
+    case ExitAction::kFail:
+      replica.state = ReplicaState::kFailed;
+      if (code < 0) {
+        replica.reason = "process ended while the control service was down; exit status unknown";
+      } else if (job.spec.restart_policy == RestartPolicy::kNever) {
+        replica.reason = "restartPolicy Never";
+      } else if (job.restarts >= job.spec.backoff_limit) {
+        replica.reason = absl::StrCat("backoffLimit ", job.spec.backoff_limit, " reached");
+      } else {
+        replica.reason = "exit code not retryable under restartPolicy ExitCode (128-255 are)";
+      }
+      break;
+  }
+}
+
+void LocalBackend::StopReplica(ReplicaStatus& replica, double now) {
+  if (replica.state == ReplicaState::kPending) {
+    replica.state = ReplicaState::kStopped;
+    replica.reason = "not restarted: the job ended";
+    return;
+  }
+  if (replica.state != ReplicaState::kRunning || replica.stopping) return;
+  replica.stopping = true;
+  replica.reason = "stopping";
+  replica.stop_deadline = now + options_.stop_grace_seconds;
+  if (ProcessAlive(replica.pid, replica.start_ticks)) kill(-replica.pid, SIGTERM);
+}
+
+bool LocalBackend::Reconcile(JobRecord& job, double now) {
+  const std::string before = JobRecordToJson(job);
+  const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
+  if (job.state == JobState::kPending) {
+    if (!Reserve(job, expanded)) return JobRecordToJson(job) != before;
+    if (auto st = StartJob(job, expanded, now); !st.ok()) {
+      job.state = JobState::kFailed;
+      job.reason = std::string(st.message());
+      job.finished_at = now;
+      for (auto& r : job.replicas) StopReplica(r, now);
+    }
+  }
+  for (auto& r : job.replicas) {
+    if (r.state != ReplicaState::kRunning) continue;
+    if (auto code = PollReplica(job, r)) {
+      HandleExit(job, r, *code, now);
+    } else if (r.stopping && now >= r.stop_deadline) {
+      if (ProcessAlive(r.pid, r.start_ticks)) kill(-r.pid, SIGKILL);
+      r.stop_deadline = now + 3600;  // once
+    }
+  }
+  if (!IsFinal(job.state)) {
+    std::optional<Outcome> outcome = DecideOutcome(job);
+    if (!outcome && job.spec.active_deadline_seconds > 0 && job.state == JobState::kRunning &&
+        now - job.started_at > job.spec.active_deadline_seconds) {
+      outcome = Outcome{JobState::kFailed,
+                        absl::StrCat("DeadlineExceeded: ran longer than activeDeadlineSeconds ",
+                                     job.spec.active_deadline_seconds)};
+    }
+    if (outcome) {
+      job.state = outcome->state;
+      job.reason = outcome->reason;
+      job.finished_at = now;
+      for (auto& r : job.replicas) StopReplica(r, now);
+    } else {
+      for (auto& r : job.replicas) {
+        if (r.state == ReplicaState::kPending && now >= r.next_start) {
+          if (auto st = StartReplica(job, expanded, r); !st.ok())
+            r.reason = std::string(st.message());
+        }
+      }
+    }
+  }
+  if (IsFinal(job.state) && !job.HasLiveReplicas()) Release(job.name());
+  return JobRecordToJson(job) != before;
+}
+
+void LocalBackend::RequestStop(JobRecord& job, const std::string& reason, double now) {
+  if (!IsFinal(job.state)) {
+    job.state = JobState::kStopped;
+    job.reason = reason;
+    job.finished_at = now;
+  }
+  for (auto& r : job.replicas) StopReplica(r, now);
+  if (!job.HasLiveReplicas()) Release(job.name());
+}
+
+void LocalBackend::Recover(JobRecord& job, double now) {
+  bool live = false;
+  for (auto& r : job.replicas) {
+    if (r.state != ReplicaState::kRunning) continue;
+    if (ProcessAlive(r.pid, r.start_ticks)) {
+      live = true;
+      r.reason = "re-attached after a restart of the control service";
+    }
+    // Ended ones are noticed by the next Reconcile through their exit files.
+  }
+  if (job.state == JobState::kRunning || live) {
+    Reservation mine;
+    const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
+    const Resources need = JobTotal(expanded);
+    mine.cpu = need.cpu;
+    mine.memory = need.memory_bytes;
+    for (const auto& r : job.replicas)
+      mine.gpus.insert(mine.gpus.end(), r.gpus.begin(), r.gpus.end());
+    reserved_[job.name()] = mine;
+  }
+  (void)now;
+}
+
+std::vector<MetricPoint> LocalBackend::CollectMetrics(JobRecord& job, double now) {
+  constexpr size_t kMaxChunk = 1 << 20;
+  std::vector<MetricPoint> out;
+  const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
+  for (auto& r : job.replicas) {
+    std::vector<std::string> files = {MetricsPath(job.name(), r.name)};
+    // The built-in trainer writes its own metrics log into its output directory.
+    const ReplicaSpec* role = RoleOf(expanded, r.role);
+    if (job.spec.kind == JobKind::kTrain && role != nullptr) {
+      for (const auto& [flag, value] : job.spec.train.flags) {
+        if (flag == "out") {
+          files.push_back(
+              (fs::path(WorkingDir(job, expanded, *role)) / value / "metrics.jsonl").string());
+        }
+      }
+    }
+    for (const auto& file : files) {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) continue;
+      in.seekg(0, std::ios::end);
+      const uint64_t size = static_cast<uint64_t>(in.tellg());
+      uint64_t offset = r.metrics_offsets.count(file) ? r.metrics_offsets[file] : 0;
+      if (size < offset) offset = 0;  // rewritten (a restarted trainer starts a new file)
+      if (size == offset) continue;
+      in.seekg(static_cast<std::streamoff>(offset));
+      std::string chunk(std::min<uint64_t>(kMaxChunk, size - offset), '\0');
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      chunk.resize(static_cast<size_t>(in.gcount()));
+      ParsedChunk parsed = ParseMetricsChunk(chunk, r.name, now);
+      if (parsed.consumed == 0 && chunk.size() == kMaxChunk) {
+        parsed.consumed = chunk.size();  // a line longer than a chunk: skip it
+        ++parsed.bad_lines;
+      }
+      if (parsed.consumed == 0) continue;
+      r.metrics_offsets[file] = offset + parsed.consumed;
+      r.metrics_bad_lines += parsed.bad_lines;
+      out.insert(out.end(), parsed.points.begin(), parsed.points.end());
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> LocalBackend::ReadLog(const JobRecord& job, const std::string& replica,
+                                                  uint64_t offset, size_t max_bytes) {
+  bool known = false;
+  for (const auto& r : job.replicas) known |= r.name == replica;
+  if (!known) {
+    std::vector<std::string> names;
+    for (const auto& r : job.replicas) names.push_back(r.name);
+    return absl::NotFoundError(absl::StrCat("job '", job.name(), "' has no replica '", replica,
+                                            "' (replicas: ", absl::StrJoin(names, ", "), ")"));
+  }
+  std::ifstream in(LogPath(job.name(), replica), std::ios::binary);
+  if (!in) return std::string();
+  in.seekg(0, std::ios::end);
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  if (offset >= size) return std::string();
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string out(std::min<uint64_t>(max_bytes, size - offset), '\0');
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return out;
+}
+
+absl::Status LocalBackend::Remove(const JobRecord& job) {
+  Release(job.name());
+  std::error_code ec;
+  fs::remove_all(JobDir(job.name()), ec);
+  if (ec)
+    return absl::UnavailableError("cannot remove " + JobDir(job.name()) + ": " + ec.message());
+  return absl::OkStatus();
+}
+
+}  // namespace parasol::control

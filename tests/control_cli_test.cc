@@ -1,0 +1,403 @@
+// The control plane end to end: the real `parasol control` service on a free loopback port with
+// its SQLite file, real replica processes, and the real `parasol job` CLI.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "common/subprocess.h"
+#include "gtest/gtest.h"
+#include "test_util/run_parasol.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::parasol::testing::CommandResult;
+using ::parasol::testing::RunParasol;
+
+// The minimal spec of issue 5, exactly as written there.
+const std::string kHelloSpec = std::string(PARASOL_SOURCE_DIR) + "/src/control/examples/hello.yaml";
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Live processes whose environment contains `needle` (a replica's unique address).
+int ProcessesWithEnv(const std::string& needle) {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string stat = ReadFile(entry.path() / "stat");
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos || stat.compare(close + 2, 1, "Z") == 0) continue;
+    if (ReadFile(entry.path() / "environ").find(needle) != std::string::npos) ++count;
+  }
+  return count;
+}
+
+class ControlCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::path(::testing::TempDir()) /
+           ("control_cli_" + std::string(info->name()) + "_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    StartControl();
+  }
+
+  void TearDown() override {
+    if (control_ != nullptr) {
+      auto jobs = Json("list --json");
+      for (const auto& j : jobs["jobs"]) Job("delete " + j["name"].get<std::string>());
+      control_->Stop(SIGTERM);
+    }
+    fs::remove_all(dir_);
+  }
+
+  void StartControl() {
+    parasol::SpawnOptions o;
+    o.argv = {PARASOL_BINARY, "control",     "--listen",
+              "127.0.0.1:0",  "--state-dir", (dir_ / "state").string()};
+    o.capture_stdout = true;
+    o.die_with_parent = true;
+    auto p = parasol::Subprocess::Spawn(o);
+    ASSERT_TRUE(p.ok()) << p.status();
+    control_ = *std::move(p);
+    const std::string line = control_->ReadLine();
+    ASSERT_EQ(line.rfind("listening on ", 0), 0u) << line;
+    endpoint_ = "http://" + line.substr(13);
+  }
+
+  // `parasol job ARGS --endpoint URL`.
+  CommandResult Job(const std::string& args) {
+    return RunParasol("job " + args + " --endpoint " + endpoint_);
+  }
+
+  json Json(const std::string& args) {
+    const CommandResult r = Job(args);
+    EXPECT_EQ(r.code, 0) << args << ": " << r.out;
+    try {
+      return json::parse(r.out);
+    } catch (const json::exception&) {
+      ADD_FAILURE() << args << " printed no JSON: " << r.out;
+      return json::object();
+    }
+  }
+
+  json Describe(const std::string& name) { return Json("describe " + name + " --json"); }
+
+  // Polls (at most a minute) until the job is in `state`, or with `replica` given, until that
+  // replica is; the job's last description.
+  json WaitForState(const std::string& name, const std::string& state,
+                    const std::string& replica = "") {
+    json job;
+    for (int i = 0; i < 600; ++i) {
+      job = Describe(name);
+      if (replica.empty() && job.value("state", "") == state) return job;
+      for (const auto& r : job["replicas"]) {
+        if (!replica.empty() && r["name"] == replica && r["state"] == state) return job;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << name << " " << replica << " never reached " << state << ": " << job.dump();
+    return job;
+  }
+
+  std::string WriteSpec(const std::string& file, const std::string& text) {
+    const fs::path p = dir_ / file;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  static const json& Replica(const json& job, const std::string& name) {
+    for (const auto& r : job["replicas"]) {
+      if (r["name"] == name) return r;
+    }
+    static const json kNone = json::object();
+    ADD_FAILURE() << "no replica " << name << " in " << job.dump();
+    return kNone;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<parasol::Subprocess> control_;
+  std::string endpoint_;
+};
+
+TEST_F(ControlCliTest, HelloSpecSucceedsStopsTheParameterServerAndKeepsLogs) {
+  const CommandResult submit = Job("submit --watch -f " + kHelloSpec);
+  ASSERT_EQ(submit.code, 0) << submit.out;
+  EXPECT_NE(submit.out.find("job hello: Succeeded"), std::string::npos) << submit.out;
+
+  const json job = Describe("hello");
+  EXPECT_EQ(job["state"], "Succeeded");
+  const json& ps = Replica(job, "ps-0");
+  EXPECT_EQ(ps["state"], "Stopped");
+  EXPECT_EQ(Replica(job, "worker-0")["state"], "Succeeded");
+  EXPECT_EQ(Replica(job, "worker-0")["exitCode"], 0);
+  EXPECT_EQ(Replica(job, "worker-1")["state"], "Succeeded");
+  const std::string ps_address = "127.0.0.1:" + std::to_string(ps["port"].get<int>());
+  const std::string w0 = "127.0.0.1:" + std::to_string(Replica(job, "worker-0")["port"].get<int>());
+  const std::string w1 = "127.0.0.1:" + std::to_string(Replica(job, "worker-1")["port"].get<int>());
+  EXPECT_EQ(ProcessesWithEnv(ps_address), 0) << "the parameter server outlived the job";
+
+  // Each worker printed its TF_CONFIG, in exactly TensorFlow's format; the logs outlive the job.
+  const std::string cluster =
+      R"({"cluster":{"ps":[")" + ps_address + R"("],"worker":[")" + w0 + R"(",")" + w1 + R"("]},)";
+  for (int i = 0; i < 2; ++i) {
+    const CommandResult logs = Job("logs hello --replica worker-" + std::to_string(i));
+    ASSERT_EQ(logs.code, 0) << logs.out;
+    EXPECT_EQ(logs.out, cluster + R"("task":{"type":"worker","index":)" + std::to_string(i) +
+                            R"(},"environment":"cloud"})" + "\n");
+  }
+  const CommandResult all = Job("logs hello");
+  EXPECT_NE(all.out.find("==> ps-0 <==\n" + cluster + R"("task":{"type":"ps","index":0})"),
+            std::string::npos)
+      << all.out;
+
+  const CommandResult list = Job("list");
+  EXPECT_NE(list.out.find("hello"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("Succeeded"), std::string::npos) << list.out;
+  const CommandResult table = Job("describe hello");
+  EXPECT_NE(table.out.find("ps-0"), std::string::npos) << table.out;
+}
+
+TEST_F(ControlCliTest, CrashedWorkerIsRestartedUnderOnFailureThenSucceeds) {
+  const std::string spec = R"(name: flaky
+kind: custom
+workingDir: )" + dir_.string() +
+                           R"(
+replicas:
+  ps: {count: 1, command: ["sleep", "600"]}
+  worker:
+    count: 1
+    command: ["sh", "-c", "if [ ! -f crashed ]; then touch crashed; echo crashing; exit 3; fi; echo recovered"]
+restartPolicy: OnFailure
+backoffLimit: 2
+)";
+  const CommandResult submit = Job("submit --watch -f " + WriteSpec("flaky.yaml", spec));
+  ASSERT_EQ(submit.code, 0) << submit.out;
+  const json job = Describe("flaky");
+  EXPECT_EQ(job["state"], "Succeeded");
+  EXPECT_EQ(job["restarts"], 1);
+  EXPECT_EQ(Replica(job, "worker-0")["restarts"], 1);
+  EXPECT_EQ(Replica(job, "worker-0")["exitCode"], 0);
+  EXPECT_EQ(Replica(job, "ps-0")["state"], "Stopped");
+  const CommandResult logs = Job("logs flaky --replica worker-0");
+  EXPECT_EQ(logs.out, "crashing\n--- parasol: restart 1 of worker-0 ---\nrecovered\n");
+}
+
+TEST_F(ControlCliTest, ExceedingTheBackoffLimitFailsTheJobAndStopsTheRest) {
+  const std::string spec = R"(name: doomed
+kind: custom
+replicas:
+  ps: {count: 1, command: ["sleep", "600"]}
+  worker:
+    count: 2
+    command: ["sh", "-c", "if [ $PARASOL_REPLICA_INDEX = 0 ]; then echo boom; exit 3; fi; exec sleep 600"]
+restartPolicy: OnFailure
+backoffLimit: 2
+)";
+  const CommandResult submit = Job("submit --watch -f " + WriteSpec("doomed.yaml", spec));
+  EXPECT_EQ(submit.code, 1) << submit.out;
+  const json job = WaitForState("doomed", "Failed");
+  EXPECT_EQ(job["restarts"], 2);
+  const json& w0 = Replica(job, "worker-0");
+  EXPECT_EQ(w0["state"], "Failed");
+  EXPECT_EQ(w0["exitCode"], 3);
+  EXPECT_EQ(w0["restarts"], 2);
+  EXPECT_NE(job["reason"].get<std::string>().find("worker-0"), std::string::npos) << job.dump();
+  EXPECT_NE(job["reason"].get<std::string>().find("backoffLimit 2 reached"), std::string::npos)
+      << job.dump();
+  for (const char* other : {"ps-0", "worker-1"}) {
+    EXPECT_EQ(Replica(job, other)["state"], "Stopped") << other;
+    EXPECT_EQ(
+        ProcessesWithEnv("127.0.0.1:" + std::to_string(Replica(job, other)["port"].get<int>())), 0)
+        << other << " outlived the job";
+  }
+  // Three attempts, all in the one log.
+  const CommandResult logs = Job("logs doomed --replica worker-0");
+  EXPECT_EQ(logs.out,
+            "boom\n--- parasol: restart 1 of worker-0 ---\nboom\n"
+            "--- parasol: restart 2 of worker-0 ---\nboom\n");
+
+  // Under ExitCode, 1-127 are permanent: no restart at all.
+  const CommandResult permanent = Job(
+      "submit --watch -f " +
+      WriteSpec("permanent.yaml",
+                "name: permanent\nkind: custom\nreplicas: {worker: {command: [sh, -c, 'exit 1']}}\n"
+                "restartPolicy: ExitCode\nbackoffLimit: 5\n"));
+  EXPECT_EQ(permanent.code, 1) << permanent.out;
+  EXPECT_EQ(Describe("permanent")["restarts"], 0);
+}
+
+TEST_F(ControlCliTest, ControlServiceKilledMidJobKeepsTheJobAndFinishesIt) {
+  const std::string spec = R"(name: survivor
+kind: custom
+workingDir: )" + dir_.string() +
+                           R"(
+replicas:
+  ps: {count: 1, command: ["sleep", "600"]}
+  worker: {count: 1, command: ["sh", "-c", "while [ ! -f go ]; do sleep 0.05; done; echo finished"]}
+)";
+  const std::string lost =
+      "name: lost\nkind: custom\nreplicas: {worker: {command: [sleep, '600']}}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("survivor.yaml", spec)).code, 0);
+  ASSERT_EQ(Job("submit -f " + WriteSpec("lost.yaml", lost)).code, 0);
+  const json before = WaitForState("survivor", "Running");
+  const json lost_before = WaitForState("lost", "Running");
+  const std::string ps_address =
+      "127.0.0.1:" + std::to_string(Replica(before, "ps-0")["port"].get<int>());
+
+  control_->Signal(SIGKILL);
+  control_->Wait();
+  control_.reset();
+  // While the service is down: the survivor's worker finishes, the lost job's process is killed
+  // with its shim (so nobody records how it ended).
+  EXPECT_GE(ProcessesWithEnv(ps_address), 1) << "replicas must outlive the control service";
+  std::ofstream(dir_ / "go") << "";
+  const int lost_pid = Replica(lost_before, "worker-0")["pid"].get<int>();
+  ASSERT_GT(lost_pid, 0);
+  ASSERT_EQ(kill(-lost_pid, SIGKILL), 0);
+
+  StartControl();
+  WaitForState("survivor", "Succeeded");
+  const json after = WaitForState("survivor", "Stopped", "ps-0");
+  EXPECT_EQ(after["createdAt"], before["createdAt"]);
+  EXPECT_EQ(Replica(after, "worker-0")["exitCode"], 0);
+  EXPECT_EQ(Replica(after, "ps-0")["state"], "Stopped");  // re-attached, then stopped
+  for (int i = 0; i < 100 && ProcessesWithEnv(ps_address) > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(ProcessesWithEnv(ps_address), 0);
+  EXPECT_EQ(Job("logs survivor --replica worker-0").out, "finished\n");
+
+  const json lost_after = WaitForState("lost", "Failed");
+  EXPECT_NE(lost_after["reason"].get<std::string>().find("exit status unknown"), std::string::npos)
+      << lost_after.dump();
+}
+
+TEST_F(ControlCliTest, BadSpecsAndBadRequestsGetErrorsNamingWhatIsWrong) {
+  const std::string bad =
+      WriteSpec("bad.yaml",
+                "name: bad\nkind: custom\nreplicas:\n  worker: {count: 0, command: [\"true\"]}\n");
+  const CommandResult r = Job("submit -f " + bad);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("bad.yaml:4:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("replicas.worker.count: expected a positive integer"), std::string::npos)
+      << r.out;
+  const CommandResult typo =
+      Job("submit -f " + WriteSpec("typo.yaml",
+                                   "name: t\nkind: custom\nreplicas: {w: {command: [x]}}\n"
+                                   "restartpolicy: Never\n"));
+  EXPECT_EQ(typo.code, 2);
+  EXPECT_NE(typo.out.find("restartpolicy: unknown field"), std::string::npos) << typo.out;
+  const CommandResult greedy =
+      Job("submit -f " + WriteSpec("greedy.yaml",
+                                   "name: g\nkind: custom\nresources: {cpu: 100000}\n"
+                                   "replicas: {w: {command: [x]}}\n"));
+  EXPECT_EQ(greedy.code, 1);
+  EXPECT_NE(greedy.out.find("resources: the job needs cpu 100000"), std::string::npos)
+      << greedy.out;
+  EXPECT_EQ(Json("list --json")["jobs"].size(), 0u);
+
+  // Names are unique; unknown jobs and replicas are named.
+  ASSERT_EQ(Job("submit -f " + kHelloSpec).code, 0);
+  const CommandResult again = Job("submit -f " + kHelloSpec);
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.out.find("a job named 'hello' exists"), std::string::npos) << again.out;
+  const CommandResult missing = Job("describe nosuch");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("no job named 'nosuch'"), std::string::npos) << missing.out;
+  const CommandResult replica = Job("logs hello --replica chief-0");
+  EXPECT_EQ(replica.code, 1);
+  EXPECT_NE(replica.out.find("no replica 'chief-0'"), std::string::npos) << replica.out;
+
+  // An oversized body is refused, and the service keeps serving.
+  const std::string huge = WriteSpec("huge.yaml", "name: h\n# " + std::string(2 << 20, 'x') + "\n");
+  const CommandResult big = Job("submit -f " + huge);
+  EXPECT_NE(big.code, 0) << big.out;
+  EXPECT_EQ(Job("describe hello").code, 0);
+
+  const CommandResult open = RunParasol("control --listen 0.0.0.0:0 --state-dir " + dir_.string());
+  EXPECT_EQ(open.code, 2);
+  EXPECT_NE(open.out.find("loopback only"), std::string::npos) << open.out;
+  const CommandResult down = RunParasol("job list --endpoint http://127.0.0.1:1");
+  EXPECT_EQ(down.code, 1);
+  EXPECT_NE(down.out.find("cannot reach the control service at http://127.0.0.1:1"),
+            std::string::npos)
+      << down.out;
+}
+
+TEST_F(ControlCliTest, TrainJobsRunTheBuiltInTrainerAndReportMetrics) {
+  const std::string d = dir_.string();
+  ASSERT_EQ(
+      RunParasol("gen --rows 3000 --features 8 --vocab 2000 --seed 3 --out " + d + "/t.svm").code,
+      0);
+  const std::string spec = "name: ctr\nkind: train\nworkingDir: " + d +
+                           "\ntrain:\n  servers: 1\n  workers: 2\n"
+                           "  args: {train: t.svm, out: model, epochs: 1, model: lr}\n";
+  const CommandResult submit = Job("submit --watch -f " + WriteSpec("ctr.yaml", spec));
+  ASSERT_EQ(submit.code, 0) << submit.out << Job("logs ctr").out;
+  EXPECT_TRUE(fs::exists(dir_ / "model" / "manifest.json"));
+  EXPECT_NE(Job("logs ctr --replica trainer-0").out.find("model written to"), std::string::npos);
+
+  // A single-process training job reports its epochs as metric series.
+  const std::string single = "name: single\nkind: train\nworkingDir: " + d +
+                             "\ntrain:\n  args: {train: t.svm, valid: t.svm, out: single, "
+                             "epochs: 3, early-stopping: 5}\n";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("single.yaml", single)).code, 0);
+  json metrics;
+  for (int i = 0; i < 100; ++i) {  // ingested by the service's next tick
+    metrics = Json("metrics single --json");
+    if (metrics["series"].size() >= 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::map<std::string, json> series;
+  for (const auto& s : metrics["series"]) series[s["name"].get<std::string>()] = s;
+  ASSERT_TRUE(series.count("loss")) << metrics.dump();
+  ASSERT_TRUE(series.count("valid_auc")) << metrics.dump();
+  EXPECT_EQ(series["loss"]["replica"], "trainer-0");
+  EXPECT_EQ(series["loss"]["points"].size(), 3u) << metrics.dump();
+  EXPECT_GT(series["valid_auc"]["points"][2][1].get<double>(), 0.5);
+  const CommandResult table = Job("metrics single");
+  EXPECT_NE(table.out.find("valid_auc"), std::string::npos) << table.out;
+}
+
+TEST_F(ControlCliTest, ReplicasReportMetricsThroughTheirMetricsFile) {
+  const std::string spec = R"(name: curves
+kind: custom
+replicas:
+  worker:
+    count: 2
+    command: ["sh", "-c", "for s in 1 2 3; do echo \"{\\\"step\\\": $s, \\\"loss\\\": 0.$((9 - s - PARASOL_REPLICA_INDEX))}\" >> $PARASOL_METRICS_FILE; done; echo garbage >> $PARASOL_METRICS_FILE"]
+)";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("curves.yaml", spec)).code, 0);
+  json metrics;
+  for (int i = 0; i < 100; ++i) {
+    metrics = Json("metrics curves --json");
+    if (metrics["series"].size() == 2 && metrics["series"][1]["points"].size() == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(metrics["series"].size(), 2u) << metrics.dump();
+  EXPECT_EQ(metrics["series"][0]["replica"], "worker-0");
+  EXPECT_EQ(metrics["series"][0]["name"], "loss");
+  const auto& points = metrics["series"][1]["points"];  // worker-1: 0.7, 0.6, 0.5
+  ASSERT_EQ(points.size(), 3u) << metrics.dump();
+  EXPECT_EQ(points[0][0], 1);
+  EXPECT_DOUBLE_EQ(points[0][1].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(points[2][1].get<double>(), 0.5);
+  // The line that was not JSON is counted, not ingested.
+  EXPECT_EQ(Replica(Describe("curves"), "worker-1")["metricsBadLines"], 1);
+}
+
+}  // namespace
