@@ -14,6 +14,7 @@
 #include "cli/exit_codes.h"
 #include "cli/knn_command.h"
 #include "cli/ps_command.h"
+#include "cli/serve_command.h"
 #include "cli/train_flags.h"
 #include "data/gen.h"
 #include "metrics/metrics.h"
@@ -230,6 +231,9 @@ int RunCli(int argc, char** argv) {
   KnnFlags knn;
   AddKnnCommand(app, knn);
 
+  ServeFlags serve;
+  AddServeCommand(app, serve);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -247,6 +251,7 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("predict")) return RunPredict(predict);
   if (app.got_subcommand("gen")) return RunGen(gen, gen_out);
   if (app.got_subcommand("knn")) return RunKnn(knn);
+  if (app.got_subcommand("serve")) return RunServe(serve);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server")) return RunPsServer(ps_server);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("worker")) return RunPsWorker(ps_worker);
   if (app.got_subcommand("cluster")) {
