@@ -58,6 +58,8 @@ int RunServe(const ServeFlags& f) {
   // yet is served as not ready (503) and picked up by later polls.
   if (auto st = repository.PollOnce(); !st.ok()) return Fail(kExitUsage, st);
 
+  // A client that hangs up mid-answer must not kill the server (SIGPIPE on write).
+  std::signal(SIGPIPE, SIG_IGN);
   // Block the stop signals before any thread starts, then wait for one here.
   sigset_t stop;
   sigemptyset(&stop);

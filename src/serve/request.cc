@@ -118,12 +118,21 @@ absl::StatusOr<std::vector<RawInstance>> ParseColumns(const json& inputs) {
   return out;
 }
 
-void Flatten(const json& data, std::vector<const json*>* out) {
-  if (data.is_array()) {
-    for (const auto& d : data) Flatten(d, out);
-  } else {
-    out->push_back(&data);
+// Tensor data, flat ([a, b]) or nested one level per row ([[a], [b]]); deeper nesting is refused
+// rather than recursed into (a hostile body could nest millions deep).
+bool Flatten(const json& data, std::vector<const json*>* out) {
+  if (!data.is_array()) return false;
+  for (const auto& d : data) {
+    if (!d.is_array()) {
+      out->push_back(&d);
+      continue;
+    }
+    for (const auto& e : d) {
+      if (e.is_array()) return false;
+      out->push_back(&e);
+    }
   }
+  return true;
 }
 
 }  // namespace
@@ -214,7 +223,9 @@ absl::StatusOr<V2Request> ParseV2InferRequest(std::string_view body) {
     if (dims[1] != 1) return Bad(tat + ".shape", "one value per row: expected [N] or [N, 1]");
     if (!tensor.contains("data")) return Bad(tat + ".data", "missing");
     std::vector<const json*> data;
-    Flatten(tensor["data"], &data);
+    if (!Flatten(tensor["data"], &data)) {
+      return Bad(tat + ".data", "expected a list of values, or of one-value lists");
+    }
     if (static_cast<int64_t>(data.size()) != dims[0]) {
       return Bad(tat + ".data",
                  absl::StrCat("holds ", data.size(), " values but shape says ", dims[0]));

@@ -109,6 +109,8 @@ TEST(V2RequestTest, BadTensorsAreNamed) {
        "inputs[1] (y).shape: has 2 rows but inputs[0] has 1"},
       {R"({"inputs": [{"name": "x", "shape": [1], "data": [1]}]})", "inputs[0] (x).datatype"},
       {R"({"id": 5, "inputs": []})", "id: expected a string"},
+      {R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [[[1]]]}]})",
+       "inputs[0] (x).data: expected a list of values"},
   };
   for (const auto& [body, message] : cases) {
     auto r = ParseV2InferRequest(body);
@@ -116,6 +118,18 @@ TEST(V2RequestTest, BadTensorsAreNamed) {
     EXPECT_NE(r.status().message().find(message), std::string::npos)
         << body << " → " << r.status().message();
   }
+}
+
+TEST(V2RequestTest, DeepNestingIsRefusedNotRecursedInto) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  auto r = ParseV2InferRequest(R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32",
+                                  "data": )" +
+                               deep + "}]}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  auto t = ParseTfRequest(R"({"instances": )" + deep + "}", TfMethod::kPredict);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
