@@ -59,10 +59,10 @@ done
 
 mkdir -p "$WORK/base"
 $P train --config data/churn/model.yaml --train data/churn/train.csv --out "$WORK/base/1" 2>/dev/null
-$P serve --model-base "$WORK/base" --model-name churn --rest-port 0 > "$WORK/serve.out" 2>/dev/null &
+$P serve --model-base "$WORK/base" --model-name churn --rest-port 0 --port 0 > "$WORK/serve.out" 2>/dev/null &
 PIDS+=($!)
 for _ in $(seq 50); do grep -q listening "$WORK/serve.out" && break; sleep 0.1; done
-port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$WORK/serve.out")
+port=$(sed -n 's/^REST listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out")
 cat > "$WORK/predict.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

@@ -30,7 +30,7 @@ $PARASOL eval --model "$OUT-cluster" --data $DATA/test.csv | head -n 3
 echo
 echo "== serve: parasol serve on $OUT-serving/churn (version 1 = the model above), REST on loopback"
 rm -rf "$OUT-serving" && mkdir -p "$OUT-serving/churn" && cp -r "$OUT" "$OUT-serving/churn/1"
-$PARASOL serve --model-base "$OUT-serving/churn" --rest-port 0 > "$OUT-serving/serve.out" \
+$PARASOL serve --model-base "$OUT-serving/churn" --rest-port 0 --port 0 > "$OUT-serving/serve.out" \
   2> "$OUT-serving/serve.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

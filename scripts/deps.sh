@@ -20,7 +20,7 @@ if [[ "${1:-}" == "--bench" ]]; then
   PACKAGES+=(wrk libboost-dev)
 fi
 if [[ "${1:-}" == "--test" ]]; then
-  PACKAGES+=(liblinear-tools)
+  PACKAGES+=(liblinear-tools clang)  # clang: libFuzzer targets (scripts/fuzz.sh)
 fi
 
 missing=()

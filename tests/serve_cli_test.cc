@@ -1,6 +1,7 @@
 // `parasol serve` as a real process on a real loopback port, driven by an HTTP client: the
 // answers equal `parasol predict`, new versions go live, broken ones stay out, and a hot reload
 // under load fails no request.
+#include <grpcpp/grpcpp.h>
 #include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "proto/serving.grpc.pb.h"
 #include "test_util/parasol_process.h"
 #include "test_util/run_parasol.h"
 
@@ -39,17 +41,22 @@ class Server {
     if (line.rfind("REST listening on ", 0) == 0 && colon != std::string::npos) {
       port_ = std::stoi(line.substr(colon + 1));
     }
+    const std::string grpc = process_.ReadLine();
+    if (grpc.rfind("gRPC listening on ", 0) == 0) grpc_address_ = grpc.substr(18);
   }
   ~Server() { EXPECT_EQ(process_.Stop(SIGTERM), 0) << "server did not stop cleanly"; }
   int port() const { return port_; }
+  const std::string& grpc_address() const { return grpc_address_; }
 
  private:
   static std::vector<std::string> WithServe(std::vector<std::string> args) {
     args.insert(args.begin(), "serve");
+    args.insert(args.end(), {"--port", "0"});  // gRPC on any free port too
     return args;
   }
   testing::ParasolProcess process_;
   int port_ = 0;
+  std::string grpc_address_;
 };
 
 class ServeCliTest : public ::testing::Test {
@@ -189,6 +196,27 @@ TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
   EXPECT_EQ(Floats(json::parse(res->body)["outputs"][0]["data"]),
             std::vector<float>(expected.begin(), expected.begin() + 50));
 
+  // gRPC: the same rows with every field as text.
+  auto stub = serving::ModelService::NewStub(
+      grpc::CreateChannel(server.grpc_address(), grpc::InsecureChannelCredentials()));
+  serving::PredictRequest request;
+  request.mutable_model_spec()->set_name("churn");
+  for (size_t i = 0; i < 50; ++i) {
+    auto* fields = request.add_rows()->mutable_fields();
+    for (const auto& [name, value] : instances[i].items()) {
+      if (value.is_string()) {
+        (*fields)[name] = value.get<std::string>();
+      } else if (!value.is_null()) {
+        (*fields)[name] = value.dump();
+      }
+    }
+  }
+  serving::PredictResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub->Predict(&context, request, &response).ok());
+  EXPECT_EQ(std::vector<float>(response.probabilities().begin(), response.probabilities().end()),
+            std::vector<float>(expected.begin(), expected.begin() + 50));
+
   // Errors over the wire: JSON bodies with the right status.
   res = client.Post("/v1/models/churn:predict", R"({"instances": [{"tenur": 3}]})",
                     "application/json");
@@ -205,7 +233,8 @@ TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
   EXPECT_EQ(res->status, 200);
   res = client.Get("/metrics");
   ASSERT_TRUE(res);
-  EXPECT_NE(res->body.find("parasol_serve_requests_total{model=\"churn\",api=\"predict\"} 3"),
+  // REST row + columnar + error, and gRPC: one count per model and API whatever the transport.
+  EXPECT_NE(res->body.find("parasol_serve_requests_total{model=\"churn\",api=\"predict\"} 4"),
             std::string::npos)
       << res->body;
 }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
+#include "serve/grpc_service.h"
 #include "serve/http_server.h"
 #include "serve/model_repository.h"
 #include "serve/rest_api.h"
@@ -25,11 +26,13 @@ CLI::App* AddServeCommand(CLI::App& app, ServeFlags& f) {
                   "YAML/JSON file listing models, version policies, labels and traffic weights "
                   "(re-read when it changes; see src/serve/README.md)");
   cmd->add_option("--rest-port", f.rest_port, "REST port (default 8501; 0 picks a free one)");
+  cmd->add_option("--port", f.grpc_port,
+                  "gRPC port, proto/serving.proto (default 8500; 0 picks a free one)");
   cmd->add_option("--host", f.host, "Address to listen on (default 127.0.0.1, loopback only)");
   cmd->add_option("--poll-seconds", f.poll_seconds,
                   "How often model folders and the config file are checked (default 1)");
   cmd->add_option("--max-body-bytes", f.max_body_bytes,
-                  "Largest request body accepted; larger ones get 413 (default 16777216)");
+                  "Largest request body (REST; larger get 413) or gRPC message (default 16777216)");
   cmd->add_option("--rest-threads", f.rest_threads,
                   "Connections served at once (default 16; a keep-alive connection holds one)");
   return cmd;
@@ -43,10 +46,11 @@ int RunServe(const ServeFlags& f) {
     return Fail(kExitUsage, "--model-name goes with --model-base; name models in the config");
   }
   if (!(f.poll_seconds > 0) || f.rest_threads < 1 || f.rest_port < 0 || f.rest_port > 65535 ||
-      f.max_body_bytes == 0) {
+      f.grpc_port < 0 || f.grpc_port > 65535 || f.max_body_bytes == 0 ||
+      f.max_body_bytes > (size_t{1} << 30)) {
     return Fail(kExitUsage,
-                "--poll-seconds must be > 0, --rest-threads >= 1, --rest-port in [0, 65535] and "
-                "--max-body-bytes > 0");
+                "--poll-seconds must be > 0, --rest-threads >= 1, --rest-port and --port in "
+                "[0, 65535] and --max-body-bytes in [1, 2^30]");
   }
   RepositoryOptions options;
   options.config_path = f.model_config;
@@ -71,13 +75,19 @@ int RunServe(const ServeFlags& f) {
   HttpServer server(&api, HttpServerOptions{f.host, f.rest_port, f.rest_threads});
   auto port = server.Start();
   if (!port.ok()) return Fail(kExitRuntime, port.status());
+  const std::string grpc_address = absl::StrCat(
+      f.host.find(':') != std::string::npos ? "[" + f.host + "]" : f.host, ":", f.grpc_port);
+  auto grpc = ServeGrpcServer::Start(grpc_address, &repository, static_cast<int>(f.max_body_bytes));
+  if (!grpc.ok()) return Fail(kExitRuntime, grpc.status());
   repository.Start();
-  std::printf("REST listening on %s:%d\n", f.host.c_str(), *port);
+  std::printf("REST listening on %s:%d\ngRPC listening on %s\n", f.host.c_str(), *port,
+              (*grpc)->address().c_str());
   std::fflush(stdout);
   int signal = 0;
   sigwait(&stop, &signal);
   std::fprintf(stderr, "parasol serve: stopping (%s)\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
   server.Stop();
+  (*grpc)->Shutdown();
   repository.Stop();
   return kExitOk;
 }

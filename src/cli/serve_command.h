@@ -11,6 +11,7 @@ namespace parasol {
 struct ServeFlags {
   std::string model_base, model_name, model_config, host = "127.0.0.1";
   int rest_port = 8501;
+  int grpc_port = 8500;
   int rest_threads = 16;
   double poll_seconds = 1;
   size_t max_body_bytes = 16 << 20;

@@ -105,6 +105,38 @@ std::vector<VersionStatus> ServedModel::Statuses() const {
   return out;
 }
 
+absl::StatusOr<std::vector<VersionStatus>> ServedModel::StatusesFor(
+    const VersionSelector& selector) const {
+  std::vector<VersionStatus> all = Statuses();
+  if (selector.kind == VersionSelector::Kind::kDefault) {
+    if (all.empty()) {
+      return absl::NotFoundError(absl::StrCat("model '", config.name, "' has no versions",
+                                              problem.empty() ? "" : ": ", problem));
+    }
+    return all;
+  }
+  int64_t v = selector.version;
+  if (selector.kind == VersionSelector::Kind::kLabel) {
+    auto l = config.labels.find(selector.label);
+    if (l == config.labels.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("model '", config.name, "' has no label '", selector.label, "'"));
+    }
+    v = l->second;
+  }
+  for (auto& s : all) {
+    if (s.version == v) return std::vector<VersionStatus>{std::move(s)};
+  }
+  return absl::NotFoundError(absl::StrCat("model '", config.name, "' has no version ", v));
+}
+
+absl::StatusOr<std::shared_ptr<const ServedModel>> RepositorySnapshot::Find(
+    const std::string& name) const {
+  auto it = models.find(name);
+  if (it == models.end()) return absl::NotFoundError(absl::StrCat("no model named '", name, "'"));
+  return it->second;
+}
+
 absl::StatusOr<std::shared_ptr<const Servable>> ServedModel::Resolve(
     const VersionSelector& selector, double uniform) const {
   const std::string& name = config.name;

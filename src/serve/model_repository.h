@@ -60,6 +60,9 @@ struct ServedModel {
 
   // Every known version, newest first (states computed now).
   std::vector<VersionStatus> Statuses() const;
+  // The statuses a status request asks for: every version (default), one version, or a
+  // label's version. NotFound names the unknown version or label.
+  absl::StatusOr<std::vector<VersionStatus>> StatusesFor(const VersionSelector& selector) const;
   // The version a request gets. `uniform` in [0, 1) drives the weighted label split.
   // NotFound: no such version or label (or it failed to load, with the reason);
   // Unavailable: it exists but is not (yet) serving, or nothing is available.
@@ -70,6 +73,9 @@ struct ServedModel {
 struct RepositorySnapshot {
   std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>> models;
   std::string config_error;  // the last rejected config file change, if any
+
+  // NotFound "no model named 'x'" when it is not served.
+  absl::StatusOr<std::shared_ptr<const ServedModel>> Find(const std::string& name) const;
 };
 
 struct RepositoryOptions {

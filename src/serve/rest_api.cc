@@ -286,41 +286,17 @@ HttpResponse RestApi::Handle(const HttpRequest& request) const {
       return absl::NotFoundError(absl::StrCat("no such endpoint: ", request.method, " ", path));
     }
     api = route.api;
-    auto it = snapshot->models.find(route.model);
-    if (it == snapshot->models.end()) {
-      return absl::NotFoundError(absl::StrCat("no model named '", route.model, "'"));
-    }
-    const ServedModel& model = *it->second;
+    auto found = snapshot->Find(route.model);
+    if (!found.ok()) return found.status();
+    const ServedModel& model = **found;
     metrics = model.metrics.get();
 
     if (route.api == ServeApi::kStatus) {
-      json statuses = json::array();
-      std::vector<VersionStatus> all = model.Statuses();
-      if (route.selector.kind == VersionSelector::Kind::kDefault) {
-        for (const auto& s : all) statuses.push_back(TfStatusJson(s));
-        if (all.empty()) {
-          return absl::NotFoundError(absl::StrCat("model '", route.model, "' has no versions",
-                                                  model.problem.empty() ? "" : ": ",
-                                                  model.problem));
-        }
-      } else {
-        int64_t v = route.selector.version;
-        if (route.selector.kind == VersionSelector::Kind::kLabel) {
-          auto l = model.config.labels.find(route.selector.label);
-          if (l == model.config.labels.end()) {
-            return absl::NotFoundError(absl::StrCat("model '", route.model, "' has no label '",
-                                                    route.selector.label, "'"));
-          }
-          v = l->second;
-        }
-        for (const auto& s : all) {
-          if (s.version == v) statuses.push_back(TfStatusJson(s));
-        }
-        if (statuses.empty()) {
-          return absl::NotFoundError(absl::StrCat("model '", route.model, "' has no version ", v));
-        }
-      }
-      return Json({{"model_version_status", statuses}});
+      auto statuses = model.StatusesFor(route.selector);
+      if (!statuses.ok()) return statuses.status();
+      json out = json::array();
+      for (const auto& s : *statuses) out.push_back(TfStatusJson(s));
+      return Json({{"model_version_status", out}});
     }
 
     if (route.api == ServeApi::kReady) {

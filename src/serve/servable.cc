@@ -1,5 +1,6 @@
 #include "serve/servable.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string_view>
 
@@ -94,6 +95,25 @@ absl::StatusOr<std::vector<float>> Servable::Predict(absl::Span<const RawInstanc
   PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table, block, &probs);
   return probs;
 }
+
+void Servable::Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const {
+  const SparseTable& table = *predictor_->loaded().table;
+  const int d = dim();
+  constexpr size_t kAhead = 8;  // independent misses overlap (see REFERENCE-FIGURES: memory)
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + kAhead < keys.size()) table.Prefetch(keys[i + kAhead]);
+    const float* row = table.Find(keys[i]);
+    found[i] = row != nullptr;
+    float* out = values + i * d;
+    if (row == nullptr) {
+      std::fill(out, out + d, 0.0f);
+    } else {
+      std::copy(row, row + d, out);
+    }
+  }
+}
+
+int Servable::dim() const { return predictor_->loaded().model->dim(); }
 
 const char* Servable::model_type() const {
   return ModelTypeName(predictor_->loaded().manifest.spec.type);

@@ -36,6 +36,12 @@ class Servable {
   // InvalidArgument names the row and field at fault.
   absl::StatusOr<std::vector<float>> Predict(absl::Span<const RawInstance> rows) const;
 
+  // Raw table rows for feature keys: values gets keys.size() * dim() floats (row-major, zeros
+  // for an absent key) and found[i] says whether keys[i] is in the table. Lookups are
+  // prefetched a few keys ahead; no allocation per key.
+  void Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const;
+  int dim() const;
+
   int64_t version() const { return version_; }
   const std::string& dir() const { return dir_; }
   const char* model_type() const;

@@ -21,6 +21,8 @@ const char* ServeApiName(ServeApi api) {
       return "infer";
     case ServeApi::kReady:
       return "ready";
+    case ServeApi::kLookup:
+      return "lookup";
     case ServeApi::kOther:
       break;
   }

@@ -11,8 +11,18 @@
 
 namespace parasol {
 
-enum class ServeApi { kStatus, kMetadata, kPredict, kClassify, kRegress, kInfer, kReady, kOther };
-inline constexpr int kNumServeApis = 8;
+enum class ServeApi {
+  kStatus,
+  kMetadata,
+  kPredict,
+  kClassify,
+  kRegress,
+  kInfer,
+  kReady,
+  kLookup,
+  kOther
+};
+inline constexpr int kNumServeApis = 9;
 const char* ServeApiName(ServeApi api);
 
 class RequestMetrics {
