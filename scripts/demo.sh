@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: train on the bundled churn data (local process, bundled
 # files), evaluate on the held-out split, predict a few rows; then the same training as a
-# distributed job (2 parameter-server and 2 worker processes on loopback). Installs what it needs
-# first.
+# distributed job (2 parameter-server and 2 worker processes on loopback); then serves the trained
+# model with `parasol serve` (TF Serving and KServe V2 REST on loopback), queries it with curl and
+# stops it. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -25,3 +26,30 @@ echo "== distributed: the same training on 2 parameter servers + 2 workers (proc
 $PARASOL cluster --servers 2 --workers 2 --config $DATA/model.yaml --train $DATA/train.csv \
   --out "$OUT-cluster"
 $PARASOL eval --model "$OUT-cluster" --data $DATA/test.csv | head -n 3
+
+echo
+echo "== serve: parasol serve on $OUT-serving/churn (version 1 = the model above), REST on loopback"
+rm -rf "$OUT-serving" && mkdir -p "$OUT-serving/churn" && cp -r "$OUT" "$OUT-serving/churn/1"
+$PARASOL serve --model-base "$OUT-serving/churn" --rest-port 0 --port 0 > "$OUT-serving/serve.out" \
+  2> "$OUT-serving/serve.log" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -qs "listening" "$OUT-serving/serve.out" && break; sleep 0.1; done
+URL=http://$(sed -n 's/^REST listening on //p' "$OUT-serving/serve.out")
+echo "\$ curl $URL/v1/models/churn"
+curl -sS "$URL/v1/models/churn"; echo
+ROW1='{"female": 0, "senior_citizen": 0, "partner": 0, "dependents": 0, "tenure": 45, "phone_service": 0, "multiple_lines": "No phone service", "internet_service": "DSL", "online_security": "Yes", "online_backup": "No", "device_protection": "Yes", "tech_support": "Yes", "streaming_tv": "No", "streaming_movies": "No", "contract": "One year", "paperless_billing": 0, "payment_method": "Bank transfer (automatic)", "monthly_charges": 42.3, "total_charges": 1840.75}'
+ROW2='{"female": 0, "senior_citizen": 0, "partner": 0, "dependents": 0, "tenure": 1, "phone_service": 1, "multiple_lines": "No", "internet_service": "Fiber optic", "contract": "Month-to-month", "paperless_billing": 1, "payment_method": "Electronic check", "monthly_charges": 70.7, "total_charges": 70.7}'
+echo "\$ curl -d '{\"instances\": [ROW1, ROW2]}' $URL/v1/models/churn:predict   (raw CSV fields as JSON)"
+curl -sS -H 'Content-Type: application/json' -d "{\"instances\": [$ROW1, $ROW2]}" \
+  "$URL/v1/models/churn:predict"; echo
+echo "(ROW1 is the first test customer: the same probability as the first line of predict above)"
+echo "\$ curl -d '{\"inputs\": [{\"name\": \"tenure\", ...}]}' $URL/v2/models/churn/infer   (KServe V2)"
+curl -sS -H 'Content-Type: application/json' \
+  -d '{"inputs": [{"name": "tenure", "shape": [2], "datatype": "FP32", "data": [45, 1]}, {"name": "contract", "shape": [2], "datatype": "BYTES", "data": ["Two year", "Month-to-month"]}]}' \
+  "$URL/v2/models/churn/infer"; echo
+echo "\$ curl $URL/metrics | grep requests_total"
+curl -sS "$URL/metrics" | grep '^parasol_serve_requests_total'
+kill $SERVER && wait $SERVER 2>/dev/null || true
+trap - EXIT
+echo "server stopped"

@@ -8,16 +8,19 @@ PACKAGES=(
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libxxhash-dev libzstd-dev zlib1g-dev
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  libsqlite3-dev libcpp-httplib-dev
+  libsqlite3-dev libcpp-httplib-dev curl
 )
 # Peers the tests (--test) and benchmarks (--bench) compare against.
 # KNN benchmark peers (bench/knn_bench.sh): faiss with OpenBLAS (not the reference BLAS) and
 # nanoflann; the bench driver is built only when they are present. Not needed by the tests.
 if [[ "${1:-}" == "--bench" ]]; then
   PACKAGES+=(liblinear-tools libfaiss-dev libopenblas0-pthread libnanoflann-dev)
+  # Model-server benchmark (bench/serve_bench.sh): the load generator and Boost.Beast, the HTTP
+  # library cpp-httplib was measured against.
+  PACKAGES+=(wrk libboost-dev)
 fi
 if [[ "${1:-}" == "--test" ]]; then
-  PACKAGES+=(liblinear-tools iproute2)
+  PACKAGES+=(liblinear-tools iproute2 clang)  # clang: libFuzzer targets (scripts/fuzz.sh)
 fi
 
 missing=()

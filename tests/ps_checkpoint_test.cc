@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "test_util/parasol_process.h"
 #include "test_util/run_parasol.h"
 
 namespace {

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "ps/grpc_transport.h"
 #include "ps/kv_worker.h"
+#include "test_util/parasol_process.h"
 #include "test_util/run_parasol.h"
 
 namespace parasol {

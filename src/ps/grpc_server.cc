@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "proto/ps.grpc.pb.h"
 #include "ps/clock_table.h"
-#include "ps/grpc_status.h"
+#include "wire/grpc_status.h"
 
 namespace parasol {
 namespace {

@@ -14,7 +14,7 @@
 #include "model/sparse_table.h"
 #include "proto/ps.grpc.pb.h"
 #include "ps/grpc_server.h"
-#include "ps/grpc_status.h"
+#include "wire/grpc_status.h"
 
 namespace parasol {
 

@@ -1,4 +1,4 @@
-#include "ps/grpc_status.h"
+#include "wire/grpc_status.h"
 
 #include <string>
 

@@ -1,0 +1,95 @@
+#include "cli/serve_command.h"
+
+#include <csignal>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "cli/exit_codes.h"
+#include "serve/grpc_service.h"
+#include "serve/http_server.h"
+#include "serve/model_repository.h"
+#include "serve/rest_api.h"
+
+namespace parasol {
+
+CLI::App* AddServeCommand(CLI::App& app, ServeFlags& f) {
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "Serve models over REST (TF Serving /v1 and KServe V2 /v2 APIs, /metrics); versions are "
+      "integer sub-folders of the model base, polled for changes");
+  cmd->add_option("--model-base", f.model_base,
+                  "Folder whose integer sub-folders are versions of one model (each a model "
+                  "directory written by 'parasol train --out')");
+  cmd->add_option("--model-name", f.model_name,
+                  "Name of the --model-base model (default: the folder's name)");
+  cmd->add_option("--model-config", f.model_config,
+                  "YAML/JSON file listing models, version policies, labels and traffic weights "
+                  "(re-read when it changes; see src/serve/README.md)");
+  cmd->add_option("--rest-port", f.rest_port, "REST port (default 8501; 0 picks a free one)");
+  cmd->add_option("--port", f.grpc_port,
+                  "gRPC port, proto/serving.proto (default 8500; 0 picks a free one)");
+  cmd->add_option("--host", f.host, "Address to listen on (default 127.0.0.1, loopback only)");
+  cmd->add_option("--poll-seconds", f.poll_seconds,
+                  "How often model folders and the config file are checked (default 1)");
+  cmd->add_option("--max-body-bytes", f.max_body_bytes,
+                  "Largest request body (REST; larger get 413) or gRPC message (default 16777216)");
+  cmd->add_option("--rest-threads", f.rest_threads,
+                  "Connections served at once (default 16; a keep-alive connection holds one)");
+  return cmd;
+}
+
+int RunServe(const ServeFlags& f) {
+  if (f.model_config.empty() == f.model_base.empty()) {
+    return Fail(kExitUsage, "give exactly one of --model-base and --model-config");
+  }
+  if (!f.model_config.empty() && !f.model_name.empty()) {
+    return Fail(kExitUsage, "--model-name goes with --model-base; name models in the config");
+  }
+  if (!(f.poll_seconds > 0) || f.rest_threads < 1 || f.rest_port < 0 || f.rest_port > 65535 ||
+      f.grpc_port < 0 || f.grpc_port > 65535 || f.max_body_bytes == 0 ||
+      f.max_body_bytes > (size_t{1} << 30)) {
+    return Fail(kExitUsage,
+                "--poll-seconds must be > 0, --rest-threads >= 1, --rest-port and --port in "
+                "[0, 65535] and --max-body-bytes in [1, 2^30]");
+  }
+  RepositoryOptions options;
+  options.config_path = f.model_config;
+  options.model_base = f.model_base;
+  options.model_name = f.model_name;
+  options.poll_seconds = f.poll_seconds;
+  ModelRepository repository(options);
+  // The first poll loads what is there before the port opens; a model with no loadable version
+  // yet is served as not ready (503) and picked up by later polls.
+  if (auto st = repository.PollOnce(); !st.ok()) return Fail(kExitUsage, st);
+
+  // A client that hangs up mid-answer must not kill the server (SIGPIPE on write).
+  std::signal(SIGPIPE, SIG_IGN);
+  // Block the stop signals before any thread starts, then wait for one here.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  RestApi api(&repository, f.max_body_bytes);
+  HttpServer server(&api, HttpServerOptions{f.host, f.rest_port, f.rest_threads});
+  auto port = server.Start();
+  if (!port.ok()) return Fail(kExitRuntime, port.status());
+  const std::string grpc_address = absl::StrCat(
+      f.host.find(':') != std::string::npos ? "[" + f.host + "]" : f.host, ":", f.grpc_port);
+  auto grpc = ServeGrpcServer::Start(grpc_address, &repository, static_cast<int>(f.max_body_bytes));
+  if (!grpc.ok()) return Fail(kExitRuntime, grpc.status());
+  repository.Start();
+  std::printf("REST listening on %s:%d\ngRPC listening on %s\n", f.host.c_str(), *port,
+              (*grpc)->address().c_str());
+  std::fflush(stdout);
+  int signal = 0;
+  sigwait(&stop, &signal);
+  std::fprintf(stderr, "parasol serve: stopping (%s)\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  server.Stop();
+  (*grpc)->Shutdown();
+  repository.Stop();
+  return kExitOk;
+}
+
+}  // namespace parasol

@@ -1,0 +1,190 @@
+#include "serve/grpc_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "proto/serving.grpc.pb.h"
+#include "wire/grpc_status.h"
+
+namespace parasol {
+namespace {
+
+double Uniform() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+VersionSelector Selector(const serving::ModelSpec& spec) {
+  VersionSelector s;
+  if (spec.version_choice_case() == serving::ModelSpec::kVersion) {
+    s.kind = VersionSelector::Kind::kVersion;
+    s.version = spec.version();
+  } else if (spec.version_choice_case() == serving::ModelSpec::kVersionLabel) {
+    s.kind = VersionSelector::Kind::kLabel;
+    s.label = spec.version_label();
+  }
+  return s;
+}
+
+// Resolves the request's model and version, runs `fn`, and records the call in the model's
+// metrics (or `unrouted` when the model is unknown).
+template <typename Fn>
+grpc::Status Serve(const ModelRepository& repository, RequestMetrics* unrouted, ServeApi api,
+                   const serving::ModelSpec& spec, bool needs_servable, Fn fn) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto snapshot = repository.snapshot();
+  RequestMetrics* metrics = unrouted;
+  absl::Status status = [&]() -> absl::Status {
+    auto model = snapshot->Find(spec.name());
+    if (!model.ok()) return model.status();
+    metrics = (*model)->metrics.get();
+    std::shared_ptr<const Servable> servable;
+    if (needs_servable) {
+      auto resolved = (*model)->Resolve(Selector(spec), Uniform());
+      if (!resolved.ok()) return resolved.status();
+      servable = std::move(*resolved);
+    }
+    return fn(**model, servable.get());
+  }();
+  metrics->Record(api, !status.ok(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return ToGrpcStatus(status);
+}
+
+void Answered(const serving::ModelSpec& request, const Servable& servable,
+              serving::ModelSpec* out) {
+  out->set_name(request.name());
+  out->set_version(servable.version());
+}
+
+class ModelService final : public serving::ModelService::Service {
+ public:
+  explicit ModelService(const ModelRepository* repository) : repository_(*repository) {}
+
+  grpc::Status Predict(grpc::ServerContext*, const serving::PredictRequest* request,
+                       serving::PredictResponse* response) override {
+    return Serve(repository_, &unrouted_, ServeApi::kPredict, request->model_spec(), true,
+                 [&](const ServedModel&, const Servable* servable) -> absl::Status {
+                   if (request->rows().empty()) {
+                     return absl::InvalidArgumentError("rows: empty, nothing to score");
+                   }
+                   std::vector<RawInstance> rows(request->rows_size());
+                   for (int i = 0; i < request->rows_size(); ++i) {
+                     const serving::Row& row = request->rows(i);
+                     rows[i].where = absl::StrCat("rows[", i, "]");
+                     if (!row.libsvm().empty()) {
+                       if (!row.fields().empty()) {
+                         return absl::InvalidArgumentError(
+                             absl::StrCat(rows[i].where, ": give fields or libsvm, not both"));
+                       }
+                       rows[i].is_text = true;
+                       rows[i].text = row.libsvm();
+                     }
+                     for (const auto& [name, value] : row.fields()) {
+                       rows[i].fields.emplace_back(name, value);
+                     }
+                   }
+                   auto probs = servable->Predict(rows);
+                   if (!probs.ok()) return probs.status();
+                   response->mutable_probabilities()->Assign(probs->begin(), probs->end());
+                   Answered(request->model_spec(), *servable, response->mutable_model_spec());
+                   return absl::OkStatus();
+                 });
+  }
+
+  grpc::Status GetModelStatus(grpc::ServerContext*, const serving::GetModelStatusRequest* request,
+                              serving::GetModelStatusResponse* response) override {
+    return Serve(repository_, &unrouted_, ServeApi::kStatus, request->model_spec(), false,
+                 [&](const ServedModel& model, const Servable*) -> absl::Status {
+                   auto statuses = model.StatusesFor(Selector(request->model_spec()));
+                   if (!statuses.ok()) return statuses.status();
+                   for (const VersionStatus& s : *statuses) {
+                     auto* out = response->add_model_version_status();
+                     out->set_version(s.version);
+                     out->set_state(VersionStateName(s.state));
+                     out->set_error_code(static_cast<int>(s.status.code()));
+                     out->set_error_message(std::string(s.status.message()));
+                   }
+                   return absl::OkStatus();
+                 });
+  }
+
+  grpc::Status GetModelMetadata(grpc::ServerContext*,
+                                const serving::GetModelMetadataRequest* request,
+                                serving::GetModelMetadataResponse* response) override {
+    return Serve(repository_, &unrouted_, ServeApi::kMetadata, request->model_spec(), true,
+                 [&](const ServedModel&, const Servable* servable) -> absl::Status {
+                   Answered(request->model_spec(), *servable, response->mutable_model_spec());
+                   response->set_model_type(servable->model_type());
+                   response->set_input_format(servable->data_format());
+                   for (const ServableInput& in : servable->inputs()) {
+                     auto* field = response->add_inputs();
+                     field->set_name(in.name);
+                     field->set_numeric(in.numeric);
+                   }
+                   response->set_dim(servable->dim());
+                   response->set_table_rows(servable->table_rows());
+                   return absl::OkStatus();
+                 });
+  }
+
+  grpc::Status Lookup(grpc::ServerContext*, const serving::LookupRequest* request,
+                      serving::LookupResponse* response) override {
+    return Serve(repository_, &unrouted_, ServeApi::kLookup, request->model_spec(), true,
+                 [&](const ServedModel&, const Servable* servable) -> absl::Status {
+                   const auto& keys = request->keys();
+                   const int dim = servable->dim();
+                   response->set_dim(dim);
+                   response->mutable_values()->Resize(keys.size() * dim, 0.0f);
+                   response->mutable_found()->Resize(keys.size(), false);
+                   servable->Lookup(absl::MakeConstSpan(keys.data(), keys.size()),
+                                    response->mutable_values()->mutable_data(),
+                                    response->mutable_found()->mutable_data());
+                   Answered(request->model_spec(), *servable, response->mutable_model_spec());
+                   return absl::OkStatus();
+                 });
+  }
+
+ private:
+  const ModelRepository& repository_;
+  RequestMetrics unrouted_;
+};
+
+}  // namespace
+
+struct ServeGrpcServer::Impl {
+  std::unique_ptr<ModelService> service;
+  std::unique_ptr<grpc::Server> server;
+};
+
+absl::StatusOr<std::unique_ptr<ServeGrpcServer>> ServeGrpcServer::Start(
+    const std::string& address, const ModelRepository* repository, int max_message_bytes) {
+  auto impl = std::make_unique<Impl>();
+  impl->service = std::make_unique<ModelService>(repository);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(max_message_bytes);
+  builder.SetMaxSendMessageSize(INT32_MAX);  // Lookup answers may be large; requests are bounded
+  builder.RegisterService(impl->service.get());
+  impl->server = builder.BuildAndStart();
+  if (impl->server == nullptr || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address, " for gRPC (in use, or a bad address)"));
+  }
+  const std::string host = address.substr(0, address.rfind(':'));
+  return std::unique_ptr<ServeGrpcServer>(
+      new ServeGrpcServer(std::move(impl), absl::StrCat(host, ":", port)));
+}
+
+ServeGrpcServer::ServeGrpcServer(std::unique_ptr<Impl> impl, std::string address)
+    : impl_(std::move(impl)), address_(std::move(address)) {}
+
+ServeGrpcServer::~ServeGrpcServer() { Shutdown(); }
+
+void ServeGrpcServer::Shutdown() { impl_->server->Shutdown(); }
+
+}  // namespace parasol

@@ -1,0 +1,94 @@
+#include "serve/http_server.h"
+
+#include <httplib.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace parasol {
+namespace {
+
+void Send(const HttpResponse& from, httplib::Response* to) {
+  to->status = from.status;
+  for (const auto& [name, value] : from.headers) to->set_header(name, value);
+  to->set_content(from.body, from.content_type.c_str());
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const RestApi* api, HttpServerOptions options)
+    : api_(api), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+absl::StatusOr<int> HttpServer::Start() {
+  httplib::Server& s = *server_;
+  const int threads = options_.threads;
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Bodies over the bound are refused while reading (httplib answers 413 and the error handler
+  // below writes the JSON body); RestApi checks again for transports without this.
+  s.set_payload_max_length(api_->max_body_bytes());
+  s.set_keep_alive_max_count(100000);
+  s.set_keep_alive_timeout(30);
+  s.set_tcp_nodelay(true);
+  auto handle = [this](const httplib::Request& req, httplib::Response& res) {
+    Send(api_->Handle(HttpRequest{req.method, req.path, req.body}), &res);
+  };
+  s.Get(".*", handle);
+  s.Post(".*", handle);
+  s.set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        absl::Status status;
+        if (res.status == 413 &&
+            req.get_header_value("Content-Type") == "application/x-www-form-urlencoded") {
+          // cpp-httplib 0.11 caps form bodies (curl -d's default type) at 8 KiB, whatever the
+          // limit.
+          status = absl::ResourceExhaustedError(
+              "request bodies with Content-Type application/x-www-form-urlencoded (curl -d's "
+              "default) are limited to 8192 bytes; send Content-Type: application/json");
+        } else if (res.status == 413) {
+          status = absl::ResourceExhaustedError(absl::StrCat("request body is over the limit of ",
+                                                             api_->max_body_bytes(),
+                                                             " bytes (--max-body-bytes)"));
+        } else {
+          status = absl::Status(
+              res.status == 404 ? absl::StatusCode::kNotFound : absl::StatusCode::kInvalidArgument,
+              absl::StrCat("cannot serve ", req.method, " ", req.path, " (HTTP ", res.status, ")"));
+        }
+        const int code = res.status;
+        Send(RestApi::Error(status), &res);
+        res.status = code;  // keep the transport's own code (e.g. 405, 414)
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        Send(RestApi::Error(absl::InternalError("internal error: " + what)), &res);
+      });
+  int port = options_.port;
+  if (port == 0) {
+    port = s.bind_to_any_port(options_.host);
+    if (port < 0) port = 0;
+  } else if (!s.bind_to_port(options_.host, port)) {
+    port = 0;
+  }
+  if (port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host, ":",
+                                               options_.port, " (in use, or a bad address)"));
+  }
+  thread_ = std::thread([&s] { s.listen_after_bind(); });
+  return port;
+}
+
+void HttpServer::Stop() {
+  if (server_ != nullptr) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace parasol

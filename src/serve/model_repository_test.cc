@@ -1,0 +1,204 @@
+#include "serve/model_repository.h"
+
+#include <fstream>
+
+#include "gtest/gtest.h"
+#include "serve/test_models.h"
+
+namespace parasol {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+using testing::WriteLibsvmModel;
+
+VersionSelector AtVersion(int64_t v) { return {VersionSelector::Kind::kVersion, v, ""}; }
+VersionSelector Label(const std::string& l) { return {VersionSelector::Kind::kLabel, 0, l}; }
+VersionSelector Default() { return {}; }
+
+// version → state name, from the current snapshot.
+std::map<int64_t, std::string> States(const ModelRepository& repo, const std::string& model) {
+  std::map<int64_t, std::string> out;
+  for (const auto& s : repo.snapshot()->models.at(model)->Statuses()) {
+    out[s.version] = VersionStateName(s.state);
+  }
+  return out;
+}
+
+// p(x) for the libsvm test models: version v has bias v, so the served version shows in p.
+float Predict(const Servable& s) {
+  RawInstance row;
+  row.is_text = true;
+  row.text = "1:1";
+  auto p = s.Predict(absl::MakeConstSpan(&row, 1));
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? (*p)[0] : -1;
+}
+
+class ModelRepositoryTest : public ::testing::Test {
+ protected:
+  void Version(int64_t v) { WriteLibsvmModel(base() / std::to_string(v), {{1, 0.5f}}, float(v)); }
+  fs::path base() const { return tmp_.path() / "m"; }
+  RepositoryOptions Options() const {
+    RepositoryOptions o;
+    o.model_base = base().string();
+    return o;
+  }
+  TempDir tmp_;
+};
+
+TEST_F(ModelRepositoryTest, ServesTheNewestVersionAndSwapsWhenANewOneArrives) {
+  Version(1);
+  ModelRepository repo(Options());
+  ASSERT_TRUE(repo.PollOnce().ok());
+  auto model = repo.snapshot()->models.at("m");  // named after the folder
+  auto v1 = model->Resolve(Default(), 0);
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ((*v1)->version(), 1);
+
+  Version(2);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  auto v2 = repo.snapshot()->models.at("m")->Resolve(Default(), 0);
+  ASSERT_TRUE(v2.ok());
+  EXPECT_EQ((*v2)->version(), 2);
+  EXPECT_GT(Predict(**v2), Predict(**v1));
+  // v1 is still held by this test (a request in flight): UNLOADING, and it still works.
+  EXPECT_EQ(States(repo, "m"),
+            (std::map<int64_t, std::string>{{2, "AVAILABLE"}, {1, "UNLOADING"}}));
+  v1 = absl::UnavailableError("released");
+  model.reset();
+  EXPECT_EQ(States(repo, "m"), (std::map<int64_t, std::string>{{2, "AVAILABLE"}, {1, "END"}}));
+}
+
+TEST_F(ModelRepositoryTest, BrokenOrHalfWrittenVersionNeverReplacesAGoodOne) {
+  Version(1);
+  ModelRepository repo(Options());
+  ASSERT_TRUE(repo.PollOnce().ok());
+  fs::create_directories(base() / "2");  // half-written: no manifest yet
+  { std::ofstream(base() / "2" / "weights.bin") << "partial"; }
+  Version(3);
+  {
+    std::ofstream f(base() / "3" / "weights.bin", std::ios::binary | std::ios::trunc);
+    f << "corrupt";  // size and checksum no longer match the manifest
+  }
+  ASSERT_TRUE(repo.PollOnce().ok());
+  auto model = repo.snapshot()->models.at("m");
+  auto served = model->Resolve(Default(), 0);
+  ASSERT_TRUE(served.ok());
+  EXPECT_EQ((*served)->version(), 1);
+  const auto statuses = model->Statuses();
+  ASSERT_EQ(statuses.size(), 3u);
+  EXPECT_EQ(statuses[0].version, 3);
+  EXPECT_EQ(statuses[0].state, VersionState::kEnd);
+  EXPECT_FALSE(statuses[0].status.ok());
+  EXPECT_NE(statuses[0].status.message().find("weights.bin"), std::string::npos)
+      << statuses[0].status;
+  EXPECT_EQ(statuses[1].version, 2);
+  EXPECT_NE(statuses[1].status.message().find("manifest"), std::string::npos) << statuses[1].status;
+  // Asking for the broken version says why.
+  auto v3 = model->Resolve(AtVersion(3), 0);
+  EXPECT_EQ(v3.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(v3.status().message().find("failed to load"), std::string::npos);
+
+  // The writer finishes version 3: it is retried and replaces version 1.
+  fs::remove_all(base() / "3");
+  Version(3);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  EXPECT_EQ((*repo.snapshot()->models.at("m")->Resolve(Default(), 0))->version(), 3);
+}
+
+TEST_F(ModelRepositoryTest, VersionPolicies) {
+  for (int v : {1, 2, 3}) Version(v);
+  fs::create_directories(base() / "4.tmp");  // not a version
+  const fs::path config = tmp_.path() / "models.yaml";
+  auto write = [&](const std::string& policy) {
+    std::ofstream(config) << "models:\n  - {name: m, base_path: " << base().string()
+                          << ", version_policy: " << policy << "}\n";
+  };
+  RepositoryOptions o;
+  o.config_path = config.string();
+  write("{latest: 2}");
+  ModelRepository repo(o);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  EXPECT_EQ(repo.snapshot()->models.at("m")->available.size(), 2u);
+  EXPECT_FALSE(repo.snapshot()->models.at("m")->Resolve(AtVersion(1), 0).ok());
+  write("all");
+  ASSERT_TRUE(repo.PollOnce().ok());
+  EXPECT_EQ(repo.snapshot()->models.at("m")->available.size(), 3u);
+  write("{specific: [1, 9]}");
+  ASSERT_TRUE(repo.PollOnce().ok());
+  auto model = repo.snapshot()->models.at("m");
+  EXPECT_EQ(model->available.size(), 1u);
+  EXPECT_TRUE(model->Resolve(AtVersion(1), 0).ok());
+  auto missing = model->Resolve(AtVersion(9), 0);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("no folder"), std::string::npos) << missing.status();
+}
+
+TEST_F(ModelRepositoryTest, LabelsAndWeightedTrafficChangeWithoutRestart) {
+  for (int v : {1, 2}) Version(v);
+  const fs::path config = tmp_.path() / "models.yaml";
+  auto write = [&](const std::string& extra) {
+    std::ofstream(config) << "models:\n  - {name: m, base_path: " << base().string()
+                          << ", version_policy: all, labels: {stable: 1, canary: 2}" << extra
+                          << "}\n";
+  };
+  RepositoryOptions o;
+  o.config_path = config.string();
+  write(", traffic: {stable: 90, canary: 10}");
+  ModelRepository repo(o);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  auto model = repo.snapshot()->models.at("m");
+  EXPECT_EQ((*model->Resolve(Label("stable"), 0))->version(), 1);
+  EXPECT_EQ((*model->Resolve(Label("canary"), 0))->version(), 2);
+  EXPECT_EQ(model->Resolve(Label("beta"), 0).status().code(), absl::StatusCode::kNotFound);
+  // Labels take consecutive shares of [0, 1) in name order: canary [0, 0.1), stable [0.1, 1).
+  EXPECT_EQ((*model->Resolve(Default(), 0.0))->version(), 2);
+  EXPECT_EQ((*model->Resolve(Default(), 0.09))->version(), 2);
+  EXPECT_EQ((*model->Resolve(Default(), 0.11))->version(), 1);
+  EXPECT_EQ((*model->Resolve(Default(), 0.99))->version(), 1);
+
+  write(", traffic: {stable: 0, canary: 1}");
+  ASSERT_TRUE(repo.PollOnce().ok());
+  EXPECT_EQ((*repo.snapshot()->models.at("m")->Resolve(Default(), 0.0))->version(), 2);
+
+  // A bad change is rejected with the reason; the previous config keeps serving.
+  std::ofstream(config) << "models: [{name: m, base_path: x, traffic: {nope: 1}}]\n";
+  ASSERT_TRUE(repo.PollOnce().ok());
+  EXPECT_NE(repo.snapshot()->config_error.find("traffic.nope"), std::string::npos);
+  EXPECT_EQ((*repo.snapshot()->models.at("m")->Resolve(Default(), 0.0))->version(), 2);
+}
+
+TEST_F(ModelRepositoryTest, CanaryOnABrokenVersionDoesNotFailBareNameRequests) {
+  Version(1);
+  fs::create_directories(base() / "2");  // never completes
+  const fs::path config = tmp_.path() / "models.yaml";
+  std::ofstream(config) << "models:\n  - {name: m, base_path: " << base().string()
+                        << ", version_policy: all, labels: {stable: 1, canary: 2},"
+                        << " traffic: {stable: 50, canary: 50}}\n";
+  RepositoryOptions o;
+  o.config_path = config.string();
+  ModelRepository repo(o);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  auto model = repo.snapshot()->models.at("m");
+  for (double u : {0.0, 0.6, 0.99}) EXPECT_EQ((*model->Resolve(Default(), u))->version(), 1);
+  EXPECT_EQ(model->Resolve(Label("canary"), 0).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(ModelRepositoryTest, NoVersionsMeansUnavailableWithTheReason) {
+  ModelRepository repo(Options());  // base folder does not exist
+  ASSERT_TRUE(repo.PollOnce().ok());
+  auto r = repo.snapshot()->models.at("m")->Resolve(Default(), 0);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(r.status().message().find("cannot list model base"), std::string::npos) << r.status();
+}
+
+TEST(ModelRepositoryConfigTest, ANeverValidConfigIsAnError) {
+  RepositoryOptions o;
+  o.config_path = "/nonexistent/models.yaml";
+  ModelRepository repo(o);
+  EXPECT_EQ(repo.PollOnce().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace parasol

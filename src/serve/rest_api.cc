@@ -1,0 +1,364 @@
+#include "serve/rest_api.h"
+
+#include <charconv>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "serve/request.h"
+#include "wire/http_status.h"
+
+namespace parasol {
+namespace {
+
+using json = nlohmann::json;
+
+double Uniform() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+HttpResponse Json(const json& body, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+absl::StatusOr<int64_t> ParseVersionNumber(const std::string& text) {
+  int64_t v = -1;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size() || v < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("version '", text, "' is not a non-negative integer"));
+  }
+  return v;
+}
+
+std::vector<std::string> Split(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t begin = 0;
+  while (true) {
+    const size_t slash = path.find('/', begin);
+    parts.push_back(path.substr(begin, slash == std::string::npos ? slash : slash - begin));
+    if (slash == std::string::npos) return parts;
+    begin = slash + 1;
+  }
+}
+
+// A parsed /v1 or /v2 model path.
+struct Route {
+  ServeApi api = ServeApi::kOther;
+  std::string model;
+  VersionSelector selector;
+  TfMethod method = TfMethod::kPredict;
+  bool v2 = false;
+};
+
+// /v1/models/NAME[/versions/N|/labels/L][/metadata|:predict|:classify|:regress]
+absl::StatusOr<Route> ParseV1(std::string rest, const std::string& http_method) {
+  Route route;
+  std::string verb;
+  if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    verb = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+  }
+  std::vector<std::string> parts = Split(rest);
+  bool metadata = false;
+  if (!parts.empty() && parts.back() == "metadata" && parts.size() != 1) {
+    metadata = true;
+    parts.pop_back();
+  }
+  if (parts.empty() || parts[0].empty() || (parts.size() != 1 && parts.size() != 3)) {
+    return absl::NotFoundError(absl::StrCat("no such endpoint: /v1/models/", rest));
+  }
+  route.model = parts[0];
+  if (parts.size() == 3) {
+    if (parts[1] == "versions") {
+      auto v = ParseVersionNumber(parts[2]);
+      if (!v.ok()) return v.status();
+      route.selector.kind = VersionSelector::Kind::kVersion;
+      route.selector.version = *v;
+    } else if (parts[1] == "labels") {
+      route.selector.kind = VersionSelector::Kind::kLabel;
+      route.selector.label = parts[2];
+    } else {
+      return absl::NotFoundError(absl::StrCat("no such endpoint: /v1/models/", rest,
+                                              " (expected versions/N or labels/L)"));
+    }
+  }
+  if (verb.empty()) {
+    if (http_method != "GET") {
+      return absl::NotFoundError(absl::StrCat(http_method,
+                                              " is not served here; model status "
+                                              "and metadata are GET, predict is POST ...:predict"));
+    }
+    route.api = metadata ? ServeApi::kMetadata : ServeApi::kStatus;
+    return route;
+  }
+  if (metadata) return absl::NotFoundError("metadata takes no :method");
+  if (http_method != "POST") {
+    return absl::NotFoundError(absl::StrCat(":", verb, " takes POST, not ", http_method));
+  }
+  if (verb == "predict") {
+    route.api = ServeApi::kPredict;
+    route.method = TfMethod::kPredict;
+  } else if (verb == "classify") {
+    route.api = ServeApi::kClassify;
+    route.method = TfMethod::kClassify;
+  } else if (verb == "regress") {
+    route.api = ServeApi::kRegress;
+    route.method = TfMethod::kRegress;
+  } else {
+    return absl::NotFoundError(
+        absl::StrCat("unknown method ':", verb, "' (expected :predict, :classify or :regress)"));
+  }
+  return route;
+}
+
+// /v2/models/NAME[/versions/V][/ready|/infer]
+absl::StatusOr<Route> ParseV2(const std::string& rest, const std::string& http_method) {
+  Route route;
+  route.v2 = true;
+  std::vector<std::string> parts = Split(rest);
+  std::string action;
+  if (parts.size() == 2 || parts.size() == 4) {
+    action = parts.back();
+    parts.pop_back();
+  }
+  if (parts.empty() || parts[0].empty() || (parts.size() != 1 && parts.size() != 3) ||
+      (parts.size() == 3 && parts[1] != "versions")) {
+    return absl::NotFoundError(absl::StrCat("no such endpoint: /v2/models/", rest));
+  }
+  route.model = parts[0];
+  if (parts.size() == 3) {
+    auto v = ParseVersionNumber(parts[2]);
+    if (!v.ok()) return v.status();
+    route.selector.kind = VersionSelector::Kind::kVersion;
+    route.selector.version = *v;
+  }
+  const std::string want = action == "infer" ? "POST" : "GET";
+  if (action.empty()) {
+    route.api = ServeApi::kMetadata;
+  } else if (action == "ready") {
+    route.api = ServeApi::kReady;
+  } else if (action == "infer") {
+    route.api = ServeApi::kInfer;
+  } else {
+    return absl::NotFoundError(absl::StrCat("no such endpoint: /v2/models/", rest));
+  }
+  if (http_method != want) {
+    return absl::NotFoundError(absl::StrCat("/v2/models/", rest, " takes ", want));
+  }
+  return route;
+}
+
+json TfStatusJson(const VersionStatus& s) {
+  std::string code = "OK";
+  if (!s.status.ok()) {
+    code = absl::StatusCodeToString(s.status.code());
+  }
+  return {{"version", std::to_string(s.version)},
+          {"state", VersionStateName(s.state)},
+          {"status", {{"error_code", code}, {"error_message", std::string(s.status.message())}}}};
+}
+
+json TfMetadata(const std::string& model, const Servable& servable) {
+  json inputs = json::object();
+  auto tensor = [](const std::string& name, const char* dtype) {
+    return json{
+        {"dtype", dtype},
+        {"tensor_shape", {{"dim", {{{"size", "-1"}, {"name", ""}}}}, {"unknown_rank", false}}},
+        {"name", name}};
+  };
+  if (servable.inputs().empty()) {
+    inputs["features"] = tensor("features", "DT_STRING");
+  }
+  for (const auto& in : servable.inputs()) {
+    inputs[in.name] = tensor(in.name, in.numeric ? "DT_FLOAT" : "DT_STRING");
+  }
+  json signature = {{"inputs", inputs},
+                    {"outputs", {{"probability", tensor("probability", "DT_FLOAT")}}},
+                    {"method_name", "tensorflow/serving/predict"}};
+  return {
+      {"model_spec",
+       {{"name", model}, {"signature_name", ""}, {"version", std::to_string(servable.version())}}},
+      {"metadata",
+       {{"signature_def", {{"signature_def", {{"serving_default", signature}}}}},
+        {"parasol",
+         {{"model_type", servable.model_type()}, {"input_format", servable.data_format()}}}}}};
+}
+
+json V2Metadata(const ServedModel& model, const Servable& servable) {
+  json versions = json::array();
+  for (const auto& [v, s] : model.available) versions.push_back(std::to_string(v));
+  json inputs = json::array();
+  if (servable.inputs().empty()) {
+    inputs.push_back({{"name", "features"}, {"datatype", "BYTES"}, {"shape", {-1}}});
+  }
+  for (const auto& in : servable.inputs()) {
+    inputs.push_back(
+        {{"name", in.name}, {"datatype", in.numeric ? "FP32" : "BYTES"}, {"shape", {-1}}});
+  }
+  return {
+      {"name", model.config.name},
+      {"versions", versions},
+      {"platform", absl::StrCat("parasol_", servable.model_type())},
+      {"inputs", inputs},
+      {"outputs", json::array({{{"name", "probability"}, {"datatype", "FP32"}, {"shape", {-1}}}})}};
+}
+
+json FloatArray(const std::vector<float>& values) {
+  json out = json::array();
+  for (float v : values) out.push_back(static_cast<double>(v));
+  return out;
+}
+
+}  // namespace
+
+RestApi::RestApi(const ModelRepository* repository, size_t max_body_bytes)
+    : repository_(repository), max_body_bytes_(max_body_bytes) {}
+
+HttpResponse RestApi::Error(const absl::Status& status) {
+  HttpResponse r;
+  r.status = HttpStatusCode(status);
+  r.body = HttpErrorBody(status);
+  return r;
+}
+
+HttpResponse RestApi::Handle(const HttpRequest& request) const {
+  const auto start = std::chrono::steady_clock::now();
+  const auto snapshot = repository_->snapshot();
+  const std::string& path = request.path;
+  RequestMetrics* metrics = &unrouted_;
+  ServeApi api = ServeApi::kOther;
+
+  auto run = [&]() -> absl::StatusOr<HttpResponse> {
+    if (request.body.size() > max_body_bytes_) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("request body of ", request.body.size(), " bytes is over the limit of ",
+                       max_body_bytes_, " bytes (--max-body-bytes)"));
+    }
+    if (path == "/metrics" && request.method == "GET") {
+      std::vector<std::pair<std::string, const RequestMetrics*>> requests;
+      std::vector<ModelGauges> gauges;
+      for (const auto& [name, model] : snapshot->models) {
+        requests.emplace_back(name, model->metrics.get());
+        ModelGauges g{name, static_cast<int64_t>(model->available.size()), {}};
+        for (const auto& [v, s] : model->available) {
+          g.versions.push_back({v, s->table_rows(), s->table_bytes()});
+        }
+        gauges.push_back(std::move(g));
+      }
+      requests.emplace_back("", &unrouted_);
+      HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = RenderPrometheus(requests, gauges);
+      return r;
+    }
+    if (path == "/v2/health/live" || path == "/v2/health/ready" || path == "/v2") {
+      if (request.method != "GET") return absl::NotFoundError(path + " takes GET");
+      api = ServeApi::kReady;
+      if (path == "/v2") {
+        return Json({{"name", "parasol"}, {"version", "0.1.0"}, {"extensions", json::array()}});
+      }
+      if (path == "/v2/health/live") return Json({{"live", true}});
+      for (const auto& [name, model] : snapshot->models) {
+        if (model->available.empty()) {
+          return absl::UnavailableError(
+              absl::StrCat("not ready: model '", name, "' has no available version"));
+        }
+      }
+      return Json({{"ready", true}});
+    }
+    Route route;
+    const std::string kV1 = "/v1/models/", kV2 = "/v2/models/";
+    if (path.rfind(kV1, 0) == 0) {
+      auto r = ParseV1(path.substr(kV1.size()), request.method);
+      if (!r.ok()) return r.status();
+      route = std::move(*r);
+    } else if (path.rfind(kV2, 0) == 0) {
+      auto r = ParseV2(path.substr(kV2.size()), request.method);
+      if (!r.ok()) return r.status();
+      route = std::move(*r);
+    } else {
+      return absl::NotFoundError(absl::StrCat("no such endpoint: ", request.method, " ", path));
+    }
+    api = route.api;
+    auto found = snapshot->Find(route.model);
+    if (!found.ok()) return found.status();
+    const ServedModel& model = **found;
+    metrics = model.metrics.get();
+
+    if (route.api == ServeApi::kStatus) {
+      auto statuses = model.StatusesFor(route.selector);
+      if (!statuses.ok()) return statuses.status();
+      json out = json::array();
+      for (const auto& s : *statuses) out.push_back(TfStatusJson(s));
+      return Json({{"model_version_status", out}});
+    }
+
+    if (route.api == ServeApi::kReady) {
+      auto servable = model.Resolve(route.selector, Uniform());
+      if (!servable.ok()) return servable.status();
+      return Json({{"name", route.model}, {"ready", true}});
+    }
+
+    auto servable = model.Resolve(route.selector, Uniform());
+    if (!servable.ok()) return servable.status();
+    if (route.api == ServeApi::kMetadata) {
+      return Json(route.v2 ? V2Metadata(model, **servable) : TfMetadata(route.model, **servable));
+    }
+
+    HttpResponse response;
+    const std::string version = std::to_string((*servable)->version());
+    if (route.api == ServeApi::kInfer) {
+      auto parsed = ParseV2InferRequest(request.body);
+      if (!parsed.ok()) return parsed.status();
+      auto probs = (*servable)->Predict(parsed->instances);
+      if (!probs.ok()) return probs.status();
+      json out = {{"model_name", route.model},
+                  {"model_version", version},
+                  {"outputs", json::array({{{"name", "probability"},
+                                            {"datatype", "FP32"},
+                                            {"shape", {probs->size()}},
+                                            {"data", FloatArray(*probs)}}})}};
+      if (!parsed->id.empty()) out["id"] = parsed->id;
+      response = Json(out);
+    } else {
+      auto parsed = ParseTfRequest(request.body, route.method);
+      if (!parsed.ok()) return parsed.status();
+      auto probs = (*servable)->Predict(parsed->instances);
+      if (!probs.ok()) return probs.status();
+      if (route.method == TfMethod::kPredict) {
+        response = Json({{parsed->columnar ? "outputs" : "predictions", FloatArray(*probs)}});
+      } else if (route.method == TfMethod::kRegress) {
+        response = Json({{"results", FloatArray(*probs)}});
+      } else {
+        json results = json::array();
+        for (float p : *probs) {
+          results.push_back(json::array({json::array({"0", static_cast<double>(1.0f - p)}),
+                                         json::array({"1", static_cast<double>(p)})}));
+        }
+        response = Json({{"results", results}});
+      }
+    }
+    response.headers.emplace_back("Parasol-Model-Version", version);
+    return response;
+  };
+
+  HttpResponse response;
+  try {
+    auto result = run();
+    response = result.ok() ? std::move(*result) : Error(result.status());
+  } catch (const std::exception& e) {  // a bug, not the client's fault: answer, don't die
+    response = Error(absl::InternalError(absl::StrCat("internal error: ", e.what())));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics->Record(api, response.status >= 400, seconds);
+  return response;
+}
+
+}  // namespace parasol

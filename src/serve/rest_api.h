@@ -1,0 +1,51 @@
+// The REST front end, without a transport: TF Serving's /v1 API, KServe V2's /v2 API and
+// /metrics, as a function from (method, path, body) to (status, content type, body). The HTTP
+// server (http_server.h) only moves bytes, so every endpoint is unit-testable in-process.
+// Errors become {"error": "..."} with the status from wire/http_status.h. Never throws, never
+// aborts on request input. Thread-safe: requests only read the repository's current snapshot.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "serve/model_repository.h"
+#include "serve/serve_metrics.h"
+
+namespace parasol {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded, without the query string
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. Parasol-Model-Version
+};
+
+class RestApi {
+ public:
+  // `repository` must outlive this object. Bodies over `max_body_bytes` get 413.
+  RestApi(const ModelRepository* repository, size_t max_body_bytes);
+
+  HttpResponse Handle(const HttpRequest& request) const;
+
+  // The answer for a request the transport rejected before it reached Handle (e.g. a body over
+  // the limit while still reading it): `status` as an absl::Status, rendered like any error.
+  static HttpResponse Error(const absl::Status& status);
+
+  size_t max_body_bytes() const { return max_body_bytes_; }
+
+ private:
+  const ModelRepository* repository_;
+  const size_t max_body_bytes_;
+  // Requests that named no known model.
+  mutable RequestMetrics unrouted_;
+};
+
+}  // namespace parasol

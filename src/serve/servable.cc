@@ -1,0 +1,125 @@
+#include "serve/servable.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "data/reader.h"
+
+namespace parasol {
+
+absl::StatusOr<std::shared_ptr<const Servable>> Servable::Load(const std::string& dir,
+                                                               int64_t version) {
+  auto predictor = Predictor::Load(dir);
+  if (!predictor.ok()) return predictor.status();
+  auto servable = std::shared_ptr<Servable>(new Servable());
+  servable->version_ = version;
+  servable->dir_ = dir;
+  servable->predictor_ = std::move(*predictor);
+  const InputSpec& input = servable->predictor_->input();
+  if (input.pipeline != nullptr) {
+    const Schema& schema = input.pipeline->schema();
+    std::vector<std::string> names;
+    for (const auto& n : schema.numeric) names.push_back(n);
+    for (const auto& n : schema.categorical) names.push_back(n);
+    for (size_t i = 0; i < names.size(); ++i) {
+      servable->column_[names[i]] = i;
+      servable->inputs_.push_back({names[i], i < schema.numeric.size()});
+    }
+    servable->label_column_ = schema.label;
+    auto encoder = input.pipeline->EncoderFactory(/*label_optional=*/true)(names);
+    if (!encoder.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(dir, ": ", encoder.status().message()));
+    }
+    servable->encoder_ = std::move(*encoder);
+  }
+  // Warm-up: the whole request path once, on a row with every feature absent.
+  RawInstance warm;
+  warm.where = "warm-up row";
+  warm.is_text = servable->encoder_ == nullptr;
+  auto probs = servable->Predict(absl::MakeConstSpan(&warm, 1));
+  if (!probs.ok()) {
+    return absl::InternalError(absl::StrCat(dir, ": warm-up failed: ", probs.status().message()));
+  }
+  if (probs->size() != 1 || !std::isfinite((*probs)[0])) {
+    return absl::DataLossError(absl::StrCat(dir, ": warm-up gave a non-finite probability"));
+  }
+  return std::shared_ptr<const Servable>(std::move(servable));
+}
+
+absl::Status Servable::Encode(const RawInstance& row, ExampleBlock* block) const {
+  const InputSpec& input = predictor_->input();
+  if (encoder_ == nullptr) {  // libsvm
+    std::string_view text = row.text;
+    if (!row.is_text) {
+      if (row.fields.size() != 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(row.where,
+                         ": this model was trained on libsvm data and takes one \"idx:val ...\" "
+                         "string per row"));
+      }
+      text = row.fields[0].second;
+    }
+    auto st = ParseLibsvmLine(text, /*has_label=*/false, input.hash_bits, block);
+    if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat(row.where, ": ", st.message()));
+    return absl::OkStatus();
+  }
+  if (row.is_text) {
+    return absl::InvalidArgumentError(absl::StrCat(row.where, ": this model reads named fields (",
+                                                   DataFormatName(input.format),
+                                                   " schema); send a JSON object of field: value"));
+  }
+  std::vector<std::string_view> columns(column_.size());
+  for (const auto& [name, value] : row.fields) {
+    auto it = column_.find(name);
+    if (it == column_.end()) {
+      if (name == label_column_) continue;
+      return absl::InvalidArgumentError(
+          absl::StrCat(row.where, ": unknown field '", name, "' (not in the model's schema)"));
+    }
+    columns[it->second] = value;
+  }
+  auto st = encoder_->Encode(columns, block);
+  if (!st.ok()) return absl::InvalidArgumentError(absl::StrCat(row.where, ": ", st.message()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<float>> Servable::Predict(absl::Span<const RawInstance> rows) const {
+  ExampleBlock block;
+  for (const RawInstance& row : rows) {
+    if (auto st = Encode(row, &block); !st.ok()) return st;
+  }
+  std::vector<float> probs;
+  probs.reserve(rows.size());
+  PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table, block, &probs);
+  return probs;
+}
+
+void Servable::Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const {
+  const SparseTable& table = *predictor_->loaded().table;
+  const int d = dim();
+  constexpr size_t kAhead = 8;  // independent misses overlap (see REFERENCE-FIGURES: memory)
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + kAhead < keys.size()) table.Prefetch(keys[i + kAhead]);
+    const float* row = table.Find(keys[i]);
+    found[i] = row != nullptr;
+    float* out = values + i * d;
+    if (row == nullptr) {
+      std::fill(out, out + d, 0.0f);
+    } else {
+      std::copy(row, row + d, out);
+    }
+  }
+}
+
+int Servable::dim() const { return predictor_->loaded().model->dim(); }
+
+const char* Servable::model_type() const {
+  return ModelTypeName(predictor_->loaded().manifest.spec.type);
+}
+const char* Servable::data_format() const { return DataFormatName(predictor_->input().format); }
+size_t Servable::table_rows() const { return predictor_->loaded().table->size(); }
+size_t Servable::table_bytes() const { return predictor_->loaded().table->bytes(); }
+
+}  // namespace parasol

@@ -1,0 +1,67 @@
+// One loaded, immutable model version: the model directory's weights and transforms, ready to
+// turn raw rows into probabilities exactly as `parasol predict` does. Shared by requests through
+// std::shared_ptr, so a version being unloaded lives until its last request finishes.
+// Thread-safe (all methods const after Load).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "data/row_encoder.h"
+#include "serve/request.h"
+#include "train/predictor.h"
+
+namespace parasol {
+
+struct ServableInput {
+  std::string name;
+  bool numeric = false;  // FP32 / DT_FLOAT when true, BYTES / DT_STRING otherwise
+};
+
+class Servable {
+ public:
+  // Loads the model directory `dir` as `version` and warms it up (encodes and scores one row,
+  // which must give a finite probability) before it may take traffic. Errors name `dir`.
+  static absl::StatusOr<std::shared_ptr<const Servable>> Load(const std::string& dir,
+                                                              int64_t version);
+
+  // Probabilities of `rows`, in order. CSV/Criteo models take named fields (the training
+  // schema's columns; a missing field is absent, the label column is ignored, an unknown field
+  // is an error); libsvm models take an "idx:val ..." string, or a row with one string field.
+  // InvalidArgument names the row and field at fault.
+  absl::StatusOr<std::vector<float>> Predict(absl::Span<const RawInstance> rows) const;
+
+  // Raw table rows for feature keys: values gets keys.size() * dim() floats (row-major, zeros
+  // for an absent key) and found[i] says whether keys[i] is in the table. Lookups are
+  // prefetched a few keys ahead; no allocation per key.
+  void Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const;
+  int dim() const;
+
+  int64_t version() const { return version_; }
+  const std::string& dir() const { return dir_; }
+  const char* model_type() const;
+  const char* data_format() const;
+  // Named inputs (empty for libsvm models, whose one input is the "idx:val" string).
+  const std::vector<ServableInput>& inputs() const { return inputs_; }
+  size_t table_rows() const;
+  size_t table_bytes() const;
+
+ private:
+  Servable() = default;
+  absl::Status Encode(const RawInstance& row, ExampleBlock* block) const;
+
+  int64_t version_ = 0;
+  std::string dir_;
+  std::unique_ptr<Predictor> predictor_;
+  std::unique_ptr<RowEncoder> encoder_;  // CSV/Criteo
+  std::vector<ServableInput> inputs_;
+  std::unordered_map<std::string, size_t> column_;  // field → encoder column
+  std::string label_column_;
+};
+
+}  // namespace parasol

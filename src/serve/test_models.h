@@ -1,0 +1,79 @@
+// Test-only helpers for the serve component's tests: tiny model directories whose
+// probabilities are known in closed form, and per-process temporary folders (ctest runs each
+// test case as its own process, in parallel). Not part of the library.
+#pragma once
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "common/hash.h"
+#include "gtest/gtest.h"
+#include "model/model_dir.h"
+#include "train/input_spec.h"
+
+namespace parasol::testing {
+
+// A fresh folder unique to this process and test case; removed by the destructor.
+class TempDir {
+ public:
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = std::filesystem::path(::testing::TempDir()) /
+            ("serve_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
+             std::to_string(getpid()));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void WriteLrModel(const std::filesystem::path& dir, const InputSpec& input,
+                         const std::map<uint64_t, float>& weights, float bias) {
+  ModelSpec spec;
+  spec.type = ModelType::kLr;
+  OptimizerConfig optimizer;
+  optimizer.name = "sgd";
+  SparseTable table(1, [](uint64_t, float* row) { row[0] = 0; });
+  for (const auto& [key, w] : weights) *table.FindOrInsert(key) = w;
+  *table.FindOrInsert(kBiasKey) = bias;
+  const ModelManifest manifest =
+      BuildManifest(spec, optimizer, input, static_cast<int64_t>(weights.size()), "{}");
+  auto opt = CreateOptimizer(optimizer);
+  ASSERT_TRUE(opt.ok());
+  ASSERT_TRUE(SaveModelDir(dir.string(), manifest, table, **opt, 1).ok());
+}
+
+// libsvm LR: p = sigmoid(bias + sum over "idx:val" of w[idx] * val).
+inline void WriteLibsvmModel(const std::filesystem::path& dir,
+                             const std::map<uint64_t, float>& weights_by_index, float bias) {
+  std::map<uint64_t, float> keyed;
+  for (const auto& [idx, w] : weights_by_index) keyed[FeatureKey(0, idx)] = w;
+  WriteLrModel(dir, InputSpec{}, keyed, bias);
+}
+
+// CSV LR over schema {label: y, numeric: [x], categorical: [c]}:
+// p = sigmoid(bias + wx * x + (c == "red" ? wred : 0)).
+inline void WriteCsvModel(const std::filesystem::path& dir, float wx, float wred, float bias) {
+  auto schema = Schema::FromYamlString("label: y\nnumeric: [x]\ncategorical: [c]\n", "test");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  auto pipeline = FeaturePipeline::Create(*schema, "", "test", 0);
+  ASSERT_TRUE(pipeline.ok()) << pipeline.status();
+  InputSpec input;
+  input.format = DataFormat::kCsv;
+  input.pipeline = *pipeline;
+  WriteLrModel(dir, input, {{FeatureKey(0, std::string_view()), wx}, {FeatureKey(1, "red"), wred}},
+               bias);
+}
+
+inline float Logistic(double z) { return static_cast<float>(1 / (1 + std::exp(-z))); }
+
+}  // namespace parasol::testing

@@ -1,0 +1,376 @@
+// `parasol serve` as a real process on a real loopback port, driven by an HTTP client: the
+// answers equal `parasol predict`, new versions go live, broken ones stay out, and a hot reload
+// under load fails no request.
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "proto/serving.grpc.pb.h"
+#include "test_util/parasol_process.h"
+#include "test_util/run_parasol.h"
+
+namespace parasol {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using testing::RunParasol;
+
+const std::string kChurn = std::string(PARASOL_SOURCE_DIR) + "/data/churn";
+
+// `parasol serve ARGS...` as a child process; its first stdout line gives the port.
+class Server {
+ public:
+  explicit Server(std::vector<std::string> args) : process_(WithServe(std::move(args))) {
+    const std::string line = process_.ReadLine();
+    const auto colon = line.rfind(':');
+    if (line.rfind("REST listening on ", 0) == 0 && colon != std::string::npos) {
+      port_ = std::stoi(line.substr(colon + 1));
+    }
+    const std::string grpc = process_.ReadLine();
+    if (grpc.rfind("gRPC listening on ", 0) == 0) grpc_address_ = grpc.substr(18);
+  }
+  ~Server() { EXPECT_EQ(process_.Stop(SIGTERM), 0) << "server did not stop cleanly"; }
+  int port() const { return port_; }
+  const std::string& grpc_address() const { return grpc_address_; }
+
+ private:
+  static std::vector<std::string> WithServe(std::vector<std::string> args) {
+    args.insert(args.begin(), "serve");
+    args.insert(args.end(), {"--port", "0"});  // gRPC on any free port too
+    return args;
+  }
+  testing::ParasolProcess process_;
+  int port_ = 0;
+  std::string grpc_address_;
+};
+
+class ServeCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("serve_cli_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "churn");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Trains `config` (model.yaml: LR, fm.yaml: FM) on churn into a version folder, via a temporary
+  // name so the server never sees it half-written.
+  void Train(const std::string& config, int version) {
+    const fs::path tmp = dir_ / ("train-" + std::to_string(version));
+    auto r = RunParasol("train --config " + kChurn + "/" + config + " --train " + kChurn +
+                        "/train.csv --out " + tmp.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    fs::rename(tmp, dir_ / "churn" / std::to_string(version));
+  }
+
+  // GET /v1/models/churn until `pred` holds for its JSON, or 30 s pass.
+  bool WaitForStatus(httplib::Client& client, const std::function<bool(const json&)>& pred) {
+    for (int i = 0; i < 300; ++i) {
+      auto res = client.Get("/v1/models/churn");
+      if (res && res->status == 200 && pred(json::parse(res->body))) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  fs::path dir_;
+};
+
+// version → state in a model_version_status answer.
+std::map<std::string, std::string> States(const json& status) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : status["model_version_status"]) out[s["version"]] = s["state"];
+  return out;
+}
+
+// data/churn/test.csv as TF Serving instances: numbers as JSON numbers, empty as null, the label
+// column left out. (The file quotes strings and has no commas inside quotes.)
+json ChurnInstances() {
+  std::ifstream in(kChurn + "/test.csv");
+  std::string line;
+  std::getline(in, line);
+  auto split = [](const std::string& l) {
+    std::vector<std::string> cols;
+    std::stringstream ss(l);
+    std::string c;
+    while (std::getline(ss, c, ',')) cols.push_back(c);
+    if (!l.empty() && l.back() == ',') cols.push_back("");
+    return cols;
+  };
+  std::vector<std::string> names = split(line);
+  for (auto& n : names) n = n.substr(1, n.size() - 2);
+  json instances = json::array();
+  while (std::getline(in, line)) {
+    const auto cols = split(line);
+    json row = json::object();
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (names[i] == "churn") continue;
+      const std::string& c = cols[i];
+      if (c.empty()) {
+        row[names[i]] = nullptr;
+      } else if (c.front() == '"') {
+        row[names[i]] = c.substr(1, c.size() - 2);
+      } else if (c.find('.') != std::string::npos) {
+        row[names[i]] = std::stod(c);
+      } else {
+        row[names[i]] = std::stoll(c);
+      }
+    }
+    instances.push_back(row);
+  }
+  return instances;
+}
+
+std::vector<float> PredictFile(const fs::path& model) {
+  auto r = RunParasol("predict --model " + model.string() + " --data " + kChurn + "/test.csv");
+  EXPECT_EQ(r.code, 0) << r.out;
+  std::vector<float> probs;
+  std::stringstream ss(r.out);
+  std::string l;
+  while (std::getline(ss, l)) probs.push_back(std::stof(l));
+  return probs;
+}
+
+std::vector<float> Floats(const json& values) {
+  std::vector<float> out;
+  for (const auto& v : values) out.push_back(static_cast<float>(v.get<double>()));
+  return out;
+}
+
+TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
+  Train("fm.yaml", 1);
+  Server server({"--model-base", (dir_ / "churn").string(), "--rest-port", "0"});
+  ASSERT_GT(server.port(), 0);
+  httplib::Client client("127.0.0.1", server.port());
+  const std::vector<float> expected = PredictFile(dir_ / "churn" / "1");
+  const json instances = ChurnInstances();
+  ASSERT_EQ(instances.size(), expected.size());
+  ASSERT_GT(expected.size(), 1000u);
+
+  auto res = client.Post("/v1/models/churn:predict", json{{"instances", instances}}.dump(),
+                         "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(Floats(json::parse(res->body)["predictions"]), expected);
+  EXPECT_EQ(res->get_header_value("Parasol-Model-Version"), "1");
+
+  // Columnar, on the first 50 rows.
+  json columns = json::object();
+  for (size_t i = 0; i < 50; ++i) {
+    for (const auto& [name, value] : instances[i].items()) columns[name].push_back(value);
+  }
+  res = client.Post("/v1/models/churn/versions/1:predict", json{{"inputs", columns}}.dump(),
+                    "application/json");
+  ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+  EXPECT_EQ(Floats(json::parse(res->body)["outputs"]),
+            std::vector<float>(expected.begin(), expected.begin() + 50));
+
+  // KServe V2: one tensor per column.
+  json inputs = json::array();
+  for (const auto& [name, values] : columns.items()) {
+    inputs.push_back({{"name", name},
+                      {"shape", {values.size()}},
+                      {"datatype", values[0].is_string() ? "BYTES" : "FP32"},
+                      {"data", values}});
+  }
+  res = client.Post("/v2/models/churn/infer", json{{"inputs", inputs}}.dump(), "application/json");
+  ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+  EXPECT_EQ(Floats(json::parse(res->body)["outputs"][0]["data"]),
+            std::vector<float>(expected.begin(), expected.begin() + 50));
+
+  // gRPC: the same rows with every field as text.
+  auto stub = serving::ModelService::NewStub(
+      grpc::CreateChannel(server.grpc_address(), grpc::InsecureChannelCredentials()));
+  serving::PredictRequest request;
+  request.mutable_model_spec()->set_name("churn");
+  for (size_t i = 0; i < 50; ++i) {
+    auto* fields = request.add_rows()->mutable_fields();
+    for (const auto& [name, value] : instances[i].items()) {
+      if (value.is_string()) {
+        (*fields)[name] = value.get<std::string>();
+      } else if (!value.is_null()) {
+        (*fields)[name] = value.dump();
+      }
+    }
+  }
+  serving::PredictResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub->Predict(&context, request, &response).ok());
+  EXPECT_EQ(std::vector<float>(response.probabilities().begin(), response.probabilities().end()),
+            std::vector<float>(expected.begin(), expected.begin() + 50));
+
+  // Errors over the wire: JSON bodies with the right status.
+  res = client.Post("/v1/models/churn:predict", R"({"instances": [{"tenur": 3}]})",
+                    "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(json::parse(res->body)["error"],
+            "instances[0]: unknown field 'tenur' (not in the model's schema)");
+  res = client.Get("/v1/models/other");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_EQ(json::parse(res->body)["error"], "no model named 'other'");
+  res = client.Get("/v2/health/ready");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  // REST row + columnar + error, and gRPC: one count per model and API whatever the transport.
+  EXPECT_NE(res->body.find("parasol_serve_requests_total{model=\"churn\",api=\"predict\"} 4"),
+            std::string::npos)
+      << res->body;
+}
+
+TEST_F(ServeCliTest, OversizedBodyGets413AndTheServerKeepsServing) {
+  Train("model.yaml", 1);
+  Server server(
+      {"--model-base", (dir_ / "churn").string(), "--rest-port", "0", "--max-body-bytes", "1000"});
+  ASSERT_GT(server.port(), 0);
+  httplib::Client client("127.0.0.1", server.port());
+  auto res = client.Post("/v1/models/churn:predict", std::string(5000, ' '), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  EXPECT_NE(json::parse(res->body)["error"].get<std::string>().find("over the limit of 1000"),
+            std::string::npos);
+  httplib::Client again("127.0.0.1", server.port());
+  res = again.Post("/v1/models/churn:predict", R"({"instances": [{"tenure": 3}]})",
+                   "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+}
+
+TEST_F(ServeCliTest, NewVersionGoesLiveAndABrokenOneNeverReplacesIt) {
+  Train("model.yaml", 1);
+  Server server(
+      {"--model-base", (dir_ / "churn").string(), "--rest-port", "0", "--poll-seconds", "0.1"});
+  ASSERT_GT(server.port(), 0);
+  httplib::Client client("127.0.0.1", server.port());
+  const std::string body = json{{"instances", {ChurnInstances()[0]}}}.dump();
+
+  Train("fm.yaml", 2);
+  ASSERT_TRUE(WaitForStatus(client, [](const json& s) {
+    auto states = States(s);
+    return states["2"] == "AVAILABLE" && states["1"] == "END";
+  }));
+  auto res = client.Post("/v1/models/churn:predict", body, "application/json");
+  ASSERT_TRUE(res && res->status == 200);
+  EXPECT_EQ(res->get_header_value("Parasol-Model-Version"), "2");
+  EXPECT_EQ(Floats(json::parse(res->body)["predictions"])[0], PredictFile(dir_ / "churn" / "2")[0]);
+
+  // Version 3: a copy of 2 with its table cut short (a crashed copy, a full disk).
+  fs::copy(dir_ / "churn" / "2", dir_ / "v3");
+  fs::resize_file(dir_ / "v3" / "weights.bin", 100);
+  fs::rename(dir_ / "v3", dir_ / "churn" / "3");
+  json v3;
+  ASSERT_TRUE(WaitForStatus(client, [&v3](const json& s) {
+    for (const auto& v : s["model_version_status"]) {
+      if (v["version"] == "3" && v["state"] == "END") v3 = v;
+    }
+    return !v3.is_null();
+  }));
+  EXPECT_NE(v3["status"]["error_code"], "OK");
+  EXPECT_NE(v3["status"]["error_message"].get<std::string>().find("weights.bin"), std::string::npos)
+      << v3;
+  res = client.Post("/v1/models/churn:predict", body, "application/json");
+  ASSERT_TRUE(res && res->status == 200);
+  EXPECT_EQ(res->get_header_value("Parasol-Model-Version"), "2");
+  EXPECT_EQ(States(json::parse(client.Get("/v1/models/churn")->body))["2"], "AVAILABLE");
+}
+
+TEST_F(ServeCliTest, HotReloadAndTrafficShiftUnderLoadFailNoRequest) {
+  Train("model.yaml", 1);
+  const fs::path config = dir_ / "models.yaml";
+  auto write_config = [&](int stable_weight, int canary_weight) {
+    std::ofstream(dir_ / "models.yaml.tmp")
+        << "models:\n  - name: churn\n    base_path: churn\n    version_policy: all\n"
+        << "    labels: {stable: 1, canary: 2}\n    traffic: {stable: " << stable_weight
+        << ", canary: " << canary_weight << "}\n";
+    fs::rename(dir_ / "models.yaml.tmp", config);
+  };
+  write_config(100, 0);
+  Server server({"--model-config", config.string(), "--rest-port", "0", "--poll-seconds", "0.1"});
+  ASSERT_GT(server.port(), 0);
+  const std::string body = json{{"instances", {ChurnInstances()[0], ChurnInstances()[1]}}}.dump();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::mutex mu;
+  std::set<std::string> versions_seen;
+  std::string first_failure;
+  auto client_loop = [&] {
+    httplib::Client client("127.0.0.1", server.port());
+    client.set_keep_alive(true);
+    while (!stop.load()) {
+      auto res = client.Post("/v1/models/churn:predict", body, "application/json");
+      std::lock_guard<std::mutex> lock(mu);
+      if (res && res->status == 200) {
+        ++ok;
+        versions_seen.insert(res->get_header_value("Parasol-Model-Version"));
+      } else {
+        ++failed;
+        if (first_failure.empty()) {
+          first_failure = res ? res->body : httplib::to_string(res.error());
+        }
+      }
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) clients.emplace_back(client_loop);
+  httplib::Client admin("127.0.0.1", server.port());
+  auto wait_for_version = [&](const std::string& v) {
+    for (int i = 0; i < 300; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        versions_seen.clear();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::lock_guard<std::mutex> lock(mu);
+      if (versions_seen == std::set<std::string>{v}) return true;
+    }
+    return false;
+  };
+
+  ASSERT_TRUE(wait_for_version("1"));
+  Train("fm.yaml", 2);  // loaded while requests run; still takes no traffic (weight 0)
+  ASSERT_TRUE(WaitForStatus(admin, [](const json& s) { return States(s)["2"] == "AVAILABLE"; }));
+  write_config(0, 100);  // shift all traffic to the canary without a restart
+  EXPECT_TRUE(wait_for_version("2"));
+  write_config(100, 0);  // and back
+  EXPECT_TRUE(wait_for_version("1"));
+  // Latest-1 policy and a new version 3: versions 1 and 2 are unloaded while requests run.
+  fs::copy(dir_ / "churn" / "2", dir_ / "v3");
+  fs::rename(dir_ / "v3", dir_ / "churn" / "3");
+  std::ofstream(dir_ / "models.yaml.tmp")
+      << "models:\n  - {name: churn, base_path: churn, version_policy: {latest: 1}}\n";
+  fs::rename(dir_ / "models.yaml.tmp", config);
+  EXPECT_TRUE(wait_for_version("3"));
+  EXPECT_TRUE(WaitForStatus(admin, [](const json& s) {
+    auto states = States(s);
+    return states["3"] == "AVAILABLE" && states["2"] == "END" && states["1"] == "END";
+  }));
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failed.load(), 0) << first_failure;
+  EXPECT_GT(ok.load(), 0);
+}
+
+}  // namespace
+}  // namespace parasol
