@@ -140,7 +140,11 @@ int RunPsWorker(const PsWorkerFlags& f) {
     return Fail(kExitUsage, absl::StrCat("no servers: give --servers or set ", kClusterEnv));
   }
   const auto start = std::chrono::steady_clock::now();
-  auto summary = RunWorker(options);
+  auto input = PrepareTrainingInput(options.train);
+  if (!input.ok()) return Fail(kExitRuntime, input.status());
+  auto spec = ResolveModelSpec(options.train, *input);
+  if (!spec.ok()) return Fail(kExitRuntime, spec.status());
+  auto summary = RunWorker(options, *input, *spec);
   if (!summary.ok()) return Fail(kExitRuntime, summary.status());
   if (summary->resumed_after > 0) {
     std::fprintf(stderr, "worker %d/%d: resumed after batch %lld\n", options.worker_index,
@@ -153,10 +157,6 @@ int RunPsWorker(const PsWorkerFlags& f) {
   // Worker 0 is the chief of a job without a launcher: it writes the model once all finished.
   const absl::Status all = WaitForWorkers(options.servers, options.num_workers, 24 * 3600);
   if (!all.ok()) return Fail(kExitRuntime, all);
-  auto input = PrepareTrainingInput(options.train);
-  if (!input.ok()) return Fail(kExitRuntime, input.status());
-  auto spec = ResolveModelSpec(options.train, *input);
-  if (!spec.ok()) return Fail(kExitRuntime, spec.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const absl::Status written =

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -451,33 +452,44 @@ absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state
     RETURN_IF_ERROR(read(dir, f));
     return loaded;
   }
-  ASSIGN_OR_RETURN(const CheckpointInfo top, ParseCheckpoint(p));
-  for (size_t s = 0; s < top.shards.size(); ++s) {
-    // Walk back to the shard's last whole file, then apply the deltas forward.
-    std::vector<std::pair<std::string, TableFile>> chain = {{dir, top.shards[s]}};
-    CheckpointInfo at = top;
-    std::string at_dir = dir;
-    while (chain.back().second.delta) {
-      if (at.previous.empty() || chain.size() > kMaxDeltaChain) {
-        return absl::DataLossError(
-            absl::StrCat(at_dir, ": shard ", s, " is a delta without a previous checkpoint"));
+  // The chain of checkpoints, newest first, read once: far enough back that every shard
+  // reaches a whole file. Then each shard applies its files oldest first.
+  std::vector<std::pair<std::string, CheckpointInfo>> chain;
+  ASSIGN_OR_RETURN(CheckpointInfo top, ParseCheckpoint(p));
+  const size_t shards = top.shards.size();
+  chain.emplace_back(dir, std::move(top));
+  // first_whole[s]: index in `chain` of shard s's newest whole file; SIZE_MAX: none yet.
+  std::vector<size_t> first_whole(shards, SIZE_MAX);
+  size_t missing = shards;
+  for (size_t at = 0;; ++at) {
+    for (size_t s = 0; s < shards; ++s) {
+      if (first_whole[s] == SIZE_MAX && !chain[at].second.shards[s].delta) {
+        first_whole[s] = at;
+        --missing;
       }
-      at_dir = (fs::path(at_dir).parent_path() / at.previous).string();
-      ASSIGN_OR_RETURN(const ParsedManifest prev, ReadManifest(at_dir));
-      if (prev.dim != p.dim || prev.state_dim != p.state_dim) {
-        return absl::DataLossError(
-            absl::StrCat(prev.where, ": table dimensions differ from ", p.where));
-      }
-      ASSIGN_OR_RETURN(at, ParseCheckpoint(prev));
-      if (at.shards.size() != top.shards.size()) {
-        return absl::DataLossError(absl::StrCat(prev.where, ": ", at.shards.size(),
-                                                " shards, but the delta in ", dir, " has ",
-                                                top.shards.size()));
-      }
-      chain.emplace_back(at_dir, at.shards[s]);
     }
-    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-      RETURN_IF_ERROR(read(it->first, it->second));
+    if (missing == 0) break;
+    const auto& [at_dir, at_info] = chain[at];
+    if (at_info.previous.empty() || chain.size() > kMaxDeltaChain) {
+      return absl::DataLossError(
+          absl::StrCat(at_dir, ": a delta shard without a previous checkpoint"));
+    }
+    const std::string prev_dir = (fs::path(at_dir).parent_path() / at_info.previous).string();
+    ASSIGN_OR_RETURN(const ParsedManifest prev, ReadManifest(prev_dir));
+    if (prev.dim != p.dim || prev.state_dim != p.state_dim) {
+      return absl::DataLossError(
+          absl::StrCat(prev.where, ": table dimensions differ from ", p.where));
+    }
+    ASSIGN_OR_RETURN(CheckpointInfo prev_info, ParseCheckpoint(prev));
+    if (prev_info.shards.size() != shards) {
+      return absl::DataLossError(absl::StrCat(prev.where, ": ", prev_info.shards.size(),
+                                              " shards, but the delta in ", dir, " has ", shards));
+    }
+    chain.emplace_back(prev_dir, std::move(prev_info));
+  }
+  for (size_t s = 0; s < shards; ++s) {
+    for (size_t at = first_whole[s] + 1; at-- > 0;) {
+      RETURN_IF_ERROR(read(chain[at].first, chain[at].second.shards[s]));
     }
   }
   return loaded;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "ps/shard_map.h"
+
 namespace parasol {
 
 CountMinSketch::CountMinSketch(uint64_t width) {
@@ -14,13 +16,9 @@ CountMinSketch::CountMinSketch(uint64_t width) {
 }
 
 uint64_t CountMinSketch::Slot(uint64_t key, int row) const {
-  // Independent-enough hashes per row: the murmur3 finaliser of key mixed with a row constant.
-  uint64_t h = key + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(row + 1);
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
+  // Independent-enough hashes per row: the key offset by a row constant, then mixed (the input
+  // differs from the shard map's own use, so a server's keys still spread over every counter).
+  const uint64_t h = ShardMap::Mixed(key + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(row + 1));
   return static_cast<uint64_t>(row) * (mask_ + 1) + (h & mask_);
 }
 

@@ -15,7 +15,8 @@
 
 namespace parasol {
 
-absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
+absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const InputSpec& input,
+                                        const ModelSpec& spec) {
   const TrainConfig& config = options.train;
   if (options.servers.empty()) return absl::InvalidArgumentError("no servers given");
   if (options.num_workers < 1 || options.worker_index < 0 ||
@@ -26,8 +27,6 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options) {
   if (config.model.type == ModelType::kPerceptron) {
     return absl::UnimplementedError("the averaged perceptron trains on one machine only");
   }
-  ASSIGN_OR_RETURN(const InputSpec input, PrepareTrainingInput(config));
-  ASSIGN_OR_RETURN(const ModelSpec spec, ResolveModelSpec(config, input));
   ASSIGN_OR_RETURN(auto model, Model::Create(spec));
   const int dim = model->dim();
   GrpcTransport transport(options.servers, options.retry_seconds);

@@ -38,7 +38,10 @@ struct WorkerSummary {
   double loss = 0;            // mean logistic loss of the last epoch
 };
 
-absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options);
+// `input` and `spec` come from PrepareTrainingInput and ResolveModelSpec on options.train (the
+// caller keeps them, e.g. to write the model afterwards).
+absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const InputSpec& input,
+                                        const ModelSpec& spec);
 
 // Blocks until server 0 records every one of `num_workers` workers as finished (the chief worker
 // of a multi-host job waits here before writing the model); DeadlineExceeded after `timeout`.
