@@ -213,8 +213,11 @@ absl::StatusOr<CheckpointInfo> GrpcTransport::WriteShards(const std::string& tab
       request.set_previous(previous);
       request.set_shard(s);
       request.set_num_shards(n);
-      grpc::ClientContext context;
-      statuses[s] = impl_->lanes[s]->stub().Checkpoint(&context, request, &responses[s]);
+      // A server that just started (a restore) may not take connections yet: wait for it as the
+      // pulls and pushes do.
+      statuses[s] = WithRetry(impl_->retry, [&](grpc::ClientContext& context) {
+        return impl_->lanes[s]->stub().Checkpoint(&context, request, &responses[s]);
+      });
     });
   }
   for (auto& call : calls) call.join();
