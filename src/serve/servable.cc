@@ -99,10 +99,23 @@ absl::StatusOr<std::vector<float>> Servable::Predict(absl::Span<const RawInstanc
 void Servable::Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const {
   const SparseTable& table = *predictor_->loaded().table;
   const int d = dim();
-  constexpr size_t kAhead = 8;  // independent misses overlap (see REFERENCE-FIGURES: memory)
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (i + kAhead < keys.size()) table.Prefetch(keys[i + kAhead]);
-    const float* row = table.Find(keys[i]);
+  const size_t n = keys.size();
+  // A lookup is two dependent misses (index slot, then row). Pipeline them over independent
+  // keys: prefetch the slot of key i + 2A, resolve key i + A (its slot is in cache by now) and
+  // prefetch its row, copy key i's row (in cache by now).
+  constexpr size_t kAhead = 8;
+  const float* ring[kAhead] = {};
+  auto resolve = [&](size_t j) {
+    const float* row = table.Find(keys[j]);
+    if (row != nullptr) __builtin_prefetch(row);
+    ring[j % kAhead] = row;
+  };
+  for (size_t j = 0; j < std::min(n, 2 * kAhead); ++j) table.Prefetch(keys[j]);
+  for (size_t j = 0; j < std::min(n, kAhead); ++j) resolve(j);
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = ring[i % kAhead];
+    if (i + 2 * kAhead < n) table.Prefetch(keys[i + 2 * kAhead]);
+    if (i + kAhead < n) resolve(i + kAhead);
     found[i] = row != nullptr;
     float* out = values + i * d;
     if (row == nullptr) {
