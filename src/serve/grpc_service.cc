@@ -12,6 +12,8 @@
 namespace parasol {
 namespace {
 
+using ServablePtr = std::shared_ptr<const Servable>;
+
 double Uniform() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -47,7 +49,7 @@ grpc::Status Serve(const ModelRepository& repository, RequestMetrics* unrouted, 
       if (!resolved.ok()) return resolved.status();
       servable = std::move(*resolved);
     }
-    return fn(**model, servable.get());
+    return fn(**model, servable);
   }();
   metrics->Record(api, !status.ok(),
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -62,12 +64,13 @@ void Answered(const serving::ModelSpec& request, const Servable& servable,
 
 class ModelService final : public serving::ModelService::Service {
  public:
-  explicit ModelService(const ModelRepository* repository) : repository_(*repository) {}
+  ModelService(const ModelRepository* repository, Batcher* batcher)
+      : repository_(*repository), batcher_(batcher) {}
 
   grpc::Status Predict(grpc::ServerContext*, const serving::PredictRequest* request,
                        serving::PredictResponse* response) override {
     return Serve(repository_, &unrouted_, ServeApi::kPredict, request->model_spec(), true,
-                 [&](const ServedModel&, const Servable* servable) -> absl::Status {
+                 [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    if (request->rows().empty()) {
                      return absl::InvalidArgumentError("rows: empty, nothing to score");
                    }
@@ -87,7 +90,7 @@ class ModelService final : public serving::ModelService::Service {
                        rows[i].fields.emplace_back(name, value);
                      }
                    }
-                   auto probs = servable->Predict(rows);
+                   auto probs = PredictRows(servable, rows, batcher_);
                    if (!probs.ok()) return probs.status();
                    response->mutable_probabilities()->Assign(probs->begin(), probs->end());
                    Answered(request->model_spec(), *servable, response->mutable_model_spec());
@@ -98,7 +101,7 @@ class ModelService final : public serving::ModelService::Service {
   grpc::Status GetModelStatus(grpc::ServerContext*, const serving::GetModelStatusRequest* request,
                               serving::GetModelStatusResponse* response) override {
     return Serve(repository_, &unrouted_, ServeApi::kStatus, request->model_spec(), false,
-                 [&](const ServedModel& model, const Servable*) -> absl::Status {
+                 [&](const ServedModel& model, const ServablePtr&) -> absl::Status {
                    auto statuses = model.StatusesFor(Selector(request->model_spec()));
                    if (!statuses.ok()) return statuses.status();
                    for (const VersionStatus& s : *statuses) {
@@ -116,7 +119,7 @@ class ModelService final : public serving::ModelService::Service {
                                 const serving::GetModelMetadataRequest* request,
                                 serving::GetModelMetadataResponse* response) override {
     return Serve(repository_, &unrouted_, ServeApi::kMetadata, request->model_spec(), true,
-                 [&](const ServedModel&, const Servable* servable) -> absl::Status {
+                 [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    Answered(request->model_spec(), *servable, response->mutable_model_spec());
                    response->set_model_type(servable->model_type());
                    response->set_input_format(servable->data_format());
@@ -134,7 +137,7 @@ class ModelService final : public serving::ModelService::Service {
   grpc::Status Lookup(grpc::ServerContext*, const serving::LookupRequest* request,
                       serving::LookupResponse* response) override {
     return Serve(repository_, &unrouted_, ServeApi::kLookup, request->model_spec(), true,
-                 [&](const ServedModel&, const Servable* servable) -> absl::Status {
+                 [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    const auto& keys = request->keys();
                    const int dim = servable->dim();
                    response->set_dim(dim);
@@ -153,6 +156,7 @@ class ModelService final : public serving::ModelService::Service {
 
  private:
   const ModelRepository& repository_;
+  Batcher* const batcher_;
   RequestMetrics unrouted_;
 };
 
@@ -164,9 +168,10 @@ struct ServeGrpcServer::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<ServeGrpcServer>> ServeGrpcServer::Start(
-    const std::string& address, const ModelRepository* repository, int max_message_bytes) {
+    const std::string& address, const ModelRepository* repository, int max_message_bytes,
+    Batcher* batcher) {
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<ModelService>(repository);
+  impl->service = std::make_unique<ModelService>(repository, batcher);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);

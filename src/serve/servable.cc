@@ -48,7 +48,7 @@ absl::StatusOr<std::shared_ptr<const Servable>> Servable::Load(const std::string
   return std::shared_ptr<const Servable>(std::move(servable));
 }
 
-absl::Status Servable::Encode(const RawInstance& row, ExampleBlock* block) const {
+absl::Status Servable::EncodeRow(const RawInstance& row, ExampleBlock* block) const {
   const InputSpec& input = predictor_->input();
   if (encoder_ == nullptr) {  // libsvm
     std::string_view text = row.text;
@@ -85,14 +85,23 @@ absl::Status Servable::Encode(const RawInstance& row, ExampleBlock* block) const
   return absl::OkStatus();
 }
 
+absl::Status Servable::Encode(absl::Span<const RawInstance> rows, ExampleBlock* block) const {
+  for (const RawInstance& row : rows) {
+    if (auto st = EncodeRow(row, block); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+void Servable::Score(const ExampleBlock& block, std::vector<float>* probs) const {
+  PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table, block, probs);
+}
+
 absl::StatusOr<std::vector<float>> Servable::Predict(absl::Span<const RawInstance> rows) const {
   ExampleBlock block;
-  for (const RawInstance& row : rows) {
-    if (auto st = Encode(row, &block); !st.ok()) return st;
-  }
+  if (auto st = Encode(rows, &block); !st.ok()) return st;
   std::vector<float> probs;
   probs.reserve(rows.size());
-  PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table, block, &probs);
+  Score(block, &probs);
   return probs;
 }
 

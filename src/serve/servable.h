@@ -42,6 +42,12 @@ class Servable {
   void Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const;
   int dim() const;
 
+  // Predict in two steps, for callers that score several requests' rows together (batcher.h):
+  // Encode appends one example per row to *block (same errors as Predict; on error *block may
+  // hold part of the rows), Score appends one probability per example of `block`.
+  absl::Status Encode(absl::Span<const RawInstance> rows, ExampleBlock* block) const;
+  void Score(const ExampleBlock& block, std::vector<float>* probs) const;
+
   int64_t version() const { return version_; }
   const std::string& dir() const { return dir_; }
   const char* model_type() const;
@@ -53,7 +59,7 @@ class Servable {
 
  private:
   Servable() = default;
-  absl::Status Encode(const RawInstance& row, ExampleBlock* block) const;
+  absl::Status EncodeRow(const RawInstance& row, ExampleBlock* block) const;
 
   int64_t version_ = 0;
   std::string dir_;
