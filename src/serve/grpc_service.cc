@@ -32,13 +32,13 @@ VersionSelector Selector(const serving::ModelSpec& spec) {
 }
 
 // Resolves the request's model and version, runs `fn`, and records the call in the model's
-// metrics (or `unrouted` when the model is unknown).
+// metrics (or the repository's unrouted metrics when the model is unknown).
 template <typename Fn>
-grpc::Status Serve(const ModelRepository& repository, RequestMetrics* unrouted, ServeApi api,
-                   const serving::ModelSpec& spec, bool needs_servable, Fn fn) {
+grpc::Status Serve(const ModelRepository& repository, ServeApi api, const serving::ModelSpec& spec,
+                   bool needs_servable, Fn fn) {
   const auto start = std::chrono::steady_clock::now();
   const auto snapshot = repository.snapshot();
-  RequestMetrics* metrics = unrouted;
+  RequestMetrics* metrics = repository.unrouted_metrics();
   absl::Status status = [&]() -> absl::Status {
     auto model = snapshot->Find(spec.name());
     if (!model.ok()) return model.status();
@@ -69,7 +69,7 @@ class ModelService final : public serving::ModelService::Service {
 
   grpc::Status Predict(grpc::ServerContext*, const serving::PredictRequest* request,
                        serving::PredictResponse* response) override {
-    return Serve(repository_, &unrouted_, ServeApi::kPredict, request->model_spec(), true,
+    return Serve(repository_, ServeApi::kPredict, request->model_spec(), true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    if (request->rows().empty()) {
                      return absl::InvalidArgumentError("rows: empty, nothing to score");
@@ -100,7 +100,7 @@ class ModelService final : public serving::ModelService::Service {
 
   grpc::Status GetModelStatus(grpc::ServerContext*, const serving::GetModelStatusRequest* request,
                               serving::GetModelStatusResponse* response) override {
-    return Serve(repository_, &unrouted_, ServeApi::kStatus, request->model_spec(), false,
+    return Serve(repository_, ServeApi::kStatus, request->model_spec(), false,
                  [&](const ServedModel& model, const ServablePtr&) -> absl::Status {
                    auto statuses = model.StatusesFor(Selector(request->model_spec()));
                    if (!statuses.ok()) return statuses.status();
@@ -118,7 +118,7 @@ class ModelService final : public serving::ModelService::Service {
   grpc::Status GetModelMetadata(grpc::ServerContext*,
                                 const serving::GetModelMetadataRequest* request,
                                 serving::GetModelMetadataResponse* response) override {
-    return Serve(repository_, &unrouted_, ServeApi::kMetadata, request->model_spec(), true,
+    return Serve(repository_, ServeApi::kMetadata, request->model_spec(), true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    Answered(request->model_spec(), *servable, response->mutable_model_spec());
                    response->set_model_type(servable->model_type());
@@ -136,7 +136,7 @@ class ModelService final : public serving::ModelService::Service {
 
   grpc::Status Lookup(grpc::ServerContext*, const serving::LookupRequest* request,
                       serving::LookupResponse* response) override {
-    return Serve(repository_, &unrouted_, ServeApi::kLookup, request->model_spec(), true,
+    return Serve(repository_, ServeApi::kLookup, request->model_spec(), true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    const auto& keys = request->keys();
                    const int dim = servable->dim();
@@ -157,7 +157,6 @@ class ModelService final : public serving::ModelService::Service {
  private:
   const ModelRepository& repository_;
   Batcher* const batcher_;
-  RequestMetrics unrouted_;
 };
 
 }  // namespace

@@ -231,7 +231,7 @@ HttpResponse RestApi::Handle(const HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
   const auto snapshot = repository_->snapshot();
   const std::string& path = request.path;
-  RequestMetrics* metrics = &unrouted_;
+  RequestMetrics* metrics = repository_->unrouted_metrics();
   ServeApi api = ServeApi::kOther;
 
   auto run = [&]() -> absl::StatusOr<HttpResponse> {
@@ -251,7 +251,7 @@ HttpResponse RestApi::Handle(const HttpRequest& request) const {
         }
         gauges.push_back(std::move(g));
       }
-      requests.emplace_back("", &unrouted_);
+      requests.emplace_back("", repository_->unrouted_metrics());
       HttpResponse r;
       r.content_type = "text/plain; version=0.0.4";
       r.body = RenderPrometheus(requests, gauges);

@@ -48,8 +48,6 @@ class RestApi {
   const ModelRepository* repository_;
   const size_t max_body_bytes_;
   Batcher* const batcher_;
-  // Requests that named no known model.
-  mutable RequestMetrics unrouted_;
 };
 
 }  // namespace parasol
