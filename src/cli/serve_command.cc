@@ -15,8 +15,9 @@ namespace parasol {
 CLI::App* AddServeCommand(CLI::App& app, ServeFlags& f) {
   auto* cmd = app.add_subcommand(
       "serve",
-      "Serve models over REST (TF Serving /v1 and KServe V2 /v2 APIs, /metrics); versions are "
-      "integer sub-folders of the model base, polled for changes");
+      "Serve models over REST (TF Serving /v1 and KServe V2 /v2 APIs, /metrics) and gRPC "
+      "(proto/serving.proto); versions are integer sub-folders of the model base, polled for "
+      "changes");
   cmd->add_option("--model-base", f.model_base,
                   "Folder whose integer sub-folders are versions of one model (each a model "
                   "directory written by 'parasol train --out')");

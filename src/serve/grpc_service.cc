@@ -174,6 +174,8 @@ absl::StatusOr<std::unique_ptr<ServeGrpcServer>> ServeGrpcServer::Start(
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  // No SO_REUSEPORT: a port in use is an error, not a port silently shared with another server.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(max_message_bytes);
   builder.SetMaxSendMessageSize(INT32_MAX);  // Lookup answers may be large; requests are bounded
   builder.RegisterService(impl->service.get());

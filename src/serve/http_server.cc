@@ -30,6 +30,12 @@ absl::StatusOr<int> HttpServer::Start() {
   s.set_keep_alive_max_count(100000);
   s.set_keep_alive_timeout(30);
   s.set_tcp_nodelay(true);
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind a port that is in use
+  // and silently share its traffic; SO_REUSEADDR alone still allows a quick restart.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   auto handle = [this](const httplib::Request& req, httplib::Response& res) {
     Send(api_->Handle(HttpRequest{req.method, req.path, req.body}), &res);
   };
