@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 
 namespace parasol {
@@ -88,7 +90,19 @@ absl::StatusOr<int> HttpServer::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host, ":",
                                                options_.port, " (in use, or a bad address)"));
   }
-  thread_ = std::thread([&s] { s.listen_after_bind(); });
+  thread_ = std::thread([this, &s] {
+    s.listen_after_bind();
+    listen_returned_ = true;
+  });
+  // httplib's stop() does nothing until the accept loop runs, so a Stop() right after Start()
+  // (e.g. the gRPC port turned out busy) would wait forever: return only once it runs.
+  while (!s.is_running() && !listen_returned_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!s.is_running()) {
+    thread_.join();
+    return absl::UnavailableError(absl::StrCat("cannot serve on ", options_.host, ":", port));
+  }
   return port;
 }
 
