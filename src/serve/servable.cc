@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -44,6 +46,28 @@ absl::StatusOr<std::shared_ptr<const Servable>> Servable::Load(const std::string
   }
   if (probs->size() != 1 || !std::isfinite((*probs)[0])) {
     return absl::DataLossError(absl::StrCat(dir, ": warm-up gave a non-finite probability"));
+  }
+  // Optional user warm-up: real rows the version must score before it takes traffic.
+  const std::string warmup_path = dir + "/" + kWarmupFile;
+  std::ifstream warmup(warmup_path, std::ios::binary);
+  if (warmup) {
+    std::stringstream body;
+    body << warmup.rdbuf();
+    auto request = ParseTfRequest(body.str(), TfMethod::kPredict);
+    if (!request.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(warmup_path, ": ", request.status().message()));
+    }
+    auto scored = servable->Predict(request->instances);
+    if (!scored.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(warmup_path, ": ", scored.status().message()));
+    }
+    for (size_t i = 0; i < scored->size(); ++i) {
+      if (!std::isfinite((*scored)[i])) {
+        return absl::DataLossError(
+            absl::StrCat(warmup_path, ": row ", i, " gave a non-finite probability"));
+      }
+    }
   }
   return std::shared_ptr<const Servable>(std::move(servable));
 }

@@ -23,10 +23,15 @@ struct ServableInput {
   bool numeric = false;  // FP32 / DT_FLOAT when true, BYTES / DT_STRING otherwise
 };
 
+// A version's own warm-up requests: a TF Serving predict body ({"instances": [...]}) in the
+// version folder, scored while loading; any error fails the load (the version never serves).
+inline constexpr char kWarmupFile[] = "warmup.json";
+
 class Servable {
  public:
-  // Loads the model directory `dir` as `version` and warms it up (encodes and scores one row,
-  // which must give a finite probability) before it may take traffic. Errors name `dir`.
+  // Loads the model directory `dir` as `version` and warms it up before it may take traffic:
+  // one row with every feature absent, then DIR/warmup.json's rows when that file exists; every
+  // probability must be finite. Errors name `dir` or the warm-up file and the row.
   static absl::StatusOr<std::shared_ptr<const Servable>> Load(const std::string& dir,
                                                               int64_t version);
 
