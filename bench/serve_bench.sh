@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Model-server HTTP figures, one run: (1) the HTTP library choice — a trivial JSON handler on
 # cpp-httplib vs Boost.Beast (bench/http_bench.cc); (2) `parasol serve` answering TF Serving
-# :predict for the churn LR model (one row per request). Load: wrk (Debian), keep-alive
+# :predict for the churn LR and FM models (one row per request), without and with dynamic
+# batching. Load: wrk (Debian), keep-alive
 # connections on loopback, at several concurrencies. Writes bench/results/serve.{json,md}.
 # Usage: bench/serve_bench.sh [SECONDS per point, default 5]
 set -euo pipefail
@@ -57,18 +58,34 @@ for lib in httplib beast; do
   kill "${PIDS[-1]}"
 done
 
-mkdir -p "$WORK/base"
+mkdir -p "$WORK/base" "$WORK/fm"
 $P train --config data/churn/model.yaml --train data/churn/train.csv --out "$WORK/base/1" 2>/dev/null
-$P serve --model-base "$WORK/base" --model-name churn --rest-port 0 --port 0 > "$WORK/serve.out" 2>/dev/null &
-PIDS+=($!)
-for _ in $(seq 50); do grep -q listening "$WORK/serve.out" && break; sleep 0.1; done
-port=$(sed -n 's/^REST listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out")
+$P train --config data/churn/fm.yaml --train data/churn/train.csv --out "$WORK/fm/1" 2>/dev/null
 cat > "$WORK/predict.lua" <<'LUA'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"instances": [{"female": 0, "senior_citizen": 0, "partner": 1, "dependents": 0, "tenure": 45, "phone_service": 1, "multiple_lines": "No", "internet_service": "DSL", "online_security": "Yes", "online_backup": "No", "device_protection": "Yes", "tech_support": "Yes", "streaming_tv": "No", "streaming_movies": "No", "contract": "One year", "paperless_billing": 0, "payment_method": "Bank transfer (automatic)", "monthly_charges": 42.3, "total_charges": 1840.75}]}'
 LUA
-measure "parasol serve :predict, churn LR, 1 row" "http://127.0.0.1:$port/v1/models/churn:predict" "$WORK/predict.lua"
+serve() {  # NAME MODEL_BASE [serve flags...]: measures :predict with one row per request
+  local name=$1 base=$2
+  shift 2
+  $P serve --model-base "$base" --model-name churn --rest-port 0 --port 0 "$@" \
+    > "$WORK/serve.out" 2>/dev/null &
+  local pid=$!
+  PIDS+=($pid)
+  for _ in $(seq 50); do grep -qs listening "$WORK/serve.out" && break; sleep 0.1; done
+  local port
+  port=$(sed -n 's/^REST listening on .*:\([0-9]*\)$/\1/p' "$WORK/serve.out")
+  measure "$name" "http://127.0.0.1:$port/v1/models/churn:predict" "$WORK/predict.lua"
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+}
+serve "parasol serve :predict, churn LR, 1 row" "$WORK/base"
+serve "same, dynamic batching (32 rows, 200 us)" "$WORK/base" --max-batch-size 32 \
+  --batch-timeout-micros 200
+serve "parasol serve :predict, churn FM k=4, 1 row" "$WORK/fm"
+serve "same, dynamic batching (32 rows, 200 us)" "$WORK/fm" --max-batch-size 32 \
+  --batch-timeout-micros 200
 
 python3 - "${ROWS[@]}" <<'PY'
 import json, sys, datetime

@@ -18,6 +18,8 @@ if [[ "${1:-}" == "--bench" ]]; then
   # Model-server benchmark (bench/serve_bench.sh): the load generator and Boost.Beast, the HTTP
   # library cpp-httplib was measured against.
   PACKAGES+=(wrk libboost-dev)
+  # Embedding-lookup benchmark (bench/lookup_bench.sh): Redis and its C client.
+  PACKAGES+=(redis-server libhiredis-dev bc)
 fi
 if [[ "${1:-}" == "--test" ]]; then
   PACKAGES+=(liblinear-tools iproute2 clang)  # clang: libFuzzer targets (scripts/fuzz.sh)

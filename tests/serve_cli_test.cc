@@ -372,5 +372,32 @@ TEST_F(ServeCliTest, HotReloadAndTrafficShiftUnderLoadFailNoRequest) {
   EXPECT_GT(ok.load(), 0);
 }
 
+TEST_F(ServeCliTest, BadFlagsConfigsAndBusyPortsExitWithTheReason) {
+  auto r = RunParasol("serve");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("give exactly one of --model-base and --model-config"), std::string::npos)
+      << r.out;
+  std::ofstream(dir_ / "bad.yaml") << "models: [{name: a, base_path: x, labels: {b: 1},"
+                                   << " traffic: {c: 1}}]\n";
+  r = RunParasol("serve --model-config " + (dir_ / "bad.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("bad.yaml: models[0].traffic.c: not a label of this model"),
+            std::string::npos)
+      << r.out;
+  Train("model.yaml", 1);
+  Server first({"--model-base", (dir_ / "churn").string(), "--rest-port", "0"});
+  ASSERT_GT(first.port(), 0);
+  r = RunParasol("serve --port 0 --model-base " + (dir_ / "churn").string() + " --rest-port " +
+                 std::to_string(first.port()));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("cannot listen on 127.0.0.1:" + std::to_string(first.port())),
+            std::string::npos)
+      << r.out;
+  r = RunParasol("serve --rest-port 0 --model-base " + (dir_ / "churn").string() + " --port " +
+                 first.grpc_address().substr(first.grpc_address().rfind(':') + 1));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("cannot listen on 127.0.0.1:"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace parasol

@@ -15,8 +15,9 @@ namespace parasol {
 CLI::App* AddServeCommand(CLI::App& app, ServeFlags& f) {
   auto* cmd = app.add_subcommand(
       "serve",
-      "Serve models over REST (TF Serving /v1 and KServe V2 /v2 APIs, /metrics); versions are "
-      "integer sub-folders of the model base, polled for changes");
+      "Serve models over REST (TF Serving /v1 and KServe V2 /v2 APIs, /metrics) and gRPC "
+      "(proto/serving.proto); versions are integer sub-folders of the model base, polled for "
+      "changes");
   cmd->add_option("--model-base", f.model_base,
                   "Folder whose integer sub-folders are versions of one model (each a model "
                   "directory written by 'parasol train --out')");
@@ -33,6 +34,13 @@ CLI::App* AddServeCommand(CLI::App& app, ServeFlags& f) {
                   "How often model folders and the config file are checked (default 1)");
   cmd->add_option("--max-body-bytes", f.max_body_bytes,
                   "Largest request body (REST; larger get 413) or gRPC message (default 16777216)");
+  cmd->add_option("--max-batch-size", f.max_batch_size,
+                  "Dynamic batching: score up to this many rows of concurrent predict requests "
+                  "together (default 0: off)");
+  cmd->add_option("--batch-timeout-micros", f.batch_timeout_micros,
+                  "Dynamic batching: longest wait for a batch to fill (default 1000)");
+  cmd->add_option("--num-batch-threads", f.num_batch_threads,
+                  "Dynamic batching: threads scoring batches (default 1)");
   cmd->add_option("--rest-threads", f.rest_threads,
                   "Connections served at once (default 16; a keep-alive connection holds one)");
   return cmd;
@@ -44,6 +52,11 @@ int RunServe(const ServeFlags& f) {
   }
   if (!f.model_config.empty() && !f.model_name.empty()) {
     return Fail(kExitUsage, "--model-name goes with --model-base; name models in the config");
+  }
+  if (f.max_batch_size < 0 || f.batch_timeout_micros < 0 || f.num_batch_threads < 1) {
+    return Fail(kExitUsage,
+                "--max-batch-size and --batch-timeout-micros must be >= 0, "
+                "--num-batch-threads >= 1");
   }
   if (!(f.poll_seconds > 0) || f.rest_threads < 1 || f.rest_port < 0 || f.rest_port > 65535 ||
       f.grpc_port < 0 || f.grpc_port > 65535 || f.max_body_bytes == 0 ||
@@ -71,13 +84,19 @@ int RunServe(const ServeFlags& f) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-  RestApi api(&repository, f.max_body_bytes);
+  std::unique_ptr<Batcher> batcher;
+  if (f.max_batch_size > 0) {
+    batcher = std::make_unique<Batcher>(
+        BatchingOptions{f.max_batch_size, f.batch_timeout_micros, f.num_batch_threads});
+  }
+  RestApi api(&repository, f.max_body_bytes, batcher.get());
   HttpServer server(&api, HttpServerOptions{f.host, f.rest_port, f.rest_threads});
   auto port = server.Start();
   if (!port.ok()) return Fail(kExitRuntime, port.status());
   const std::string grpc_address = absl::StrCat(
       f.host.find(':') != std::string::npos ? "[" + f.host + "]" : f.host, ":", f.grpc_port);
-  auto grpc = ServeGrpcServer::Start(grpc_address, &repository, static_cast<int>(f.max_body_bytes));
+  auto grpc = ServeGrpcServer::Start(grpc_address, &repository, static_cast<int>(f.max_body_bytes),
+                                     batcher.get());
   if (!grpc.ok()) return Fail(kExitRuntime, grpc.status());
   repository.Start();
   std::printf("REST listening on %s:%d\ngRPC listening on %s\n", f.host.c_str(), *port,

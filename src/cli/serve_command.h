@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace parasol {
@@ -15,6 +16,9 @@ struct ServeFlags {
   int rest_threads = 16;
   double poll_seconds = 1;
   size_t max_body_bytes = 16 << 20;
+  int max_batch_size = 0;  // 0: no dynamic batching
+  int64_t batch_timeout_micros = 1000;
+  int num_batch_threads = 1;
 };
 
 // Adds the `serve` sub-command, whose flags land in *flags (which must outlive parsing).

@@ -9,17 +9,20 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "serve/batcher.h"
 #include "serve/model_repository.h"
 
 namespace parasol {
 
 class ServeGrpcServer {
  public:
-  // Listens on `address` (HOST:PORT; port 0 picks a free one). `repository` must outlive the
-  // server. Messages over `max_message_bytes` are refused by gRPC (RESOURCE_EXHAUSTED).
+  // Listens on `address` (HOST:PORT; port 0 picks a free one). `repository` (and `batcher`,
+  // when given) must outlive the server. Messages over `max_message_bytes` are refused by gRPC
+  // (RESOURCE_EXHAUSTED). With a batcher, Predict rows are scored in dynamic batches.
   static absl::StatusOr<std::unique_ptr<ServeGrpcServer>> Start(const std::string& address,
                                                                 const ModelRepository* repository,
-                                                                int max_message_bytes);
+                                                                int max_message_bytes,
+                                                                Batcher* batcher = nullptr);
   ~ServeGrpcServer();  // Shutdown()
 
   const std::string& address() const { return address_; }  // HOST:PORT actually bound

@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "model/model.h"
 #include "proto/serving.grpc.pb.h"
+#include "serve/rest_api.h"
 #include "serve/test_models.h"
 
 namespace parasol {
@@ -64,6 +65,11 @@ TEST_F(GrpcServiceTest, ErrorsCarryTheirCodeAndMessage) {
   grpc::Status st = stub_->Predict(&c1, request, &response);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(st.error_message(), "no model named 'nope'");
+  // Counted where REST's /metrics shows requests for no known model.
+  const std::string metrics = RestApi(repo_.get(), 1 << 20).Handle({"GET", "/metrics", ""}).body;
+  EXPECT_NE(metrics.find("parasol_serve_request_errors_total{model=\"\",api=\"predict\"} 1\n"),
+            std::string::npos)
+      << metrics;
 
   request.mutable_model_spec()->set_name("svm");
   request.mutable_rows(0)->set_libsvm("3:x");

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 
 namespace parasol {
@@ -30,6 +32,12 @@ absl::StatusOr<int> HttpServer::Start() {
   s.set_keep_alive_max_count(100000);
   s.set_keep_alive_timeout(30);
   s.set_tcp_nodelay(true);
+  // httplib's default sets SO_REUSEPORT, which lets a second server bind a port that is in use
+  // and silently share its traffic; SO_REUSEADDR alone still allows a quick restart.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   auto handle = [this](const httplib::Request& req, httplib::Response& res) {
     Send(api_->Handle(HttpRequest{req.method, req.path, req.body}), &res);
   };
@@ -82,7 +90,19 @@ absl::StatusOr<int> HttpServer::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.host, ":",
                                                options_.port, " (in use, or a bad address)"));
   }
-  thread_ = std::thread([&s] { s.listen_after_bind(); });
+  thread_ = std::thread([this, &s] {
+    s.listen_after_bind();
+    listen_returned_ = true;
+  });
+  // httplib's stop() does nothing until the accept loop runs, so a Stop() right after Start()
+  // (e.g. the gRPC port turned out busy) would wait forever: return only once it runs.
+  while (!s.is_running() && !listen_returned_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!s.is_running()) {
+    thread_.join();
+    return absl::UnavailableError(absl::StrCat("cannot serve on ", options_.host, ":", port));
+  }
   return port;
 }
 

@@ -102,6 +102,9 @@ class ModelRepository {
 
   std::shared_ptr<const RepositorySnapshot> snapshot() const { return snapshot_.load(); }
 
+  // Metrics of requests that named no served model, shared by every front end.
+  RequestMetrics* unrouted_metrics() const { return &unrouted_; }
+
  private:
   struct Failure {
     std::string fingerprint;
@@ -129,6 +132,7 @@ class ModelRepository {
   std::string config_error_;
 
   std::atomic<std::shared_ptr<const RepositorySnapshot>> snapshot_;
+  mutable RequestMetrics unrouted_;
 
   std::mutex mu_;  // guards stop_ (poll thread only; never taken by requests)
   std::condition_variable cv_;

@@ -107,6 +107,22 @@ TEST_F(ModelRepositoryTest, BrokenOrHalfWrittenVersionNeverReplacesAGoodOne) {
   EXPECT_EQ((*repo.snapshot()->models.at("m")->Resolve(Default(), 0))->version(), 3);
 }
 
+TEST_F(ModelRepositoryTest, AVersionMustPassItsOwnWarmupRequests) {
+  Version(1);
+  Version(2);
+  std::ofstream(base() / "2" / "warmup.json") << R"({"instances": ["1:1", "1:oops"]})";
+  ModelRepository repo(Options());
+  ASSERT_TRUE(repo.PollOnce().ok());
+  auto model = repo.snapshot()->models.at("m");
+  EXPECT_EQ((*model->Resolve(Default(), 0))->version(), 1);
+  auto v2 = model->Resolve(AtVersion(2), 0);
+  EXPECT_NE(v2.status().message().find("warmup.json: instances[1]: "), std::string::npos)
+      << v2.status();
+  std::ofstream(base() / "2" / "warmup.json") << R"({"instances": ["1:1", "1:2"]})";
+  ASSERT_TRUE(repo.PollOnce().ok());  // the file changed: retried, and it passes
+  EXPECT_EQ((*repo.snapshot()->models.at("m")->Resolve(Default(), 0))->version(), 2);
+}
+
 TEST_F(ModelRepositoryTest, VersionPolicies) {
   for (int v : {1, 2, 3}) Version(v);
   fs::create_directories(base() / "4.tmp");  // not a version

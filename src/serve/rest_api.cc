@@ -217,8 +217,8 @@ json FloatArray(const std::vector<float>& values) {
 
 }  // namespace
 
-RestApi::RestApi(const ModelRepository* repository, size_t max_body_bytes)
-    : repository_(repository), max_body_bytes_(max_body_bytes) {}
+RestApi::RestApi(const ModelRepository* repository, size_t max_body_bytes, Batcher* batcher)
+    : repository_(repository), max_body_bytes_(max_body_bytes), batcher_(batcher) {}
 
 HttpResponse RestApi::Error(const absl::Status& status) {
   HttpResponse r;
@@ -231,7 +231,7 @@ HttpResponse RestApi::Handle(const HttpRequest& request) const {
   const auto start = std::chrono::steady_clock::now();
   const auto snapshot = repository_->snapshot();
   const std::string& path = request.path;
-  RequestMetrics* metrics = &unrouted_;
+  RequestMetrics* metrics = repository_->unrouted_metrics();
   ServeApi api = ServeApi::kOther;
 
   auto run = [&]() -> absl::StatusOr<HttpResponse> {
@@ -251,10 +251,22 @@ HttpResponse RestApi::Handle(const HttpRequest& request) const {
         }
         gauges.push_back(std::move(g));
       }
-      requests.emplace_back("", &unrouted_);
+      requests.emplace_back("", repository_->unrouted_metrics());
       HttpResponse r;
       r.content_type = "text/plain; version=0.0.4";
       r.body = RenderPrometheus(requests, gauges);
+      if (batcher_ != nullptr) {
+        absl::StrAppend(&r.body,
+                        "# HELP parasol_serve_batches_total Scoring passes of the dynamic "
+                        "batcher.\n# TYPE parasol_serve_batches_total counter\n"
+                        "parasol_serve_batches_total ",
+                        batcher_->batches(),
+                        "\n# HELP parasol_serve_batched_rows_total Rows those passes scored "
+                        "(÷ batches = mean batch size).\n"
+                        "# TYPE parasol_serve_batched_rows_total counter\n"
+                        "parasol_serve_batched_rows_total ",
+                        batcher_->batched_rows(), "\n");
+      }
       return r;
     }
     if (path == "/v2/health/live" || path == "/v2/health/ready" || path == "/v2") {
@@ -316,7 +328,7 @@ HttpResponse RestApi::Handle(const HttpRequest& request) const {
     if (route.api == ServeApi::kInfer) {
       auto parsed = ParseV2InferRequest(request.body);
       if (!parsed.ok()) return parsed.status();
-      auto probs = (*servable)->Predict(parsed->instances);
+      auto probs = PredictRows(*servable, parsed->instances, batcher_);
       if (!probs.ok()) return probs.status();
       json out = {{"model_name", route.model},
                   {"model_version", version},
@@ -329,7 +341,7 @@ HttpResponse RestApi::Handle(const HttpRequest& request) const {
     } else {
       auto parsed = ParseTfRequest(request.body, route.method);
       if (!parsed.ok()) return parsed.status();
-      auto probs = (*servable)->Predict(parsed->instances);
+      auto probs = PredictRows(*servable, parsed->instances, batcher_);
       if (!probs.ok()) return probs.status();
       if (route.method == TfMethod::kPredict) {
         response = Json({{parsed->columnar ? "outputs" : "predictions", FloatArray(*probs)}});

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "serve/batcher.h"
 #include "serve/model_repository.h"
 #include "serve/serve_metrics.h"
 
@@ -30,8 +31,10 @@ struct HttpResponse {
 
 class RestApi {
  public:
-  // `repository` must outlive this object. Bodies over `max_body_bytes` get 413.
-  RestApi(const ModelRepository* repository, size_t max_body_bytes);
+  // `repository` (and `batcher`, when given) must outlive this object. Bodies over
+  // `max_body_bytes` get 413. With a batcher, predict/classify/regress/infer rows are scored in
+  // dynamic batches.
+  RestApi(const ModelRepository* repository, size_t max_body_bytes, Batcher* batcher = nullptr);
 
   HttpResponse Handle(const HttpRequest& request) const;
 
@@ -44,8 +47,7 @@ class RestApi {
  private:
   const ModelRepository* repository_;
   const size_t max_body_bytes_;
-  // Requests that named no known model.
-  mutable RequestMetrics unrouted_;
+  Batcher* const batcher_;
 };
 
 }  // namespace parasol

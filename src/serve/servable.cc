@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
@@ -45,10 +47,32 @@ absl::StatusOr<std::shared_ptr<const Servable>> Servable::Load(const std::string
   if (probs->size() != 1 || !std::isfinite((*probs)[0])) {
     return absl::DataLossError(absl::StrCat(dir, ": warm-up gave a non-finite probability"));
   }
+  // Optional user warm-up: real rows the version must score before it takes traffic.
+  const std::string warmup_path = dir + "/" + kWarmupFile;
+  std::ifstream warmup(warmup_path, std::ios::binary);
+  if (warmup) {
+    std::stringstream body;
+    body << warmup.rdbuf();
+    auto request = ParseTfRequest(body.str(), TfMethod::kPredict);
+    if (!request.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(warmup_path, ": ", request.status().message()));
+    }
+    auto scored = servable->Predict(request->instances);
+    if (!scored.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(warmup_path, ": ", scored.status().message()));
+    }
+    for (size_t i = 0; i < scored->size(); ++i) {
+      if (!std::isfinite((*scored)[i])) {
+        return absl::DataLossError(
+            absl::StrCat(warmup_path, ": row ", i, " gave a non-finite probability"));
+      }
+    }
+  }
   return std::shared_ptr<const Servable>(std::move(servable));
 }
 
-absl::Status Servable::Encode(const RawInstance& row, ExampleBlock* block) const {
+absl::Status Servable::EncodeRow(const RawInstance& row, ExampleBlock* block) const {
   const InputSpec& input = predictor_->input();
   if (encoder_ == nullptr) {  // libsvm
     std::string_view text = row.text;
@@ -85,24 +109,46 @@ absl::Status Servable::Encode(const RawInstance& row, ExampleBlock* block) const
   return absl::OkStatus();
 }
 
+absl::Status Servable::Encode(absl::Span<const RawInstance> rows, ExampleBlock* block) const {
+  for (const RawInstance& row : rows) {
+    if (auto st = EncodeRow(row, block); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+void Servable::Score(const ExampleBlock& block, std::vector<float>* probs) const {
+  PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table, block, probs);
+}
+
 absl::StatusOr<std::vector<float>> Servable::Predict(absl::Span<const RawInstance> rows) const {
   ExampleBlock block;
-  for (const RawInstance& row : rows) {
-    if (auto st = Encode(row, &block); !st.ok()) return st;
-  }
+  if (auto st = Encode(rows, &block); !st.ok()) return st;
   std::vector<float> probs;
   probs.reserve(rows.size());
-  PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table, block, &probs);
+  Score(block, &probs);
   return probs;
 }
 
 void Servable::Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const {
   const SparseTable& table = *predictor_->loaded().table;
   const int d = dim();
-  constexpr size_t kAhead = 8;  // independent misses overlap (see REFERENCE-FIGURES: memory)
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (i + kAhead < keys.size()) table.Prefetch(keys[i + kAhead]);
-    const float* row = table.Find(keys[i]);
+  const size_t n = keys.size();
+  // A lookup is two dependent misses (index slot, then row). Pipeline them over independent
+  // keys: prefetch the slot of key i + 2A, resolve key i + A (its slot is in cache by now) and
+  // prefetch its row, copy key i's row (in cache by now).
+  constexpr size_t kAhead = 8;
+  const float* ring[kAhead] = {};
+  auto resolve = [&](size_t j) {
+    const float* row = table.Find(keys[j]);
+    if (row != nullptr) __builtin_prefetch(row);
+    ring[j % kAhead] = row;
+  };
+  for (size_t j = 0; j < std::min(n, 2 * kAhead); ++j) table.Prefetch(keys[j]);
+  for (size_t j = 0; j < std::min(n, kAhead); ++j) resolve(j);
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = ring[i % kAhead];
+    if (i + 2 * kAhead < n) table.Prefetch(keys[i + 2 * kAhead]);
+    if (i + kAhead < n) resolve(i + kAhead);
     found[i] = row != nullptr;
     float* out = values + i * d;
     if (row == nullptr) {

@@ -23,10 +23,15 @@ struct ServableInput {
   bool numeric = false;  // FP32 / DT_FLOAT when true, BYTES / DT_STRING otherwise
 };
 
+// A version's own warm-up requests: a TF Serving predict body ({"instances": [...]}) in the
+// version folder, scored while loading; any error fails the load (the version never serves).
+inline constexpr char kWarmupFile[] = "warmup.json";
+
 class Servable {
  public:
-  // Loads the model directory `dir` as `version` and warms it up (encodes and scores one row,
-  // which must give a finite probability) before it may take traffic. Errors name `dir`.
+  // Loads the model directory `dir` as `version` and warms it up before it may take traffic:
+  // one row with every feature absent, then DIR/warmup.json's rows when that file exists; every
+  // probability must be finite. Errors name `dir` or the warm-up file and the row.
   static absl::StatusOr<std::shared_ptr<const Servable>> Load(const std::string& dir,
                                                               int64_t version);
 
@@ -42,6 +47,12 @@ class Servable {
   void Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const;
   int dim() const;
 
+  // Predict in two steps, for callers that score several requests' rows together (batcher.h):
+  // Encode appends one example per row to *block (same errors as Predict; on error *block may
+  // hold part of the rows), Score appends one probability per example of `block`.
+  absl::Status Encode(absl::Span<const RawInstance> rows, ExampleBlock* block) const;
+  void Score(const ExampleBlock& block, std::vector<float>* probs) const;
+
   int64_t version() const { return version_; }
   const std::string& dir() const { return dir_; }
   const char* model_type() const;
@@ -53,7 +64,7 @@ class Servable {
 
  private:
   Servable() = default;
-  absl::Status Encode(const RawInstance& row, ExampleBlock* block) const;
+  absl::Status EncodeRow(const RawInstance& row, ExampleBlock* block) const;
 
   int64_t version_ = 0;
   std::string dir_;
