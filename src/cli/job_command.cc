@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/exit_codes.h"
 #include "control/control_client.h"
+#include "control/k8s_render.h"
 
 namespace parasol {
 namespace {
@@ -194,19 +195,40 @@ int Logs(control::ControlClient& client, const JobFlags& f) {
   }
 }
 
+// The spec file's text ('-': stdin); false when it cannot be read.
+bool ReadSpec(const std::string& file, std::string* text) {
+  std::stringstream s;
+  if (file == "-") {
+    s << std::cin.rdbuf();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return false;
+    s << in.rdbuf();
+  }
+  *text = s.str();
+  return true;
+}
+
+// `render`: the job's manifests for a backend; needs no control service.
+int Render(const JobFlags& f) {
+  std::string text;
+  if (!ReadSpec(f.file, &text)) return Fail(kExitUsage, "cannot read job spec " + f.file);
+  auto spec = control::ParseJobSpec(text, f.file == "-" ? "stdin" : f.file);
+  if (!spec.ok()) return Fail(kExitUsage, spec.status());
+  control::K8sRenderOptions options;
+  options.kube_namespace = f.kube_namespace;
+  options.image = f.image;
+  auto manifests = control::RenderKubernetes(*spec, options);
+  if (!manifests.ok()) return Fail(kExitUsage, manifests.status());
+  const std::string out = f.output == "json" ? control::ManifestsToJson(*manifests) + "\n"
+                                             : control::ManifestsToYaml(*manifests);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
 int Submit(control::ControlClient& client, const JobFlags& f) {
   std::string text;
-  if (f.file == "-") {
-    std::stringstream s;
-    s << std::cin.rdbuf();
-    text = s.str();
-  } else {
-    std::ifstream in(f.file, std::ios::binary);
-    if (!in) return Fail(kExitUsage, "cannot read job spec " + f.file);
-    std::stringstream s;
-    s << in.rdbuf();
-    text = s.str();
-  }
+  if (!ReadSpec(f.file, &text)) return Fail(kExitUsage, "cannot read job spec " + f.file);
   std::error_code ec;
   const std::string cwd = std::filesystem::current_path(ec).string();
   auto job = client.Submit(text, f.file == "-" ? "stdin" : f.file, ec ? "" : cwd);
@@ -250,11 +272,21 @@ CLI::App* AddJobCommand(CLI::App& app, JobFlags& f) {
   stop->add_option("name", f.name, "Job name")->required();
   auto* del = job->add_subcommand("delete", "Stop a job and remove its record and logs");
   del->add_option("name", f.name, "Job name")->required();
-  for (auto* sub : {submit, list, describe, logs, metrics, stop, del}) sub->fallthrough();
+  auto* render = job->add_subcommand(
+      "render", "Print the job as Kubernetes manifests (headless Service, StatefulSet, Job)");
+  render->add_option("-f,--file", f.file, "Job spec file ('-' for stdin)")->required();
+  render->add_option("--backend", f.backend, "Backend to render for (k8s)")
+      ->check(CLI::IsMember({"k8s"}));
+  render->add_option("--namespace", f.kube_namespace, "Kubernetes namespace (default: default)");
+  render->add_option("--image", f.image, "Container image for replicas whose spec names none");
+  render->add_option("-o,--output", f.output, "yaml (default) or json (a v1 List)")
+      ->check(CLI::IsMember({"yaml", "json"}));
+  for (auto* sub : {submit, list, describe, logs, metrics, stop, del, render}) sub->fallthrough();
   return job;
 }
 
 int RunJob(const CLI::App& job_cmd, const JobFlags& f) {
+  if (job_cmd.got_subcommand("render")) return Render(f);
   std::string endpoint = f.endpoint;
   if (endpoint.empty()) {
     const char* env = std::getenv("PARASOL_ENDPOINT");

@@ -48,6 +48,9 @@ replicas:
     env: {B: two}
     workingDir: sub
     resources: {cpu: 2, gpu: 1, memory: 512Mi}
+    image: python:3.11
+image: busybox:1.36
+nodeSelector: {disktype: ssd}
 restartPolicy: ExitCode
 backoffLimit: 5
 activeDeadlineSeconds: 3600
