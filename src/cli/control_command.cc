@@ -68,8 +68,11 @@ int RunControl(const ControlFlags& f) {
   if (!port.ok()) return Fail(kExitRuntime, port.status());
   std::printf("listening on %s:%d\n", address->host.c_str(), *port);
   std::fflush(stdout);
-  std::fprintf(stderr, "parasol control: state in %s; API at http://%s:%d/api/v1/jobs\n",
-               state_dir.c_str(), address->host.c_str(), *port);
+  const std::string base = address->host.find(':') == std::string::npos
+                               ? absl::StrCat("http://", address->host, ":", *port)
+                               : absl::StrCat("http://[", address->host, "]:", *port);
+  std::fprintf(stderr, "parasol control: state in %s; dashboard at %s/ ; API at %s/api/v1/jobs\n",
+               state_dir.c_str(), base.c_str(), base.c_str());
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);

@@ -3,6 +3,7 @@
 // (HttpStatusFor). Loopback only until authentication exists; bodies are bounded. Thread-safe:
 // requests are served concurrently by httplib's thread pool.
 //
+//   GET    /                               the web dashboard (web/, compiled in)
 //   GET    /api/v1/healthz
 //   GET    /api/v1/jobs                    {"jobs": [JOB, ...]}
 //   POST   /api/v1/jobs                    body: the spec (YAML or JSON) -> 201 JOB
