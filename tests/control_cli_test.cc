@@ -64,10 +64,13 @@ class ControlCliTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void StartControl() {
+  // Starts `parasol control` on a free port with `flags` (a stopped one is replaced).
+  void StartControl(const std::vector<std::string>& flags = {}) {
+    if (control_ != nullptr) control_->Stop(SIGTERM);
     parasol::SpawnOptions o;
     o.argv = {PARASOL_BINARY, "control",     "--listen",
               "127.0.0.1:0",  "--state-dir", (dir_ / "state").string()};
+    o.argv.insert(o.argv.end(), flags.begin(), flags.end());
     o.capture_stdout = true;
     o.die_with_parent = true;
     auto p = parasol::Subprocess::Spawn(o);
@@ -398,6 +401,95 @@ replicas:
   EXPECT_DOUBLE_EQ(points[2][1].get<double>(), 0.5);
   // The line that was not JSON is counted, not ingested.
   EXPECT_EQ(Replica(Describe("curves"), "worker-1")["metricsBadLines"], 1);
+}
+
+TEST_F(ControlCliTest, JobsQueueForCpuAndGetDistinctGpus) {
+  StartControl({"--cpus", "1", "--gpus", "2"});
+  const std::string d = dir_.string();
+  const std::string first = "name: first\nkind: custom\nworkingDir: " + d +
+                            "\nresources: {cpu: 1}\nreplicas:\n  worker: {command: [sh, -c, "
+                            "'while [ ! -f release ]; do sleep 0.05; done']}\n";
+  const std::string second =
+      "name: second\nkind: custom\nresources: {cpu: 1}\nreplicas:\n  worker: {command: [true]}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("first.yaml", first)).code, 0);
+  WaitForState("first", "Running");
+  ASSERT_EQ(Job("submit -f " + WriteSpec("second.yaml", second)).code, 0);
+  // The second job waits while the first holds the only core.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const json waiting = Describe("second");
+  EXPECT_EQ(waiting["state"], "Pending");
+  EXPECT_NE(waiting["reason"].get<std::string>().find("waiting for resources: needs cpu 1"),
+            std::string::npos)
+      << waiting.dump();
+  std::ofstream(dir_ / "release") << "";
+  WaitForState("first", "Succeeded");
+  WaitForState("second", "Succeeded");
+
+  // Two GPUs, one per worker, through CUDA_VISIBLE_DEVICES; a replica without one sees none.
+  const std::string gpus =
+      "name: gpus\nkind: custom\nreplicas:\n"
+      "  worker: {count: 2, command: [sh, -c, 'echo \"gpu=$CUDA_VISIBLE_DEVICES\"'],"
+      " resources: {gpu: 1}}\n"
+      "  evaluator: {command: [sh, -c, 'echo \"gpu=$CUDA_VISIBLE_DEVICES\"']}\n";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("gpus.yaml", gpus)).code, 0);
+  const std::string w0 = Job("logs gpus --replica worker-0").out;
+  const std::string w1 = Job("logs gpus --replica worker-1").out;
+  EXPECT_TRUE((w0 == "gpu=0\n" && w1 == "gpu=1\n") || (w0 == "gpu=1\n" && w1 == "gpu=0\n"))
+      << w0 << w1;
+  EXPECT_EQ(Job("logs gpus --replica evaluator-0").out, "gpu=\n");
+  const CommandResult greedy =
+      Job("submit -f " + WriteSpec("greedy.yaml",
+                                   "name: greedy\nkind: custom\nresources: {gpu: 3}\n"
+                                   "replicas: {worker: {command: [true]}}\n"));
+  EXPECT_EQ(greedy.code, 1);
+  EXPECT_NE(greedy.out.find("gpu 3"), std::string::npos) << greedy.out;
+}
+
+TEST_F(ControlCliTest, DeadlineStopAndFollowedLogs) {
+  const std::string slow =
+      "name: slow\nkind: custom\nactiveDeadlineSeconds: 1\n"
+      "replicas: {worker: {command: [sleep, '600']}}\n";
+  const CommandResult watched = Job("submit --watch -f " + WriteSpec("slow.yaml", slow));
+  EXPECT_EQ(watched.code, 1) << watched.out;
+  const json slow_job = Describe("slow");
+  EXPECT_EQ(slow_job["state"], "Failed");
+  EXPECT_NE(slow_job["reason"].get<std::string>().find("DeadlineExceeded"), std::string::npos);
+  EXPECT_EQ(Replica(slow_job, "worker-0")["state"], "Stopped");
+
+  const std::string chatty =
+      "name: chatty\nkind: custom\nreplicas:\n"
+      "  ps: {command: [sh, -c, 'echo serving; exec sleep 600']}\n"
+      "  worker: {command: [sh, -c, 'for i in 1 2 3; do echo line $i; sleep 0.2; done']}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("chatty.yaml", chatty)).code, 0);
+  // -f follows until the replicas end: each line once, prefixed by its replica.
+  const CommandResult followed = Job("logs chatty -f");
+  EXPECT_EQ(followed.code, 0) << followed.out;
+  EXPECT_NE(followed.out.find("[worker-0] line 1\n"), std::string::npos) << followed.out;
+  EXPECT_NE(followed.out.find("[worker-0] line 3\n"), std::string::npos) << followed.out;
+  EXPECT_NE(followed.out.find("[ps-0] serving\n"), std::string::npos) << followed.out;
+  EXPECT_EQ(followed.out.find("line 3", followed.out.find("line 3") + 1), std::string::npos);
+
+  const std::string forever =
+      "name: forever\nkind: custom\nreplicas: {worker: {count: 2, command: [sleep, '600']}}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("forever.yaml", forever)).code, 0);
+  const json running = WaitForState("forever", "Running");
+  const CommandResult stop = Job("stop forever");
+  EXPECT_EQ(stop.code, 0) << stop.out;
+  EXPECT_NE(stop.out.find("Stopped"), std::string::npos) << stop.out;
+  const json stopped = WaitForState("forever", "Stopped", "worker-1");
+  for (const char* r : {"worker-0", "worker-1"}) {
+    const std::string address =
+        "127.0.0.1:" + std::to_string(Replica(running, r)["port"].get<int>());
+    for (int i = 0; i < 100 && ProcessesWithEnv(address) > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(ProcessesWithEnv(address), 0) << r;
+  }
+  // Deleting forgets the job and its logs; the name is free again.
+  EXPECT_EQ(Job("delete forever").code, 0);
+  EXPECT_EQ(Job("describe forever").code, 1);
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "jobs" / "forever"));
+  EXPECT_EQ(Job("submit -f " + dir_.string() + "/forever.yaml").code, 0);
 }
 
 }  // namespace
