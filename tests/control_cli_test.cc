@@ -354,6 +354,21 @@ TEST_F(ControlCliTest, TrainJobsRunTheBuiltInTrainerAndReportMetrics) {
   EXPECT_TRUE(fs::exists(dir_ / "model" / "manifest.json"));
   EXPECT_NE(Job("logs ctr --replica trainer-0").out.find("model written to"), std::string::npos);
 
+  // The bundled example: churn data on 2 parameter servers + 2 workers, from the repository root.
+  std::string churn = ReadFile(fs::path(PARASOL_SOURCE_DIR) / "src/control/examples/churn.yaml");
+  const size_t out = churn.find("out: out/churn-job");
+  ASSERT_NE(out, std::string::npos) << churn;
+  churn.replace(out, 18, "out: " + d + "/churn");
+  churn += "workingDir: " + std::string(PARASOL_SOURCE_DIR) + "\n";
+  const CommandResult churned = Job("submit --watch -f " + WriteSpec("churn.yaml", churn));
+  ASSERT_EQ(churned.code, 0) << churned.out << Job("logs churn").out;
+  EXPECT_NE(churned.out.find("job churn: Succeeded (all replicas succeeded)"), std::string::npos)
+      << churned.out;
+  const CommandResult eval = RunParasol("eval --json --model " + d + "/churn --data " +
+                                        PARASOL_SOURCE_DIR + "/data/churn/test.csv");
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  EXPECT_GT(json::parse(eval.out)["auc"].get<double>(), 0.75) << eval.out;
+
   // A single-process training job reports its epochs as metric series.
   const std::string single = "name: single\nkind: train\nworkingDir: " + d +
                              "\ntrain:\n  args: {train: t.svm, valid: t.svm, out: single, "
