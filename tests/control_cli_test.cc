@@ -311,6 +311,12 @@ TEST_F(ControlCliTest, BadSpecsAndBadRequestsGetErrorsNamingWhatIsWrong) {
   EXPECT_EQ(greedy.code, 1);
   EXPECT_NE(greedy.out.find("resources: the job needs cpu 100000"), std::string::npos)
       << greedy.out;
+  const CommandResult binary =
+      Job("submit -f " + WriteSpec("binary.yaml",
+                                   "name: b\nkind: custom\nreplicas: {w: {command: "
+                                   "[\"\xff\xfe\"]}}\n"));
+  EXPECT_EQ(binary.code, 2);
+  EXPECT_NE(binary.out.find("binary.yaml: not UTF-8 text"), std::string::npos) << binary.out;
   EXPECT_EQ(Json("list --json")["jobs"].size(), 0u);
 
   // Names are unique; unknown jobs and replicas are named.

@@ -309,7 +309,34 @@ const char* RestartPolicyName(RestartPolicy policy) {
   return "?";
 }
 
+namespace {
+
+// The byte offset of the first byte that is not part of valid UTF-8, or npos.
+size_t InvalidUtf8At(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const int extra = c < 0x80           ? 0
+                      : (c >> 5) == 0x6  ? 1
+                      : (c >> 4) == 0xE  ? 2
+                      : (c >> 3) == 0x1E ? 3
+                                         : -1;
+    if (extra < 0 || i + extra >= text.size() + (extra == 0 ? 1 : 0)) return i;
+    for (int k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return i;
+    }
+    i += extra + 1;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
 absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string& source) {
+  if (const size_t bad = InvalidUtf8At(text); bad != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": not UTF-8 text (byte ", bad, " is not valid UTF-8)"));
+  }
   auto where = [&](const YAML::Mark& mark) {
     if (mark.is_null()) return source;
     return absl::StrCat(source, ":", mark.line + 1, ":", mark.column + 1);
@@ -356,7 +383,7 @@ std::string JobSpecToJson(const JobSpec& spec) {
   if (spec.active_deadline_seconds != 0) {
     j["activeDeadlineSeconds"] = spec.active_deadline_seconds;
   }
-  return j.dump();
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 JobSpec ExpandTrainJob(const JobSpec& spec, const std::string& parasol_binary) {

@@ -135,6 +135,8 @@ TEST(JobSpecTest, BadSpecsAreRejectedNamingTheFieldAndLine) {
        "bad.yaml:4:1: not valid YAML or JSON"},
       {"[1, 2]", "spec: expected a mapping"},
       {"", "spec: expected a mapping"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [\"\xff\"]}}\n",
+       "bad.yaml: not UTF-8 text (byte 47 is not valid UTF-8)"},
   };
   for (const auto& c : cases) {
     auto spec = ParseJobSpec(c.yaml, "bad.yaml");

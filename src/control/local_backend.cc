@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -89,14 +90,17 @@ absl::StatusOr<int> PickFreePort() {
 
 uint64_t ProcessStartTicks(int64_t pid) {
   const auto fields = ProcStatFields(pid);
-  return fields.size() > 19 ? std::stoull(fields[19]) : 0;
+  uint64_t ticks = 0;
+  if (fields.size() <= 19 || !absl::SimpleAtoi(fields[19], &ticks)) return 0;
+  return ticks;
 }
 
 bool ProcessAlive(int64_t pid, uint64_t start_ticks) {
   if (pid <= 0) return false;
   const auto fields = ProcStatFields(pid);
-  if (fields.size() <= 19) return false;
-  return fields[0] != "Z" && fields[0] != "X" && std::stoull(fields[19]) == start_ticks;
+  uint64_t ticks = 0;
+  if (fields.size() <= 19 || !absl::SimpleAtoi(fields[19], &ticks)) return false;
+  return fields[0] != "Z" && fields[0] != "X" && ticks == start_ticks;
 }
 
 LocalBackend::LocalBackend(LocalBackendOptions options) : options_(std::move(options)) {
