@@ -337,6 +337,24 @@ TEST_F(ControlCliTest, BadSpecsAndBadRequestsGetErrorsNamingWhatIsWrong) {
   EXPECT_NE(big.code, 0) << big.out;
   EXPECT_EQ(Job("describe hello").code, 0);
 
+  // Kubernetes: an unreachable API server is named; a kubeconfig error names the field.
+  std::ofstream(dir_ / "kubeconfig")
+      << "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+         "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+         "users: [{name: u, user: {token: t}}]\n";
+  const CommandResult apply =
+      RunParasol("job apply --backend k8s -f " + kHelloSpec + " --image busybox --kubeconfig " +
+                 dir_.string() + "/kubeconfig");
+  EXPECT_EQ(apply.code, 1) << apply.out;
+  EXPECT_NE(apply.out.find("create Service/hello: cannot reach http://127.0.0.1:1"),
+            std::string::npos)
+      << apply.out;
+  const CommandResult context =
+      RunParasol("job apply -f " + kHelloSpec + " --context nosuch --kubeconfig " + dir_.string() +
+                 "/kubeconfig");
+  EXPECT_EQ(context.code, 2) << context.out;
+  EXPECT_NE(context.out.find("contexts[nosuch].context"), std::string::npos) << context.out;
+
   const CommandResult open = RunParasol("control --listen 0.0.0.0:0 --state-dir " + dir_.string());
   EXPECT_EQ(open.code, 2);
   EXPECT_NE(open.out.find("loopback only"), std::string::npos) << open.out;
@@ -450,14 +468,17 @@ TEST_F(ControlCliTest, JobsQueueForCpuAndGetDistinctGpus) {
   const std::string gpus =
       "name: gpus\nkind: custom\nreplicas:\n"
       "  worker: {count: 2, command: [sh, -c, 'echo \"gpu=$CUDA_VISIBLE_DEVICES\"'],"
-      " resources: {gpu: 1}}\n"
-      "  evaluator: {command: [sh, -c, 'echo \"gpu=$CUDA_VISIBLE_DEVICES\"']}\n";
+      " resources: {gpu: 1}}\n";
   ASSERT_EQ(Job("submit --watch -f " + WriteSpec("gpus.yaml", gpus)).code, 0);
   const std::string w0 = Job("logs gpus --replica worker-0").out;
   const std::string w1 = Job("logs gpus --replica worker-1").out;
   EXPECT_TRUE((w0 == "gpu=0\n" && w1 == "gpu=1\n") || (w0 == "gpu=1\n" && w1 == "gpu=0\n"))
       << w0 << w1;
-  EXPECT_EQ(Job("logs gpus --replica evaluator-0").out, "gpu=\n");
+  const std::string cpu_only =
+      "name: cpu-only\nkind: custom\nreplicas:\n"
+      "  main: {command: [sh, -c, 'echo \"gpu=${CUDA_VISIBLE_DEVICES-unset}\"']}\n";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("cpu-only.yaml", cpu_only)).code, 0);
+  EXPECT_EQ(Job("logs cpu-only --replica main-0").out, "gpu=\n");
   const CommandResult greedy =
       Job("submit -f " + WriteSpec("greedy.yaml",
                                    "name: greedy\nkind: custom\nresources: {gpu: 3}\n"

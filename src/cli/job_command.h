@@ -1,4 +1,4 @@
-// `parasol job submit|list|describe|logs|metrics|stop|delete|render`: the control service's
+// `parasol job submit|list|describe|logs|metrics|stop|delete|render|apply`: the control service's
 // command-line client (src/control/control_client.h). Tables for people, --json for scripts.
 // Registered by commands.cc; single-threaded.
 #pragma once
@@ -14,8 +14,8 @@ struct JobFlags {
   std::string name;      // describe/logs/stop/delete NAME
   std::string replica;   // logs --replica
   bool watch = false, json = false, follow = false;
-  // render
-  std::string backend = "k8s", kube_namespace = "default", image, output = "yaml";
+  // render, apply
+  std::string backend = "k8s", kube_namespace, image, output = "yaml", kubeconfig, context;
 };
 
 // Adds `job` and its sub-commands; returns the `job` command (RunJob needs it).
