@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/exit_codes.h"
+#include "common/files.h"
 #include "control/control_client.h"
 #include "control/k8s_api.h"
 #include "control/k8s_render.h"
@@ -204,15 +205,15 @@ int Logs(control::ControlClient& client, const JobFlags& f) {
 
 // The spec file's text ('-': stdin); false when it cannot be read.
 bool ReadSpec(const std::string& file, std::string* text) {
-  std::stringstream s;
   if (file == "-") {
+    std::stringstream s;
     s << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return false;
-    s << in.rdbuf();
+    *text = s.str();
+    return true;
   }
-  *text = s.str();
+  auto content = ReadFileToString(file);
+  if (!content) return false;
+  *text = *std::move(content);
   return true;
 }
 

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/files.h"
 #include "gtest/gtest.h"
 
 namespace parasol::control {
@@ -10,10 +11,8 @@ namespace {
 
 // The minimal spec of issue 5, exactly as written there.
 std::string HelloSpec() {
-  std::ifstream in(std::string(PARASOL_SOURCE_DIR) + "/src/control/examples/hello.yaml");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return ReadFileToString(std::string(PARASOL_SOURCE_DIR) + "/src/control/examples/hello.yaml")
+      .value_or("");
 }
 
 TEST(JobSpecTest, ParsesTheMinimalSpecOfTheIssue) {

@@ -10,16 +10,12 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/files.h"
 
 namespace parasol::control {
 namespace {
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string ReadText(const std::string& path) { return ReadFileToString(path).value_or(""); }
 
 // The entry named `name` of a kubeconfig list (clusters, contexts, users), or a null node.
 YAML::Node Named(const YAML::Node& list, const std::string& name) {

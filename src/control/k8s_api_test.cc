@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/files.h"
 #include "control/job_spec.h"
 #include "control/k8s_render.h"
 #include "gtest/gtest.h"
@@ -21,12 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Read(const std::string& path) { return ReadFileToString(path).value_or(""); }
 
 const std::string kData = std::string(PARASOL_SOURCE_DIR) + "/src/control/";
 

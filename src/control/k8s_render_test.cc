@@ -6,17 +6,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/files.h"
 #include "gtest/gtest.h"
 
 namespace parasol::control {
 namespace {
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Read(const std::string& path) { return ReadFileToString(path).value_or(""); }
 
 const std::string kData = std::string(PARASOL_SOURCE_DIR) + "/src/control/";
 

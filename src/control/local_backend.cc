@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/files.h"
 #include "control/cluster_spec.h"
 #include "control/lifecycle.h"
 #include "control/metrics_log.h"
@@ -26,16 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadSmallFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Fields after "(comm)" in /proc/PID/stat: [0] is the state (field 3), [19] the start time.
 std::vector<std::string> ProcStatFields(int64_t pid) {
-  const std::string stat = ReadSmallFile(absl::StrCat("/proc/", pid, "/stat"));
+  const std::string stat = ReadFileToString(absl::StrCat("/proc/", pid, "/stat")).value_or("");
   const size_t close = stat.rfind(')');
   if (close == std::string::npos) return {};
   std::istringstream in(stat.substr(close + 1));
