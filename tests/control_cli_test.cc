@@ -534,4 +534,23 @@ TEST_F(ControlCliTest, DeadlineStopAndFollowedLogs) {
   EXPECT_EQ(Job("submit -f " + dir_.string() + "/forever.yaml").code, 0);
 }
 
+TEST_F(ControlCliTest, KubernetesBackendReportsWhatTheApiServerSays) {
+  // No cluster here: the API server address is closed, so creating the objects fails, and the
+  // job says why. (The backend against API responses: src/control/k8s_api_test.cc.)
+  std::ofstream(dir_ / "kubeconfig")
+      << "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u, namespace: "
+         "ml}}]\nclusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+         "users: [{name: u, user: {token: t}}]\n";
+  StartControl({"--backend", "k8s", "--kubeconfig", (dir_ / "kubeconfig").string()});
+  const CommandResult no_image = Job("submit -f " + kHelloSpec);
+  EXPECT_EQ(no_image.code, 2) << no_image.out;
+  EXPECT_NE(no_image.out.find("image: required"), std::string::npos) << no_image.out;
+  std::string spec = ReadFile(kHelloSpec) + "image: busybox:1.36\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("hello.yaml", spec)).code, 0);
+  const json job = WaitForState("hello", "Failed");
+  EXPECT_NE(job["reason"].get<std::string>().find("create Service/hello: cannot reach"),
+            std::string::npos)
+      << job.dump();
+}
+
 }  // namespace

@@ -240,22 +240,7 @@ int Apply(const JobFlags& f) {
   if (!ReadSpec(f.file, &text)) return Fail(kExitUsage, "cannot read job spec " + f.file);
   auto spec = control::ParseJobSpec(text, f.file == "-" ? "stdin" : f.file);
   if (!spec.ok()) return Fail(kExitUsage, spec.status());
-  // --kubeconfig, else $KUBECONFIG, else the pod's service account, else ~/.kube/config.
-  std::string kubeconfig = f.kubeconfig;
-  const char* env = std::getenv("KUBECONFIG");
-  if (kubeconfig.empty() && env != nullptr) kubeconfig = env;
-  const char* home = std::getenv("HOME");
-  const bool in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
-  if (kubeconfig.empty() && !in_cluster && home != nullptr) {
-    kubeconfig = std::string(home) + "/.kube/config";
-  }
-  const std::string ca_dir =
-      (std::filesystem::temp_directory_path() / ("parasol-kube-" + std::to_string(getuid())))
-          .string();
-  auto connection =
-      kubeconfig.empty()
-          ? control::InClusterConnection("/var/run/secrets/kubernetes.io/serviceaccount")
-          : control::LoadKubeconfig(kubeconfig, f.context, ca_dir);
+  auto connection = KubernetesConnection(f.kubeconfig, f.context);
   if (!connection.ok()) return Fail(kExitUsage, connection.status());
   control::K8sRenderOptions options;
   options.kube_namespace =
@@ -293,6 +278,25 @@ int Submit(control::ControlClient& client, const JobFlags& f) {
 }
 
 }  // namespace
+
+absl::StatusOr<control::K8sConnection> KubernetesConnection(const std::string& kubeconfig_flag,
+                                                            const std::string& context) {
+  std::string kubeconfig = kubeconfig_flag;
+  const char* env = std::getenv("KUBECONFIG");
+  if (kubeconfig.empty() && env != nullptr) kubeconfig = env;
+  const char* home = std::getenv("HOME");
+  const bool in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+  if (kubeconfig.empty() && !in_cluster && home != nullptr) {
+    kubeconfig = std::string(home) + "/.kube/config";
+  }
+  if (kubeconfig.empty()) {
+    return control::InClusterConnection("/var/run/secrets/kubernetes.io/serviceaccount");
+  }
+  const std::string ca_dir =
+      (std::filesystem::temp_directory_path() / ("parasol-kube-" + std::to_string(getuid())))
+          .string();
+  return control::LoadKubeconfig(kubeconfig, context, ca_dir);
+}
 
 CLI::App* AddJobCommand(CLI::App& app, JobFlags& f) {
   auto* job = app.add_subcommand("job", "Submit and manage jobs on the control service");

@@ -6,6 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "control/k8s_api.h"
+
 namespace parasol {
 
 struct JobFlags {
@@ -17,6 +20,11 @@ struct JobFlags {
   // render, apply
   std::string backend = "k8s", kube_namespace, image, output = "yaml", kubeconfig, context;
 };
+
+// Where the Kubernetes API is: --kubeconfig, else $KUBECONFIG, else the pod's service account
+// (inside a cluster), else ~/.kube/config; `context` "" is the current one.
+absl::StatusOr<control::K8sConnection> KubernetesConnection(const std::string& kubeconfig,
+                                                            const std::string& context);
 
 // Adds `job` and its sub-commands; returns the `job` command (RunJob needs it).
 CLI::App* AddJobCommand(CLI::App& app, JobFlags& flags);

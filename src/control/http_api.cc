@@ -26,6 +26,8 @@ const char* CodeName(absl::StatusCode code) {
       return "RESOURCE_EXHAUSTED";
     case absl::StatusCode::kUnavailable:
       return "UNAVAILABLE";
+    case absl::StatusCode::kUnimplemented:
+      return "UNIMPLEMENTED";
     default:
       return "INTERNAL";
   }
@@ -65,6 +67,8 @@ int HttpStatusFor(const absl::Status& status) {
       return 409;
     case absl::StatusCode::kResourceExhausted:
       return 422;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
     case absl::StatusCode::kUnavailable:
       return 503;
     default:

@@ -14,6 +14,7 @@
 
 #include "common/files.h"
 #include "control/job_spec.h"
+#include "control/k8s_backend.h"
 #include "control/k8s_render.h"
 #include "gtest/gtest.h"
 
@@ -48,9 +49,11 @@ class ReplayServer {
                   Record(req);
                   const std::string name = req.matches[1];
                   res.status = name == "nosuch" ? 404 : 200;
-                  res.set_content(Response(name == "nosuch"   ? "not_found.json"
-                                           : name == "failed" ? "job_failed.json"
-                                                              : "job_complete.json"),
+                  const std::string outcome = name == "failed" ? "failed" : worker_job_;
+                  res.set_content(Response(name == "nosuch"       ? "not_found.json"
+                                           : outcome == "failed"  ? "job_failed.json"
+                                           : outcome == "running" ? "job_running.json"
+                                                                  : "job_complete.json"),
                                   "application/json");
                 });
     server_.Delete(R"(/(api|apis)/.*)",
@@ -66,6 +69,11 @@ class ReplayServer {
   ~ReplayServer() {
     server_.stop();
     thread_.join();
+  }
+  // What GET of a Job answers: "running", "complete" (default) or "failed".
+  void SetWorkerJob(const std::string& outcome) {
+    std::lock_guard<std::mutex> lock(mu_);
+    worker_job_ = outcome;
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   std::vector<std::string> requests() {
@@ -94,6 +102,7 @@ class ReplayServer {
   std::thread thread_;
   std::mutex mu_;
   std::set<std::string> created_;
+  std::string worker_job_ = "complete";
   std::vector<std::string> requests_, auth_, bodies_;
 };
 
@@ -189,6 +198,70 @@ users:
   auto none = LoadKubeconfig((dir / "config").string(), "nosuch", (dir / "ca").string());
   EXPECT_NE(none.status().message().find("contexts[nosuch].context"), std::string::npos);
   fs::remove_all(dir);
+}
+
+JobRecord HelloJob() {
+  JobRecord job;
+  job.spec = *ParseJobSpec(Read(kData + "examples/hello.yaml"), "hello.yaml");
+  return job;
+}
+
+std::unique_ptr<K8sApi> Connect(const ReplayServer& server) {
+  K8sConnection c;
+  c.server = server.url();
+  return *K8sApi::Connect(c);
+}
+
+TEST(KubernetesBackendTest, WorkersCompletingSucceedsTheJobAndDeletesTheParameterServers) {
+  ReplayServer server;
+  server.SetWorkerJob("running");
+  KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"});
+  JobRecord job = HelloJob();
+  ASSERT_TRUE(backend.Admit(job.spec).ok());
+  EXPECT_TRUE(backend.Reconcile(job, 100));
+  EXPECT_EQ(job.state, JobState::kRunning);
+  ASSERT_EQ(job.replicas.size(), 3u);
+  EXPECT_EQ(job.replicas[0].name, "ps-0");
+  EXPECT_EQ(server.requests().size(), 4u);  // 3 creates, then the worker Job's status
+  EXPECT_EQ(server.requests().back(), "GET /apis/batch/v1/namespaces/default/jobs/hello-worker");
+  backend.Reconcile(job, 101);
+  EXPECT_EQ(job.state, JobState::kRunning);
+
+  server.SetWorkerJob("complete");
+  EXPECT_TRUE(backend.Reconcile(job, 102));
+  EXPECT_EQ(job.state, JobState::kSucceeded);
+  EXPECT_EQ(job.replicas[0].state, ReplicaState::kStopped);
+  EXPECT_EQ(job.replicas[1].state, ReplicaState::kSucceeded);
+  const auto requests = server.requests();
+  EXPECT_EQ(requests.back(), "DELETE /apis/apps/v1/namespaces/default/statefulsets/hello-ps");
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.find("DELETE /apis/batch"), std::string::npos) << "the finished Job is kept";
+  }
+  EXPECT_EQ(backend.ReadLog(job, "worker-0", 0, 100).status().code(),
+            absl::StatusCode::kUnimplemented);
+}
+
+TEST(KubernetesBackendTest, AFailedWorkerJobFailsTheJobAndDeletesEverything) {
+  ReplayServer server;
+  server.SetWorkerJob("failed");
+  KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"});
+  JobRecord job = HelloJob();
+  backend.Reconcile(job, 100);
+  EXPECT_EQ(job.state, JobState::kFailed);
+  EXPECT_NE(job.reason.find("Job hello-worker: Job has reached the specified backoff limit"),
+            std::string::npos)
+      << job.reason;
+  const auto requests = server.requests();
+  ASSERT_GE(requests.size(), 3u);
+  EXPECT_EQ(
+      std::vector<std::string>(requests.end() - 3, requests.end()),
+      (std::vector<std::string>{"DELETE /apis/apps/v1/namespaces/default/statefulsets/hello-ps",
+                                "DELETE /apis/batch/v1/namespaces/default/jobs/hello-worker",
+                                "DELETE /api/v1/namespaces/default/services/hello"}));
+  // A spec Kubernetes cannot run is refused at submission.
+  JobRecord no_image = HelloJob();
+  KubernetesBackend strict(Connect(server), {});
+  EXPECT_NE(strict.Admit(no_image.spec).message().find("image: required"), std::string::npos);
 }
 
 }  // namespace
