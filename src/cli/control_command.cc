@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -97,12 +99,18 @@ int RunControl(const ControlFlags& f) {
                                : absl::StrCat("http://[", address->host, "]:", *port);
   std::fprintf(stderr, "parasol control: state in %s; dashboard at %s/ ; API at %s/api/v1/jobs\n",
                state_dir.c_str(), base.c_str(), base.c_str());
+  std::atomic<bool> served_done{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    http.Stop();
+    // A stop that lands before the server has started listening is a no-op: repeat it.
+    while (!served_done) {
+      http.Stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   });
   const absl::Status served = http.Serve();
+  served_done = true;
   if (waiter.joinable()) {
     pthread_kill(waiter.native_handle(), SIGTERM);  // when Serve ended by itself
     waiter.join();

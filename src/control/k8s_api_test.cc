@@ -215,7 +215,7 @@ std::unique_ptr<K8sApi> Connect(const ReplayServer& server) {
 TEST(KubernetesBackendTest, WorkersCompletingSucceedsTheJobAndDeletesTheParameterServers) {
   ReplayServer server;
   server.SetWorkerJob("running");
-  KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"});
+  KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"}, /*poll_seconds=*/0);
   JobRecord job = HelloJob();
   ASSERT_TRUE(backend.Admit(job.spec).ok());
   EXPECT_TRUE(backend.Reconcile(job, 100));
@@ -241,10 +241,23 @@ TEST(KubernetesBackendTest, WorkersCompletingSucceedsTheJobAndDeletesTheParamete
             absl::StatusCode::kUnimplemented);
 }
 
+TEST(KubernetesBackendTest, JobStatusIsReadAtMostEveryPollInterval) {
+  ReplayServer server;
+  server.SetWorkerJob("running");
+  KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"}, /*poll_seconds=*/2);
+  JobRecord job = HelloJob();
+  backend.Reconcile(job, 100);  // creates, reads the status
+  backend.Reconcile(job, 100.1);
+  backend.Reconcile(job, 101.9);
+  EXPECT_EQ(server.requests().size(), 4u);
+  backend.Reconcile(job, 102.1);
+  EXPECT_EQ(server.requests().size(), 5u);
+}
+
 TEST(KubernetesBackendTest, AFailedWorkerJobFailsTheJobAndDeletesEverything) {
   ReplayServer server;
   server.SetWorkerJob("failed");
-  KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"});
+  KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"}, /*poll_seconds=*/0);
   JobRecord job = HelloJob();
   backend.Reconcile(job, 100);
   EXPECT_EQ(job.state, JobState::kFailed);

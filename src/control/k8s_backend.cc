@@ -5,8 +5,9 @@
 
 namespace parasol::control {
 
-KubernetesBackend::KubernetesBackend(std::unique_ptr<K8sApi> api, K8sRenderOptions options)
-    : api_(std::move(api)), options_(std::move(options)) {}
+KubernetesBackend::KubernetesBackend(std::unique_ptr<K8sApi> api, K8sRenderOptions options,
+                                     double poll_seconds)
+    : api_(std::move(api)), options_(std::move(options)), poll_seconds_(poll_seconds) {}
 
 absl::Status KubernetesBackend::Admit(const JobSpec& spec) {
   return RenderKubernetes(spec, options_).status();
@@ -45,6 +46,9 @@ bool KubernetesBackend::Reconcile(JobRecord& job, double now) {
     job.reason = "";
   }
   if (job.state != JobState::kRunning) return JobRecordToJson(job) != before;
+  double& last = last_poll_[job.name()];
+  if (now - last < poll_seconds_) return JobRecordToJson(job) != before;
+  last = now;
   bool all_complete = true;
   std::string failure;
   for (const auto& role : expanded.replicas) {
@@ -67,6 +71,7 @@ bool KubernetesBackend::Reconcile(JobRecord& job, double now) {
     }
   }
   if (!failure.empty() || all_complete) {
+    last_poll_.erase(job.name());
     job.state = failure.empty() ? JobState::kSucceeded : JobState::kFailed;
     bool has_workers = false;
     for (const auto& role : expanded.replicas) {

@@ -6,7 +6,9 @@
 // Thread-compatible (the service serializes calls).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 
 #include "control/job_backend.h"
 #include "control/k8s_api.h"
@@ -16,7 +18,9 @@ namespace parasol::control {
 
 class KubernetesBackend : public JobBackend {
  public:
-  KubernetesBackend(std::unique_ptr<K8sApi> api, K8sRenderOptions options);
+  // Job statuses are read at most every `poll_seconds` per job (the service ticks every 100 ms).
+  KubernetesBackend(std::unique_ptr<K8sApi> api, K8sRenderOptions options,
+                    double poll_seconds = 2.0);
 
   absl::Status Admit(const JobSpec& spec) override;
   bool Reconcile(JobRecord& job, double now) override;
@@ -34,6 +38,8 @@ class KubernetesBackend : public JobBackend {
 
   std::unique_ptr<K8sApi> api_;
   K8sRenderOptions options_;
+  double poll_seconds_;
+  std::map<std::string, double> last_poll_;  // job -> when its status was last read
 };
 
 }  // namespace parasol::control
