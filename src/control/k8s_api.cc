@@ -166,38 +166,63 @@ K8sApi::K8sApi(std::string server, std::unique_ptr<httplib::Client> client)
 
 K8sApi::~K8sApi() = default;
 
+namespace {
+
+// The body of an answer whose status is in `ok`; otherwise the failure, named by `what`.
+absl::StatusOr<std::string> Answer(const httplib::Result& r, const std::string& what,
+                                   const std::string& server, std::initializer_list<int> ok) {
+  if (!r) {
+    return absl::UnavailableError(
+        absl::StrCat(what, ": cannot reach ", server, " (", httplib::to_string(r.error()), ")"));
+  }
+  for (int code : ok) {
+    if (r->status == code) return r->body;
+  }
+  return ApiError(what, r->status, r->body);
+}
+
+absl::StatusOr<nlohmann::json> JsonAnswer(const httplib::Result& r, const std::string& what,
+                                          const std::string& server) {
+  auto body = Answer(r, what, server, {200});
+  if (!body.ok()) return body.status();
+  try {
+    return nlohmann::json::parse(*body);
+  } catch (const nlohmann::json::exception& e) {
+    return absl::UnavailableError(what + ": the API server sent bad JSON: " + e.what());
+  }
+}
+
+}  // namespace
+
 absl::Status K8sApi::Create(const nlohmann::ordered_json& manifest) {
   const std::string kind = manifest.value("kind", "");
   const std::string name = manifest["metadata"].value("name", "");
   auto path = CollectionPath(manifest.value("apiVersion", ""), kind,
                              manifest["metadata"].value("namespace", "default"));
   if (!path.ok()) return path.status();
-  auto r = client_->Post(*path, manifest.dump(), "application/json");
-  const std::string what = "create " + kind + "/" + name;
-  if (!r) {
-    return absl::UnavailableError(
-        absl::StrCat(what, ": cannot reach ", server_, " (", httplib::to_string(r.error()), ")"));
-  }
-  if (r->status == 200 || r->status == 201 || r->status == 202) return absl::OkStatus();
-  return ApiError(what, r->status, r->body);
+  return Answer(client_->Post(*path, manifest.dump(), "application/json"),
+                "create " + kind + "/" + name, server_, {200, 201, 202})
+      .status();
 }
 
 absl::StatusOr<nlohmann::json> K8sApi::Get(const std::string& api_version, const std::string& kind,
                                            const std::string& ns, const std::string& name) {
   auto path = CollectionPath(api_version, kind, ns);
   if (!path.ok()) return path.status();
-  auto r = client_->Get(ObjectPath(*path, name));
-  const std::string what = "get " + kind + "/" + name;
-  if (!r) {
-    return absl::UnavailableError(
-        absl::StrCat(what, ": cannot reach ", server_, " (", httplib::to_string(r.error()), ")"));
-  }
-  if (r->status != 200) return ApiError(what, r->status, r->body);
-  try {
-    return nlohmann::json::parse(r->body);
-  } catch (const nlohmann::json::exception& e) {
-    return absl::UnavailableError(what + ": the API server sent bad JSON: " + e.what());
-  }
+  return JsonAnswer(client_->Get(ObjectPath(*path, name)), "get " + kind + "/" + name, server_);
+}
+
+absl::StatusOr<nlohmann::json> K8sApi::ListPods(const std::string& ns,
+                                                const std::string& label_selector) {
+  const std::string path =
+      absl::StrCat("/api/v1/namespaces/", ns,
+                   "/pods?labelSelector=", httplib::detail::encode_query_param(label_selector));
+  return JsonAnswer(client_->Get(path), "list pods " + label_selector, server_);
+}
+
+absl::StatusOr<std::string> K8sApi::PodLog(const std::string& ns, const std::string& pod) {
+  return Answer(client_->Get(absl::StrCat("/api/v1/namespaces/", ns, "/pods/", pod, "/log")),
+                "log of pod " + pod, server_, {200});
 }
 
 absl::Status K8sApi::Delete(const std::string& api_version, const std::string& kind,
@@ -206,14 +231,9 @@ absl::Status K8sApi::Delete(const std::string& api_version, const std::string& k
   if (!path.ok()) return path.status();
   const std::string body = R"({"kind":"DeleteOptions","apiVersion":"v1",)"
                            R"("propagationPolicy":"Background"})";
-  auto r = client_->Delete(ObjectPath(*path, name), body, "application/json");
-  const std::string what = "delete " + kind + "/" + name;
-  if (!r) {
-    return absl::UnavailableError(
-        absl::StrCat(what, ": cannot reach ", server_, " (", httplib::to_string(r.error()), ")"));
-  }
-  if (r->status == 200 || r->status == 202) return absl::OkStatus();
-  return ApiError(what, r->status, r->body);
+  return Answer(client_->Delete(ObjectPath(*path, name), body, "application/json"),
+                "delete " + kind + "/" + name, server_, {200, 202})
+      .status();
 }
 
 absl::Status ApplyManifests(K8sApi& api, const std::vector<nlohmann::ordered_json>& manifests) {

@@ -51,6 +51,11 @@ class K8sApi {
   // The object, or NotFound.
   absl::StatusOr<nlohmann::json> Get(const std::string& api_version, const std::string& kind,
                                      const std::string& kube_namespace, const std::string& name);
+  // Pods of `kube_namespace` matching `label_selector` ("a=b,c=d"): a v1 PodList.
+  absl::StatusOr<nlohmann::json> ListPods(const std::string& kube_namespace,
+                                          const std::string& label_selector);
+  // The log of a pod's only (or first) container.
+  absl::StatusOr<std::string> PodLog(const std::string& kube_namespace, const std::string& pod);
   // Deletes the object and (in the background) what it owns; NotFound when absent.
   absl::Status Delete(const std::string& api_version, const std::string& kind,
                       const std::string& kube_namespace, const std::string& name);

@@ -56,6 +56,19 @@ class ReplayServer {
                                                                   : "job_complete.json"),
                                   "application/json");
                 });
+    server_.Get("/api/v1/namespaces/default/pods",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  std::lock_guard<std::mutex> lock(mu_);
+                  Record(req);
+                  selectors_.push_back(req.get_param_value("labelSelector"));
+                  res.set_content(Response("pods_worker.json"), "application/json");
+                });
+    server_.Get(R"(/api/v1/namespaces/default/pods/([^/]+)/log)",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  std::lock_guard<std::mutex> lock(mu_);
+                  Record(req);
+                  res.set_content("log of " + std::string(req.matches[1]) + "\n", "text/plain");
+                });
     server_.Delete(R"(/(api|apis)/.*)",
                    [this](const httplib::Request& req, httplib::Response& res) {
                      std::lock_guard<std::mutex> lock(mu_);
@@ -103,6 +116,9 @@ class ReplayServer {
   std::mutex mu_;
   std::set<std::string> created_;
   std::string worker_job_ = "complete";
+
+ public:
+  std::vector<std::string> selectors_;  // labelSelector of each pod listing
   std::vector<std::string> requests_, auth_, bodies_;
 };
 
@@ -237,8 +253,13 @@ TEST(KubernetesBackendTest, WorkersCompletingSucceedsTheJobAndDeletesTheParamete
   for (const auto& r : requests) {
     EXPECT_EQ(r.find("DELETE /apis/batch"), std::string::npos) << "the finished Job is kept";
   }
-  EXPECT_EQ(backend.ReadLog(job, "worker-0", 0, 100).status().code(),
-            absl::StatusCode::kUnimplemented);
+  // Logs come from the replica's newest pod (worker-1 was retried once).
+  auto log = backend.ReadLog(job, "worker-1", 0, 1000);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(*log, "log of hello-worker-1-m3n8r\n");
+  EXPECT_EQ(server.selectors_.back(), "parasol.io/job=hello,parasol.io/role=worker");
+  EXPECT_EQ(*backend.ReadLog(job, "worker-0", 7, 1000), "hello-worker-0-x7k2p\n");
+  EXPECT_EQ(backend.ReadLog(job, "chief-0", 0, 10).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(KubernetesBackendTest, JobStatusIsReadAtMostEveryPollInterval) {

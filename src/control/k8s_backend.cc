@@ -1,5 +1,7 @@
 #include "control/k8s_backend.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "control/lifecycle.h"
 
@@ -120,11 +122,44 @@ void KubernetesBackend::RequestStop(JobRecord& job, const std::string& reason, d
 }
 
 absl::StatusOr<std::string> KubernetesBackend::ReadLog(const JobRecord& job,
-                                                       const std::string& replica, uint64_t,
-                                                       size_t) {
-  return absl::UnimplementedError(
-      absl::StrCat("logs of Kubernetes pods are not collected yet: kubectl logs -n ",
-                   options_.kube_namespace, " ", job.name(), "-", replica));
+                                                       const std::string& replica, uint64_t offset,
+                                                       size_t max_bytes) {
+  const JobRecord* found = &job;
+  const auto it = std::find_if(found->replicas.begin(), found->replicas.end(),
+                               [&](const ReplicaStatus& r) { return r.name == replica; });
+  if (it == found->replicas.end()) {
+    return absl::NotFoundError("job '" + job.name() + "' has no replica '" + replica + "'");
+  }
+  auto pods = api_->ListPods(options_.kube_namespace, absl::StrCat("parasol.io/job=", job.name(),
+                                                                   ",parasol.io/role=", it->role));
+  if (!pods.ok()) return pods.status();
+  // The replica's pod: by the Job's completion index or the StatefulSet's ordinal; the newest
+  // when the Job controller made several (retries).
+  std::string pod, created;
+  const std::string index = absl::StrCat(it->index);
+  const std::string ordinal_name = absl::StrCat(job.name(), "-", replica);
+  for (const auto& p : (*pods)["items"]) {
+    const auto& meta = p["metadata"];
+    const std::string name = meta.value("name", "");
+    std::string pod_index;
+    if (meta.contains("annotations")) {
+      pod_index = meta["annotations"].value("batch.kubernetes.io/job-completion-index", "");
+    }
+    if (pod_index != index && name != ordinal_name) continue;
+    const std::string when = meta.value("creationTimestamp", "");
+    if (pod.empty() || when >= created) {
+      pod = name;
+      created = when;
+    }
+  }
+  if (pod.empty()) {
+    return absl::NotFoundError("no pod of replica " + replica + " in namespace " +
+                               options_.kube_namespace + " (deleted, or not scheduled yet)");
+  }
+  auto log = api_->PodLog(options_.kube_namespace, pod);
+  if (!log.ok()) return log.status();
+  if (offset >= log->size()) return std::string();
+  return log->substr(offset, max_bytes);
 }
 
 absl::Status KubernetesBackend::Remove(const JobRecord& job) {

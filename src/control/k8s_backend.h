@@ -27,7 +27,8 @@ class KubernetesBackend : public JobBackend {
   void RequestStop(JobRecord& job, const std::string& reason, double now) override;
   void Recover(JobRecord& job, double now) override {}
   std::vector<MetricPoint> CollectMetrics(JobRecord& job, double now) override { return {}; }
-  // Pod logs are not collected yet: Unimplemented, naming kubectl as the way to read them.
+  // The log of the replica's newest pod, read through the API (kept by Kubernetes while the pod
+  // exists: the worker Jobs' pods stay after success, the parameter servers' go with them).
   absl::StatusOr<std::string> ReadLog(const JobRecord& job, const std::string& replica,
                                       uint64_t offset, size_t max_bytes) override;
   absl::Status Remove(const JobRecord& job) override;
