@@ -23,6 +23,11 @@ if [[ "${1:-}" == "--bench" ]]; then
 fi
 if [[ "${1:-}" == "--test" ]]; then
   PACKAGES+=(liblinear-tools iproute2 clang)  # clang: libFuzzer targets (scripts/fuzz.sh)
+  # Node.js runs the Kubernetes schema validator (npm kubernetes-models) of tests/k8s and the
+  # dashboard test (npm playwright-core driving Debian's chromium) of tests/web; a Node.js that
+  # is already there (with its own npm) is used as it is.
+  PACKAGES+=(chromium)
+  command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 fi
 
 missing=()

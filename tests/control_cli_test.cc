@@ -64,10 +64,13 @@ class ControlCliTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void StartControl() {
+  // Starts `parasol control` on a free port with `flags` (a stopped one is replaced).
+  void StartControl(const std::vector<std::string>& flags = {}) {
+    if (control_ != nullptr) control_->Stop(SIGTERM);
     parasol::SpawnOptions o;
     o.argv = {PARASOL_BINARY, "control",     "--listen",
               "127.0.0.1:0",  "--state-dir", (dir_ / "state").string()};
+    o.argv.insert(o.argv.end(), flags.begin(), flags.end());
     o.capture_stdout = true;
     o.die_with_parent = true;
     auto p = parasol::Subprocess::Spawn(o);
@@ -308,6 +311,12 @@ TEST_F(ControlCliTest, BadSpecsAndBadRequestsGetErrorsNamingWhatIsWrong) {
   EXPECT_EQ(greedy.code, 1);
   EXPECT_NE(greedy.out.find("resources: the job needs cpu 100000"), std::string::npos)
       << greedy.out;
+  const CommandResult binary =
+      Job("submit -f " + WriteSpec("binary.yaml",
+                                   "name: b\nkind: custom\nreplicas: {w: {command: "
+                                   "[\"\xff\xfe\"]}}\n"));
+  EXPECT_EQ(binary.code, 2);
+  EXPECT_NE(binary.out.find("binary.yaml: not UTF-8 text"), std::string::npos) << binary.out;
   EXPECT_EQ(Json("list --json")["jobs"].size(), 0u);
 
   // Names are unique; unknown jobs and replicas are named.
@@ -327,6 +336,24 @@ TEST_F(ControlCliTest, BadSpecsAndBadRequestsGetErrorsNamingWhatIsWrong) {
   const CommandResult big = Job("submit -f " + huge);
   EXPECT_NE(big.code, 0) << big.out;
   EXPECT_EQ(Job("describe hello").code, 0);
+
+  // Kubernetes: an unreachable API server is named; a kubeconfig error names the field.
+  std::ofstream(dir_ / "kubeconfig")
+      << "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+         "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+         "users: [{name: u, user: {token: t}}]\n";
+  const CommandResult apply =
+      RunParasol("job apply --backend k8s -f " + kHelloSpec + " --image busybox --kubeconfig " +
+                 dir_.string() + "/kubeconfig");
+  EXPECT_EQ(apply.code, 1) << apply.out;
+  EXPECT_NE(apply.out.find("create Service/hello: cannot reach http://127.0.0.1:1"),
+            std::string::npos)
+      << apply.out;
+  const CommandResult context =
+      RunParasol("job apply -f " + kHelloSpec + " --context nosuch --kubeconfig " + dir_.string() +
+                 "/kubeconfig");
+  EXPECT_EQ(context.code, 2) << context.out;
+  EXPECT_NE(context.out.find("contexts[nosuch].context"), std::string::npos) << context.out;
 
   const CommandResult open = RunParasol("control --listen 0.0.0.0:0 --state-dir " + dir_.string());
   EXPECT_EQ(open.code, 2);
@@ -350,6 +377,21 @@ TEST_F(ControlCliTest, TrainJobsRunTheBuiltInTrainerAndReportMetrics) {
   ASSERT_EQ(submit.code, 0) << submit.out << Job("logs ctr").out;
   EXPECT_TRUE(fs::exists(dir_ / "model" / "manifest.json"));
   EXPECT_NE(Job("logs ctr --replica trainer-0").out.find("model written to"), std::string::npos);
+
+  // The bundled example: churn data on 2 parameter servers + 2 workers, from the repository root.
+  std::string churn = ReadFile(fs::path(PARASOL_SOURCE_DIR) / "src/control/examples/churn.yaml");
+  const size_t out = churn.find("out: out/churn-job");
+  ASSERT_NE(out, std::string::npos) << churn;
+  churn.replace(out, 18, "out: " + d + "/churn");
+  churn += "workingDir: " + std::string(PARASOL_SOURCE_DIR) + "\n";
+  const CommandResult churned = Job("submit --watch -f " + WriteSpec("churn.yaml", churn));
+  ASSERT_EQ(churned.code, 0) << churned.out << Job("logs churn").out;
+  EXPECT_NE(churned.out.find("job churn: Succeeded (all replicas succeeded)"), std::string::npos)
+      << churned.out;
+  const CommandResult eval = RunParasol("eval --json --model " + d + "/churn --data " +
+                                        PARASOL_SOURCE_DIR + "/data/churn/test.csv");
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  EXPECT_GT(json::parse(eval.out)["auc"].get<double>(), 0.75) << eval.out;
 
   // A single-process training job reports its epochs as metric series.
   const std::string single = "name: single\nkind: train\nworkingDir: " + d +
@@ -398,6 +440,117 @@ replicas:
   EXPECT_DOUBLE_EQ(points[2][1].get<double>(), 0.5);
   // The line that was not JSON is counted, not ingested.
   EXPECT_EQ(Replica(Describe("curves"), "worker-1")["metricsBadLines"], 1);
+}
+
+TEST_F(ControlCliTest, JobsQueueForCpuAndGetDistinctGpus) {
+  StartControl({"--cpus", "1", "--gpus", "2"});
+  const std::string d = dir_.string();
+  const std::string first = "name: first\nkind: custom\nworkingDir: " + d +
+                            "\nresources: {cpu: 1}\nreplicas:\n  worker: {command: [sh, -c, "
+                            "'while [ ! -f release ]; do sleep 0.05; done']}\n";
+  const std::string second =
+      "name: second\nkind: custom\nresources: {cpu: 1}\nreplicas:\n  worker: {command: [true]}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("first.yaml", first)).code, 0);
+  WaitForState("first", "Running");
+  ASSERT_EQ(Job("submit -f " + WriteSpec("second.yaml", second)).code, 0);
+  // The second job waits while the first holds the only core.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const json waiting = Describe("second");
+  EXPECT_EQ(waiting["state"], "Pending");
+  EXPECT_NE(waiting["reason"].get<std::string>().find("waiting for resources: needs cpu 1"),
+            std::string::npos)
+      << waiting.dump();
+  std::ofstream(dir_ / "release") << "";
+  WaitForState("first", "Succeeded");
+  WaitForState("second", "Succeeded");
+
+  // Two GPUs, one per worker, through CUDA_VISIBLE_DEVICES; a replica without one sees none.
+  const std::string gpus =
+      "name: gpus\nkind: custom\nreplicas:\n"
+      "  worker: {count: 2, command: [sh, -c, 'echo \"gpu=$CUDA_VISIBLE_DEVICES\"'],"
+      " resources: {gpu: 1}}\n";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("gpus.yaml", gpus)).code, 0);
+  const std::string w0 = Job("logs gpus --replica worker-0").out;
+  const std::string w1 = Job("logs gpus --replica worker-1").out;
+  EXPECT_TRUE((w0 == "gpu=0\n" && w1 == "gpu=1\n") || (w0 == "gpu=1\n" && w1 == "gpu=0\n"))
+      << w0 << w1;
+  const std::string cpu_only =
+      "name: cpu-only\nkind: custom\nreplicas:\n"
+      "  main: {command: [sh, -c, 'echo \"gpu=${CUDA_VISIBLE_DEVICES-unset}\"']}\n";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("cpu-only.yaml", cpu_only)).code, 0);
+  EXPECT_EQ(Job("logs cpu-only --replica main-0").out, "gpu=\n");
+  const CommandResult greedy =
+      Job("submit -f " + WriteSpec("greedy.yaml",
+                                   "name: greedy\nkind: custom\nresources: {gpu: 3}\n"
+                                   "replicas: {worker: {command: [true]}}\n"));
+  EXPECT_EQ(greedy.code, 1);
+  EXPECT_NE(greedy.out.find("gpu 3"), std::string::npos) << greedy.out;
+}
+
+TEST_F(ControlCliTest, DeadlineStopAndFollowedLogs) {
+  const std::string slow =
+      "name: slow\nkind: custom\nactiveDeadlineSeconds: 1\n"
+      "replicas: {worker: {command: [sleep, '600']}}\n";
+  const CommandResult watched = Job("submit --watch -f " + WriteSpec("slow.yaml", slow));
+  EXPECT_EQ(watched.code, 1) << watched.out;
+  const json slow_job = Describe("slow");
+  EXPECT_EQ(slow_job["state"], "Failed");
+  EXPECT_NE(slow_job["reason"].get<std::string>().find("DeadlineExceeded"), std::string::npos);
+  EXPECT_EQ(Replica(slow_job, "worker-0")["state"], "Stopped");
+
+  const std::string chatty =
+      "name: chatty\nkind: custom\nreplicas:\n"
+      "  ps: {command: [sh, -c, 'echo serving; exec sleep 600']}\n"
+      "  worker: {command: [sh, -c, 'for i in 1 2 3; do echo line $i; sleep 0.2; done']}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("chatty.yaml", chatty)).code, 0);
+  // -f follows until the replicas end: each line once, prefixed by its replica.
+  const CommandResult followed = Job("logs chatty -f");
+  EXPECT_EQ(followed.code, 0) << followed.out;
+  EXPECT_NE(followed.out.find("[worker-0] line 1\n"), std::string::npos) << followed.out;
+  EXPECT_NE(followed.out.find("[worker-0] line 3\n"), std::string::npos) << followed.out;
+  EXPECT_NE(followed.out.find("[ps-0] serving\n"), std::string::npos) << followed.out;
+  EXPECT_EQ(followed.out.find("line 3", followed.out.find("line 3") + 1), std::string::npos);
+
+  const std::string forever =
+      "name: forever\nkind: custom\nreplicas: {worker: {count: 2, command: [sleep, '600']}}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("forever.yaml", forever)).code, 0);
+  const json running = WaitForState("forever", "Running");
+  const CommandResult stop = Job("stop forever");
+  EXPECT_EQ(stop.code, 0) << stop.out;
+  EXPECT_NE(stop.out.find("Stopped"), std::string::npos) << stop.out;
+  const json stopped = WaitForState("forever", "Stopped", "worker-1");
+  for (const char* r : {"worker-0", "worker-1"}) {
+    const std::string address =
+        "127.0.0.1:" + std::to_string(Replica(running, r)["port"].get<int>());
+    for (int i = 0; i < 100 && ProcessesWithEnv(address) > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(ProcessesWithEnv(address), 0) << r;
+  }
+  // Deleting forgets the job and its logs; the name is free again.
+  EXPECT_EQ(Job("delete forever").code, 0);
+  EXPECT_EQ(Job("describe forever").code, 1);
+  EXPECT_FALSE(fs::exists(dir_ / "state" / "jobs" / "forever"));
+  EXPECT_EQ(Job("submit -f " + dir_.string() + "/forever.yaml").code, 0);
+}
+
+TEST_F(ControlCliTest, KubernetesBackendReportsWhatTheApiServerSays) {
+  // No cluster here: the API server address is closed, so creating the objects fails, and the
+  // job says why. (The backend against API responses: src/control/k8s_api_test.cc.)
+  std::ofstream(dir_ / "kubeconfig")
+      << "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u, namespace: "
+         "ml}}]\nclusters: [{name: k, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+         "users: [{name: u, user: {token: t}}]\n";
+  StartControl({"--backend", "k8s", "--kubeconfig", (dir_ / "kubeconfig").string()});
+  const CommandResult no_image = Job("submit -f " + kHelloSpec);
+  EXPECT_EQ(no_image.code, 2) << no_image.out;
+  EXPECT_NE(no_image.out.find("image: required"), std::string::npos) << no_image.out;
+  std::string spec = ReadFile(kHelloSpec) + "image: busybox:1.36\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("hello.yaml", spec)).code, 0);
+  const json job = WaitForState("hello", "Failed");
+  EXPECT_NE(job["reason"].get<std::string>().find("create Service/hello: cannot reach"),
+            std::string::npos)
+      << job.dump();
 }
 
 }  // namespace

@@ -3,14 +3,18 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
+#include "cli/job_command.h"
 #include "control/http_api.h"
 #include "control/job_service.h"
+#include "control/k8s_backend.h"
 #include "control/local_backend.h"
 #include "control/replica_shim.h"
 
@@ -25,6 +29,14 @@ CLI::App* AddControlCommand(CLI::App& app, ControlFlags& f) {
   cmd->add_option("--cpus", f.cpus, "Cores jobs may reserve (default: all)");
   cmd->add_option("--memory-mb", f.memory_mb, "Memory jobs may reserve, MiB (default: all)");
   cmd->add_option("--gpus", f.gpus, "GPUs (0..N-1) handed out via CUDA_VISIBLE_DEVICES");
+  cmd->add_option("--backend", f.backend, "Where jobs run: local (processes here) or k8s")
+      ->check(CLI::IsMember({"local", "k8s"}));
+  cmd->add_option("--kubeconfig", f.kubeconfig,
+                  "k8s: kubeconfig (default $KUBECONFIG, the pod's service account, "
+                  "~/.kube/config)");
+  cmd->add_option("--context", f.context, "k8s: kubeconfig context (default: current-context)");
+  cmd->add_option("--namespace", f.kube_namespace, "k8s: namespace (default: the context's)");
+  cmd->add_option("--image", f.image, "k8s: image for replicas whose spec names none");
   return cmd;
 }
 
@@ -55,27 +67,50 @@ int RunControl(const ControlFlags& f) {
 
   auto store = control::OpenSqliteJobStore(state_dir + "/control.db");
   if (!store.ok()) return Fail(kExitRuntime, store.status());
-  control::LocalBackendOptions options;
-  options.state_dir = state_dir;
-  options.parasol_binary = std::string(exe, n);
-  options.cpu_capacity = f.cpus;
-  options.memory_capacity = f.memory_mb << 20;
-  options.gpus = f.gpus;
-  control::JobService service(*std::move(store), std::make_unique<control::LocalBackend>(options));
+  std::unique_ptr<control::JobBackend> backend;
+  if (f.backend == "k8s") {
+    auto connection = KubernetesConnection(f.kubeconfig, f.context);
+    if (!connection.ok()) return Fail(kExitUsage, connection.status());
+    auto api = control::K8sApi::Connect(*connection);
+    if (!api.ok()) return Fail(kExitUsage, api.status());
+    control::K8sRenderOptions render;
+    render.kube_namespace =
+        f.kube_namespace.empty() ? connection->kube_namespace : f.kube_namespace;
+    render.image = f.image;
+    backend = std::make_unique<control::KubernetesBackend>(*std::move(api), render);
+  } else {
+    control::LocalBackendOptions options;
+    options.state_dir = state_dir;
+    options.parasol_binary = std::string(exe, n);
+    options.cpu_capacity = f.cpus;
+    options.memory_capacity = f.memory_mb << 20;
+    options.gpus = f.gpus;
+    backend = std::make_unique<control::LocalBackend>(options);
+  }
+  control::JobService service(*std::move(store), std::move(backend));
   if (auto st = service.Start(); !st.ok()) return Fail(kExitRuntime, st);
   control::ControlHttpServer http(service);
   auto port = http.Bind(*address);
   if (!port.ok()) return Fail(kExitRuntime, port.status());
   std::printf("listening on %s:%d\n", address->host.c_str(), *port);
   std::fflush(stdout);
-  std::fprintf(stderr, "parasol control: state in %s; API at http://%s:%d/api/v1/jobs\n",
-               state_dir.c_str(), address->host.c_str(), *port);
+  const std::string base = address->host.find(':') == std::string::npos
+                               ? absl::StrCat("http://", address->host, ":", *port)
+                               : absl::StrCat("http://[", address->host, "]:", *port);
+  std::fprintf(stderr, "parasol control: state in %s; dashboard at %s/ ; API at %s/api/v1/jobs\n",
+               state_dir.c_str(), base.c_str(), base.c_str());
+  std::atomic<bool> served_done{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    http.Stop();
+    // A stop that lands before the server has started listening is a no-op: repeat it.
+    while (!served_done) {
+      http.Stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   });
   const absl::Status served = http.Serve();
+  served_done = true;
   if (waiter.joinable()) {
     pthread_kill(waiter.native_handle(), SIGTERM);  // when Serve ended by itself
     waiter.join();

@@ -14,6 +14,8 @@ struct ControlFlags {
   double cpus = 0;        // 0: this machine's cores
   int64_t memory_mb = 0;  // 0: this machine's memory
   int gpus = 0;
+  // --backend k8s: where and how jobs run on Kubernetes.
+  std::string backend = "local", kubeconfig, context, kube_namespace, image;
 };
 
 // Adds the `control` sub-command, whose flags land in *flags (which must outlive parsing).

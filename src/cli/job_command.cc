@@ -15,7 +15,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/exit_codes.h"
+#include "common/files.h"
 #include "control/control_client.h"
+#include "control/k8s_api.h"
+#include "control/k8s_render.h"
 
 namespace parasol {
 namespace {
@@ -137,6 +140,12 @@ int Watch(control::ControlClient& client, const std::string& name) {
 int Logs(control::ControlClient& client, const JobFlags& f) {
   auto job = client.Get(f.name);
   if (!job.ok()) return FailStatus(job.status());
+  // Following a job that is still queued: wait for its replicas to start.
+  while (f.follow && (*job)["replicas"].empty() && !IsFinalState(job->value("state", ""))) {
+    Sleep(200);
+    job = client.Get(f.name);
+    if (!job.ok()) return FailStatus(job.status());
+  }
   std::vector<std::string> replicas;
   if (!f.replica.empty()) {
     replicas.push_back(f.replica);
@@ -194,19 +203,66 @@ int Logs(control::ControlClient& client, const JobFlags& f) {
   }
 }
 
-int Submit(control::ControlClient& client, const JobFlags& f) {
-  std::string text;
-  if (f.file == "-") {
+// The spec file's text ('-': stdin); false when it cannot be read.
+bool ReadSpec(const std::string& file, std::string* text) {
+  if (file == "-") {
     std::stringstream s;
     s << std::cin.rdbuf();
-    text = s.str();
-  } else {
-    std::ifstream in(f.file, std::ios::binary);
-    if (!in) return Fail(kExitUsage, "cannot read job spec " + f.file);
-    std::stringstream s;
-    s << in.rdbuf();
-    text = s.str();
+    *text = s.str();
+    return true;
   }
+  auto content = ReadFileToString(file);
+  if (!content) return false;
+  *text = *std::move(content);
+  return true;
+}
+
+// `render`: the job's manifests for a backend; needs no control service.
+int Render(const JobFlags& f) {
+  std::string text;
+  if (!ReadSpec(f.file, &text)) return Fail(kExitUsage, "cannot read job spec " + f.file);
+  auto spec = control::ParseJobSpec(text, f.file == "-" ? "stdin" : f.file);
+  if (!spec.ok()) return Fail(kExitUsage, spec.status());
+  control::K8sRenderOptions options;
+  options.kube_namespace = f.kube_namespace.empty() ? "default" : f.kube_namespace;
+  options.image = f.image;
+  auto manifests = control::RenderKubernetes(*spec, options);
+  if (!manifests.ok()) return Fail(kExitUsage, manifests.status());
+  const std::string out = f.output == "json" ? control::ManifestsToJson(*manifests) + "\n"
+                                             : control::ManifestsToYaml(*manifests);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+// `apply`: renders the job and creates its objects through the Kubernetes API.
+int Apply(const JobFlags& f) {
+  std::string text;
+  if (!ReadSpec(f.file, &text)) return Fail(kExitUsage, "cannot read job spec " + f.file);
+  auto spec = control::ParseJobSpec(text, f.file == "-" ? "stdin" : f.file);
+  if (!spec.ok()) return Fail(kExitUsage, spec.status());
+  auto connection = KubernetesConnection(f.kubeconfig, f.context);
+  if (!connection.ok()) return Fail(kExitUsage, connection.status());
+  control::K8sRenderOptions options;
+  options.kube_namespace =
+      !f.kube_namespace.empty() ? f.kube_namespace : connection->kube_namespace;
+  options.image = f.image;
+  auto manifests = control::RenderKubernetes(*spec, options);
+  if (!manifests.ok()) return Fail(kExitUsage, manifests.status());
+  auto api = control::K8sApi::Connect(*connection);
+  if (!api.ok()) return Fail(kExitUsage, api.status());
+  if (auto st = control::ApplyManifests(**api, *manifests); !st.ok()) {
+    return Fail(kExitRuntime, st);
+  }
+  for (const auto& m : *manifests) {
+    std::printf("%s/%s created in namespace %s\n", m["kind"].get<std::string>().c_str(),
+                m["metadata"]["name"].get<std::string>().c_str(), options.kube_namespace.c_str());
+  }
+  return kExitOk;
+}
+
+int Submit(control::ControlClient& client, const JobFlags& f) {
+  std::string text;
+  if (!ReadSpec(f.file, &text)) return Fail(kExitUsage, "cannot read job spec " + f.file);
   std::error_code ec;
   const std::string cwd = std::filesystem::current_path(ec).string();
   auto job = client.Submit(text, f.file == "-" ? "stdin" : f.file, ec ? "" : cwd);
@@ -222,6 +278,25 @@ int Submit(control::ControlClient& client, const JobFlags& f) {
 }
 
 }  // namespace
+
+absl::StatusOr<control::K8sConnection> KubernetesConnection(const std::string& kubeconfig_flag,
+                                                            const std::string& context) {
+  std::string kubeconfig = kubeconfig_flag;
+  const char* env = std::getenv("KUBECONFIG");
+  if (kubeconfig.empty() && env != nullptr) kubeconfig = env;
+  const char* home = std::getenv("HOME");
+  const bool in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+  if (kubeconfig.empty() && !in_cluster && home != nullptr) {
+    kubeconfig = std::string(home) + "/.kube/config";
+  }
+  if (kubeconfig.empty()) {
+    return control::InClusterConnection("/var/run/secrets/kubernetes.io/serviceaccount");
+  }
+  const std::string ca_dir =
+      (std::filesystem::temp_directory_path() / ("parasol-kube-" + std::to_string(getuid())))
+          .string();
+  return control::LoadKubeconfig(kubeconfig, context, ca_dir);
+}
 
 CLI::App* AddJobCommand(CLI::App& app, JobFlags& f) {
   auto* job = app.add_subcommand("job", "Submit and manage jobs on the control service");
@@ -250,11 +325,33 @@ CLI::App* AddJobCommand(CLI::App& app, JobFlags& f) {
   stop->add_option("name", f.name, "Job name")->required();
   auto* del = job->add_subcommand("delete", "Stop a job and remove its record and logs");
   del->add_option("name", f.name, "Job name")->required();
-  for (auto* sub : {submit, list, describe, logs, metrics, stop, del}) sub->fallthrough();
+  auto* render = job->add_subcommand(
+      "render", "Print the job as Kubernetes manifests (headless Service, StatefulSet, Job)");
+  render->add_option("-f,--file", f.file, "Job spec file ('-' for stdin)")->required();
+  render->add_option("--backend", f.backend, "Backend to render for (k8s)")
+      ->check(CLI::IsMember({"k8s"}));
+  render->add_option("--namespace", f.kube_namespace, "Kubernetes namespace (default: default)");
+  render->add_option("--image", f.image, "Container image for replicas whose spec names none");
+  render->add_option("-o,--output", f.output, "yaml (default) or json (a v1 List)")
+      ->check(CLI::IsMember({"yaml", "json"}));
+  auto* apply = job->add_subcommand(
+      "apply", "Create the job's Kubernetes objects through the API (kubeconfig or in-cluster)");
+  apply->add_option("-f,--file", f.file, "Job spec file ('-' for stdin)")->required();
+  apply->add_option("--backend", f.backend, "Backend (k8s)")->check(CLI::IsMember({"k8s"}));
+  apply->add_option("--kubeconfig", f.kubeconfig,
+                    "Kubeconfig (default $KUBECONFIG, the pod's service account, ~/.kube/config)");
+  apply->add_option("--context", f.context, "Kubeconfig context (default: current-context)");
+  apply->add_option("--namespace", f.kube_namespace, "Namespace (default: the context's)");
+  apply->add_option("--image", f.image, "Container image for replicas whose spec names none");
+  for (auto* sub : {submit, list, describe, logs, metrics, stop, del, render, apply}) {
+    sub->fallthrough();
+  }
   return job;
 }
 
 int RunJob(const CLI::App& job_cmd, const JobFlags& f) {
+  if (job_cmd.got_subcommand("render")) return Render(f);
+  if (job_cmd.got_subcommand("apply")) return Apply(f);
   std::string endpoint = f.endpoint;
   if (endpoint.empty()) {
     const char* env = std::getenv("PARASOL_ENDPOINT");

@@ -1,10 +1,13 @@
-// `parasol job submit|list|describe|logs|metrics|stop|delete`: the control service's command-line
-// client (src/control/control_client.h). Tables for people, --json for scripts. Registered by
-// commands.cc; single-threaded.
+// `parasol job submit|list|describe|logs|metrics|stop|delete|render|apply`: the control service's
+// command-line client (src/control/control_client.h). Tables for people, --json for scripts.
+// Registered by commands.cc; single-threaded.
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <string>
+
+#include "absl/status/statusor.h"
+#include "control/k8s_api.h"
 
 namespace parasol {
 
@@ -14,7 +17,14 @@ struct JobFlags {
   std::string name;      // describe/logs/stop/delete NAME
   std::string replica;   // logs --replica
   bool watch = false, json = false, follow = false;
+  // render, apply
+  std::string backend = "k8s", kube_namespace, image, output = "yaml", kubeconfig, context;
 };
+
+// Where the Kubernetes API is: --kubeconfig, else $KUBECONFIG, else the pod's service account
+// (inside a cluster), else ~/.kube/config; `context` "" is the current one.
+absl::StatusOr<control::K8sConnection> KubernetesConnection(const std::string& kubeconfig,
+                                                            const std::string& context);
 
 // Adds `job` and its sub-commands; returns the `job` command (RunJob needs it).
 CLI::App* AddJobCommand(CLI::App& app, JobFlags& flags);

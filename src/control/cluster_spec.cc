@@ -25,4 +25,25 @@ std::string ParasolClusterJson(const std::string& job, const ClusterAddresses& c
   return j.dump();
 }
 
+namespace {
+// The JSON written with index -1, whose only "index":-1 becomes the expression.
+std::string WithIndex(std::string json, const std::string& index_expression) {
+  const std::string placeholder = "\"index\":-1";
+  const size_t at = json.find(placeholder);
+  if (at != std::string::npos)
+    json.replace(at, placeholder.size(), "\"index\":" + index_expression);
+  return json;
+}
+}  // namespace
+
+std::string TfConfigTemplate(const ClusterAddresses& cluster, const std::string& role,
+                             const std::string& index_expression) {
+  return WithIndex(TfConfigJson(cluster, role, -1), index_expression);
+}
+
+std::string ParasolClusterTemplate(const std::string& job, const ClusterAddresses& cluster,
+                                   const std::string& role, const std::string& index_expression) {
+  return WithIndex(ParasolClusterJson(job, cluster, role, -1), index_expression);
+}
+
 }  // namespace parasol::control

@@ -20,4 +20,11 @@ std::string TfConfigJson(const ClusterAddresses& cluster, const std::string& rol
 std::string ParasolClusterJson(const std::string& job, const ClusterAddresses& cluster,
                                const std::string& role, int index);
 
+// TfConfigJson / ParasolClusterJson with the task index left to `index_expression`, written
+// into the JSON as is (e.g. "$(PARASOL_REPLICA_INDEX)" for Kubernetes to expand); no "address".
+std::string TfConfigTemplate(const ClusterAddresses& cluster, const std::string& role,
+                             const std::string& index_expression);
+std::string ParasolClusterTemplate(const std::string& job, const ClusterAddresses& cluster,
+                                   const std::string& role, const std::string& index_expression);
+
 }  // namespace parasol::control

@@ -26,6 +26,8 @@ absl::Status StatusFromHttp(int http_status, const std::string& body) {
       return absl::AlreadyExistsError(message);
     case 422:
       return absl::ResourceExhaustedError(message);
+    case 501:
+      return absl::UnimplementedError(message);
     case 503:
       return absl::UnavailableError(message);
     default:

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "control/web_assets.h"
 
 namespace parasol::control {
 namespace {
@@ -25,6 +26,8 @@ const char* CodeName(absl::StatusCode code) {
       return "RESOURCE_EXHAUSTED";
     case absl::StatusCode::kUnavailable:
       return "UNAVAILABLE";
+    case absl::StatusCode::kUnimplemented:
+      return "UNIMPLEMENTED";
     default:
       return "INTERNAL";
   }
@@ -64,6 +67,8 @@ int HttpStatusFor(const absl::Status& status) {
       return 409;
     case absl::StatusCode::kResourceExhausted:
       return 422;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
     case absl::StatusCode::kUnavailable:
       return 503;
     default:
@@ -130,6 +135,16 @@ ControlHttpServer::ControlHttpServer(JobService& service)
     res.status = code;
   });
 
+  // The dashboard: static files compiled into the binary; nothing is read from disk.
+  s.Get(R"(/|/[a-z]+\.(html|js|css))", [](const httplib::Request& req, httplib::Response& res) {
+    const WebAsset* asset = FindWebAsset(req.path);
+    if (asset == nullptr) {
+      return SendError(res, absl::NotFoundError("no such page: " + req.path));
+    }
+    res.status = 200;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(std::string(asset->body), std::string(asset->content_type));
+  });
   s.Get("/api/v1/healthz", [](const httplib::Request&, httplib::Response& res) {
     SendJson(res, 200, "{\"ok\":true}");
   });

@@ -3,6 +3,7 @@
 // (HttpStatusFor). Loopback only until authentication exists; bodies are bounded. Thread-safe:
 // requests are served concurrently by httplib's thread pool.
 //
+//   GET    /                               the web dashboard (web/, compiled in)
 //   GET    /api/v1/healthz
 //   GET    /api/v1/jobs                    {"jobs": [JOB, ...]}
 //   POST   /api/v1/jobs                    body: the spec (YAML or JSON) -> 201 JOB
@@ -31,7 +32,7 @@ inline constexpr size_t kMaxRequestBytes = 1 << 20;  // a spec is a few KB
 inline constexpr size_t kMaxLogChunkBytes = 1 << 20;
 
 // The HTTP status for a failed call: 400 InvalidArgument, 404 NotFound, 409 AlreadyExists /
-// FailedPrecondition, 422 ResourceExhausted, 503 Unavailable, else 500.
+// FailedPrecondition, 422 ResourceExhausted, 501 Unimplemented, 503 Unavailable, else 500.
 int HttpStatusFor(const absl::Status& status);
 
 struct HostPort {

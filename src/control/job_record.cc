@@ -110,7 +110,8 @@ std::string JobRecordToJson(const JobRecord& record) {
     replicas.push_back(rj);
   }
   j["replicas"] = replicas;
-  return j.dump();
+  // Specs are checked to be UTF-8; replacing stays safe should anything else slip through.
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 absl::StatusOr<JobRecord> JobRecordFromJson(const std::string& json, const std::string& source) {

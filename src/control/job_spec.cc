@@ -134,8 +134,16 @@ std::string ParseDir(const YAML::Node& node, const std::string& field) {
   return dir;
 }
 
+std::string ParseImage(const YAML::Node& node, const std::string& field) {
+  static const std::regex kImage("[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}");
+  const std::string image = Scalar(node, field);
+  if (!std::regex_match(image, kImage))
+    Bad(node, field, "expected an image reference, e.g. python:3.11");
+  return image;
+}
+
 ReplicaSpec ParseReplica(const std::string& role, const YAML::Node& node, const std::string& path) {
-  CheckKeys(node, path, {"count", "command", "env", "workingDir", "resources"});
+  CheckKeys(node, path, {"count", "command", "env", "workingDir", "resources", "image"});
   ReplicaSpec r;
   r.role = role;
   if (node["count"]) {
@@ -148,6 +156,7 @@ ReplicaSpec ParseReplica(const std::string& role, const YAML::Node& node, const 
   if (node["env"]) r.env = ParseEnv(node["env"], path + ".env");
   if (node["workingDir"]) r.working_dir = ParseDir(node["workingDir"], path + ".workingDir");
   if (node["resources"]) r.resources = ParseResources(node["resources"], path + ".resources");
+  if (node["image"]) r.image = ParseImage(node["image"], path + ".image");
   return r;
 }
 
@@ -187,7 +196,7 @@ JobSpec ParseRoot(const YAML::Node& root) {
   if (!root.IsMap()) Bad(root, "spec", "expected a mapping with name, kind and replicas");
   CheckKeys(root, "",
             {"name", "kind", "replicas", "env", "workingDir", "resources", "restartPolicy",
-             "backoffLimit", "activeDeadlineSeconds", "train"});
+             "backoffLimit", "activeDeadlineSeconds", "train", "image", "nodeSelector"});
   JobSpec spec;
   static const std::regex kName("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   if (!root["name"]) Bad(root, "name", "required");
@@ -211,6 +220,15 @@ JobSpec ParseRoot(const YAML::Node& root) {
   if (root["env"]) spec.env = ParseEnv(root["env"], "env");
   if (root["workingDir"]) spec.working_dir = ParseDir(root["workingDir"], "workingDir");
   if (root["resources"]) spec.resources = ParseResources(root["resources"], "resources");
+  if (root["image"]) spec.image = ParseImage(root["image"], "image");
+  if (root["nodeSelector"]) {
+    const YAML::Node& selector = root["nodeSelector"];
+    if (!selector.IsMap()) Bad(selector, "nodeSelector", "expected a mapping LABEL: value");
+    for (const auto& kv : selector) {
+      const std::string key = kv.first.as<std::string>();
+      spec.node_selector[key] = Scalar(kv.second, "nodeSelector." + key);
+    }
+  }
   if (root["restartPolicy"]) {
     const std::string p = Scalar(root["restartPolicy"], "restartPolicy");
     if (p == "Never") {
@@ -291,7 +309,34 @@ const char* RestartPolicyName(RestartPolicy policy) {
   return "?";
 }
 
+namespace {
+
+// The byte offset of the first byte that is not part of valid UTF-8, or npos.
+size_t InvalidUtf8At(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const int extra = c < 0x80           ? 0
+                      : (c >> 5) == 0x6  ? 1
+                      : (c >> 4) == 0xE  ? 2
+                      : (c >> 3) == 0x1E ? 3
+                                         : -1;
+    if (extra < 0 || i + extra >= text.size() + (extra == 0 ? 1 : 0)) return i;
+    for (int k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return i;
+    }
+    i += extra + 1;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
 absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string& source) {
+  if (const size_t bad = InvalidUtf8At(text); bad != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": not UTF-8 text (byte ", bad, " is not valid UTF-8)"));
+  }
   auto where = [&](const YAML::Mark& mark) {
     if (mark.is_null()) return source;
     return absl::StrCat(source, ":", mark.line + 1, ":", mark.column + 1);
@@ -323,6 +368,7 @@ std::string JobSpecToJson(const JobSpec& spec) {
       if (!r.env.empty()) role["env"] = r.env;
       if (!r.working_dir.empty()) role["workingDir"] = r.working_dir;
       if (r.resources != Resources{}) role["resources"] = ResourcesJson(r.resources);
+      if (!r.image.empty()) role["image"] = r.image;
       replicas[r.role] = role;
     }
     j["replicas"] = replicas;
@@ -330,12 +376,14 @@ std::string JobSpecToJson(const JobSpec& spec) {
   if (!spec.env.empty()) j["env"] = spec.env;
   if (!spec.working_dir.empty()) j["workingDir"] = spec.working_dir;
   if (spec.resources != Resources{}) j["resources"] = ResourcesJson(spec.resources);
+  if (!spec.image.empty()) j["image"] = spec.image;
+  if (!spec.node_selector.empty()) j["nodeSelector"] = spec.node_selector;
   j["restartPolicy"] = RestartPolicyName(spec.restart_policy);
   j["backoffLimit"] = spec.backoff_limit;
   if (spec.active_deadline_seconds != 0) {
     j["activeDeadlineSeconds"] = spec.active_deadline_seconds;
   }
-  return j.dump();
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 JobSpec ExpandTrainJob(const JobSpec& spec, const std::string& parasol_binary) {

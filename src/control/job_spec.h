@@ -35,6 +35,7 @@ struct ReplicaSpec {
   std::map<std::string, std::string> env;  // on top of the job's env
   std::string working_dir;                 // empty: the job's
   Resources resources;                     // zero fields inherit the job's
+  std::string image;                       // container image (Kubernetes); empty: the job's
   bool operator==(const ReplicaSpec&) const = default;
 };
 
@@ -58,6 +59,9 @@ struct JobSpec {
   int backoff_limit = 3;                // restarts allowed over the whole job
   int64_t active_deadline_seconds = 0;  // 0: none
   TrainSpec train;
+  // Used by the Kubernetes backend only: the container image and the nodes pods may run on.
+  std::string image;
+  std::map<std::string, std::string> node_selector;
   bool operator==(const JobSpec&) const = default;
 };
 

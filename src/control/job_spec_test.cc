@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/files.h"
 #include "gtest/gtest.h"
 
 namespace parasol::control {
@@ -10,10 +11,8 @@ namespace {
 
 // The minimal spec of issue 5, exactly as written there.
 std::string HelloSpec() {
-  std::ifstream in(std::string(PARASOL_SOURCE_DIR) + "/src/control/examples/hello.yaml");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return ReadFileToString(std::string(PARASOL_SOURCE_DIR) + "/src/control/examples/hello.yaml")
+      .value_or("");
 }
 
 TEST(JobSpecTest, ParsesTheMinimalSpecOfTheIssue) {
@@ -48,6 +47,9 @@ replicas:
     env: {B: two}
     workingDir: sub
     resources: {cpu: 2, gpu: 1, memory: 512Mi}
+    image: python:3.11
+image: busybox:1.36
+nodeSelector: {disktype: ssd}
 restartPolicy: ExitCode
 backoffLimit: 5
 activeDeadlineSeconds: 3600
@@ -132,6 +134,8 @@ TEST(JobSpecTest, BadSpecsAreRejectedNamingTheFieldAndLine) {
        "bad.yaml:4:1: not valid YAML or JSON"},
       {"[1, 2]", "spec: expected a mapping"},
       {"", "spec: expected a mapping"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [\"\xff\"]}}\n",
+       "bad.yaml: not UTF-8 text (byte 47 is not valid UTF-8)"},
   };
   for (const auto& c : cases) {
     auto spec = ParseJobSpec(c.yaml, "bad.yaml");

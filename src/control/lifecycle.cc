@@ -27,8 +27,9 @@ bool CompletesJob(const JobSpec& spec, const std::string& role) {
 }
 
 std::optional<Outcome> DecideOutcome(const JobRecord& job) {
-  bool all_done = true;
+  bool all_done = true, has_workers = false;
   for (const auto& r : job.replicas) {
+    has_workers |= r.role == "worker" || r.role == "chief";
     if (r.state == ReplicaState::kFailed) {
       std::string why = absl::StrCat("replica ", r.name, " failed");
       if (r.exit_code) absl::StrAppend(&why, " (exit ", *r.exit_code, ")");
@@ -38,7 +39,8 @@ std::optional<Outcome> DecideOutcome(const JobRecord& job) {
     if (CompletesJob(job.spec, r.role) && r.state != ReplicaState::kSucceeded) all_done = false;
   }
   if (all_done && !job.replicas.empty()) {
-    return Outcome{JobState::kSucceeded, "all workers succeeded"};
+    return Outcome{JobState::kSucceeded,
+                   has_workers ? "all workers succeeded" : "all replicas succeeded"};
   }
   return std::nullopt;
 }

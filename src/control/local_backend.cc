@@ -12,9 +12,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/files.h"
 #include "control/cluster_spec.h"
 #include "control/lifecycle.h"
 #include "control/metrics_log.h"
@@ -25,16 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadSmallFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Fields after "(comm)" in /proc/PID/stat: [0] is the state (field 3), [19] the start time.
 std::vector<std::string> ProcStatFields(int64_t pid) {
-  const std::string stat = ReadSmallFile(absl::StrCat("/proc/", pid, "/stat"));
+  const std::string stat = ReadFileToString(absl::StrCat("/proc/", pid, "/stat")).value_or("");
   const size_t close = stat.rfind(')');
   if (close == std::string::npos) return {};
   std::istringstream in(stat.substr(close + 1));
@@ -89,14 +84,17 @@ absl::StatusOr<int> PickFreePort() {
 
 uint64_t ProcessStartTicks(int64_t pid) {
   const auto fields = ProcStatFields(pid);
-  return fields.size() > 19 ? std::stoull(fields[19]) : 0;
+  uint64_t ticks = 0;
+  if (fields.size() <= 19 || !absl::SimpleAtoi(fields[19], &ticks)) return 0;
+  return ticks;
 }
 
 bool ProcessAlive(int64_t pid, uint64_t start_ticks) {
   if (pid <= 0) return false;
   const auto fields = ProcStatFields(pid);
-  if (fields.size() <= 19) return false;
-  return fields[0] != "Z" && fields[0] != "X" && std::stoull(fields[19]) == start_ticks;
+  uint64_t ticks = 0;
+  if (fields.size() <= 19 || !absl::SimpleAtoi(fields[19], &ticks)) return false;
+  return fields[0] != "Z" && fields[0] != "X" && ticks == start_ticks;
 }
 
 LocalBackend::LocalBackend(LocalBackendOptions options) : options_(std::move(options)) {

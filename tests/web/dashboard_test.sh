@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The dashboard end to end: starts the real `parasol control`, submits a job whose workers log
+# and report a loss curve, and drives the page in headless Chromium (dashboard.mjs). The
+# screenshot is kept as a test artifact in WORK/dashboard.png.
+# Usage: dashboard_test.sh PARASOL SOURCE_DIR WORK_DIR
+set -euo pipefail
+parasol=$1 src=$2 work=$3
+for tool in node npm "${CHROMIUM:-/usr/bin/chromium}"; do
+  command -v "$tool" >/dev/null || { echo "FAIL: $tool not found (./scripts/deps.sh --test installs it)" >&2; exit 1; }
+done
+mkdir -p "$work"
+cp "$src/tests/web/package.json" "$src/tests/web/dashboard.mjs" "$work/"
+if [[ ! -d "$work/node_modules/playwright-core" ]]; then
+  (cd "$work" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+state="$work/state.$$"
+rm -rf "$state"
+"$parasol" control --listen 127.0.0.1:0 --state-dir "$state" > "$work/control.out" 2> "$work/control.err" &
+control=$!
+cleanup() {
+  "$parasol" job delete curves --endpoint "${endpoint:-http://127.0.0.1:1}" >/dev/null 2>&1 || true
+  kill "$control" 2>/dev/null || true
+  wait "$control" 2>/dev/null || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do
+  grep -q "listening on" "$work/control.out" 2>/dev/null && break
+  sleep 0.1
+done
+endpoint="http://$(sed -n 's/^listening on //p' "$work/control.out")"
+cat > "$work/curves.yaml" <<'SPEC'
+name: curves
+kind: custom
+replicas:
+  worker:
+    count: 2
+    command:
+      - sh
+      - -c
+      - |
+        for s in 1 2 3; do
+          echo "training step $s"
+          echo "{\"step\": $s, \"loss\": 0.$((9 - s - PARASOL_REPLICA_INDEX))}" >> "$PARASOL_METRICS_FILE"
+        done
+SPEC
+"$parasol" job submit -f "$work/curves.yaml" --watch --endpoint "$endpoint"
+node "$work/dashboard.mjs" "$endpoint/" curves "$work/dashboard.png"
