@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/allocator.h"
 #include "absl/strings/str_split.h"
 #include "cli/exit_codes.h"
 #include "model/model_dir.h"
@@ -112,6 +113,7 @@ int RunPsCheckpoint(const PsCheckpointFlags& f) {
 }
 
 int RunPsWorker(const PsWorkerFlags& f) {
+  KeepLargeBuffersMapped();
   auto config = ResolveTrainConfig(f.train, /*out_required=*/false);
   if (!config.ok()) return Fail(kExitUsage, config.status());
   WorkerOptions options;
@@ -205,6 +207,7 @@ class Evictor {
 }  // namespace
 
 int RunPsServer(const PsServerFlags& flags) {
+  KeepLargeBuffersMapped();
   PsServerFlags f = flags;
   auto cluster = ClusterSpecFromEnv();
   if (!cluster.ok()) return Fail(kExitUsage, cluster.status());
