@@ -25,6 +25,8 @@ struct PsServerFlags {
   std::string checkpoint_dir, restore;
   int shard = 0, num_shards = 1;
   bool restore_clocks = false;
+  // Dense tables, "NAME:SIZE" each: this server holds its index range of each (same optimizer).
+  std::vector<std::string> dense;
   CLI::Option* listen_flag = nullptr;
 };
 

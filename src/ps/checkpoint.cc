@@ -39,6 +39,12 @@ absl::StatusOr<std::string> CheckpointCoordinator::Take() {
   const bool whole = taken_ % full_every_ == 0;
   ASSIGN_OR_RETURN(CheckpointInfo info,
                    transport_->WriteShards("weights", name, whole ? "" : previous_));
+  // Dense tables are written whole every time (every weight of a dense layer changes each step).
+  ASSIGN_OR_RETURN(const std::vector<DenseTableInfo> dense, transport_->DenseTables());
+  for (const DenseTableInfo& d : dense) {
+    ASSIGN_OR_RETURN(CheckpointInfo part, transport_->WriteShards(d.name, name, ""));
+    info.dense.push_back({d.name, d.size, d.state_per_weight, std::move(part.shards)});
+  }
   info.id = next_id_++;
   info.previous = previous_;
   RETURN_IF_ERROR(WriteCheckpointManifest(dir.string(), manifest_, info));
