@@ -11,14 +11,15 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/allocator.h"
-#include "common/status_macros.h"
 #include "absl/strings/str_split.h"
 #include "cli/exit_codes.h"
+#include "common/allocator.h"
+#include "common/status_macros.h"
 #include "model/model_dir.h"
 #include "ps/checkpoint.h"
 #include "ps/cluster_spec.h"
 #include "ps/grpc_server.h"
+#include "ps/shard_map.h"
 #include "train/distributed.h"
 #include "train/input_spec.h"
 
@@ -300,7 +301,15 @@ int RunPsServer(const PsServerFlags& flags) {
   }
   absl::StatusOr<CheckpointInfo> restored_from = absl::NotFoundError("no --restore");
   if (!f.restore.empty()) {
-    auto loaded = LoadModelDir(f.restore, /*with_state=*/true);
+    if (f.num_shards < 1 || f.shard < 0 || f.shard >= f.num_shards) {
+      return Fail(kExitUsage, absl::StrCat("--shard ", f.shard, " is not in [0, --num-shards ",
+                                           f.num_shards, ")"));
+    }
+    // Only this server's keys are kept while reading (not the whole checkpoint first).
+    const ShardMap map(f.num_shards);
+    const int shard = f.shard;
+    auto loaded = LoadModelDir(f.restore, /*with_state=*/true,
+                               [&](uint64_t key) { return map.ServerOf(key) == shard; });
     if (!loaded.ok()) return Fail(kExitRuntime, loaded.status());
     restored_from = ReadCheckpointInfo(f.restore);
     // Deltas may follow only when this server holds exactly a shard of that checkpoint.

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
@@ -148,7 +149,8 @@ absl::Status Get(const json& obj, const char* key, const std::string& where, T* 
 }
 
 absl::Status ReadTable(const std::string& path, int dim, int state_dim, uint64_t rows,
-                       uint64_t checksum, bool with_state, SparseTable* table) {
+                       uint64_t checksum, bool with_state, SparseTable* table,
+                       const std::function<bool(uint64_t)>& keep = nullptr) {
   std::error_code ec;
   const uint64_t size = fs::file_size(path, ec);
   if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", ec.message()));
@@ -184,6 +186,7 @@ absl::Status ReadTable(const std::string& path, int dim, int state_dim, uint64_t
   for (uint64_t i = 0; i < rows; ++i) {
     uint64_t key;
     std::memcpy(&key, keys + i * 8, 8);
+    if (keep && !keep(key)) continue;
     std::memcpy(row.data(), weights + i * 4 * dim, 4 * dim);
     if (with_state) std::memcpy(row.data() + dim, state + i * 4 * state_dim, 4 * state_dim);
     table->Put(key, row.data());
@@ -473,7 +476,8 @@ absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& dir) {
   return ParseCheckpoint(p);
 }
 
-absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state) {
+absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state,
+                                         const std::function<bool(uint64_t)>& keep) {
   ASSIGN_OR_RETURN(const ParsedManifest p, ReadManifest(dir));
   LoadedModel loaded;
   loaded.manifest = p.mf;
@@ -483,7 +487,7 @@ absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state
       std::make_unique<SparseTable>(p.dim + loaded.state_floats, [](uint64_t, float* row) {});
   auto read = [&](const std::string& in_dir, const TableFile& f) {
     return ReadTable((fs::path(in_dir) / f.file).string(), p.dim, p.state_dim, f.rows, f.checksum,
-                     with_state, loaded.table.get());
+                     with_state, loaded.table.get(), keep);
   };
   const json& t = p.m["tables"][0];
   if (!t.contains("shards")) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -91,7 +92,10 @@ struct LoadedModel {
 // half-written), dimensions that disagree with the manifest.
 // A checkpoint's manifest loads the same way: every shard file, each delta applied over the
 // same shard of the previous checkpoint (whose shard count must match).
-absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state);
+// With `keep`, only the rows whose key it accepts are stored (a parameter server restoring its
+// share of a checkpoint holds only that share in memory).
+absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state,
+                                         const std::function<bool(uint64_t)>& keep = nullptr);
 
 // DIR's manifest alone (no table files read).
 absl::StatusOr<ModelManifest> ReadModelManifest(const std::string& dir);
