@@ -49,6 +49,7 @@ struct ClusterFlags {
   int servers = 1, workers = 1;
   std::string checkpoint_every;  // "30s" (seconds) or "500" (worker batches); empty: none
   std::string checkpoint_dir;    // default OUT/checkpoints
+  int keep_checkpoints = 5;      // newest whole ones kept (with their delta bases); 0: all
   std::string restore;           // start the servers from this checkpoint
   int max_restarts = 3;          // per process, for killed servers and workers
 };
