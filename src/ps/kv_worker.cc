@@ -76,18 +76,18 @@ void KvWorker::Finish(const std::shared_ptr<Call>& call, absl::Status status) {
     call->values->clear();
     for (const auto& r : call->replies) call->values->insert(call->values->end(), r.begin(), r.end());
   } else if (call->values != nullptr && call->status.ok()) {
-    // Scatter the per-server replies back to the caller's key order.
-    std::vector<float> rows(call->unique.size() * dim_);
+    // Scatter the per-server replies back to the caller's key order: each unique key's row in
+    // its server's reply, then one copy per original key.
+    std::vector<const float*> row_of(call->unique.size());
     for (size_t s = 0; s < call->slots.size(); ++s) {
       for (size_t j = 0; j < call->slots[s].size(); ++j) {
-        std::copy_n(call->replies[s].data() + j * dim_, dim_,
-                    rows.data() + static_cast<size_t>(call->slots[s][j]) * dim_);
+        row_of[call->slots[s][j]] = call->replies[s].data() + j * dim_;
       }
     }
     call->values->resize(call->position.size() * dim_);
-    for (size_t i = 0; i < call->position.size(); ++i) {
-      std::copy_n(rows.data() + static_cast<size_t>(call->position[i]) * dim_, dim_,
-                  call->values->data() + i * dim_);
+    float* out = call->values->data();
+    for (size_t i = 0; i < call->position.size(); ++i, out += dim_) {
+      std::copy_n(row_of[call->position[i]], dim_, out);
     }
   }
   call->done = true;
