@@ -146,19 +146,25 @@ KvWorker::Timestamp KvWorker::Push(absl::Span<const uint64_t> keys, absl::Span<c
     return ts;
   }
   Deduplicate(keys, &call->unique, &call->position);
-  std::vector<float> summed(call->unique.size() * dim_, 0.0f);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    float* dst = summed.data() + static_cast<size_t>(call->position[i]) * dim_;
-    for (int j = 0; j < dim_; ++j) dst[j] += grads[i * dim_ + j];
-  }
+  // Each unique key's place in its server's request, then the gradients summed straight there.
   const int n = shards_.num_servers();
   std::vector<std::vector<uint64_t>> server_keys(n);
   std::vector<std::vector<float>> server_grads(n);
+  std::vector<float*> dst(call->unique.size());
+  std::vector<std::pair<int, uint32_t>> place(call->unique.size());
   for (size_t u = 0; u < call->unique.size(); ++u) {
     const int s = shards_.ServerOf(call->unique[u]);
+    place[u] = {s, static_cast<uint32_t>(server_keys[s].size())};
     server_keys[s].push_back(call->unique[u]);
-    server_grads[s].insert(server_grads[s].end(), summed.begin() + u * dim_,
-                           summed.begin() + (u + 1) * dim_);
+  }
+  for (int s = 0; s < n; ++s) server_grads[s].assign(server_keys[s].size() * dim_, 0.0f);
+  for (size_t u = 0; u < place.size(); ++u) {
+    dst[u] = server_grads[place[u].first].data() + static_cast<size_t>(place[u].second) * dim_;
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    float* out = dst[call->position[i]];
+    const float* g = grads.data() + i * dim_;
+    for (int j = 0; j < dim_; ++j) out[j] += g[j];
   }
   call->pending = 1;
   for (int s = 0; s < n; ++s) call->pending += server_keys[s].empty() ? 0 : 1;
