@@ -92,6 +92,10 @@ TEST_F(PsCheckpointTest, RestoreOntoThreeThenOneServerGivesIdenticalPredictions)
   const std::string c2 = two.substr(0, two.size() - 1);  // LATEST ends with a newline
   auto manifest = nlohmann::json::parse(ReadFile(fs::path(c2) / "manifest.json"));
   ASSERT_EQ(manifest["tables"][0]["shards"].size(), 2u);
+  // The final checkpoint counts the same features as the model written at the end.
+  const auto model = nlohmann::json::parse(ReadFile(dir_ / "two" / "manifest.json"));
+  EXPECT_GT(model["feature_count"].get<int64_t>(), 1000);
+  EXPECT_EQ(manifest["feature_count"], model["feature_count"]);
   // Several checkpoints were taken, and later ones are deltas with fewer rows.
   EXPECT_NE(job.out.find("checkpoints/ckpt-000002"), std::string::npos) << job.out;
 

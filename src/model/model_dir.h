@@ -59,6 +59,7 @@ struct CheckpointInfo {
   std::vector<TableFile> shards;       // shard i = the rows server i of shards.size() held
   std::vector<int64_t> worker_clocks;  // batches each worker had finished (-1: finished)
   std::vector<DenseTableCheckpoint> dense;
+  int64_t feature_count = 0;  // rows of the sparse table over all servers, bias excluded
 };
 
 // Writes `rows` (key → dim weights followed by state_dim optimizer state floats, sorted by key)

@@ -51,7 +51,9 @@ absl::StatusOr<std::string> CheckpointCoordinator::Take() {
   }
   info.id = next_id_++;
   info.previous = previous_;
-  RETURN_IF_ERROR(WriteCheckpointManifest(dir.string(), manifest_, info));
+  ModelManifest manifest = manifest_;
+  manifest.feature_count = info.feature_count;
+  RETURN_IF_ERROR(WriteCheckpointManifest(dir.string(), manifest, info));
   // LATEST moves only after the manifest made the checkpoint whole.
   const fs::path latest = fs::path(root_) / kLatest, tmp = latest.string() + ".tmp";
   {

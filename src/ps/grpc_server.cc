@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "common/hash.h"
 #include "proto/ps.grpc.pb.h"
 #include "ps/clock_table.h"
 #include "wire/grpc_status.h"
@@ -205,6 +206,9 @@ class PsService final : public ps::ParameterServer::Service {
     response->set_rows(written->rows);
     response->set_checksum(written->checksum);
     response->set_delta(written->delta);
+    if (table != nullptr) {
+      response->set_features(table->Stats().rows - (table->Contains(kBiasKey) ? 1 : 0));
+    }
     for (int64_t c : clocks_.Snapshot()) response->add_worker_clocks(c);
     return absl::OkStatus();
   }

@@ -255,6 +255,7 @@ absl::StatusOr<CheckpointInfo> GrpcTransport::WriteShards(const std::string& tab
     f.checksum = responses[s].checksum();
     f.delta = responses[s].delta();
     info.shards.push_back(std::move(f));
+    info.feature_count += static_cast<int64_t>(responses[s].features());
   }
   info.worker_clocks.assign(responses[0].worker_clocks().begin(),
                             responses[0].worker_clocks().end());

@@ -274,6 +274,11 @@ absl::Status ServerTable::Restore(const LoadedModel& loaded, int shard, int num_
   return absl::OkStatus();
 }
 
+bool ServerTable::Contains(uint64_t key) const {
+  std::shared_lock<std::shared_mutex> table_lock(table_mu_);
+  return table_->Find(key) != nullptr;
+}
+
 ServerTableStats ServerTable::Stats() const {
   ServerTableStats s;
   s.name = config_.name;

@@ -72,6 +72,8 @@ class ServerTable {
   absl::Status Push(absl::Span<const uint64_t> keys, absl::Span<const float> grads);
 
   ServerTableStats Stats() const;
+  // Whether `key` has a row.
+  bool Contains(uint64_t key) const;
 
   // Calls fn(key, row) for every row in key order (row_floats() floats), each row copied under
   // its stripe lock. Concurrent pushes may land before or after a given row is visited.
