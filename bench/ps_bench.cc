@@ -3,8 +3,8 @@
 //   ps_bench ADDRESS   (a `parasol ps server --model fm --k 7 --optimizer sgd` listening there)
 // Prints one JSON object.
 #include <chrono>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>

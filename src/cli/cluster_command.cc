@@ -115,8 +115,8 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
   auto schedule = ParseSchedule(f.checkpoint_every);
   if (!schedule.ok()) return Fail(kExitUsage, schedule.status());
   if (f.keep_checkpoints < 0) {
-    return Fail(kExitUsage, absl::StrCat("--keep-checkpoints must be >= 0, got ",
-                                         f.keep_checkpoints));
+    return Fail(kExitUsage,
+                absl::StrCat("--keep-checkpoints must be >= 0, got ", f.keep_checkpoints));
   }
   const std::string checkpoint_root =
       !f.checkpoint_dir.empty() ? f.checkpoint_dir

@@ -221,15 +221,14 @@ absl::StatusOr<std::unique_ptr<DenseTable>> MakeDenseTable(const std::string& sp
   const size_t colon = spec.rfind(':');
   DenseTableConfig config;
   config.name = spec.substr(0, colon == std::string::npos ? 0 : colon);
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(spec.substr(colon + 1), &config.size) || config.name.empty()) {
+  if (colon == std::string::npos || !absl::SimpleAtoi(spec.substr(colon + 1), &config.size) ||
+      config.name.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--dense '", spec, "': expected NAME:SIZE, e.g. mlp0:65536"));
   }
   if (config.name == sparse.name) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--dense '", spec, "': the sparse table is already called '", config.name,
-                     "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--dense '", spec, "': the sparse table is already called '", config.name, "'"));
   }
   config.init_scale = sparse.model.init_scale;
   config.seed = sparse.model.seed;

@@ -99,9 +99,9 @@ absl::StatusOr<int> PruneCheckpoints(const std::string& root, int keep) {
     while (!name.empty() && needed.insert(name).second) {
       auto link = ReadCheckpointInfo((fs::path(root) / name).string());
       if (!link.ok()) {
-        return absl::DataLossError(absl::StrCat("checkpoint ", it->second, " builds on ", name,
-                                                ", which is unreadable: ",
-                                                link.status().message()));
+        return absl::DataLossError(
+            absl::StrCat("checkpoint ", it->second, " builds on ", name,
+                         ", which is unreadable: ", link.status().message()));
       }
       const bool has_delta = std::any_of(link->shards.begin(), link->shards.end(),
                                          [](const TableFile& f) { return f.delta; });

@@ -25,16 +25,16 @@ absl::StatusOr<std::unique_ptr<DenseTable>> DenseTable::Create(const DenseTableC
     return absl::InvalidArgumentError(absl::StrCat("dense table '", config.name, "': size 0"));
   }
   if (num_shards < 1 || shard < 0 || shard >= num_shards) {
-    return absl::InvalidArgumentError(absl::StrCat("dense table '", config.name, "': shard ",
-                                                   shard, " is not in [0, ", num_shards, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("dense table '", config.name, "': shard ", shard,
+                                                   " is not in [0, ", num_shards, ")"));
   }
   if (!(config.init_scale >= 0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("dense table '", config.name, "': init_scale must be >= 0"));
   }
   ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(config.optimizer));
-  return std::unique_ptr<DenseTable>(new DenseTable(
-      config, DenseRange(config.size, shard, num_shards), std::move(optimizer)));
+  return std::unique_ptr<DenseTable>(
+      new DenseTable(config, DenseRange(config.size, shard, num_shards), std::move(optimizer)));
 }
 
 DenseTable::DenseTable(DenseTableConfig config, IndexRange range,
@@ -47,9 +47,8 @@ DenseTable::DenseTable(DenseTableConfig config, IndexRange range,
       locks_(new std::mutex[(range.size() + kBlock - 1) / kBlock + 1]) {
   for (uint64_t i = 0; i < range_.size(); ++i) {
     const uint64_t index = range_.begin + i;
-    weights_[i] = config_.init_scale == 0
-                      ? 0.0f
-                      : config_.init_scale * HashUniform(config_.seed, index, 0);
+    weights_[i] =
+        config_.init_scale == 0 ? 0.0f : config_.init_scale * HashUniform(config_.seed, index, 0);
   }
   optimizer_->InitState(weights_.data(), state_.data(), static_cast<int>(range_.size()));
 }
@@ -90,16 +89,16 @@ absl::Status DenseTable::Push(uint64_t offset, absl::Span<const float> grads) {
   RETURN_IF_ERROR(CheckRange(offset, grads.size(), "push"));
   for (size_t i = 0; i < grads.size(); ++i) {
     if (!std::isfinite(grads[i])) {
-      return absl::InvalidArgumentError(absl::StrCat("dense table '", config_.name,
-                                                     "': gradient of index ", offset + i,
-                                                     " is not finite"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dense table '", config_.name, "': gradient of index ", offset + i, " is not finite"));
     }
   }
   const uint64_t step = steps_.fetch_add(1, std::memory_order_relaxed) + 1;
   const uint64_t first = offset - range_.begin;
   const int s = optimizer_->state_per_weight();
   ForEachBlock(offset, grads.size(), [&](uint64_t b, uint64_t e) {
-    optimizer_->Update(weights_.data() + b, state_.data() + b * s, grads.data() + (b - first), static_cast<int>(e - b), step);
+    optimizer_->Update(weights_.data() + b, state_.data() + b * s, grads.data() + (b - first),
+                       static_cast<int>(e - b), step);
   });
   pushed_.fetch_add(grads.size(), std::memory_order_relaxed);
   return absl::OkStatus();
@@ -137,10 +136,10 @@ absl::StatusOr<TableFile> DenseTable::WriteCheckpoint(const std::string& path) c
 absl::Status DenseTable::Restore(absl::Span<const float> weights, absl::Span<const float> state) {
   const uint64_t s = static_cast<uint64_t>(optimizer_->state_per_weight());
   if (weights.size() != config_.size || state.size() != config_.size * s) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "dense table '", config_.name, "': a checkpoint of ", weights.size(), " weights and ",
-        state.size(), " state floats does not fit size ", config_.size, " with ", s,
-        " state floats per weight"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("dense table '", config_.name, "': a checkpoint of ", weights.size(),
+                     " weights and ", state.size(), " state floats does not fit size ",
+                     config_.size, " with ", s, " state floats per weight"));
   }
   ForEachBlock(range_.begin, range_.size(), [&](uint64_t b, uint64_t e) {
     std::copy(weights.begin() + range_.begin + b, weights.begin() + range_.begin + e,

@@ -80,9 +80,9 @@ class PsService final : public ps::ParameterServer::Service {
                        kPsMaxMessageBytes, " bytes; split the request")));
     }
     response->mutable_values()->Resize(static_cast<int>(request->length()), 0.0f);
-    return ToGrpcStatus(table->Pull(
-        request->offset(), absl::MakeSpan(response->mutable_values()->mutable_data(),
-                                          static_cast<size_t>(request->length()))));
+    return ToGrpcStatus(
+        table->Pull(request->offset(), absl::MakeSpan(response->mutable_values()->mutable_data(),
+                                                      static_cast<size_t>(request->length()))));
   }
 
   grpc::Status DensePush(grpc::ServerContext*, const ps::DensePushRequest* request,
@@ -198,8 +198,8 @@ class PsService final : public ps::ParameterServer::Service {
     }
     const std::string file =
         absl::StrCat(request.table(), "-", request.shard(), "-of-", request.num_shards(), ".bin");
-    auto written = table != nullptr ? table->WriteCheckpoint((dir / file).string(),
-                                                             request.name(), request.previous())
+    auto written = table != nullptr ? table->WriteCheckpoint((dir / file).string(), request.name(),
+                                                             request.previous())
                                     : dense->WriteCheckpoint((dir / file).string());
     if (!written.ok()) return written.status();
     response->set_file(written->file);
@@ -247,8 +247,7 @@ absl::StatusOr<std::unique_ptr<PsGrpcServer>> PsGrpcServer::Start(
     const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables,
     const std::string& checkpoint_root, std::vector<std::unique_ptr<DenseTable>> dense) {
   auto impl = std::make_unique<Impl>();
-  impl->service =
-      std::make_unique<PsService>(std::move(tables), std::move(dense), checkpoint_root);
+  impl->service = std::make_unique<PsService>(std::move(tables), std::move(dense), checkpoint_root);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);

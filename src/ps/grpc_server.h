@@ -24,8 +24,7 @@ class PsGrpcServer {
   // `checkpoint_root` (refused when empty).
   static absl::StatusOr<std::unique_ptr<PsGrpcServer>> Start(
       const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables,
-      const std::string& checkpoint_root = "",
-      std::vector<std::unique_ptr<DenseTable>> dense = {});
+      const std::string& checkpoint_root = "", std::vector<std::unique_ptr<DenseTable>> dense = {});
   ~PsGrpcServer();
 
   // HOST:PORT actually bound.

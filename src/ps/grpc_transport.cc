@@ -192,8 +192,9 @@ absl::StatusOr<ps::StatsResponse> StatsOfServer0(ps::ParameterServer::Stub& stub
                                                  std::chrono::milliseconds retry) {
   ps::StatsRequest request;
   ps::StatsResponse response;
-  const grpc::Status status = WithRetry(
-      retry, [&](grpc::ClientContext& context) { return stub.Stats(&context, request, &response); });
+  const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
+    return stub.Stats(&context, request, &response);
+  });
   if (!status.ok()) {
     return absl::Status(FromGrpcStatus(status).code(),
                         absl::StrCat("stats (server 0): ", status.error_message()));
@@ -265,28 +266,28 @@ absl::StatusOr<CheckpointInfo> GrpcTransport::WriteShards(const std::string& tab
 void GrpcTransport::Pull(int server, const std::string& table, std::vector<uint64_t> keys,
                          PullDone done) {
   ServerLane* lane = impl_->lanes[server].get();
-  lane->Run([lane, server, table, keys = std::move(keys), done = std::move(done),
-             retry = impl_->retry] {
-    ps::PullRequest request;
-    ps::PullResponse response;
-    request.set_table(table);
-    request.mutable_keys()->Add(keys.begin(), keys.end());
-    const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
-      return lane->stub().Pull(&context, request, &response);
-    });
-    if (!status.ok()) {
-      return done(absl::Status(FromGrpcStatus(status).code(),
-                               absl::StrCat("server ", server, ": ", status.error_message())),
-                  {});
-    }
-    const auto& v = response.values();
-    if (static_cast<size_t>(v.size()) != keys.size() * response.dim()) {
-      return done(absl::DataLossError(absl::StrCat("server ", server, " answered ", v.size(),
-                                                   " values for ", keys.size(), " keys")),
-                  {});
-    }
-    done(absl::OkStatus(), absl::MakeConstSpan(v.data(), static_cast<size_t>(v.size())));
-  });
+  lane->Run(
+      [lane, server, table, keys = std::move(keys), done = std::move(done), retry = impl_->retry] {
+        ps::PullRequest request;
+        ps::PullResponse response;
+        request.set_table(table);
+        request.mutable_keys()->Add(keys.begin(), keys.end());
+        const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
+          return lane->stub().Pull(&context, request, &response);
+        });
+        if (!status.ok()) {
+          return done(absl::Status(FromGrpcStatus(status).code(),
+                                   absl::StrCat("server ", server, ": ", status.error_message())),
+                      {});
+        }
+        const auto& v = response.values();
+        if (static_cast<size_t>(v.size()) != keys.size() * response.dim()) {
+          return done(absl::DataLossError(absl::StrCat("server ", server, " answered ", v.size(),
+                                                       " values for ", keys.size(), " keys")),
+                      {});
+        }
+        done(absl::OkStatus(), absl::MakeConstSpan(v.data(), static_cast<size_t>(v.size())));
+      });
 }
 
 void GrpcTransport::Push(int server, const std::string& table, std::vector<uint64_t> keys,
@@ -328,9 +329,9 @@ void GrpcTransport::DensePull(int server, const std::string& table, uint64_t off
                                absl::StrCat("server ", server, ": ", status.error_message())));
     }
     if (static_cast<uint64_t>(response.values_size()) != length) {
-      return done(absl::DataLossError(absl::StrCat("server ", server, " answered ",
-                                                   response.values_size(), " values of dense '",
-                                                   table, "' for ", length)));
+      return done(
+          absl::DataLossError(absl::StrCat("server ", server, " answered ", response.values_size(),
+                                           " values of dense '", table, "' for ", length)));
     }
     values->assign(response.values().begin(), response.values().end());
     done(absl::OkStatus());

@@ -78,7 +78,8 @@ void KvWorker::Finish(const std::shared_ptr<Call>& call, absl::Status status) {
   if (--call->pending > 0) return;
   if (call->values != nullptr && call->status.ok() && call->dense) {
     call->values->clear();
-    for (const auto& r : call->replies) call->values->insert(call->values->end(), r.begin(), r.end());
+    for (const auto& r : call->replies)
+      call->values->insert(call->values->end(), r.begin(), r.end());
   }
   call->done = true;
   cv_.notify_all();
@@ -112,9 +113,9 @@ KvWorker::Timestamp KvWorker::Pull(absl::Span<const uint64_t> keys, std::vector<
     transport_->Pull(s, table_, std::move(per_server[s]),
                      [this, call, s, expected](absl::Status st, absl::Span<const float> rows) {
                        if (st.ok() && rows.size() != expected) {
-                         st = absl::DataLossError(absl::StrCat(
-                             "server ", s, " answered ", rows.size(), " values, expected ",
-                             expected, " (rows of ", dim_, ")"));
+                         st = absl::DataLossError(absl::StrCat("server ", s, " answered ",
+                                                               rows.size(), " values, expected ",
+                                                               expected, " (rows of ", dim_, ")"));
                        }
                        if (st.ok()) Scatter(*call, s, rows);
                        Finish(call, std::move(st));

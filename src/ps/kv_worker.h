@@ -1,7 +1,8 @@
 // The worker's view of the parameter servers, in the manner of ps-lite's KVWorker: Pull and Push
 // return a timestamp to Wait on, so the next batch's pull can overlap the current batch's
-// compute. Dense tables are pulled and pushed whole, split by index range. Keys of a call are de-duplicated (and duplicate keys' gradients summed) before
-// sending, and each server gets at most one request per call. Thread-safe.
+// compute. Dense tables are pulled and pushed whole, split by index range. Keys of a call are
+// de-duplicated (and duplicate keys' gradients summed) before sending, and each server gets at most
+// one request per call. Thread-safe.
 #pragma once
 
 #include <condition_variable>

@@ -1,17 +1,17 @@
 #include "ps/server_table.h"
-#include "ps/checkpoint.h"
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
-#include <atomic>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "model/model_dir.h"
+#include "ps/checkpoint.h"
 #include "ps/count_min.h"
 #include "ps/shard_map.h"
 
