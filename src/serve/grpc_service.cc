@@ -110,6 +110,15 @@ class ModelService final : public serving::ModelService::Service {
                      out->set_state(VersionStateName(s.state));
                      out->set_error_code(static_cast<int>(s.status.code()));
                      out->set_error_message(std::string(s.status.message()));
+                     out->set_deltas_applied(s.deltas.applied);
+                     out->set_delta_rows(s.deltas.rows);
+                     out->set_checkpoint_id(s.deltas.checkpoint_id);
+                     for (const auto& [seq, why] : s.deltas.refused) {
+                       auto* r = out->add_refused_deltas();
+                       r->set_seq(seq);
+                       r->set_error_code(static_cast<int>(why.code()));
+                       r->set_error_message(std::string(why.message()));
+                     }
                    }
                    return absl::OkStatus();
                  });
