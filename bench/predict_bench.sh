@@ -14,13 +14,7 @@ CONCURRENCY=(1 8 32 64)
 TARGET=parasol ./scripts/build.sh >/dev/null
 TARGET=grpc_predict_bench ./scripts/build.sh >/dev/null
 TARGET=http_bench ./scripts/build.sh >/dev/null
-P=./build/src/cli/parasol
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-mkdir -p bench/results
-source bench/wrk_lib.sh  # free_port, load (wrk), CHURN_ROW, write_predict_lua
+source bench/wrk_lib.sh  # P, WORK, PIDS (killed on exit), free_port, load, CHURN_ROW
 write_predict_lua "$WORK/predict.lua"
 # The same row as field=value arguments for the gRPC generator (values as CSV text).
 mapfile -t FIELDS < <(python3 -c '

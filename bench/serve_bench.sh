@@ -11,14 +11,7 @@ SECS=${1:-5}
 ./scripts/deps.sh --bench
 TARGET=parasol ./scripts/build.sh >/dev/null
 TARGET=http_bench ./scripts/build.sh >/dev/null
-P=./build/src/cli/parasol
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-mkdir -p bench/results
-
-source bench/wrk_lib.sh  # free_port, load (wrk)
+source bench/wrk_lib.sh  # P, WORK, PIDS (killed on exit), free_port, load, CHURN_ROW
 
 ROWS=()
 measure() {  # NAME URL [LUA]

@@ -1,5 +1,13 @@
 # Shared by the serve benchmarks (sourced): a free loopback port, and one wrk point.
-# SECS (seconds per point) must be set by the caller.
+# SECS (seconds per point) must be set by the caller. Also sets P (the parasol binary), WORK (a
+# temporary folder) and PIDS (background processes), both cleaned up on exit.
+
+P=./build/src/cli/parasol
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+mkdir -p bench/results
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
