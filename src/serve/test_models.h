@@ -16,6 +16,8 @@
 #include "common/hash.h"
 #include "gtest/gtest.h"
 #include "model/model_dir.h"
+#include "serve/grpc_service.h"
+#include "serve/model_repository.h"
 #include "train/input_spec.h"
 
 namespace parasol::testing {
@@ -97,6 +99,24 @@ inline void WriteLibsvmCheckpoint(const std::filesystem::path& dir, int64_t id,
   const ModelManifest manifest = BuildManifest(ModelSpec{}, optimizer, InputSpec{}, 0, "{}");
   CheckpointInfo info{id, previous, {*file}, {-1}};
   ASSERT_TRUE(WriteCheckpointManifest(dir.string(), manifest, info).ok());
+}
+
+// A repository over the model config `config_yaml` (written to DIR/models.yaml, paths relative
+// to DIR), polled once, and a gRPC server on a free loopback port over it.
+struct GrpcTestServer {
+  std::unique_ptr<ModelRepository> repo;
+  std::unique_ptr<ServeGrpcServer> server;
+};
+inline void StartGrpcTestServer(const std::filesystem::path& dir, const std::string& config_yaml,
+                                GrpcTestServer* out) {
+  std::ofstream(dir / "models.yaml") << config_yaml;
+  RepositoryOptions options;
+  options.config_path = (dir / "models.yaml").string();
+  out->repo = std::make_unique<ModelRepository>(options);
+  ASSERT_TRUE(out->repo->PollOnce().ok());
+  auto server = ServeGrpcServer::Start("127.0.0.1:0", out->repo.get(), 1 << 20);
+  ASSERT_TRUE(server.ok()) << server.status();
+  out->server = std::move(*server);
 }
 
 inline float Logistic(double z) { return static_cast<float>(1 / (1 + std::exp(-z))); }
