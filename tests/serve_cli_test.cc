@@ -20,6 +20,7 @@
 
 #include "gtest/gtest.h"
 #include "proto/serving.grpc.pb.h"
+#include "proto/tf_serving.grpc.pb.h"
 #include "test_util/parasol_process.h"
 #include "test_util/run_parasol.h"
 
@@ -237,6 +238,35 @@ TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
   EXPECT_NE(res->body.find("parasol_serve_requests_total{model=\"churn\",api=\"predict\"} 4"),
             std::string::npos)
       << res->body;
+
+  // TF Serving's own gRPC Predict, every test row: one tensor per column (DT_DOUBLE, or
+  // DT_STRING where a column has strings or empty values, which a numeric tensor cannot hold).
+  auto tf_stub = tensorflow::serving::PredictionService::NewStub(
+      grpc::CreateChannel(server.grpc_address(), grpc::InsecureChannelCredentials()));
+  tensorflow::serving::PredictRequest tf_request;
+  tf_request.mutable_model_spec()->set_name("churn");
+  for (const auto& [name, unused] : instances[0].items()) {
+    bool numeric = true;
+    for (const auto& row : instances) numeric = numeric && row[name].is_number();
+    tensorflow::TensorProto& t = (*tf_request.mutable_inputs())[name];
+    t.set_dtype(numeric ? tensorflow::DT_DOUBLE : tensorflow::DT_STRING);
+    t.mutable_tensor_shape()->add_dim()->set_size(instances.size());
+    for (const auto& row : instances) {
+      const json& v = row[name];
+      if (numeric) {
+        t.add_double_val(v.get<double>());
+      } else {
+        t.add_string_val(v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump());
+      }
+    }
+  }
+  tensorflow::serving::PredictResponse tf_response;
+  grpc::ClientContext tf_context;
+  const grpc::Status tf_status = tf_stub->Predict(&tf_context, tf_request, &tf_response);
+  ASSERT_TRUE(tf_status.ok()) << tf_status.error_message();
+  const auto& probs = tf_response.outputs().at("probability").float_val();
+  EXPECT_EQ(std::vector<float>(probs.begin(), probs.end()), expected);
+  EXPECT_EQ(tf_response.model_spec().version().value(), 1);
 }
 
 TEST_F(ServeCliTest, OversizedBodyGets413AndTheServerKeepsServing) {
