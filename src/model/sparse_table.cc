@@ -1,44 +1,18 @@
 #include "model/sparse_table.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstring>
-#include <new>
-#include <type_traits>
 
 namespace parasol {
 namespace {
 
 constexpr size_t kInitialCapacity = 64;  // per shard, a power of two
 // Rows are carved out of chunks that start small (tables with few rows stay small) and double up
-// to 2 MiB, one huge page.
+// to 1 MiB.
 constexpr size_t kFirstChunkBytes = 4 << 10;
-constexpr size_t kHugePage = 2 << 20;
-constexpr size_t kMaxChunkBytes = kHugePage;
+constexpr size_t kMaxChunkBytes = 1 << 20;
 
 }  // namespace
-
-void* SparseTable::AllocateBlock(size_t bytes) {
-  void* p = nullptr;
-  if (bytes > kHugePage / 2) {  // a full-size chunk is a few bytes short of 2 MiB
-    const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    p = std::aligned_alloc(kHugePage, rounded);
-    // A hint: where THP is off or no huge page is free the kernel uses 4 KiB pages.
-    if (p != nullptr) (void)madvise(p, rounded, MADV_HUGEPAGE);
-  } else {
-    p = std::malloc(bytes);
-  }
-  if (p == nullptr) std::abort();  // as operator new would fail: out of memory
-  return p;
-}
-
-SparseTable::Index::Index(size_t capacity)
-    : mask(capacity - 1),
-      slots(static_cast<Slot*>(AllocateBlock(capacity * sizeof(Slot)))) {
-  static_assert(std::is_trivially_destructible_v<Slot>, "FreeBlock's free is all it needs");
-  for (size_t i = 0; i < capacity; ++i) new (&slots[i]) Slot();
-}
 
 SparseTable::SparseTable(int row_floats, RowInit init)
     : row_floats_(row_floats), init_(std::move(init)), shards_(new Shard[kShards]) {
@@ -106,10 +80,9 @@ float* SparseTable::InsertLocked(Shard& shard, uint64_t key, uint64_t h, const f
 float* SparseTable::AllocateRowLocked(Shard& shard) {
   if (shard.chunk_rows_left == 0) {
     const size_t bytes =
-        std::min(kMaxChunkBytes, kFirstChunkBytes << std::min<size_t>(shard.chunks.size(), 9));
+        std::min(kMaxChunkBytes, kFirstChunkBytes << std::min<size_t>(shard.chunks.size(), 8));
     const size_t rows = std::max<size_t>(1, bytes / (sizeof(float) * row_floats_));
-    shard.chunks.emplace_back(
-        static_cast<float*>(AllocateBlock(rows * row_floats_ * sizeof(float))));
+    shard.chunks.emplace_back(new float[rows * row_floats_]);
     shard.chunk_bytes += rows * row_floats_ * sizeof(float);
     shard.chunk_next = shard.chunks.back().get();
     shard.chunk_rows_left = rows;

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <atomic>
-#include <cstdlib>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -69,18 +68,10 @@ class SparseTable {
     std::atomic<uint64_t> key{0};
     std::atomic<float*> row{nullptr};  // nullptr marks an empty slot
   };
-  // Memory from AllocateBlock: std::free releases it.
-  struct FreeBlock {
-    void operator()(void* p) const { std::free(p); }
-  };
-  // `bytes` of memory; blocks over 1 MiB are rounded up to 2 MiB multiples, 2 MiB-aligned and asked of the kernel as
-  // transparent huge pages, so random lookups over a large table do not miss the TLB on every
-  // key. Never null (aborts on exhaustion, like new).
-  static void* AllocateBlock(size_t bytes);
   struct Index {
-    explicit Index(size_t capacity);
+    explicit Index(size_t capacity) : mask(capacity - 1), slots(new Slot[capacity]) {}
     size_t mask;
-    std::unique_ptr<Slot[], FreeBlock> slots;
+    std::unique_ptr<Slot[]> slots;
   };
   struct alignas(64) Shard {
     std::atomic<Index*> index{nullptr};
@@ -88,7 +79,7 @@ class SparseTable {
     size_t count = 0;
     std::vector<std::unique_ptr<Index>> indexes;  // current one last; older ones are kept until
                                                   // destruction because readers may still probe
-    std::vector<std::unique_ptr<float[], FreeBlock>> chunks;
+    std::vector<std::unique_ptr<float[]>> chunks;
     size_t chunk_bytes = 0;  // allocated in `chunks`
     float* chunk_next = nullptr;
     size_t chunk_rows_left = 0;
