@@ -5,7 +5,7 @@
 # JSON handler (bench/http_bench.cc) at the same connections as the reference: what the HTTP
 # transport alone reaches on this machine. The server runs with --rest-threads 64 so that no
 # REST connection queues for a thread. Writes bench/results/predict.{json,md}.
-# Usage: bench/predict_bench.sh [SECONDS per point, default 3]
+# Usage: bench/predict_bench.sh [SECONDS per point, a whole number (wrk), default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-3}
