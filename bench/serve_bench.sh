@@ -11,34 +11,7 @@ SECS=${1:-5}
 ./scripts/deps.sh --bench
 TARGET=parasol ./scripts/build.sh >/dev/null
 TARGET=http_bench ./scripts/build.sh >/dev/null
-P=./build/src/cli/parasol
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-mkdir -p bench/results
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# wrk URL CONNECTIONS [LUA] → "requests/s p50_ms p99_ms"
-load() {
-  local url=$1 conns=$2 script=${3:-}
-  local threads=$(( conns < 2 ? 1 : 2 ))
-  local args=(-t"$threads" -c"$conns" -d"${SECS}s" --latency)
-  [[ -n "$script" ]] && args+=(-s "$script")
-  wrk "${args[@]}" "$url" | python3 -c '
-import re, sys
-text = sys.stdin.read()
-def ms(label):
-    m = re.search(r"^\s+" + label + r"\s+([\d.]+)(us|ms|s)", text, re.M)
-    if not m: return float("nan")
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-p50, p99 = ms("50%"), ms("99%")
-print(f"{rps:.0f} {p50:.3f} {p99:.3f} {errors.group(1) if errors else 0}")'
-}
+source bench/wrk_lib.sh  # P, WORK, PIDS (killed on exit), free_port, load, CHURN_ROW
 
 ROWS=()
 measure() {  # NAME URL [LUA]
@@ -61,11 +34,7 @@ done
 mkdir -p "$WORK/base" "$WORK/fm"
 $P train --config data/churn/model.yaml --train data/churn/train.csv --out "$WORK/base/1" 2>/dev/null
 $P train --config data/churn/fm.yaml --train data/churn/train.csv --out "$WORK/fm/1" 2>/dev/null
-cat > "$WORK/predict.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"instances": [{"female": 0, "senior_citizen": 0, "partner": 1, "dependents": 0, "tenure": 45, "phone_service": 1, "multiple_lines": "No", "internet_service": "DSL", "online_security": "Yes", "online_backup": "No", "device_protection": "Yes", "tech_support": "Yes", "streaming_tv": "No", "streaming_movies": "No", "contract": "One year", "paperless_billing": 0, "payment_method": "Bank transfer (automatic)", "monthly_charges": 42.3, "total_charges": 1840.75}]}'
-LUA
+write_predict_lua "$WORK/predict.lua"
 serve() {  # NAME MODEL_BASE [serve flags...]: measures :predict with one row per request
   local name=$1 base=$2
   shift 2

@@ -20,6 +20,7 @@
 
 #include "gtest/gtest.h"
 #include "proto/serving.grpc.pb.h"
+#include "proto/tf_serving.grpc.pb.h"
 #include "test_util/parasol_process.h"
 #include "test_util/run_parasol.h"
 
@@ -237,6 +238,35 @@ TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
   EXPECT_NE(res->body.find("parasol_serve_requests_total{model=\"churn\",api=\"predict\"} 4"),
             std::string::npos)
       << res->body;
+
+  // TF Serving's own gRPC Predict, every test row: one tensor per column (DT_DOUBLE, or
+  // DT_STRING where a column has strings or empty values, which a numeric tensor cannot hold).
+  auto tf_stub = tensorflow::serving::PredictionService::NewStub(
+      grpc::CreateChannel(server.grpc_address(), grpc::InsecureChannelCredentials()));
+  tensorflow::serving::PredictRequest tf_request;
+  tf_request.mutable_model_spec()->set_name("churn");
+  for (const auto& [name, unused] : instances[0].items()) {
+    bool numeric = true;
+    for (const auto& row : instances) numeric = numeric && row[name].is_number();
+    tensorflow::TensorProto& t = (*tf_request.mutable_inputs())[name];
+    t.set_dtype(numeric ? tensorflow::DT_DOUBLE : tensorflow::DT_STRING);
+    t.mutable_tensor_shape()->add_dim()->set_size(instances.size());
+    for (const auto& row : instances) {
+      const json& v = row[name];
+      if (numeric) {
+        t.add_double_val(v.get<double>());
+      } else {
+        t.add_string_val(v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump());
+      }
+    }
+  }
+  tensorflow::serving::PredictResponse tf_response;
+  grpc::ClientContext tf_context;
+  const grpc::Status tf_status = tf_stub->Predict(&tf_context, tf_request, &tf_response);
+  ASSERT_TRUE(tf_status.ok()) << tf_status.error_message();
+  const auto& probs = tf_response.outputs().at("probability").float_val();
+  EXPECT_EQ(std::vector<float>(probs.begin(), probs.end()), expected);
+  EXPECT_EQ(tf_response.model_spec().version().value(), 1);
 }
 
 TEST_F(ServeCliTest, OversizedBodyGets413AndTheServerKeepsServing) {
@@ -370,6 +400,101 @@ TEST_F(ServeCliTest, HotReloadAndTrafficShiftUnderLoadFailNoRequest) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(failed.load(), 0) << first_failure;
   EXPECT_GT(ok.load(), 0);
+}
+
+// Incremental updates: delta checkpoints written by `parasol cluster` and dropped into the served
+// version's deltas/ folder are applied in place while a load loop runs (no request fails); the
+// answers then equal `parasol predict` on the full checkpoint (base + deltas), and a delta over
+// another base is refused with the reason in status.
+TEST_F(ServeCliTest, DeltaCheckpointsApplyInPlaceUnderLoadAndEqualParasolPredict) {
+  const fs::path job = dir_ / "job";
+  auto r = RunParasol("cluster --config " + kChurn + "/fm.yaml --train " + kChurn +
+                      "/train.csv --out " + job.string() +
+                      " --epochs 1 --batch-size 1 --checkpoint-every 1500");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto ckpt = [&](int id) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "ckpt-%06d", id);
+    return job / "checkpoints" / name;
+  };
+  ASSERT_TRUE(fs::exists(ckpt(3) / "manifest.json")) << r.out;
+  for (int id : {2, 3}) {
+    auto m = json::parse(std::ifstream(ckpt(id) / "manifest.json"));
+    ASSERT_TRUE(m["tables"][0]["shards"][0]["delta"].get<bool>()) << id;
+  }
+  fs::copy(ckpt(1), dir_ / "v1", fs::copy_options::recursive);
+  fs::rename(dir_ / "v1", dir_ / "churn" / "1");
+  Server server(
+      {"--model-base", (dir_ / "churn").string(), "--rest-port", "0", "--poll-seconds", "0.1"});
+  ASSERT_GT(server.port(), 0);
+  httplib::Client admin("127.0.0.1", server.port());
+  const std::string body = json{{"instances", ChurnInstances()}}.dump();
+  auto served = [&] {
+    auto res = admin.Post("/v1/models/churn:predict", body, "application/json");
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+    return res && res->status == 200 ? Floats(json::parse(res->body)["predictions"])
+                                     : std::vector<float>();
+  };
+  const std::vector<float> base = PredictFile(ckpt(1));
+  const std::vector<float> full = PredictFile(ckpt(3));
+  ASSERT_NE(base, full);  // the deltas change answers
+  EXPECT_EQ(served(), base);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  const std::string small = json{{"instances", {ChurnInstances()[0], ChurnInstances()[1]}}}.dump();
+  auto client_loop = [&] {
+    httplib::Client client("127.0.0.1", server.port());
+    client.set_keep_alive(true);
+    while (!stop.load()) {
+      auto res = client.Post("/v1/models/churn:predict", small, "application/json");
+      (res && res->status == 200 ? ok : failed)++;
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) clients.emplace_back(client_loop);
+
+  // Delta 3 first: its base is checkpoint 2, not the served checkpoint 1, so it is refused.
+  const fs::path deltas = dir_ / "churn" / "1" / "deltas";
+  fs::create_directories(deltas);
+  auto drop = [&](int id) {  // prepared under another name, renamed in
+    fs::copy(ckpt(id), deltas / "incoming", fs::copy_options::recursive);
+    fs::rename(deltas / "incoming", deltas / std::to_string(id));
+  };
+  drop(3);
+  ASSERT_TRUE(WaitForStatus(admin, [](const json& s) {
+    return s["model_version_status"][0]["deltas"]["refused"].contains("3");
+  }));
+  auto status = json::parse(admin.Get("/v1/models/churn")->body)["model_version_status"][0];
+  EXPECT_NE(status["deltas"]["refused"]["3"].get<std::string>().find(
+                "a delta over checkpoint 'ckpt-000002', but version 1 is at checkpoint "
+                "'ckpt-000001'"),
+            std::string::npos)
+      << status;
+  EXPECT_EQ(status["state"], "AVAILABLE");
+  EXPECT_EQ(served(), base);
+
+  // Delta 2 (over checkpoint 1) applies, and then the waiting delta 3 on top of it.
+  drop(2);
+  ASSERT_TRUE(WaitForStatus(admin, [](const json& s) {
+    return s["model_version_status"][0]["deltas"]["applied"] == 2;
+  }));
+  status = json::parse(admin.Get("/v1/models/churn")->body)["model_version_status"][0];
+  EXPECT_EQ(status["deltas"]["checkpoint"], "ckpt-000003") << status;
+  EXPECT_TRUE(status["deltas"]["refused"].empty()) << status;
+  EXPECT_EQ(served(), full);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_GT(ok.load(), 0);
+
+  const std::string metrics = admin.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("parasol_serve_deltas_applied_total{model=\"churn\",version=\"1\"} 2"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("parasol_serve_deltas_refused{model=\"churn\",version=\"1\"} 0"),
+            std::string::npos);
 }
 
 TEST_F(ServeCliTest, BadFlagsConfigsAndBusyPortsExitWithTheReason) {

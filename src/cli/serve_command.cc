@@ -17,10 +17,11 @@ CLI::App* AddServeCommand(CLI::App& app, ServeFlags& f) {
       "serve",
       "Serve models over REST (TF Serving /v1 and KServe V2 /v2 APIs, /metrics) and gRPC "
       "(proto/serving.proto); versions are integer sub-folders of the model base, polled for "
-      "changes");
+      "changes; parameter-server delta checkpoints copied into VERSION/deltas/SEQ/ are applied "
+      "to the live version in place");
   cmd->add_option("--model-base", f.model_base,
                   "Folder whose integer sub-folders are versions of one model (each a model "
-                  "directory written by 'parasol train --out')");
+                  "directory written by 'parasol train --out', or a whole checkpoint)");
   cmd->add_option("--model-name", f.model_name,
                   "Name of the --model-base model (default: the folder's name)");
   cmd->add_option("--model-config", f.model_config,
@@ -28,7 +29,7 @@ CLI::App* AddServeCommand(CLI::App& app, ServeFlags& f) {
                   "(re-read when it changes; see src/serve/README.md)");
   cmd->add_option("--rest-port", f.rest_port, "REST port (default 8501; 0 picks a free one)");
   cmd->add_option("--port", f.grpc_port,
-                  "gRPC port, proto/serving.proto (default 8500; 0 picks a free one)");
+                  "gRPC port: proto/serving.proto and TF Serving's PredictionService/ModelService (default 8500; 0 picks a free one)");
   cmd->add_option("--host", f.host, "Address to listen on (default 127.0.0.1, loopback only)");
   cmd->add_option("--poll-seconds", f.poll_seconds,
                   "How often model folders and the config file are checked (default 1)");

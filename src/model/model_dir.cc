@@ -466,6 +466,44 @@ constexpr int kMaxDeltaChain = 100000;
 
 }  // namespace
 
+std::string CheckpointDirName(int64_t id) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "ckpt-%06lld", static_cast<long long>(id));
+  return name;
+}
+
+absl::StatusOr<CheckpointDelta> ReadCheckpointDelta(const std::string& dir) {
+  ASSIGN_OR_RETURN(const ParsedManifest p, ReadManifest(dir));
+  CheckpointDelta delta;
+  auto info = ParseCheckpoint(p);
+  if (absl::IsNotFound(info.status())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        p.where, ": not a parameter-server checkpoint (no 'checkpoint'), so not a delta"));
+  }
+  if (!info.ok()) return info.status();
+  delta.checkpoint = std::move(*info);
+  if (delta.checkpoint.previous.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(p.where, ": a whole checkpoint (no 'previous'), not a delta"));
+  }
+  for (size_t s = 0; s < delta.checkpoint.shards.size(); ++s) {
+    if (!delta.checkpoint.shards[s].delta) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          p.where, ": shard ", s, " (", delta.checkpoint.shards[s].file,
+          ") is a whole shard file, which can drop rows; an in-place update applies only delta "
+          "shards (serve this checkpoint as a new version instead)"));
+    }
+  }
+  delta.manifest = p.mf;
+  delta.dim = p.dim;
+  delta.rows = std::make_unique<SparseTable>(p.dim, [](uint64_t, float*) {});
+  for (const TableFile& f : delta.checkpoint.shards) {
+    RETURN_IF_ERROR(ReadTable((fs::path(dir) / f.file).string(), p.dim, p.state_dim, f.rows,
+                              f.checksum, /*with_state=*/false, delta.rows.get()));
+  }
+  return delta;
+}
+
 absl::StatusOr<ModelManifest> ReadModelManifest(const std::string& dir) {
   ASSIGN_OR_RETURN(ParsedManifest p, ReadManifest(dir));
   return std::move(p.mf);

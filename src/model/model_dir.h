@@ -62,6 +62,25 @@ struct CheckpointInfo {
   int64_t feature_count = 0;  // rows of the sparse table over all servers, bias excluded
 };
 
+// The directory name of checkpoint `id` under a checkpoint root ("ckpt-000007"): what a later
+// checkpoint's `previous` names.
+std::string CheckpointDirName(int64_t id);
+
+// A checkpoint read as a delta to apply in place (the model server's incremental updates):
+// only its own shard files, weights without optimizer state.
+struct CheckpointDelta {
+  ModelManifest manifest;
+  CheckpointInfo checkpoint;
+  int dim = 0;
+  std::unique_ptr<SparseTable> rows;  // dim weights per row: the rows changed since `previous`
+};
+
+// Reads DIR (a checkpoint whose shards are all deltas over checkpoint.previous) without following
+// the chain. FailedPrecondition when DIR is not a checkpoint, has no previous checkpoint, or has a
+// whole shard (a whole shard also drops rows, which an in-place update cannot express); the
+// errors of LoadModelDir for a missing manifest or a truncated, corrupt or mismatched file.
+absl::StatusOr<CheckpointDelta> ReadCheckpointDelta(const std::string& dir);
+
 // Writes `rows` (key → dim weights followed by state_dim optimizer state floats, sorted by key)
 // to `path` atomically (a temporary file renamed into place). With `finalize`, weights are
 // exported through it (the averaged perceptron) given `steps`; otherwise copied.

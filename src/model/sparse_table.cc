@@ -55,13 +55,29 @@ void SparseTable::Put(uint64_t key, const float* values) {
   std::memcpy(row, values, sizeof(float) * row_floats_);
 }
 
-float* SparseTable::InsertLocked(Shard& shard, uint64_t key, uint64_t h) {
+float* SparseTable::InsertLocked(Shard& shard, uint64_t key, uint64_t h, const float* values) {
   Index* index = shard.index.load(std::memory_order_relaxed);
   if (float* row = Probe(*index, key, h)) return row;  // another thread inserted it meanwhile
   if ((shard.count + 1) * 10 > (index->mask + 1) * 7) {
     GrowLocked(shard);
     index = shard.index.load(std::memory_order_relaxed);
   }
+  float* row = AllocateRowLocked(shard);
+  if (values != nullptr) {
+    std::memcpy(row, values, sizeof(float) * row_floats_);
+  } else {
+    init_(key, row);
+  }
+
+  size_t i = h & index->mask;
+  while (index->slots[i].row.load(std::memory_order_relaxed) != nullptr) i = (i + 1) & index->mask;
+  index->slots[i].key.store(key, std::memory_order_relaxed);
+  index->slots[i].row.store(row, std::memory_order_release);  // publishes key and row contents
+  ++shard.count;
+  return row;
+}
+
+float* SparseTable::AllocateRowLocked(Shard& shard) {
   if (shard.chunk_rows_left == 0) {
     const size_t bytes =
         std::min(kMaxChunkBytes, kFirstChunkBytes << std::min<size_t>(shard.chunks.size(), 8));
@@ -74,14 +90,25 @@ float* SparseTable::InsertLocked(Shard& shard, uint64_t key, uint64_t h) {
   float* row = shard.chunk_next;
   shard.chunk_next += row_floats_;
   --shard.chunk_rows_left;
-  init_(key, row);
-
-  size_t i = h & index->mask;
-  while (index->slots[i].row.load(std::memory_order_relaxed) != nullptr) i = (i + 1) & index->mask;
-  index->slots[i].key.store(key, std::memory_order_relaxed);
-  index->slots[i].row.store(row, std::memory_order_release);  // publishes key and row contents
-  ++shard.count;
   return row;
+}
+
+void SparseTable::Replace(uint64_t key, const float* values) {
+  const uint64_t h = Spread(key);
+  Shard& shard = shards_[h >> (64 - kShardBits)];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  Index* index = shard.index.load(std::memory_order_relaxed);
+  for (size_t i = h & index->mask;; i = (i + 1) & index->mask) {
+    Slot& slot = index->slots[i];
+    if (slot.row.load(std::memory_order_relaxed) == nullptr) break;
+    if (slot.key.load(std::memory_order_relaxed) == key) {
+      float* row = AllocateRowLocked(shard);
+      std::memcpy(row, values, sizeof(float) * row_floats_);
+      slot.row.store(row, std::memory_order_release);  // publishes the filled row
+      return;
+    }
+  }
+  InsertLocked(shard, key, h, values);
 }
 
 void SparseTable::GrowLocked(Shard& shard) {

@@ -44,6 +44,12 @@ class SparseTable {
   }
   // Inserts `key` with the given contents (overwriting an existing row); used by loaders.
   void Put(uint64_t key, const float* row);
+  // Gives `key` the given contents by copy-on-write: a new row is filled first, then published
+  // in the key's slot with one release store, so a concurrent Find sees the old row or the new
+  // one, whole, never a mix. The old row's memory stays allocated (readers may still hold it)
+  // until the table is destroyed; it counts in bytes(). For tables read while they are updated
+  // (the model server's in-place deltas); may run concurrently with Find, not with ForEach.
+  void Replace(uint64_t key, const float* row);
 
   size_t size() const;
   // Memory held by rows and indexes, in bytes.
@@ -88,7 +94,10 @@ class SparseTable {
     return key;
   }
   static float* Probe(const Index& index, uint64_t key, uint64_t h);
-  float* InsertLocked(Shard& shard, uint64_t key, uint64_t h);
+  // Inserts `key` unless present, its row filled from `values` (or by init_ when null) before
+  // it is published; returns the key's row.
+  float* InsertLocked(Shard& shard, uint64_t key, uint64_t h, const float* values = nullptr);
+  float* AllocateRowLocked(Shard& shard);
   void GrowLocked(Shard& shard);
 
   const int row_floats_;

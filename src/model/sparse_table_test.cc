@@ -1,5 +1,7 @@
 #include "model/sparse_table.h"
 
+#include <algorithm>
+#include <atomic>
 #include <set>
 #include <thread>
 #include <vector>
@@ -88,6 +90,55 @@ TEST(SparseTableTest, PutOverwritesContents) {
   table.Put(9, values);
   EXPECT_EQ(table.Find(9)[0], 3.5f);
   EXPECT_EQ(table.Find(9)[1], -1.0f);
+}
+
+// The model server's in-place deltas: readers scoring while rows are replaced (and new keys
+// added, growing the index) see each row whole, as before or as after, never a mix.
+TEST(SparseTableTest, ReplaceUnderConcurrentFindsNeverShowsATornRow) {
+  constexpr int kFloats = 64;  // 256-byte rows: an in-place copy would be seen half done
+  constexpr uint64_t kKeys = 512;
+  SparseTable table(kFloats, [](uint64_t, float*) {});
+  std::vector<float> row(kFloats, 0.0f);
+  for (uint64_t k = 0; k < kKeys; ++k) table.Put(k, row.data());
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> torn{0}, reads{0}, seen_new{0};
+  auto reader = [&] {
+    uint64_t k = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      k = (k * 6364136223846793005ULL + 1442695040888963407ULL);
+      const float* r = table.Find((k >> 33) % (2 * kKeys));
+      if (r == nullptr) continue;
+      const float first = r[0];
+      for (int i = 1; i < kFloats; ++i) {
+        if (r[i] != first) {
+          ++torn;
+          break;
+        }
+      }
+      if (first > 0) ++seen_new;
+      ++reads;
+    }
+  };
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) readers.emplace_back(reader);
+  for (int round = 1; round <= 200; ++round) {
+    std::fill(row.begin(), row.end(), static_cast<float>(round));
+    for (uint64_t k = 0; k < kKeys; ++k) table.Replace(k, row.data());
+    // New keys arrive with their contents: never seen uninitialised.
+    for (uint64_t k = kKeys + (round - 1) * 2; k < kKeys + round * 2; ++k) {
+      table.Replace(k, row.data());
+    }
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(torn.load(), 0u) << "of " << reads.load() << " reads";
+  EXPECT_GT(seen_new.load(), 0u);
+  for (uint64_t k = 0; k < kKeys + 400; ++k) {
+    const float* r = table.Find(k);
+    ASSERT_NE(r, nullptr) << k;
+    EXPECT_EQ(r[kFloats - 1], k < kKeys ? 200.0f : static_cast<float>((k - kKeys) / 2 + 1));
+  }
+  EXPECT_EQ(table.size(), kKeys + 400);
 }
 
 }  // namespace

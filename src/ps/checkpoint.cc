@@ -37,7 +37,7 @@ CheckpointCoordinator::CheckpointCoordinator(std::string root, ModelManifest man
 }
 
 absl::StatusOr<std::string> CheckpointCoordinator::Take() {
-  const std::string name = absl::StrFormat("ckpt-%06d", next_id_);
+  const std::string name = CheckpointDirName(next_id_);
   const fs::path dir = fs::path(root_) / name;
   // Every full_every-th checkpoint starts a new chain: servers write whole shards.
   const bool whole = taken_ % full_every_ == 0;

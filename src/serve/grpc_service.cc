@@ -2,58 +2,25 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <chrono>
-#include <random>
-
 #include "absl/strings/str_cat.h"
 #include "proto/serving.grpc.pb.h"
-#include "wire/grpc_status.h"
+#include "serve/grpc_call.h"
+#include "serve/tf_grpc_service.h"
 
 namespace parasol {
 namespace {
 
 using ServablePtr = std::shared_ptr<const Servable>;
 
-double Uniform() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
-
 VersionSelector Selector(const serving::ModelSpec& spec) {
-  VersionSelector s;
-  if (spec.version_choice_case() == serving::ModelSpec::kVersion) {
-    s.kind = VersionSelector::Kind::kVersion;
-    s.version = spec.version();
-  } else if (spec.version_choice_case() == serving::ModelSpec::kVersionLabel) {
-    s.kind = VersionSelector::Kind::kLabel;
-    s.label = spec.version_label();
-  }
-  return s;
+  return SelectorOf(spec, spec.version());
 }
 
-// Resolves the request's model and version, runs `fn`, and records the call in the model's
-// metrics (or the repository's unrouted metrics when the model is unknown).
+// ServeGrpcCall for a request of Parasol's schema.
 template <typename Fn>
 grpc::Status Serve(const ModelRepository& repository, ServeApi api, const serving::ModelSpec& spec,
                    bool needs_servable, Fn fn) {
-  const auto start = std::chrono::steady_clock::now();
-  const auto snapshot = repository.snapshot();
-  RequestMetrics* metrics = repository.unrouted_metrics();
-  absl::Status status = [&]() -> absl::Status {
-    auto model = snapshot->Find(spec.name());
-    if (!model.ok()) return model.status();
-    metrics = (*model)->metrics.get();
-    std::shared_ptr<const Servable> servable;
-    if (needs_servable) {
-      auto resolved = (*model)->Resolve(Selector(spec), Uniform());
-      if (!resolved.ok()) return resolved.status();
-      servable = std::move(*resolved);
-    }
-    return fn(**model, servable);
-  }();
-  metrics->Record(api, !status.ok(),
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return ToGrpcStatus(status);
+  return ServeGrpcCall(repository, api, spec.name(), Selector(spec), needs_servable, fn);
 }
 
 void Answered(const serving::ModelSpec& request, const Servable& servable,
@@ -110,6 +77,15 @@ class ModelService final : public serving::ModelService::Service {
                      out->set_state(VersionStateName(s.state));
                      out->set_error_code(static_cast<int>(s.status.code()));
                      out->set_error_message(std::string(s.status.message()));
+                     out->set_deltas_applied(s.deltas.applied);
+                     out->set_delta_rows(s.deltas.rows);
+                     out->set_checkpoint_id(s.deltas.checkpoint_id);
+                     for (const auto& [seq, why] : s.deltas.refused) {
+                       auto* r = out->add_refused_deltas();
+                       r->set_seq(seq);
+                       r->set_error_code(static_cast<int>(why.code()));
+                       r->set_error_message(std::string(why.message()));
+                     }
                    }
                    return absl::OkStatus();
                  });
@@ -163,6 +139,7 @@ class ModelService final : public serving::ModelService::Service {
 
 struct ServeGrpcServer::Impl {
   std::unique_ptr<ModelService> service;
+  std::vector<std::unique_ptr<grpc::Service>> tf_services;  // TF Serving's API, same port
   std::unique_ptr<grpc::Server> server;
 };
 
@@ -179,6 +156,8 @@ absl::StatusOr<std::unique_ptr<ServeGrpcServer>> ServeGrpcServer::Start(
   builder.SetMaxReceiveMessageSize(max_message_bytes);
   builder.SetMaxSendMessageSize(INT32_MAX);  // Lookup answers may be large; requests are bounded
   builder.RegisterService(impl->service.get());
+  impl->tf_services = MakeTfServingServices(repository, batcher);
+  for (auto& service : impl->tf_services) builder.RegisterService(service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || port == 0) {
     return absl::UnavailableError(

@@ -19,23 +19,20 @@ class GrpcServiceTest : public ::testing::Test {
   void SetUp() override {
     testing::WriteLibsvmModel(tmp_.path() / "svm" / "1", {{3, 1.0f}, {17, -2.0f}}, 0.25f);
     testing::WriteLibsvmModel(tmp_.path() / "svm" / "2", {{3, 2.0f}}, 0.0f);
-    const auto config = tmp_.path() / "models.yaml";
-    std::ofstream(config) << "models: [{name: svm, base_path: svm, version_policy: all,"
-                          << " labels: {stable: 1}}]\n";
-    RepositoryOptions options;
-    options.config_path = config.string();
-    repo_ = std::make_unique<ModelRepository>(options);
-    ASSERT_TRUE(repo_->PollOnce().ok());
-    auto server = ServeGrpcServer::Start("127.0.0.1:0", repo_.get(), 1 << 20);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
+    ASSERT_NO_FATAL_FAILURE(testing::StartGrpcTestServer(
+        tmp_.path(),
+        "models: [{name: svm, base_path: svm, version_policy: all, labels: {stable: 1}}]\n",
+        &grpc_));
+    repo_ = grpc_.repo.get();
+    server_ = grpc_.server.get();
     stub_ = serving::ModelService::NewStub(
         grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
   }
 
   testing::TempDir tmp_;
-  std::unique_ptr<ModelRepository> repo_;
-  std::unique_ptr<ServeGrpcServer> server_;
+  testing::GrpcTestServer grpc_;
+  ModelRepository* repo_ = nullptr;
+  ServeGrpcServer* server_ = nullptr;
   std::unique_ptr<serving::ModelService::Stub> stub_;
 };
 
@@ -66,7 +63,7 @@ TEST_F(GrpcServiceTest, ErrorsCarryTheirCodeAndMessage) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(st.error_message(), "no model named 'nope'");
   // Counted where REST's /metrics shows requests for no known model.
-  const std::string metrics = RestApi(repo_.get(), 1 << 20).Handle({"GET", "/metrics", ""}).body;
+  const std::string metrics = RestApi(repo_, 1 << 20).Handle({"GET", "/metrics", ""}).body;
   EXPECT_NE(metrics.find("parasol_serve_request_errors_total{model=\"\",api=\"predict\"} 1\n"),
             std::string::npos)
       << metrics;

@@ -95,11 +95,14 @@ std::string VersionSelector::ToString() const {
 std::vector<VersionStatus> ServedModel::Statuses() const {
   std::map<int64_t, VersionStatus, std::greater<>> all;
   for (const auto& [v, weak] : unloaded) {
-    all[v] = {v, weak.expired() ? VersionState::kEnd : VersionState::kUnloading, absl::OkStatus()};
+    all[v] = {v, weak.expired() ? VersionState::kEnd : VersionState::kUnloading, absl::OkStatus(), {}};
   }
-  for (const auto& [v, status] : failed) all[v] = {v, VersionState::kEnd, status};
-  for (const auto& [v, servable] : available) all[v] = {v, VersionState::kAvailable, {}};
-  for (int64_t v : loading) all[v] = {v, VersionState::kLoading, absl::OkStatus()};
+  for (const auto& [v, status] : failed) all[v] = {v, VersionState::kEnd, status, {}};
+  for (const auto& [v, servable] : available) {
+    all[v] = {v, VersionState::kAvailable, {}, {}};
+    if (auto d = deltas.find(v); d != deltas.end()) all[v].deltas = d->second;
+  }
+  for (int64_t v : loading) all[v] = {v, VersionState::kLoading, absl::OkStatus(), {}};
   std::vector<VersionStatus> out;
   for (auto& [v, s] : all) out.push_back(std::move(s));
   return out;
@@ -323,7 +326,8 @@ void ModelRepository::SyncVersions(ModelState* state) {
                   "no folder ", (fs::path(config.base_path) / std::to_string(v)).string()))};
       continue;
     }
-    if (state->loaded.count(v)) {
+    if (auto loaded = state->loaded.find(v); loaded != state->loaded.end()) {
+      ApplyDeltas(config.name, loaded->second.get(), &state->deltas[v]);
       keep.insert(v);
       continue;
     }
@@ -335,6 +339,9 @@ void ModelRepository::SyncVersions(ModelState* state) {
     const std::string path = (fs::path(config.base_path) / std::to_string(v)).string();
     auto servable = Servable::Load(path, v);
     if (servable.ok()) {
+      // Deltas already on disk are applied before the version is first published.
+      state->deltas[v] = DeltaState();
+      ApplyDeltas(config.name, servable->get(), &state->deltas[v]);
       state->loaded[v] = std::move(*servable);
       state->failed.erase(v);
       state->unloaded.erase(v);
@@ -354,10 +361,57 @@ void ModelRepository::SyncVersions(ModelState* state) {
       continue;
     }
     state->unloaded[it->first] = it->second;
+    state->deltas.erase(it->first);
     std::fprintf(stderr, "parasol serve: model '%s' version %lld unloaded\n", config.name.c_str(),
                  static_cast<long long>(it->first));
     it = state->loaded.erase(it);
   }
+}
+
+void ModelRepository::ApplyDeltas(const std::string& model, Servable* servable,
+                                  DeltaState* deltas) {
+  const fs::path root = fs::path(servable->dir()) / kDeltaFolder;
+  std::map<int64_t, fs::path> seqs;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    int64_t seq = 0;
+    std::error_code e2;
+    if (entry.is_directory(e2) && ParseVersion(entry.path().filename().string(), &seq)) {
+      seqs[seq] = entry.path();
+    }
+  }
+  for (auto it = deltas->failed.begin(); it != deltas->failed.end();) {
+    it = seqs.count(it->first) ? std::next(it) : deltas->failed.erase(it);
+  }
+  for (const auto& [seq, path] : seqs) {
+    if (deltas->applied.count(seq)) continue;
+    std::error_code e2;
+    if (!fs::exists(path / "manifest.json", e2)) continue;  // still being written
+    const std::string fingerprint =
+        absl::StrCat(Fingerprint(path), "@", servable->checkpoint_id());
+    if (auto f = deltas->failed.find(seq);
+        f != deltas->failed.end() && f->second.fingerprint == fingerprint) {
+      continue;
+    }
+    auto rows = servable->ApplyDelta(path.string());
+    if (rows.ok()) {
+      deltas->applied.insert(seq);
+      deltas->failed.erase(seq);
+      ++deltas->status.applied;
+      deltas->status.rows += *rows;
+      std::fprintf(stderr, "parasol serve: model '%s' version %lld: delta %lld applied (%llu rows)\n",
+                   model.c_str(), static_cast<long long>(servable->version()),
+                   static_cast<long long>(seq), static_cast<unsigned long long>(*rows));
+    } else {
+      deltas->failed[seq] = {fingerprint, rows.status()};
+      std::fprintf(stderr, "parasol serve: model '%s' version %lld: delta %lld refused: %s\n",
+                   model.c_str(), static_cast<long long>(servable->version()),
+                   static_cast<long long>(seq), std::string(rows.status().message()).c_str());
+    }
+  }
+  deltas->status.checkpoint_id = servable->checkpoint_id();
+  deltas->status.refused.clear();
+  for (const auto& [seq, f] : deltas->failed) deltas->status.refused[seq] = f.status;
 }
 
 void ModelRepository::Publish(const std::string& loading_model, int64_t loading_version) {
@@ -366,7 +420,8 @@ void ModelRepository::Publish(const std::string& loading_model, int64_t loading_
   for (const auto& [name, state] : models_) {
     auto model = std::make_shared<ServedModel>();
     model->config = state.config;
-    model->available = state.loaded;
+    for (const auto& [v, servable] : state.loaded) model->available[v] = servable;
+    for (const auto& [v, d] : state.deltas) model->deltas[v] = d.status;
     for (const auto& [v, f] : state.failed) model->failed[v] = f.status;
     model->unloaded = state.unloaded;
     model->problem = state.problem;

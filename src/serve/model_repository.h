@@ -33,10 +33,21 @@ namespace parasol {
 enum class VersionState { kStart, kLoading, kAvailable, kUnloading, kEnd };
 const char* VersionStateName(VersionState state);
 
+// In-place incremental updates of one loaded version: parameter-server delta checkpoints
+// dropped into VERSION/deltas/SEQ/ (see Servable::ApplyDelta).
+inline constexpr char kDeltaFolder[] = "deltas";
+struct DeltaStatus {
+  int64_t applied = 0;         // deltas applied since the version was loaded
+  uint64_t rows = 0;           // rows they replaced or added
+  int64_t checkpoint_id = -1;  // the checkpoint the version is at now; -1: not a checkpoint
+  std::map<int64_t, absl::Status> refused;  // SEQ → why, for refused deltas still on disk
+};
+
 struct VersionStatus {
   int64_t version = 0;
   VersionState state = VersionState::kStart;
   absl::Status status;  // why a version is END without having been served
+  DeltaStatus deltas;   // AVAILABLE versions only
 };
 
 // Which version a request asks for: the default (traffic split or latest), a number, a label.
@@ -55,6 +66,7 @@ struct ServedModel {
   std::set<int64_t> loading;
   std::map<int64_t, absl::Status> failed;                     // load errors
   std::map<int64_t, std::weak_ptr<const Servable>> unloaded;  // UNLOADING while alive, then END
+  std::map<int64_t, DeltaStatus> deltas;                      // of available versions
   std::string problem;  // why no version can be listed (missing base folder), else empty
   std::shared_ptr<RequestMetrics> metrics;
 
@@ -110,9 +122,16 @@ class ModelRepository {
     std::string fingerprint;
     absl::Status status;
   };
+  struct DeltaState {
+    DeltaStatus status;
+    std::set<int64_t> applied;  // SEQs
+    std::map<int64_t, Failure> failed;  // retried when the folder or the version's checkpoint
+                                        // changes (fingerprint covers both)
+  };
   struct ModelState {
     ModelConfig config;
-    std::map<int64_t, std::shared_ptr<const Servable>> loaded;
+    std::map<int64_t, std::shared_ptr<Servable>> loaded;  // ApplyDeltas mutates them in place
+    std::map<int64_t, DeltaState> deltas;                 // of loaded versions
     std::map<int64_t, Failure> failed;
     std::map<int64_t, std::weak_ptr<const Servable>> unloaded;
     std::string problem;
@@ -122,6 +141,9 @@ class ModelRepository {
   absl::Status ReloadConfig();
   void ApplyConfig(const RepositoryConfig& config);
   void SyncVersions(ModelState* state);
+  // Applies the deltas in the version's deltas/ folder that are complete (manifest.json
+  // present), not yet applied and not refused as they are now, in SEQ order.
+  static void ApplyDeltas(const std::string& model, Servable* servable, DeltaState* deltas);
   void Publish(const std::string& loading_model = "", int64_t loading_version = -1);
 
   const RepositoryOptions options_;

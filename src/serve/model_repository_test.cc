@@ -1,5 +1,6 @@
 #include "serve/model_repository.h"
 
+#include <cmath>
 #include <fstream>
 
 #include "gtest/gtest.h"
@@ -10,6 +11,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::TempDir;
+using testing::Logistic;
+using testing::WriteLibsvmCheckpoint;
 using testing::WriteLibsvmModel;
 
 VersionSelector AtVersion(int64_t v) { return {VersionSelector::Kind::kVersion, v, ""}; }
@@ -214,6 +217,104 @@ TEST(ModelRepositoryConfigTest, ANeverValidConfigIsAnError) {
   o.config_path = "/nonexistent/models.yaml";
   ModelRepository repo(o);
   EXPECT_EQ(repo.PollOnce().code(), absl::StatusCode::kNotFound);
+}
+
+// p of one libsvm row for whatever the model serves by default.
+float PredictText(const ModelRepository& repo, const std::string& text) {
+  auto servable = repo.snapshot()->models.at("m")->Resolve(Default(), 0);
+  EXPECT_TRUE(servable.ok()) << servable.status();
+  if (!servable.ok()) return -1;
+  RawInstance row;
+  row.is_text = true;
+  row.text = text;
+  auto p = (*servable)->Predict(absl::MakeConstSpan(&row, 1));
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? (*p)[0] : -1;
+}
+
+DeltaStatus Deltas(const ModelRepository& repo, int64_t v) {
+  auto statuses = repo.snapshot()->models.at("m")->StatusesFor(AtVersion(v));
+  EXPECT_TRUE(statuses.ok()) << statuses.status();
+  return statuses.ok() ? (*statuses)[0].deltas : DeltaStatus();
+}
+
+TEST_F(ModelRepositoryTest, DeltasApplyInPlaceInOrderAndOneOverAnotherBaseIsRefused) {
+  const float bias = 0;
+  WriteLibsvmCheckpoint(base() / "1", 1, "", {{1, 0.5f}, {2, 1.0f}}, &bias);
+  ModelRepository repo(Options());
+  ASSERT_TRUE(repo.PollOnce().ok());
+  const auto served = *repo.snapshot()->models.at("m")->Resolve(Default(), 0);
+  EXPECT_FLOAT_EQ(PredictText(repo, "1:1"), Logistic(0.5));
+  EXPECT_EQ(Deltas(repo, 1).checkpoint_id, 1);
+
+  // Delta 3 (over checkpoint 2) arrives before delta 2: refused, the version unchanged.
+  const fs::path deltas = base() / "1" / kDeltaFolder;
+  WriteLibsvmCheckpoint(deltas / "3", 3, "ckpt-000002", {{1, 3.0f}}, nullptr);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  DeltaStatus d = Deltas(repo, 1);
+  EXPECT_EQ(d.applied, 0);
+  ASSERT_EQ(d.refused.count(3), 1u);
+  EXPECT_EQ(d.refused[3].code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(d.refused[3].message().find("over checkpoint 'ckpt-000002', but version 1 is at "
+                                        "checkpoint 'ckpt-000001'"),
+            std::string::npos)
+      << d.refused[3];
+  EXPECT_FLOAT_EQ(PredictText(repo, "1:1"), Logistic(0.5));
+
+  // Delta 2 over checkpoint 1 changes key 1 and adds key 5; then delta 3 applies on top of it.
+  WriteLibsvmCheckpoint(deltas / "2", 2, "ckpt-000001", {{1, 2.0f}, {5, 1.0f}}, nullptr);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  d = Deltas(repo, 1);
+  EXPECT_EQ(d.applied, 2);
+  EXPECT_EQ(d.rows, 3u);
+  EXPECT_EQ(d.checkpoint_id, 3);
+  EXPECT_TRUE(d.refused.empty());
+  EXPECT_FLOAT_EQ(PredictText(repo, "1:1"), Logistic(3.0));
+  EXPECT_FLOAT_EQ(PredictText(repo, "2:1 5:1"), Logistic(2.0));
+  // In place: the same object serves, not a second copy.
+  EXPECT_EQ(repo.snapshot()->models.at("m")->Resolve(Default(), 0)->get(), served.get());
+
+  // A truncated delta and one with a non-finite weight are refused and change nothing.
+  WriteLibsvmCheckpoint(deltas / "4", 4, "ckpt-000003", {{1, -7.0f}, {2, -7.0f}}, nullptr);
+  fs::resize_file(deltas / "4" / "weights-0-of-1.bin", 30);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  d = Deltas(repo, 1);
+  ASSERT_EQ(d.refused.count(4), 1u);
+  EXPECT_EQ(d.refused[4].code(), absl::StatusCode::kDataLoss) << d.refused[4];
+  fs::remove_all(deltas / "4");
+  WriteLibsvmCheckpoint(deltas / "4", 4, "ckpt-000003", {{1, -7.0f}, {2, NAN}}, nullptr);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  d = Deltas(repo, 1);
+  ASSERT_EQ(d.refused.count(4), 1u);
+  EXPECT_NE(d.refused[4].message().find("non-finite"), std::string::npos) << d.refused[4];
+  EXPECT_EQ(d.applied, 2);
+  EXPECT_FLOAT_EQ(PredictText(repo, "1:1 2:1"), Logistic(4.0));
+  // Removing it clears the refusal.
+  fs::remove_all(deltas / "4");
+  ASSERT_TRUE(repo.PollOnce().ok());
+  EXPECT_TRUE(Deltas(repo, 1).refused.empty());
+}
+
+TEST_F(ModelRepositoryTest, ADeltaForAVersionThatIsNotACheckpointIsRefused) {
+  Version(1);
+  ModelRepository repo(Options());
+  ASSERT_TRUE(repo.PollOnce().ok());
+  WriteLibsvmCheckpoint(base() / "1" / kDeltaFolder / "2", 2, "ckpt-000001", {{1, 3.0f}},
+                        nullptr);
+  // A whole checkpoint is no delta either.
+  const float bias = 0;
+  WriteLibsvmCheckpoint(base() / "1" / kDeltaFolder / "3", 3, "", {{1, 3.0f}}, &bias);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  DeltaStatus d = Deltas(repo, 1);
+  EXPECT_EQ(d.applied, 0);
+  EXPECT_EQ(d.checkpoint_id, -1);
+  ASSERT_EQ(d.refused.size(), 2u);
+  EXPECT_NE(d.refused[2].message().find("is not a parameter-server checkpoint"),
+            std::string::npos)
+      << d.refused[2];
+  EXPECT_NE(d.refused[3].message().find("not a delta"), std::string::npos) << d.refused[3];
+  EXPECT_FLOAT_EQ(Predict(*repo.snapshot()->models.at("m")->Resolve(Default(), 0).value()),
+                  Logistic(1 + 0.5));
 }
 
 }  // namespace

@@ -159,9 +159,21 @@ json TfStatusJson(const VersionStatus& s) {
   if (!s.status.ok()) {
     code = absl::StatusCodeToString(s.status.code());
   }
-  return {{"version", std::to_string(s.version)},
-          {"state", VersionStateName(s.state)},
-          {"status", {{"error_code", code}, {"error_message", std::string(s.status.message())}}}};
+  json out = {
+      {"version", std::to_string(s.version)},
+      {"state", VersionStateName(s.state)},
+      {"status", {{"error_code", code}, {"error_message", std::string(s.status.message())}}}};
+  // Parasol's addition, only for versions a delta can apply to or that refused one.
+  const DeltaStatus& d = s.deltas;
+  if (d.checkpoint_id >= 0 || !d.refused.empty()) {
+    json refused = json::object();
+    for (const auto& [seq, why] : d.refused) refused[std::to_string(seq)] = std::string(why.message());
+    out["deltas"] = {{"applied", d.applied},
+                     {"rows", d.rows},
+                     {"checkpoint", d.checkpoint_id >= 0 ? CheckpointDirName(d.checkpoint_id) : ""},
+                     {"refused", refused}};
+  }
+  return out;
 }
 
 json TfMetadata(const std::string& model, const Servable& servable) {
@@ -247,7 +259,10 @@ HttpResponse RestApi::Handle(const HttpRequest& request) const {
         requests.emplace_back(name, model->metrics.get());
         ModelGauges g{name, static_cast<int64_t>(model->available.size()), {}};
         for (const auto& [v, s] : model->available) {
-          g.versions.push_back({v, s->table_rows(), s->table_bytes()});
+          DeltaStatus d;
+          if (auto it = model->deltas.find(v); it != model->deltas.end()) d = it->second;
+          g.versions.push_back({v, s->table_rows(), s->table_bytes(), d.applied, d.rows,
+                                static_cast<int64_t>(d.refused.size())});
         }
         gauges.push_back(std::move(g));
       }

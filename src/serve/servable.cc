@@ -11,14 +11,17 @@
 
 namespace parasol {
 
-absl::StatusOr<std::shared_ptr<const Servable>> Servable::Load(const std::string& dir,
-                                                               int64_t version) {
+absl::StatusOr<std::shared_ptr<Servable>> Servable::Load(const std::string& dir,
+                                                         int64_t version) {
   auto predictor = Predictor::Load(dir);
   if (!predictor.ok()) return predictor.status();
   auto servable = std::shared_ptr<Servable>(new Servable());
   servable->version_ = version;
   servable->dir_ = dir;
   servable->predictor_ = std::move(*predictor);
+  if (auto checkpoint = ReadCheckpointInfo(dir); checkpoint.ok()) {
+    servable->checkpoint_id_ = checkpoint->id;
+  }
   const InputSpec& input = servable->predictor_->input();
   if (input.pipeline != nullptr) {
     const Schema& schema = input.pipeline->schema();
@@ -69,7 +72,55 @@ absl::StatusOr<std::shared_ptr<const Servable>> Servable::Load(const std::string
       }
     }
   }
-  return std::shared_ptr<const Servable>(std::move(servable));
+  return servable;
+}
+
+absl::StatusOr<uint64_t> Servable::ApplyDelta(const std::string& delta_dir) {
+  auto delta = ReadCheckpointDelta(delta_dir);
+  if (!delta.ok()) return delta.status();
+  const int64_t at = checkpoint_id();
+  if (at < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(delta_dir, ": version ", version_, " (", dir_,
+                     ") is not a parameter-server checkpoint, so no delta can name it as its base"));
+  }
+  if (delta->checkpoint.previous != CheckpointDirName(at)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        delta_dir, ": a delta over checkpoint '", delta->checkpoint.previous, "', but version ",
+        version_, " is at checkpoint '", CheckpointDirName(at), "'"));
+  }
+  LoadedModel& live = *predictor_->mutable_loaded();
+  const ModelManifest& a = live.manifest;
+  const ModelManifest& b = delta->manifest;
+  if (a.spec.type != b.spec.type || live.model->dim() != delta->dim ||
+      a.data_format != b.data_format || a.hash_bits != b.hash_bits ||
+      a.transforms_json != b.transforms_json) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        delta_dir, ": its model (", ModelTypeName(b.spec.type), ", ", delta->dim,
+        " weights per row, ", b.data_format, " input, hash bits ", b.hash_bits,
+        ", transforms) differs from version ", version_, "'s (", ModelTypeName(a.spec.type), ", ",
+        live.model->dim(), ", ", a.data_format, ", ", a.hash_bits, ")"));
+  }
+  // Every row is checked before any is applied: a refused delta changes nothing.
+  const int d = delta->dim;
+  std::string bad;
+  delta->rows->ForEach([&](uint64_t key, const float* row) {
+    if (!bad.empty()) return;
+    for (int i = 0; i < d; ++i) {
+      if (!std::isfinite(row[i])) {
+        bad = absl::StrCat(delta_dir, ": key ", key, " has a non-finite weight ", row[i]);
+        return;
+      }
+    }
+  });
+  if (!bad.empty()) return absl::DataLossError(bad);
+  uint64_t rows = 0;
+  delta->rows->ForEach([&](uint64_t key, const float* row) {
+    live.table->Replace(key, row);
+    ++rows;
+  });
+  checkpoint_id_ = delta->checkpoint.id;
+  return rows;
 }
 
 absl::Status Servable::EncodeRow(const RawInstance& row, ExampleBlock* block) const {

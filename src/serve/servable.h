@@ -1,9 +1,11 @@
-// One loaded, immutable model version: the model directory's weights and transforms, ready to
-// turn raw rows into probabilities exactly as `parasol predict` does. Shared by requests through
+// One loaded model version: the model directory's weights and transforms, ready to turn raw rows
+// into probabilities exactly as `parasol predict` does. Shared by requests through
 // std::shared_ptr, so a version being unloaded lives until its last request finishes.
-// Thread-safe (all methods const after Load).
+// Thread-safe: const methods from any number of threads; ApplyDelta (the one mutation, rows
+// replaced copy-on-write) from one thread at a time, concurrently with the const methods.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,8 +34,20 @@ class Servable {
   // Loads the model directory `dir` as `version` and warms it up before it may take traffic:
   // one row with every feature absent, then DIR/warmup.json's rows when that file exists; every
   // probability must be finite. Errors name `dir` or the warm-up file and the row.
-  static absl::StatusOr<std::shared_ptr<const Servable>> Load(const std::string& dir,
-                                                              int64_t version);
+  static absl::StatusOr<std::shared_ptr<Servable>> Load(const std::string& dir, int64_t version);
+
+  // Applies the incremental checkpoint in `delta_dir` (ReadCheckpointDelta) to this version in
+  // place and returns the number of rows it replaced or added. Refused, with nothing changed,
+  // when the delta's base (checkpoint.previous) is not the checkpoint this version is at now
+  // (FailedPrecondition naming both), when its model, dimensions, input format or transforms
+  // differ from this version's (FailedPrecondition), when a weight is not finite (DataLoss
+  // naming the key), or when its files are missing, truncated or corrupt. Each row is
+  // published whole (SparseTable::Replace): a concurrent request sees every row either before
+  // or after, though one request may see some rows of the delta and not others.
+  absl::StatusOr<uint64_t> ApplyDelta(const std::string& delta_dir);
+  // The parameter-server checkpoint id this version is at (its own, then that of the last delta
+  // applied); -1 when the version is not a checkpoint (no delta can apply to it).
+  int64_t checkpoint_id() const { return checkpoint_id_.load(std::memory_order_relaxed); }
 
   // Probabilities of `rows`, in order. CSV/Criteo models take named fields (the training
   // schema's columns; a missing field is absent, the label column is ignored, an unknown field
@@ -68,6 +82,7 @@ class Servable {
 
   int64_t version_ = 0;
   std::string dir_;
+  std::atomic<int64_t> checkpoint_id_{-1};
   std::unique_ptr<Predictor> predictor_;
   std::unique_ptr<RowEncoder> encoder_;  // CSV/Criteo
   std::vector<ServableInput> inputs_;

@@ -112,18 +112,34 @@ std::string RenderPrometheus(
     absl::StrAppend(&out, "parasol_serve_loaded_versions{model=\"", g.model, "\"} ",
                     g.loaded_versions, "\n");
   }
-  Family(&out, "parasol_serve_table_rows", "gauge", "Rows of each loaded version's table.");
-  for (const auto& g : gauges) {
-    for (const auto& v : g.versions) {
-      absl::StrAppend(&out, "parasol_serve_table_rows{model=\"", g.model, "\",version=\"",
-                      v.version, "\"} ", v.table_rows, "\n");
-    }
-  }
-  Family(&out, "parasol_serve_table_bytes", "gauge", "Memory of each loaded version's table.");
-  for (const auto& g : gauges) {
-    for (const auto& v : g.versions) {
-      absl::StrAppend(&out, "parasol_serve_table_bytes{model=\"", g.model, "\",version=\"",
-                      v.version, "\"} ", v.table_bytes, "\n");
+  // Per version; the delta counters restart when a version is loaded again.
+  struct PerVersion {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t (*value)(const ModelGauges::Version&);
+  };
+  const PerVersion families[] = {
+      {"parasol_serve_table_rows", "gauge", "Rows of each loaded version's table.",
+       [](const ModelGauges::Version& v) { return v.table_rows; }},
+      {"parasol_serve_table_bytes", "gauge", "Memory of each loaded version's table.",
+       [](const ModelGauges::Version& v) { return v.table_bytes; }},
+      {"parasol_serve_deltas_applied_total", "counter",
+       "Deltas applied in place to each loaded version.",
+       [](const ModelGauges::Version& v) { return static_cast<uint64_t>(v.deltas_applied); }},
+      {"parasol_serve_delta_rows_total", "counter", "Rows replaced or added by those deltas.",
+       [](const ModelGauges::Version& v) { return v.delta_rows; }},
+      {"parasol_serve_deltas_refused", "gauge",
+       "Refused deltas on disk (the reasons are in the version status).",
+       [](const ModelGauges::Version& v) { return static_cast<uint64_t>(v.deltas_refused); }},
+  };
+  for (const PerVersion& f : families) {
+    Family(&out, f.name, f.type, f.help);
+    for (const auto& g : gauges) {
+      for (const auto& v : g.versions) {
+        absl::StrAppend(&out, f.name, "{model=\"", g.model, "\",version=\"", v.version, "\"} ",
+                        f.value(v), "\n");
+      }
     }
   }
   return out;

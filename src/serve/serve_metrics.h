@@ -55,6 +55,9 @@ struct ModelGauges {
   struct Version {
     int64_t version;
     uint64_t table_rows, table_bytes;
+    int64_t deltas_applied = 0;  // in-place incremental updates since the version loaded
+    uint64_t delta_rows = 0;
+    int64_t deltas_refused = 0;  // refused deltas still on disk
   };
   std::vector<Version> versions;
 };

@@ -10,10 +10,14 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/hash.h"
 #include "gtest/gtest.h"
 #include "model/model_dir.h"
+#include "serve/grpc_service.h"
+#include "serve/model_repository.h"
 #include "train/input_spec.h"
 
 namespace parasol::testing {
@@ -72,6 +76,47 @@ inline void WriteCsvModel(const std::filesystem::path& dir, float wx, float wred
   input.pipeline = *pipeline;
   WriteLrModel(dir, input, {{FeatureKey(0, std::string_view()), wx}, {FeatureKey(1, "red"), wred}},
                bias);
+}
+
+// A libsvm LR model as parameter-server checkpoint `id` with one shard: a whole checkpoint when
+// `previous` is empty, else a delta over the checkpoint named `previous` holding just these
+// rows (bias row included only when `bias` is given).
+inline void WriteLibsvmCheckpoint(const std::filesystem::path& dir, int64_t id,
+                                  const std::string& previous,
+                                  const std::map<uint64_t, float>& weights_by_index,
+                                  const float* bias) {
+  std::filesystem::create_directories(dir);
+  std::map<uint64_t, float> keyed;
+  for (const auto& [idx, w] : weights_by_index) keyed[FeatureKey(0, idx)] = w;
+  if (bias != nullptr) keyed[kBiasKey] = *bias;
+  std::vector<std::pair<uint64_t, const float*>> rows;
+  for (const auto& [key, w] : keyed) rows.emplace_back(key, &w);
+  auto file = WriteTableFile((dir / "weights-0-of-1.bin").string(), rows, 1, 0, nullptr, 0);
+  ASSERT_TRUE(file.ok()) << file.status();
+  file->delta = !previous.empty();
+  OptimizerConfig optimizer;
+  optimizer.name = "sgd";
+  const ModelManifest manifest = BuildManifest(ModelSpec{}, optimizer, InputSpec{}, 0, "{}");
+  CheckpointInfo info{id, previous, {*file}, {-1}};
+  ASSERT_TRUE(WriteCheckpointManifest(dir.string(), manifest, info).ok());
+}
+
+// A repository over the model config `config_yaml` (written to DIR/models.yaml, paths relative
+// to DIR), polled once, and a gRPC server on a free loopback port over it.
+struct GrpcTestServer {
+  std::unique_ptr<ModelRepository> repo;
+  std::unique_ptr<ServeGrpcServer> server;
+};
+inline void StartGrpcTestServer(const std::filesystem::path& dir, const std::string& config_yaml,
+                                GrpcTestServer* out) {
+  std::ofstream(dir / "models.yaml") << config_yaml;
+  RepositoryOptions options;
+  options.config_path = (dir / "models.yaml").string();
+  out->repo = std::make_unique<ModelRepository>(options);
+  ASSERT_TRUE(out->repo->PollOnce().ok());
+  auto server = ServeGrpcServer::Start("127.0.0.1:0", out->repo.get(), 1 << 20);
+  ASSERT_TRUE(server.ok()) << server.status();
+  out->server = std::move(*server);
 }
 
 inline float Logistic(double z) { return static_cast<float>(1 / (1 + std::exp(-z))); }

@@ -31,6 +31,9 @@ class Predictor {
 
   const InputSpec& input() const { return input_; }
   const LoadedModel& loaded() const { return loaded_; }
+  // For in-place updates only (the model server's deltas), which must replace rows with
+  // SparseTable::Replace so that concurrent scoring never sees a half-written row.
+  LoadedModel* mutable_loaded() { return &loaded_; }
 
   // Reads `path` (in the model's input format) and calls fn(block, probs) for each block in file
   // order. With `labels_optional` (scoring new data) the input may come without labels
