@@ -8,7 +8,6 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 
 namespace parasol {
@@ -81,7 +80,7 @@ absl::StatusOr<int> PruneCheckpoints(const std::string& root, int keep) {
     int64_t id = 0;
     const std::string name = entry.path().filename().string();
     if (entry.is_directory() && std::sscanf(name.c_str(), "ckpt-%ld", &id) == 1 &&
-        name == absl::StrFormat("ckpt-%06d", id)) {
+        name == CheckpointDirName(id)) {
       all[id] = name;
     }
   }

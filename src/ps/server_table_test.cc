@@ -8,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "model/model_dir.h"
 #include "ps/checkpoint.h"
@@ -304,7 +303,7 @@ TEST_F(CheckpointTest, PruningKeepsTheNewestAndWhatTheirDeltasBuildOn) {
     ASSERT_TRUE(a->Push({&key, 1}, {&g, 1}).ok());
     clock.now += 1;
   };
-  auto name = [](int id) { return absl::StrFormat("ckpt-%06d", id); };
+  auto name = [](int id) { return CheckpointDirName(id); };
   // 1 whole, 2 delta on 1, 3 torn, 4 whole, 5 delta on 4, 6 delta on 5, 7 torn (in progress).
   const std::string previous[] = {"", "", name(1), name(2), "", name(4), name(5), name(6)};
   for (int id = 1; id <= 7; ++id) {

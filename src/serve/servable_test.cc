@@ -32,7 +32,11 @@ void WriteFmCheckpoint(const fs::path& dir, int64_t id, float value) {
   file->delta = id > 1;
   OptimizerConfig optimizer;
   optimizer.name = "sgd";
-  CheckpointInfo info{id, id > 1 ? CheckpointDirName(id - 1) : "", {*file}, {-1}};
+  CheckpointInfo info;
+  info.id = id;
+  info.previous = id > 1 ? CheckpointDirName(id - 1) : "";
+  info.shards = {*file};
+  info.worker_clocks = {-1};
   ASSERT_TRUE(
       WriteCheckpointManifest(dir.string(), BuildManifest(spec, optimizer, InputSpec{}, 0, "{}"),
                               info)

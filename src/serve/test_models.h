@@ -97,7 +97,11 @@ inline void WriteLibsvmCheckpoint(const std::filesystem::path& dir, int64_t id,
   OptimizerConfig optimizer;
   optimizer.name = "sgd";
   const ModelManifest manifest = BuildManifest(ModelSpec{}, optimizer, InputSpec{}, 0, "{}");
-  CheckpointInfo info{id, previous, {*file}, {-1}};
+  CheckpointInfo info;
+  info.id = id;
+  info.previous = previous;
+  info.shards = {*file};
+  info.worker_clocks = {-1};
   ASSERT_TRUE(WriteCheckpointManifest(dir.string(), manifest, info).ok());
 }
 
