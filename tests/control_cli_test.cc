@@ -116,6 +116,22 @@ class ControlCliTest : public ::testing::Test {
     return job;
   }
 
+  // The metric series of `job` keyed "REPLICA/NAME", polled (at most 10 s) until the service
+  // has ingested at least `min_series` of them.
+  std::map<std::string, json> SeriesByName(const std::string& job, size_t min_series) {
+    json metrics;
+    for (int i = 0; i < 100; ++i) {  // ingested by the service's next tick
+      metrics = Json("metrics " + job + " --json");
+      if (metrics["series"].size() >= min_series) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::map<std::string, json> out;
+    for (const auto& s : metrics["series"]) {
+      out[s["replica"].get<std::string>() + "/" + s["name"].get<std::string>()] = s;
+    }
+    return out;
+  }
+
   std::string WriteSpec(const std::string& file, const std::string& text) {
     const fs::path p = dir_ / file;
     std::ofstream(p) << text;
@@ -376,9 +392,35 @@ TEST_F(ControlCliTest, TrainJobsRunTheBuiltInTrainerAndReportMetrics) {
   const CommandResult submit = Job("submit --watch -f " + WriteSpec("ctr.yaml", spec));
   ASSERT_EQ(submit.code, 0) << submit.out << Job("logs ctr").out;
   EXPECT_TRUE(fs::exists(dir_ / "model" / "manifest.json"));
-  EXPECT_NE(Job("logs ctr --replica trainer-0").out.find("model written to"), std::string::npos);
+  // Servers and workers are the job's own replicas; worker 0 wrote the model.
+  const json ctr = Describe("ctr");
+  EXPECT_EQ(Replica(ctr, "ps-0")["state"], "Stopped");
+  EXPECT_EQ(Replica(ctr, "worker-0")["state"], "Succeeded");
+  EXPECT_EQ(Replica(ctr, "worker-1")["state"], "Succeeded");
+  EXPECT_NE(Job("logs ctr --replica worker-0").out.find("worker 0: model written to"),
+            std::string::npos);
+  const std::string ps_log = Job("logs ctr --replica ps-0").out;
+  EXPECT_NE(ps_log.find("stopping (SIGTERM)"), std::string::npos) << ps_log;
 
-  // The bundled example: churn data on 2 parameter servers + 2 workers, from the repository root.
+  // A single-process training job reports its epochs as metric series.
+  const std::string single = "name: single\nkind: train\nworkingDir: " + d +
+                             "\ntrain:\n  args: {train: t.svm, valid: t.svm, out: single, "
+                             "epochs: 3, early-stopping: 5}\n";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("single.yaml", single)).code, 0);
+  std::map<std::string, json> series = SeriesByName("single", 3);
+  ASSERT_TRUE(series.count("trainer-0/loss")) << json(series).dump();
+  ASSERT_TRUE(series.count("trainer-0/valid_auc")) << json(series).dump();
+  EXPECT_EQ(series["trainer-0/loss"]["points"].size(), 3u) << json(series).dump();
+  EXPECT_GT(series["trainer-0/valid_auc"]["points"][2][1].get<double>(), 0.5);
+  const CommandResult table = Job("metrics single");
+  EXPECT_NE(table.out.find("valid_auc"), std::string::npos) << table.out;
+}
+
+// The bundled example as written (2 parameter servers + 2 workers on the churn data, run from
+// the repository root): the job succeeds, the servers are stopped, the model predicts, and the
+// workers' loss and validation curves reach the service.
+TEST_F(ControlCliTest, DistributedChurnJobStopsItsServersAndReportsCurves) {
+  const std::string d = dir_.string();
   std::string churn = ReadFile(fs::path(PARASOL_SOURCE_DIR) / "src/control/examples/churn.yaml");
   const size_t out = churn.find("out: out/churn-job");
   ASSERT_NE(out, std::string::npos) << churn;
@@ -386,32 +428,38 @@ TEST_F(ControlCliTest, TrainJobsRunTheBuiltInTrainerAndReportMetrics) {
   churn += "workingDir: " + std::string(PARASOL_SOURCE_DIR) + "\n";
   const CommandResult churned = Job("submit --watch -f " + WriteSpec("churn.yaml", churn));
   ASSERT_EQ(churned.code, 0) << churned.out << Job("logs churn").out;
-  EXPECT_NE(churned.out.find("job churn: Succeeded (all replicas succeeded)"), std::string::npos)
+  EXPECT_NE(churned.out.find("job churn: Succeeded (all workers succeeded)"), std::string::npos)
       << churned.out;
+
+  const json job = Describe("churn");
+  ASSERT_EQ(job["replicas"].size(), 4u) << job.dump();
+  for (const char* ps : {"ps-0", "ps-1"}) {
+    const json& r = Replica(job, ps);
+    EXPECT_EQ(r["state"], "Stopped") << ps;
+    EXPECT_EQ(ProcessesWithEnv("127.0.0.1:" + std::to_string(r["port"].get<int>())), 0)
+        << ps << " outlived the job";
+  }
+  EXPECT_EQ(Replica(job, "worker-0")["state"], "Succeeded");
+  EXPECT_EQ(Replica(job, "worker-1")["state"], "Succeeded");
+
   const CommandResult eval = RunParasol("eval --json --model " + d + "/churn --data " +
                                         PARASOL_SOURCE_DIR + "/data/churn/test.csv");
   ASSERT_EQ(eval.code, 0) << eval.out;
   EXPECT_GT(json::parse(eval.out)["auc"].get<double>(), 0.75) << eval.out;
 
-  // A single-process training job reports its epochs as metric series.
-  const std::string single = "name: single\nkind: train\nworkingDir: " + d +
-                             "\ntrain:\n  args: {train: t.svm, valid: t.svm, out: single, "
-                             "epochs: 3, early-stopping: 5}\n";
-  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("single.yaml", single)).code, 0);
-  json metrics;
-  for (int i = 0; i < 100; ++i) {  // ingested by the service's next tick
-    metrics = Json("metrics single --json");
-    if (metrics["series"].size() >= 3) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // One point per epoch and worker: loss and examples/s from both, validation from worker 0.
+  std::map<std::string, json> series = SeriesByName("churn", 10);
+  for (const char* name : {"worker-0/loss", "worker-1/loss", "worker-0/examples_per_sec",
+                           "worker-0/valid_auc", "worker-0/valid_logloss"}) {
+    ASSERT_TRUE(series.count(name)) << name << " missing: " << json(series).dump();
+    EXPECT_GE(series[name]["points"].size(), 5u) << name;
   }
-  std::map<std::string, json> series;
-  for (const auto& s : metrics["series"]) series[s["name"].get<std::string>()] = s;
-  ASSERT_TRUE(series.count("loss")) << metrics.dump();
-  ASSERT_TRUE(series.count("valid_auc")) << metrics.dump();
-  EXPECT_EQ(series["loss"]["replica"], "trainer-0");
-  EXPECT_EQ(series["loss"]["points"].size(), 3u) << metrics.dump();
-  EXPECT_GT(series["valid_auc"]["points"][2][1].get<double>(), 0.5);
-  const CommandResult table = Job("metrics single");
+  EXPECT_FALSE(series.count("worker-1/valid_auc")) << "only worker 0 validates";
+  const json& loss = series["worker-0/loss"]["points"];
+  EXPECT_LT(loss.back()[1].get<double>(), loss.front()[1].get<double>()) << loss.dump();
+  EXPECT_LT(loss.front()[0].get<double>(), loss.back()[0].get<double>()) << "steps grow";
+  EXPECT_GT(series["worker-0/valid_auc"]["points"].back()[1].get<double>(), 0.75);
+  const CommandResult table = Job("metrics churn");
   EXPECT_NE(table.out.find("valid_auc"), std::string::npos) << table.out;
 }
 

@@ -187,6 +187,16 @@ TrainSpec ParseTrain(const YAML::Node& node) {
     if (flag == "servers" || flag == "workers") {
       Bad(kv.first, field, "set train." + flag + " instead");
     }
+    // `parasol cluster` launcher options: the control plane itself places, restarts and stops
+    // the servers and workers of a distributed job.
+    for (const char* launcher : {"checkpoint-every", "checkpoint-dir", "restore", "max-restarts",
+                                 "worker-index", "num-workers", "resume", "retry-seconds"}) {
+      if (flag == launcher) {
+        Bad(kv.first, field,
+            "not a training flag (a parameter-server launcher option; restarts follow "
+            "restartPolicy and backoffLimit)");
+      }
+    }
     t.flags.emplace_back(flag, Scalar(kv.second, field));
   }
   return t;
@@ -389,22 +399,30 @@ std::string JobSpecToJson(const JobSpec& spec) {
 JobSpec ExpandTrainJob(const JobSpec& spec, const std::string& parasol_binary) {
   if (spec.kind != JobKind::kTrain) return spec;
   JobSpec out = spec;
-  ReplicaSpec trainer;
-  trainer.role = "trainer";
-  trainer.count = 1;
-  trainer.command = {parasol_binary};
-  if (spec.train.servers == 0) {
-    trainer.command.push_back("train");
-  } else {
-    trainer.command.insert(trainer.command.end(),
-                           {"cluster", "--servers", absl::StrCat(spec.train.servers), "--workers",
-                            absl::StrCat(spec.train.workers)});
-  }
+  std::vector<std::string> flags;
   for (const auto& [flag, value] : spec.train.flags) {
-    trainer.command.push_back("--" + flag);
-    trainer.command.push_back(value);
+    flags.push_back("--" + flag);
+    flags.push_back(value);
   }
-  out.replicas = {trainer};
+  auto role = [&](const char* name, int count, std::vector<std::string> command) {
+    ReplicaSpec r;
+    r.role = name;
+    r.count = count;
+    r.command = {parasol_binary};
+    r.command.insert(r.command.end(), command.begin(), command.end());
+    r.command.insert(r.command.end(), flags.begin(), flags.end());
+    return r;
+  };
+  if (spec.train.servers == 0) {
+    out.replicas = {role("trainer", 1, {"train"})};
+    return out;
+  }
+  // Servers and workers find each other through PARASOL_CLUSTER; each worker trains on its
+  // share of the data (by task index); worker 0 writes the model once all have finished.
+  // Workers always resume: at a first start server 0 records no batches for them, so it is a
+  // no-op, and a restarted worker (any backend restarts the same command) skips what it did.
+  out.replicas = {role("ps", spec.train.servers, {"ps", "server", "--"}),
+                  role("worker", spec.train.workers, {"ps", "worker", "--resume"})};
   return out;
 }
 

@@ -39,8 +39,9 @@ struct ReplicaSpec {
   bool operator==(const ReplicaSpec&) const = default;
 };
 
-// kind: train — the built-in trainer. servers == 0: one `parasol train` process; otherwise a
-// distributed `parasol cluster --servers S --workers W` run. `flags` are passed as --KEY VALUE.
+// kind: train — the built-in trainer. servers == 0: one replica `trainer-0` = `parasol train`;
+// otherwise replicas ps-0..S-1 = `parasol ps server -- FLAGS` and worker-0..W-1 =
+// `parasol ps worker --resume FLAGS`. `flags` are passed as --KEY VALUE.
 struct TrainSpec {
   int servers = 0;
   int workers = 1;
@@ -73,8 +74,8 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
 // The canonical JSON form; ParseJobSpec(ToJson(spec)) == spec.
 std::string JobSpecToJson(const JobSpec& spec);
 
-// For kind train: the one replica ("trainer") running `parasol_binary` with the spec's flags.
-// Other kinds are returned unchanged.
+// For kind train: the replicas running `parasol_binary` (see TrainSpec). Other kinds are
+// returned unchanged.
 JobSpec ExpandTrainJob(const JobSpec& spec, const std::string& parasol_binary);
 
 // True when the job runs more than one process (the cluster spec is then given to each).

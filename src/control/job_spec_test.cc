@@ -76,18 +76,28 @@ TEST(JobSpecTest, TrainKindExpandsToTheBuiltInTrainer) {
                            "t.json");
   ASSERT_TRUE(spec.ok()) << spec.status();
   const JobSpec expanded = ExpandTrainJob(*spec, "/bin/parasol");
-  ASSERT_EQ(expanded.replicas.size(), 1u);
-  EXPECT_EQ(expanded.replicas[0].role, "trainer");
+  ASSERT_EQ(expanded.replicas.size(), 2u);
+  EXPECT_EQ(expanded.replicas[0].role, "ps");
+  EXPECT_EQ(expanded.replicas[0].count, 2);
   EXPECT_EQ(expanded.replicas[0].command,
-            (std::vector<std::string>{"/bin/parasol", "cluster", "--servers", "2", "--workers", "3",
-                                      "--train", "a.svm", "--out", "m", "--epochs", "2"}));
-  EXPECT_FALSE(IsDistributed(expanded));
+            (std::vector<std::string>{"/bin/parasol", "ps", "server", "--", "--train", "a.svm",
+                                      "--out", "m", "--epochs", "2"}));
+  EXPECT_EQ(expanded.replicas[1].role, "worker");
+  EXPECT_EQ(expanded.replicas[1].count, 3);
+  EXPECT_EQ(expanded.replicas[1].command,
+            (std::vector<std::string>{"/bin/parasol", "ps", "worker", "--resume", "--train",
+                                      "a.svm", "--out", "m", "--epochs", "2"}));
+  EXPECT_TRUE(IsDistributed(expanded));
   auto again = ParseJobSpec(JobSpecToJson(*spec), "json");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *spec);
   auto single = ParseJobSpec("name: s\nkind: train\ntrain: {args: {train: a.svm, out: m}}\n", "s");
   ASSERT_TRUE(single.ok()) << single.status();
-  EXPECT_EQ(ExpandTrainJob(*single, "p").replicas[0].command[1], "train");
+  const JobSpec one = ExpandTrainJob(*single, "p");
+  ASSERT_EQ(one.replicas.size(), 1u);
+  EXPECT_EQ(one.replicas[0].role, "trainer");
+  EXPECT_EQ(one.replicas[0].command[1], "train");
+  EXPECT_FALSE(IsDistributed(one));
 }
 
 struct BadSpec {
@@ -130,6 +140,8 @@ TEST(JobSpecTest, BadSpecsAreRejectedNamingTheFieldAndLine) {
       {"name: a\nkind: train\ntrain: {servers: 0, workers: 2, args: {train: x}}\n",
        "train.workers: more than one worker needs train.servers >= 1"},
       {"name: a\nkind: train\nreplicas: {w: {command: [x]}}\n", "replicas: not used by kind train"},
+      {"name: a\nkind: train\ntrain: {servers: 1, args: {train: x, checkpoint-every: 30s}}\n",
+       "train.args.checkpoint-every: not a training flag"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x]\n",
        "bad.yaml:4:1: not valid YAML or JSON"},
       {"[1, 2]", "spec: expected a mapping"},

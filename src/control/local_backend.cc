@@ -411,41 +411,29 @@ void LocalBackend::Recover(JobRecord& job, double now) {
 std::vector<MetricPoint> LocalBackend::CollectMetrics(JobRecord& job, double now) {
   constexpr size_t kMaxChunk = 1 << 20;
   std::vector<MetricPoint> out;
-  const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
   for (auto& r : job.replicas) {
-    std::vector<std::string> files = {MetricsPath(job.name(), r.name)};
-    // The built-in trainer writes its own metrics log into its output directory.
-    const ReplicaSpec* role = RoleOf(expanded, r.role);
-    if (job.spec.kind == JobKind::kTrain && role != nullptr) {
-      for (const auto& [flag, value] : job.spec.train.flags) {
-        if (flag == "out") {
-          files.push_back(
-              (fs::path(WorkingDir(job, expanded, *role)) / value / "metrics.jsonl").string());
-        }
-      }
+    // One file per replica: the built-in trainer and workers append to it like any command.
+    const std::string file = MetricsPath(job.name(), r.name);
+    std::ifstream in(file, std::ios::binary);
+    if (!in) continue;
+    in.seekg(0, std::ios::end);
+    const uint64_t size = static_cast<uint64_t>(in.tellg());
+    uint64_t offset = r.metrics_offsets.count(file) ? r.metrics_offsets[file] : 0;
+    if (size < offset) offset = 0;  // rewritten from the start by the replica
+    if (size == offset) continue;
+    in.seekg(static_cast<std::streamoff>(offset));
+    std::string chunk(std::min<uint64_t>(kMaxChunk, size - offset), '\0');
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    chunk.resize(static_cast<size_t>(in.gcount()));
+    ParsedChunk parsed = ParseMetricsChunk(chunk, r.name, now);
+    if (parsed.consumed == 0 && chunk.size() == kMaxChunk) {
+      parsed.consumed = chunk.size();  // a line longer than a chunk: skip it
+      ++parsed.bad_lines;
     }
-    for (const auto& file : files) {
-      std::ifstream in(file, std::ios::binary);
-      if (!in) continue;
-      in.seekg(0, std::ios::end);
-      const uint64_t size = static_cast<uint64_t>(in.tellg());
-      uint64_t offset = r.metrics_offsets.count(file) ? r.metrics_offsets[file] : 0;
-      if (size < offset) offset = 0;  // rewritten (a restarted trainer starts a new file)
-      if (size == offset) continue;
-      in.seekg(static_cast<std::streamoff>(offset));
-      std::string chunk(std::min<uint64_t>(kMaxChunk, size - offset), '\0');
-      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      chunk.resize(static_cast<size_t>(in.gcount()));
-      ParsedChunk parsed = ParseMetricsChunk(chunk, r.name, now);
-      if (parsed.consumed == 0 && chunk.size() == kMaxChunk) {
-        parsed.consumed = chunk.size();  // a line longer than a chunk: skip it
-        ++parsed.bad_lines;
-      }
-      if (parsed.consumed == 0) continue;
-      r.metrics_offsets[file] = offset + parsed.consumed;
-      r.metrics_bad_lines += parsed.bad_lines;
-      out.insert(out.end(), parsed.points.begin(), parsed.points.end());
-    }
+    if (parsed.consumed == 0) continue;
+    r.metrics_offsets[file] = offset + parsed.consumed;
+    r.metrics_bad_lines += parsed.bad_lines;
+    out.insert(out.end(), parsed.points.begin(), parsed.points.end());
   }
   return out;
 }
