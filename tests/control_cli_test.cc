@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +43,27 @@ int ProcessesWithEnv(const std::string& needle) {
     if (ReadFile(entry.path() / "environ").find(needle) != std::string::npos) ++count;
   }
   return count;
+}
+
+// Pids of live processes whose environment contains every one of `needles` and whose command
+// line contains `argv_part` (arguments joined by spaces); not the replicas' shims.
+std::vector<pid_t> ProcessesWith(const std::vector<std::string>& needles,
+                                 const std::string& argv_part) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string env = ReadFile(entry.path() / "environ");
+    bool all = !env.empty();
+    for (const auto& n : needles) all = all && env.find(n) != std::string::npos;
+    std::string cmdline = ReadFile(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (all && cmdline.find(argv_part) != std::string::npos &&
+        cmdline.find("replica-exec") == std::string::npos) {
+      pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
 }
 
 class ControlCliTest : public ::testing::Test {
@@ -461,6 +483,48 @@ TEST_F(ControlCliTest, DistributedChurnJobStopsItsServersAndReportsCurves) {
   EXPECT_GT(series["worker-0/valid_auc"]["points"].back()[1].get<double>(), 0.75);
   const CommandResult table = Job("metrics churn");
   EXPECT_NE(table.out.find("valid_auc"), std::string::npos) << table.out;
+}
+
+// A training worker killed mid-job is restarted by the service (restartPolicy OnFailure) and
+// resumes its share after the batches server 0 recorded for it; the job still succeeds.
+TEST_F(ControlCliTest, KilledTrainingWorkerResumesItsShare) {
+  const std::string d = dir_.string();
+  ASSERT_EQ(
+      RunParasol("gen --rows 4000 --features 8 --vocab 2000 --seed 5 --out " + d + "/t.svm").code,
+      0);
+  // Long enough (hundreds of batches per worker) to be killed well before its end.
+  const std::string spec = "name: resume\nkind: train\nworkingDir: " + d +
+                           "\nrestartPolicy: OnFailure\nbackoffLimit: 2\n"
+                           "train:\n  servers: 1\n  workers: 2\n"
+                           "  args: {train: t.svm, out: model, epochs: 100, batch-size: 64}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("resume.yaml", spec)).code, 0);
+  const fs::path metrics = dir_ / "state/jobs/resume/metrics/worker-1.jsonl";
+  const std::vector<std::string> worker1 = {"PARASOL_REPLICA=worker-1", metrics.string()};
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 600; ++i) {  // until worker 1 has finished 3 epochs
+    const std::string lines = ReadFile(metrics);
+    if (std::count(lines.begin(), lines.end(), '\n') >= 3) {
+      pids = ProcessesWith(worker1, "ps worker");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(pids.size(), 1u) << ReadFile(metrics);
+  ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+
+  WaitForState("resume", "Succeeded");
+  const json job = WaitForState("resume", "Stopped", "ps-0");  // stopped once workers succeeded
+  EXPECT_EQ(job["state"], "Succeeded");
+  EXPECT_EQ(job["restarts"], 1) << job.dump();
+  EXPECT_EQ(Replica(job, "worker-1")["restarts"], 1);
+  EXPECT_EQ(Replica(job, "worker-0")["restarts"], 0);
+  EXPECT_TRUE(fs::exists(dir_ / "model" / "manifest.json"));
+  const std::string log = Job("logs resume --replica worker-1").out;
+  const size_t restart = log.find("--- parasol: restart 1 of worker-1 ---");
+  ASSERT_NE(restart, std::string::npos) << log;
+  const size_t resumed = log.find("worker 1/2: resumed after batch ", restart);
+  ASSERT_NE(resumed, std::string::npos) << log;
+  EXPECT_GT(std::stoll(log.substr(resumed + 32)), 0) << log;
 }
 
 TEST_F(ControlCliTest, ReplicasReportMetricsThroughTheirMetricsFile) {
