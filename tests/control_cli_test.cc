@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <httplib.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -525,6 +527,68 @@ TEST_F(ControlCliTest, KilledTrainingWorkerResumesItsShare) {
   const size_t resumed = log.find("worker 1/2: resumed after batch ", restart);
   ASSERT_NE(resumed, std::string::npos) << log;
   EXPECT_GT(std::stoll(log.substr(resumed + 32)), 0) << log;
+}
+
+// kind serve: a model server on the replica's own port, kept running (restarted when killed, on
+// the same port) until the job is stopped.
+TEST_F(ControlCliTest, ServeJobRunsAModelServerUntilStoppedAndRestartsIt) {
+  const std::string d = dir_.string();
+  const std::string src = PARASOL_SOURCE_DIR;
+  const CommandResult trained =
+      RunParasol("train --config " + src + "/data/churn/model.yaml --train " + src +
+                 "/data/churn/train.csv --epochs 2 --out " + d + "/models/churn/1");
+  ASSERT_EQ(trained.code, 0) << trained.out;
+  const std::string spec = "name: churn-serve\nkind: serve\nworkingDir: " + d +
+                           "\nserve: {args: {model-base: models/churn}}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("serve.yaml", spec)).code, 0);
+  json job = WaitForState("churn-serve", "Running", "server-0");
+  const int port = Replica(job, "server-0")["port"].get<int>();
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(1, 0);
+  // GET /v1/models/churn on the replica's port until version 1 is AVAILABLE (30 s at most).
+  auto available = [&] {
+    for (int i = 0; i < 300; ++i) {
+      auto res = client.Get("/v1/models/churn");
+      if (res && res->status == 200 &&
+          res->body.find("\"AVAILABLE\"") != std::string::npos) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  ASSERT_TRUE(available()) << Job("logs churn-serve").out;
+  auto res = client.Post("/v1/models/churn:predict",
+                         R"({"instances": [{"tenure": 45, "contract": "One year"}]})",
+                         "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const double p = json::parse(res->body)["predictions"][0].get<double>();
+  EXPECT_GT(p, 0.0);
+  EXPECT_LT(p, 1.0);
+
+  // Killed: restarted under the default OnFailure, on the same port.
+  const std::vector<std::string> server = {"PARASOL_REPLICA=server-0", d + "/state/"};
+  const std::vector<pid_t> pids = ProcessesWith(server, " serve --rest-port " + std::to_string(port));
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+  for (int i = 0; i < 300; ++i) {
+    job = Describe("churn-serve");
+    if (Replica(job, "server-0")["restarts"] == 1 && Replica(job, "server-0")["state"] == "Running")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(job["state"], "Running") << job.dump();
+  EXPECT_EQ(Replica(job, "server-0")["restarts"], 1) << job.dump();
+  EXPECT_EQ(Replica(job, "server-0")["port"], port);
+  EXPECT_TRUE(available()) << Job("logs churn-serve").out;
+
+  // Stopped: the job ends Stopped and no server is left.
+  ASSERT_EQ(Job("stop churn-serve").code, 0);
+  job = WaitForState("churn-serve", "Stopped", "server-0");
+  EXPECT_EQ(job["state"], "Stopped");
+  EXPECT_TRUE(ProcessesWith(server, " serve ").empty());
+  EXPECT_FALSE(client.Get("/v1/models/churn"));
 }
 
 TEST_F(ControlCliTest, ReplicasReportMetricsThroughTheirMetricsFile) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -127,7 +128,7 @@ std::string LocalBackend::LogPath(const std::string& job, const std::string& rep
 }
 
 absl::Status LocalBackend::Admit(const JobSpec& spec) {
-  const Resources total = JobTotal(ExpandTrainJob(spec, options_.parasol_binary));
+  const Resources total = JobTotal(ExpandJob(spec, options_.parasol_binary));
   if (total.cpu > options_.cpu_capacity + 1e-9 || total.memory_bytes > options_.memory_capacity ||
       total.gpu > options_.gpus) {
     return absl::ResourceExhaustedError(absl::StrFormat(
@@ -235,7 +236,12 @@ absl::Status LocalBackend::StartReplica(JobRecord& job, const JobSpec& expanded,
   fs::remove(exit_file, ec);
   o.output_file = LogPath(job.name(), replica.name);
   o.argv = {options_.parasol_binary, "replica-exec", "--exit-file", exit_file, "--"};
-  o.argv.insert(o.argv.end(), role->command.begin(), role->command.end());
+  std::map<std::string, std::string> env;  // later entries win, as in the process's environment
+  for (const std::string& kv : o.env) {
+    const size_t eq = kv.find('=');
+    env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const std::string& arg : role->command) o.argv.push_back(ExpandEnvReferences(arg, env));
   o.new_session = true;
   o.kill_on_destroy = false;
   if (replica.restarts > 0) {
@@ -330,7 +336,7 @@ void LocalBackend::StopReplica(ReplicaStatus& replica, double now) {
 
 bool LocalBackend::Reconcile(JobRecord& job, double now) {
   const std::string before = JobRecordToJson(job);
-  const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
+  const JobSpec expanded = ExpandJob(job.spec, options_.parasol_binary);
   if (job.state == JobState::kPending) {
     if (!Reserve(job, expanded)) return JobRecordToJson(job) != before;
     if (auto st = StartJob(job, expanded, now); !st.ok()) {
@@ -397,7 +403,7 @@ void LocalBackend::Recover(JobRecord& job, double now) {
   }
   if (job.state == JobState::kRunning || live) {
     Reservation mine;
-    const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
+    const JobSpec expanded = ExpandJob(job.spec, options_.parasol_binary);
     const Resources need = JobTotal(expanded);
     mine.cpu = need.cpu;
     mine.memory = need.memory_bytes;
