@@ -52,6 +52,9 @@ void AddClusterCommand(CLI::App& app, ClusterFlags& f) {
                   "also once at the end");
   cmd->add_option("--checkpoint-dir", f.checkpoint_dir,
                   "Where checkpoints go (default OUT/checkpoints)");
+  cmd->add_option("--keep-checkpoints", f.keep_checkpoints,
+                  "Keep the newest N checkpoints (and the older ones their deltas build on); "
+                  "older ones are deleted (default 5; 0 keeps all)");
   cmd->add_option("--restore", f.restore,
                   "Start the servers from this checkpoint or model directory (any server count)");
   cmd->add_option("--max-restarts", f.max_restarts,
@@ -90,7 +93,7 @@ absl::StatusOr<CheckpointSchedule> ParseSchedule(const std::string& text) {
 // Options of `parasol cluster` that are not passed on to workers (the launcher writes --out).
 bool IsLauncherOption(const std::string& arg) {
   for (const char* name : {"--servers", "--workers", "--checkpoint-every", "--checkpoint-dir",
-                           "--restore", "--max-restarts", "--out"}) {
+                           "--restore", "--max-restarts", "--keep-checkpoints", "--out"}) {
     if (arg == name) return true;
   }
   return false;
@@ -111,6 +114,10 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
   }
   auto schedule = ParseSchedule(f.checkpoint_every);
   if (!schedule.ok()) return Fail(kExitUsage, schedule.status());
+  if (f.keep_checkpoints < 0) {
+    return Fail(kExitUsage, absl::StrCat("--keep-checkpoints must be >= 0, got ",
+                                         f.keep_checkpoints));
+  }
   const std::string checkpoint_root =
       !f.checkpoint_dir.empty() ? f.checkpoint_dir
       : schedule->enabled()     ? (std::filesystem::path(config.out_dir) / "checkpoints").string()
@@ -225,7 +232,7 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
     }
     checkpoints = std::make_unique<CheckpointCoordinator>(
         checkpoint_root, BuildManifest(*spec, opt, *input, 0, "{\"checkpoint\": true}"),
-        control.get());
+        control.get(), /*full_every=*/10, f.keep_checkpoints);
   }
   auto take_checkpoint = [&] {
     auto dir = checkpoints->Take();

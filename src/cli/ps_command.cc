@@ -10,14 +10,18 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "cli/exit_codes.h"
+#include "common/allocator.h"
+#include "common/status_macros.h"
 #include "model/model_dir.h"
 #include "ps/checkpoint.h"
 #include "ps/cluster_spec.h"
 #include "ps/grpc_server.h"
+#include "ps/shard_map.h"
 #include "train/distributed.h"
 #include "train/input_spec.h"
 #include "train/progress.h"
@@ -74,6 +78,9 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsChec
       "After '--': the job's training flags as its workers get them (--config, --train, "
       "--model, ...); the model and optimizer are then resolved from them, as the workers do, "
       "instead of from --model, --k, --optimizer, ... (the control plane's train jobs)");
+  server->add_option("--dense", f.dense,
+                     "A dense table NAME:SIZE (SIZE floats over all servers, each holding an "
+                     "index range; same optimizer, --init-scale and --seed); repeatable");
 
   auto* worker = ps->add_subcommand(
       "worker", "Train on this worker's share of the data against running servers");
@@ -120,6 +127,7 @@ int RunPsCheckpoint(const PsCheckpointFlags& f) {
 }
 
 int RunPsWorker(const PsWorkerFlags& f) {
+  KeepLargeBuffersMapped();
   auto config = ResolveTrainConfig(f.train, /*out_required=*/false);
   if (!config.ok()) return Fail(kExitUsage, config.status());
   WorkerOptions options;
@@ -239,9 +247,51 @@ absl::Status ApplyTrainingFlags(const std::vector<std::string>& args, ServerTabl
   return absl::OkStatus();
 }
 
+// A dense table from a --dense NAME:SIZE flag, with the sparse table's optimizer and seed.
+absl::StatusOr<std::unique_ptr<DenseTable>> MakeDenseTable(const std::string& spec,
+                                                           const ServerTableConfig& sparse,
+                                                           int shard, int num_shards) {
+  const size_t colon = spec.rfind(':');
+  DenseTableConfig config;
+  config.name = spec.substr(0, colon == std::string::npos ? 0 : colon);
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(spec.substr(colon + 1), &config.size) || config.name.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dense '", spec, "': expected NAME:SIZE, e.g. mlp0:65536"));
+  }
+  if (config.name == sparse.name) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dense '", spec, "': the sparse table is already called '", config.name,
+                     "'"));
+  }
+  config.init_scale = sparse.model.init_scale;
+  config.seed = sparse.model.seed;
+  config.optimizer = sparse.optimizer;
+  return DenseTable::Create(config, shard, num_shards);
+}
+
+// Loads `table`'s range from checkpoint `dir` when the checkpoint has it (a dense table added
+// since starts from its initial weights).
+absl::Status RestoreDense(const std::string& dir, const CheckpointInfo& info, DenseTable* table) {
+  for (const DenseTableCheckpoint& d : info.dense) {
+    if (d.name != table->name()) continue;
+    std::vector<float> weights, state;
+    RETURN_IF_ERROR(LoadDenseTable(dir, d, &weights, &state));
+    RETURN_IF_ERROR(table->Restore(weights, state));
+    std::fprintf(stderr, "ps server: restored dense table %s [%llu, %llu) from %s\n",
+                 d.name.c_str(), static_cast<unsigned long long>(table->range().begin),
+                 static_cast<unsigned long long>(table->range().end), dir.c_str());
+    return absl::OkStatus();
+  }
+  std::fprintf(stderr, "ps server: %s has no dense table %s; it starts from initial weights\n",
+               dir.c_str(), table->name().c_str());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunPsServer(const PsServerFlags& flags) {
+  KeepLargeBuffersMapped();
   PsServerFlags f = flags;
   auto cluster = ClusterSpecFromEnv();
   if (!cluster.ok()) return Fail(kExitUsage, cluster.status());
@@ -287,7 +337,15 @@ int RunPsServer(const PsServerFlags& flags) {
   }
   absl::StatusOr<CheckpointInfo> restored_from = absl::NotFoundError("no --restore");
   if (!f.restore.empty()) {
-    auto loaded = LoadModelDir(f.restore, /*with_state=*/true);
+    if (f.num_shards < 1 || f.shard < 0 || f.shard >= f.num_shards) {
+      return Fail(kExitUsage, absl::StrCat("--shard ", f.shard, " is not in [0, --num-shards ",
+                                           f.num_shards, ")"));
+    }
+    // Only this server's keys are kept while reading (not the whole checkpoint first).
+    const ShardMap map(f.num_shards);
+    const int shard = f.shard;
+    auto loaded = LoadModelDir(f.restore, /*with_state=*/true,
+                               [&](uint64_t key) { return map.ServerOf(key) == shard; });
     if (!loaded.ok()) return Fail(kExitRuntime, loaded.status());
     restored_from = ReadCheckpointInfo(f.restore);
     // Deltas may follow only when this server holds exactly a shard of that checkpoint.
@@ -301,6 +359,18 @@ int RunPsServer(const PsServerFlags& flags) {
                  static_cast<unsigned long long>((*table)->Stats().rows), f.shard, f.num_shards,
                  f.restore.c_str());
   }
+  std::vector<std::unique_ptr<DenseTable>> dense;
+  std::vector<std::string> dense_names;
+  for (const std::string& spec : f.dense) {
+    auto table = MakeDenseTable(spec, config, f.shard, f.num_shards);
+    if (!table.ok()) return Fail(kExitUsage, table.status());
+    if (restored_from.ok()) {
+      const absl::Status st = RestoreDense(f.restore, *restored_from, table->get());
+      if (!st.ok()) return Fail(kExitRuntime, st);
+    }
+    dense_names.push_back((*table)->name());
+    dense.push_back(*std::move(table));
+  }
   // Block the stop signals before gRPC starts its threads, then wait for one here.
   sigset_t stop;
   sigemptyset(&stop);
@@ -310,7 +380,8 @@ int RunPsServer(const PsServerFlags& flags) {
   ServerTable* served = table->get();
   std::vector<std::unique_ptr<ServerTable>> tables;
   tables.push_back(*std::move(table));
-  auto server = PsGrpcServer::Start(f.listen, std::move(tables), f.checkpoint_dir);
+  auto server =
+      PsGrpcServer::Start(f.listen, std::move(tables), f.checkpoint_dir, std::move(dense));
   if (!server.ok()) {
     return Fail(kExitRuntime, server.status());
   }
@@ -337,6 +408,18 @@ int RunPsServer(const PsServerFlags& flags) {
                static_cast<unsigned long long>(s.pulled_keys),
                static_cast<unsigned long long>(s.pushed_keys),
                static_cast<unsigned long long>(s.unadmitted_keys));
+  for (const std::string& name : dense_names) {
+    const DenseTableStats d = (*server)->dense_table(name)->Stats();
+    std::fprintf(stderr,
+                 "ps server %s: dense table %s, [%llu, %llu) of %llu, %llu bytes, %llu floats "
+                 "pulled, %llu pushed\n",
+                 (*server)->address().c_str(), d.name.c_str(),
+                 static_cast<unsigned long long>(d.range.begin),
+                 static_cast<unsigned long long>(d.range.end),
+                 static_cast<unsigned long long>(d.size), static_cast<unsigned long long>(d.bytes),
+                 static_cast<unsigned long long>(d.pulled),
+                 static_cast<unsigned long long>(d.pushed));
+  }
   return kExitOk;
 }
 

@@ -28,6 +28,8 @@ struct PsServerFlags {
   // The job's training flags (after "--"), as its workers get them: when given, they decide the
   // model and optimizer (config file, FFM fields from the schema) instead of --model, --k, ...
   std::vector<std::string> train_args;
+  // Dense tables, "NAME:SIZE" each: this server holds its index range of each (same optimizer).
+  std::vector<std::string> dense;
   CLI::Option* listen_flag = nullptr;
 };
 
@@ -50,6 +52,7 @@ struct ClusterFlags {
   int servers = 1, workers = 1;
   std::string checkpoint_every;  // "30s" (seconds) or "500" (worker batches); empty: none
   std::string checkpoint_dir;    // default OUT/checkpoints
+  int keep_checkpoints = 5;      // newest whole ones kept (with their delta bases); 0: all
   std::string restore;           // start the servers from this checkpoint
   int max_restarts = 3;          // per process, for killed servers and workers
 };

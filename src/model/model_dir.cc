@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
@@ -148,7 +149,8 @@ absl::Status Get(const json& obj, const char* key, const std::string& where, T* 
 }
 
 absl::Status ReadTable(const std::string& path, int dim, int state_dim, uint64_t rows,
-                       uint64_t checksum, bool with_state, SparseTable* table) {
+                       uint64_t checksum, bool with_state, SparseTable* table,
+                       const std::function<bool(uint64_t)>& keep = nullptr) {
   std::error_code ec;
   const uint64_t size = fs::file_size(path, ec);
   if (ec) return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", ec.message()));
@@ -184,6 +186,7 @@ absl::Status ReadTable(const std::string& path, int dim, int state_dim, uint64_t
   for (uint64_t i = 0; i < rows; ++i) {
     uint64_t key;
     std::memcpy(&key, keys + i * 8, 8);
+    if (keep && !keep(key)) continue;
     std::memcpy(row.data(), weights + i * 4 * dim, 4 * dim);
     if (with_state) std::memcpy(row.data() + dim, state + i * 4 * state_dim, 4 * state_dim);
     table->Put(key, row.data());
@@ -291,6 +294,16 @@ absl::Status WriteCheckpointManifest(const std::string& dir, const ModelManifest
   }
   json m = ManifestJson(manifest, dim, dim * optimizer->state_per_weight(),
                         {{"shards", shards}, {"rows", rows}});
+  for (const DenseTableCheckpoint& d : checkpoint.dense) {
+    json files = json::array();
+    for (const TableFile& f : d.shards) files.push_back(TableFileJson(f));
+    m["tables"].push_back({{"name", d.name},
+                           {"kind", "dense"},
+                           {"size", d.size},
+                           {"dim", 1},
+                           {"state_dim", d.state_dim},
+                           {"shards", files}});
+  }
   m["checkpoint"] = {{"id", checkpoint.id},
                      {"previous", checkpoint.previous},
                      {"worker_clocks", checkpoint.worker_clocks}};
@@ -361,8 +374,17 @@ absl::StatusOr<ParsedManifest> ReadManifest(const std::string& dir) {
 
   ASSIGN_OR_RETURN(auto model_obj, Model::Create(mf.spec));
   ASSIGN_OR_RETURN(auto opt, CreateOptimizer(mf.optimizer));
-  if (!tables.is_array() || tables.size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": 'tables' must list one table"));
+  // The model's sparse table first; a checkpoint may list the servers' dense tables after it.
+  if (!tables.is_array() || tables.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": 'tables' must list the table"));
+  }
+  for (size_t t = 1; t < tables.size(); ++t) {
+    std::string kind;
+    RETURN_IF_ERROR(Get(tables[t], "kind", absl::StrCat(where, " tables[", t, "]"), &kind));
+    if (kind != "dense" || !m.contains("checkpoint")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": tables[", t, "] must be a dense table of a checkpoint"));
+    }
   }
   const std::string twhere = where + " tables[0]";
   RETURN_IF_ERROR(Get(tables[0], "dim", twhere, &p.dim));
@@ -416,6 +438,26 @@ absl::StatusOr<CheckpointInfo> ParseCheckpoint(const ParsedManifest& p) {
                      ParseTableFile(shards[s], absl::StrCat(p.where, " shards[", s, "]")));
     info.shards.push_back(std::move(f));
   }
+  for (size_t t = 1; t < p.m["tables"].size(); ++t) {
+    const json& d = p.m["tables"][t];
+    const std::string twhere = absl::StrCat(p.where, " tables[", t, "]");
+    DenseTableCheckpoint table;
+    json files;
+    RETURN_IF_ERROR(Get(d, "name", twhere, &table.name));
+    RETURN_IF_ERROR(Get(d, "size", twhere, &table.size));
+    RETURN_IF_ERROR(Get(d, "state_dim", twhere, &table.state_dim));
+    RETURN_IF_ERROR(Get(d, "shards", twhere, &files));
+    if (!files.is_array() || files.empty() || table.state_dim < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(twhere, ": 'shards' must be a list and 'state_dim' >= 0"));
+    }
+    for (size_t s = 0; s < files.size(); ++s) {
+      ASSIGN_OR_RETURN(TableFile f,
+                       ParseTableFile(files[s], absl::StrCat(twhere, " shards[", s, "]")));
+      table.shards.push_back(std::move(f));
+    }
+    info.dense.push_back(std::move(table));
+  }
   return info;
 }
 
@@ -434,7 +476,8 @@ absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& dir) {
   return ParseCheckpoint(p);
 }
 
-absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state) {
+absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state,
+                                         const std::function<bool(uint64_t)>& keep) {
   ASSIGN_OR_RETURN(const ParsedManifest p, ReadManifest(dir));
   LoadedModel loaded;
   loaded.manifest = p.mf;
@@ -444,7 +487,7 @@ absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state
       std::make_unique<SparseTable>(p.dim + loaded.state_floats, [](uint64_t, float* row) {});
   auto read = [&](const std::string& in_dir, const TableFile& f) {
     return ReadTable((fs::path(in_dir) / f.file).string(), p.dim, p.state_dim, f.rows, f.checksum,
-                     with_state, loaded.table.get());
+                     with_state, loaded.table.get(), keep);
   };
   const json& t = p.m["tables"][0];
   if (!t.contains("shards")) {
@@ -493,6 +536,32 @@ absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state
     }
   }
   return loaded;
+}
+
+absl::Status LoadDenseTable(const std::string& dir, const DenseTableCheckpoint& table,
+                            std::vector<float>* weights, std::vector<float>* state) {
+  SparseTable rows(1 + table.state_dim, [](uint64_t, float*) {});
+  for (const TableFile& f : table.shards) {
+    RETURN_IF_ERROR(ReadTable((fs::path(dir) / f.file).string(), 1, table.state_dim, f.rows,
+                              f.checksum, /*with_state=*/true, &rows));
+  }
+  if (rows.size() != table.size) {
+    return absl::DataLossError(absl::StrCat(dir, ": dense table '", table.name, "' has ",
+                                            rows.size(), " indexes stored, expected ", table.size));
+  }
+  const size_t s = static_cast<size_t>(table.state_dim);
+  weights->assign(table.size, 0.0f);
+  state->assign(table.size * s, 0.0f);
+  for (uint64_t i = 0; i < table.size; ++i) {
+    const float* row = rows.Find(i);
+    if (row == nullptr) {
+      return absl::DataLossError(
+          absl::StrCat(dir, ": dense table '", table.name, "' has no index ", i));
+    }
+    (*weights)[i] = row[0];
+    std::copy_n(row + 1, s, state->data() + i * s);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace parasol

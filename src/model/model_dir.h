@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -42,11 +43,22 @@ struct TableFile {
 
 // A checkpoint written by parameter servers (src/ps/checkpoint.h): one table file per server
 // shard, each either whole or a delta over the same shard of `previous` (a sibling directory).
+// A dense table of a checkpoint (parameter servers' dense tables): `size` floats, each stored as
+// a row keyed by its index, its weight followed by `state_dim` optimizer state floats; shard i is
+// server i's contiguous range, always whole.
+struct DenseTableCheckpoint {
+  std::string name;
+  uint64_t size = 0;
+  int state_dim = 0;
+  std::vector<TableFile> shards;
+};
+
 struct CheckpointInfo {
   int64_t id = 0;
   std::string previous;                // sibling directory name; empty for none
   std::vector<TableFile> shards;       // shard i = the rows server i of shards.size() held
   std::vector<int64_t> worker_clocks;  // batches each worker had finished (-1: finished)
+  std::vector<DenseTableCheckpoint> dense;
 };
 
 // Writes `rows` (key → dim weights followed by state_dim optimizer state floats, sorted by key)
@@ -80,12 +92,21 @@ struct LoadedModel {
 // half-written), dimensions that disagree with the manifest.
 // A checkpoint's manifest loads the same way: every shard file, each delta applied over the
 // same shard of the previous checkpoint (whose shard count must match).
-absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state);
+// With `keep`, only the rows whose key it accepts are stored (a parameter server restoring its
+// share of a checkpoint holds only that share in memory).
+absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state,
+                                         const std::function<bool(uint64_t)>& keep = nullptr);
 
 // DIR's manifest alone (no table files read).
 absl::StatusOr<ModelManifest> ReadModelManifest(const std::string& dir);
 
 // The checkpoint section of DIR's manifest; NotFound when DIR is a plain model directory.
 absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& dir);
+
+// Reads dense table `table` of checkpoint DIR whole: size weights and size * state_dim state
+// floats (interleaved per weight). DataLoss names the file that is truncated, corrupt, or leaves
+// an index out.
+absl::Status LoadDenseTable(const std::string& dir, const DenseTableCheckpoint& table,
+                            std::vector<float>* weights, std::vector<float>* state);
 
 }  // namespace parasol

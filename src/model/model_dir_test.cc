@@ -73,6 +73,26 @@ TEST_F(ModelDirTest, SaveThenLoadGivesIdenticalRows) {
   EXPECT_EQ(weights_only->table->row_floats(), 4);
 }
 
+TEST_F(ModelDirTest, AKeyFilterStoresOnlyTheKeysItAccepts) {
+  Trained t = MakeTrained("adagrad");
+  ASSERT_TRUE(SaveModelDir(dir_, t.manifest, *t.table, *t.optimizer, 500).ok());
+  auto odd = LoadModelDir(dir_, /*with_state=*/true, [](uint64_t key) { return key % 2 == 1; });
+  ASSERT_TRUE(odd.ok()) << odd.status();
+  size_t want = 0;
+  t.table->ForEach([&](uint64_t key, const float* row) {
+    const float* got = odd->table->Find(key);
+    if (key % 2 == 0) {
+      EXPECT_EQ(got, nullptr) << key;
+      return;
+    }
+    ++want;
+    ASSERT_NE(got, nullptr) << key;
+    EXPECT_EQ(got[0], row[0]);
+  });
+  EXPECT_GT(want, 0u);
+  EXPECT_EQ(odd->table->size(), want);
+}
+
 TEST_F(ModelDirTest, AveragedOptimizerExportsAveragedWeights) {
   Trained t = MakeTrained("averaged");
   ASSERT_TRUE(SaveModelDir(dir_, t.manifest, *t.table, *t.optimizer, 500).ok());

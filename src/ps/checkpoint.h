@@ -20,9 +20,10 @@ class CheckpointCoordinator {
  public:
   // `manifest` describes the model (spec, optimizer, input); `transport` reaches the servers.
   // Checkpoint ids continue after the newest one already under `root`. Every `full_every`-th
-  // checkpoint is whole on every server, bounding delta chains.
+  // checkpoint is whole on every server, bounding delta chains. With `keep` > 0, each Take
+  // then deletes what PruneCheckpoints(root, keep) would.
   CheckpointCoordinator(std::string root, ModelManifest manifest, GrpcTransport* transport,
-                        int full_every = 10);
+                        int full_every = 10, int keep = 0);
 
   // Takes one checkpoint; returns its directory.
   absl::StatusOr<std::string> Take();
@@ -34,10 +35,16 @@ class CheckpointCoordinator {
   ModelManifest manifest_;
   GrpcTransport* transport_;
   int full_every_;
+  int keep_;
   int64_t next_id_ = 1;
   std::string previous_;  // last whole checkpoint written by this coordinator
   int64_t taken_ = 0;
 };
+
+// Deletes the checkpoints under `root` that are not needed to load its newest `keep` whole ones
+// (a delta needs the checkpoints its chain goes back through), and torn ones (no manifest)
+// older than the newest whole one. Returns how many directories were deleted.
+absl::StatusOr<int> PruneCheckpoints(const std::string& root, int keep);
 
 // The newest whole checkpoint under `root` (as ROOT/LATEST names it); NotFound when none.
 absl::StatusOr<std::string> LatestCheckpoint(const std::string& root);

@@ -17,13 +17,23 @@ namespace {
 
 class PsService final : public ps::ParameterServer::Service {
  public:
-  PsService(std::vector<std::unique_ptr<ServerTable>> tables, std::string checkpoint_root)
-      : tables_(std::move(tables)), checkpoint_root_(std::move(checkpoint_root)) {}
+  PsService(std::vector<std::unique_ptr<ServerTable>> tables,
+            std::vector<std::unique_ptr<DenseTable>> dense, std::string checkpoint_root)
+      : tables_(std::move(tables)),
+        dense_(std::move(dense)),
+        checkpoint_root_(std::move(checkpoint_root)) {}
 
   ClockTable& clocks() { return clocks_; }
 
   ServerTable* Find(const std::string& name) const {
     for (const auto& t : tables_) {
+      if (t->name() == name) return t.get();
+    }
+    return nullptr;
+  }
+
+  DenseTable* FindDense(const std::string& name) const {
+    for (const auto& t : dense_) {
       if (t->name() == name) return t.get();
     }
     return nullptr;
@@ -54,6 +64,32 @@ class PsService final : public ps::ParameterServer::Service {
     return ToGrpcStatus(
         table->Push(absl::MakeConstSpan(request->keys().data(), request->keys_size()),
                     absl::MakeConstSpan(request->grads().data(), request->grads_size())));
+  }
+
+  grpc::Status DensePull(grpc::ServerContext*, const ps::DensePullRequest* request,
+                         ps::DensePullResponse* response) override {
+    DenseTable* table = FindDense(request->table());
+    if (table == nullptr) return ToGrpcStatus(UnknownTable(request->table()));
+    // Checked against the range first: `length` comes off the wire and sizes the reply.
+    const absl::Status in_range = table->CheckRange(request->offset(), request->length(), "pull");
+    if (!in_range.ok()) return ToGrpcStatus(in_range);
+    if (request->length() * sizeof(float) > static_cast<uint64_t>(kPsMaxMessageBytes)) {
+      return ToGrpcStatus(absl::ResourceExhaustedError(
+          absl::StrCat("dense pull of ", request->length(), " floats exceeds the reply limit of ",
+                       kPsMaxMessageBytes, " bytes; split the request")));
+    }
+    response->mutable_values()->Resize(static_cast<int>(request->length()), 0.0f);
+    return ToGrpcStatus(table->Pull(
+        request->offset(), absl::MakeSpan(response->mutable_values()->mutable_data(),
+                                          static_cast<size_t>(request->length()))));
+  }
+
+  grpc::Status DensePush(grpc::ServerContext*, const ps::DensePushRequest* request,
+                         ps::DensePushResponse*) override {
+    DenseTable* table = FindDense(request->table());
+    if (table == nullptr) return ToGrpcStatus(UnknownTable(request->table()));
+    return ToGrpcStatus(table->Push(
+        request->offset(), absl::MakeConstSpan(request->grads().data(), request->grads_size())));
   }
 
   grpc::Status Export(grpc::ServerContext* context, const ps::ExportRequest* request,
@@ -112,6 +148,20 @@ class PsService final : public ps::ParameterServer::Service {
       out->set_evicted(s.evicted_rows);
       out->set_unadmitted(s.unadmitted_keys);
     }
+    for (const auto& t : dense_) {
+      const DenseTableStats s = t->Stats();
+      ps::TableStats* out = response->add_tables();
+      out->set_name(s.name);
+      out->set_dense(true);
+      out->set_dim(1);
+      out->set_size(s.size);
+      out->set_begin(s.range.begin);
+      out->set_rows(s.range.size());
+      out->set_bytes(s.bytes);
+      out->set_pulls(s.pulled);
+      out->set_pushes(s.pushed);
+      out->set_state_dim(t->state_per_weight());
+    }
     return grpc::Status::OK;
   }
 
@@ -135,7 +185,8 @@ class PsService final : public ps::ParameterServer::Service {
           absl::StrCat("shard ", request.shard(), " is not in [0, ", request.num_shards(), ")"));
     }
     ServerTable* table = Find(request.table());
-    if (table == nullptr) return UnknownTable(request.table());
+    DenseTable* dense = table == nullptr ? FindDense(request.table()) : nullptr;
+    if (table == nullptr && dense == nullptr) return UnknownTable(request.table());
     namespace fs = std::filesystem;
     const fs::path dir = fs::path(checkpoint_root_) / request.name();
     std::error_code ec;
@@ -145,9 +196,10 @@ class PsService final : public ps::ParameterServer::Service {
           absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
     }
     const std::string file =
-        absl::StrCat(table->name(), "-", request.shard(), "-of-", request.num_shards(), ".bin");
-    auto written =
-        table->WriteCheckpoint((dir / file).string(), request.name(), request.previous());
+        absl::StrCat(request.table(), "-", request.shard(), "-of-", request.num_shards(), ".bin");
+    auto written = table != nullptr ? table->WriteCheckpoint((dir / file).string(),
+                                                             request.name(), request.previous())
+                                    : dense->WriteCheckpoint((dir / file).string());
     if (!written.ok()) return written.status();
     response->set_file(written->file);
     response->set_rows(written->rows);
@@ -167,11 +219,15 @@ class PsService final : public ps::ParameterServer::Service {
   absl::Status UnknownTable(const std::string& name) const {
     std::string known;
     for (const auto& t : tables_) absl::StrAppend(&known, known.empty() ? "" : ", ", t->name());
+    for (const auto& t : dense_) {
+      absl::StrAppend(&known, known.empty() ? "" : ", ", t->name(), " (dense)");
+    }
     return absl::NotFoundError(
         absl::StrCat("no table '", name, "' (this server has: ", known, ")"));
   }
 
   std::vector<std::unique_ptr<ServerTable>> tables_;
+  std::vector<std::unique_ptr<DenseTable>> dense_;
   const std::string checkpoint_root_;
   ClockTable clocks_;
 };
@@ -185,9 +241,10 @@ struct PsGrpcServer::Impl {
 
 absl::StatusOr<std::unique_ptr<PsGrpcServer>> PsGrpcServer::Start(
     const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables,
-    const std::string& checkpoint_root) {
+    const std::string& checkpoint_root, std::vector<std::unique_ptr<DenseTable>> dense) {
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<PsService>(std::move(tables), checkpoint_root);
+  impl->service =
+      std::make_unique<PsService>(std::move(tables), std::move(dense), checkpoint_root);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
@@ -211,6 +268,10 @@ PsGrpcServer::~PsGrpcServer() { Shutdown(); }
 
 ServerTable* PsGrpcServer::table(const std::string& name) const {
   return impl_->service->Find(name);
+}
+
+DenseTable* PsGrpcServer::dense_table(const std::string& name) const {
+  return impl_->service->FindDense(name);
 }
 
 void PsGrpcServer::RestoreClocks(const std::vector<int64_t>& clocks) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "ps/dense_table.h"
 #include "ps/server_table.h"
 
 namespace parasol {
@@ -18,16 +19,19 @@ inline constexpr int kPsMaxMessageBytes = 256 << 20;
 
 class PsGrpcServer {
  public:
-  // Listens on `address` (HOST:PORT; port 0 picks a free one) and serves `tables`. Checkpoint
-  // requests write under `checkpoint_root` (refused when empty).
+  // Listens on `address` (HOST:PORT; port 0 picks a free one) and serves the sparse `tables`
+  // and this server's ranges of the `dense` tables. Checkpoint requests write under
+  // `checkpoint_root` (refused when empty).
   static absl::StatusOr<std::unique_ptr<PsGrpcServer>> Start(
       const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables,
-      const std::string& checkpoint_root = "");
+      const std::string& checkpoint_root = "",
+      std::vector<std::unique_ptr<DenseTable>> dense = {});
   ~PsGrpcServer();
 
   // HOST:PORT actually bound.
   const std::string& address() const { return address_; }
   ServerTable* table(const std::string& name) const;
+  DenseTable* dense_table(const std::string& name) const;
   // Worker clocks from a checkpoint (server 0 after a restore).
   void RestoreClocks(const std::vector<int64_t>& clocks);
   void Shutdown();

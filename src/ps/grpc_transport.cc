@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "model/sparse_table.h"
 #include "proto/ps.grpc.pb.h"
 #include "ps/grpc_server.h"
@@ -185,17 +186,37 @@ absl::Status GrpcTransport::FinishClock(int worker, int num_workers) {
   return CallClock(impl_->lanes[0]->stub(), request, impl_->retry);
 }
 
-absl::StatusOr<std::vector<int64_t>> GrpcTransport::WorkerClocks() {
+namespace {
+
+absl::StatusOr<ps::StatsResponse> StatsOfServer0(ps::ParameterServer::Stub& stub,
+                                                 std::chrono::milliseconds retry) {
   ps::StatsRequest request;
   ps::StatsResponse response;
-  const grpc::Status status = WithRetry(impl_->retry, [&](grpc::ClientContext& context) {
-    return impl_->lanes[0]->stub().Stats(&context, request, &response);
-  });
+  const grpc::Status status = WithRetry(
+      retry, [&](grpc::ClientContext& context) { return stub.Stats(&context, request, &response); });
   if (!status.ok()) {
     return absl::Status(FromGrpcStatus(status).code(),
                         absl::StrCat("stats (server 0): ", status.error_message()));
   }
+  return response;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int64_t>> GrpcTransport::WorkerClocks() {
+  ASSIGN_OR_RETURN(const ps::StatsResponse response,
+                   StatsOfServer0(impl_->lanes[0]->stub(), impl_->retry));
   return std::vector<int64_t>(response.worker_clocks().begin(), response.worker_clocks().end());
+}
+
+absl::StatusOr<std::vector<DenseTableInfo>> GrpcTransport::DenseTables() {
+  ASSIGN_OR_RETURN(const ps::StatsResponse response,
+                   StatsOfServer0(impl_->lanes[0]->stub(), impl_->retry));
+  std::vector<DenseTableInfo> tables;
+  for (const ps::TableStats& t : response.tables()) {
+    if (t.dense()) tables.push_back({t.name(), t.size(), static_cast<int>(t.state_dim())});
+  }
+  return tables;
 }
 
 absl::StatusOr<CheckpointInfo> GrpcTransport::WriteShards(const std::string& table,
@@ -278,6 +299,54 @@ void GrpcTransport::Push(int server, const std::string& table, std::vector<uint6
     request.mutable_grads()->Add(grads.begin(), grads.end());
     const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
       return lane->stub().Push(&context, request, &response);
+    });
+    if (!status.ok()) {
+      return done(absl::Status(FromGrpcStatus(status).code(),
+                               absl::StrCat("server ", server, ": ", status.error_message())));
+    }
+    done(absl::OkStatus());
+  });
+}
+
+void GrpcTransport::DensePull(int server, const std::string& table, uint64_t offset,
+                              uint64_t length, std::vector<float>* values, Done done) {
+  ServerLane* lane = impl_->lanes[server].get();
+  lane->Run([lane, server, table, offset, length, values, done = std::move(done),
+             retry = impl_->retry] {
+    ps::DensePullRequest request;
+    ps::DensePullResponse response;
+    request.set_table(table);
+    request.set_offset(offset);
+    request.set_length(length);
+    const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
+      return lane->stub().DensePull(&context, request, &response);
+    });
+    if (!status.ok()) {
+      return done(absl::Status(FromGrpcStatus(status).code(),
+                               absl::StrCat("server ", server, ": ", status.error_message())));
+    }
+    if (static_cast<uint64_t>(response.values_size()) != length) {
+      return done(absl::DataLossError(absl::StrCat("server ", server, " answered ",
+                                                   response.values_size(), " values of dense '",
+                                                   table, "' for ", length)));
+    }
+    values->assign(response.values().begin(), response.values().end());
+    done(absl::OkStatus());
+  });
+}
+
+void GrpcTransport::DensePush(int server, const std::string& table, uint64_t offset,
+                              std::vector<float> grads, Done done) {
+  ServerLane* lane = impl_->lanes[server].get();
+  lane->Run([lane, server, table, offset, grads = std::move(grads), done = std::move(done),
+             retry = impl_->retry] {
+    ps::DensePushRequest request;
+    ps::DensePushResponse response;
+    request.set_table(table);
+    request.set_offset(offset);
+    request.mutable_grads()->Add(grads.begin(), grads.end());
+    const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
+      return lane->stub().DensePush(&context, request, &response);
     });
     if (!status.ok()) {
       return done(absl::Status(FromGrpcStatus(status).code(),

@@ -38,10 +38,16 @@ class GrpcTransport : public PsTransport {
   // `previous` where it can), in parallel; shard i is server i's file. Blocking.
   absl::StatusOr<CheckpointInfo> WriteShards(const std::string& table, const std::string& name,
                                              const std::string& previous);
+  // The dense tables server 0 holds (every server holds a range of each). Blocking.
+  absl::StatusOr<std::vector<DenseTableInfo>> DenseTables();
   void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
             std::vector<float>* values, Done done) override;
   void Push(int server, const std::string& table, std::vector<uint64_t> keys,
             std::vector<float> grads, Done done) override;
+  void DensePull(int server, const std::string& table, uint64_t offset, uint64_t length,
+                 std::vector<float>* values, Done done) override;
+  void DensePush(int server, const std::string& table, uint64_t offset, std::vector<float> grads,
+                 Done done) override;
 
   struct Impl;
 

@@ -17,6 +17,7 @@ struct KvWorker::Call {
   std::vector<uint64_t> unique;
   std::vector<uint32_t> position;  // for each original key, its index in `unique`
   std::vector<float>* values = nullptr;
+  bool dense = false;  // replies are the servers' ranges, in server order
 };
 
 KvWorker::KvWorker(PsTransport* transport, std::string table, int dim)
@@ -71,7 +72,10 @@ void KvWorker::Finish(const std::shared_ptr<Call>& call, absl::Status status) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!status.ok() && call->status.ok()) call->status = status;
   if (--call->pending > 0) return;
-  if (call->values != nullptr && call->status.ok()) {
+  if (call->values != nullptr && call->status.ok() && call->dense) {
+    call->values->clear();
+    for (const auto& r : call->replies) call->values->insert(call->values->end(), r.begin(), r.end());
+  } else if (call->values != nullptr && call->status.ok()) {
     // Scatter the per-server replies back to the caller's key order.
     std::vector<float> rows(call->unique.size() * dim_);
     for (size_t s = 0; s < call->slots.size(); ++s) {
@@ -162,6 +166,39 @@ absl::Status KvWorker::Wait(Timestamp ts) {
   cv_.wait(lock, [&] { return call->done; });
   calls_.erase(ts);
   return call->status;
+}
+
+KvWorker::Timestamp KvWorker::PullDense(const std::string& table, uint64_t size,
+                                        std::vector<float>* values) {
+  auto call = std::make_shared<Call>();
+  call->values = values;
+  call->dense = true;
+  const int n = shards_.num_servers();
+  call->replies.resize(n);
+  call->pending = 1 + n;
+  const Timestamp ts = Start(call);
+  for (int s = 0; s < n; ++s) {
+    const IndexRange r = DenseRange(size, s, n);
+    transport_->DensePull(s, table, r.begin, r.size(), &call->replies[s],
+                          [this, call](absl::Status st) { Finish(call, std::move(st)); });
+  }
+  Finish(call, absl::OkStatus());
+  return ts;
+}
+
+KvWorker::Timestamp KvWorker::PushDense(const std::string& table, absl::Span<const float> grads) {
+  auto call = std::make_shared<Call>();
+  const int n = shards_.num_servers();
+  call->pending = 1 + n;
+  const Timestamp ts = Start(call);
+  for (int s = 0; s < n; ++s) {
+    const IndexRange r = DenseRange(grads.size(), s, n);
+    transport_->DensePush(s, table, r.begin,
+                          std::vector<float>(grads.begin() + r.begin, grads.begin() + r.end),
+                          [this, call](absl::Status st) { Finish(call, std::move(st)); });
+  }
+  Finish(call, absl::OkStatus());
+  return ts;
 }
 
 }  // namespace parasol

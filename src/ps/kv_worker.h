@@ -1,6 +1,6 @@
 // The worker's view of the parameter servers, in the manner of ps-lite's KVWorker: Pull and Push
 // return a timestamp to Wait on, so the next batch's pull can overlap the current batch's
-// compute. Keys of a call are de-duplicated (and duplicate keys' gradients summed) before
+// compute. Dense tables are pulled and pushed whole, split by index range. Keys of a call are de-duplicated (and duplicate keys' gradients summed) before
 // sending, and each server gets at most one request per call. Thread-safe.
 #pragma once
 
@@ -34,6 +34,12 @@ class KvWorker {
   // Sends keys.size() * dim gradients; duplicate keys are summed into one update.
   // InvalidArgument (from Wait) when grads.size() != keys.size() * dim.
   Timestamp Push(absl::Span<const uint64_t> keys, absl::Span<const float> grads);
+
+  // Dense tables (any name; the row width does not apply): the whole `size`-float table
+  // `table`, one request per server for its range. After Wait, *values holds `size` weights.
+  Timestamp PullDense(const std::string& table, uint64_t size, std::vector<float>* values);
+  // One gradient per index of the whole table (grads.size() is the table's size).
+  Timestamp PushDense(const std::string& table, absl::Span<const float> grads);
 
   // Blocks until the call `ts` completes; returns its status (the first failing server's).
   absl::Status Wait(Timestamp ts);

@@ -1,4 +1,5 @@
 #include "ps/server_table.h"
+#include "ps/checkpoint.h"
 
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "model/model_dir.h"
 #include "ps/count_min.h"
@@ -252,6 +254,44 @@ TEST_F(CheckpointTest, DeltasHoldOnlyChangedRowsAndTheChainLoadsTheLatestState) 
   EXPECT_EQ(loaded->table->size(), 100u);
   EXPECT_EQ(loaded->table->Find(5)[0], -3.0f);   // 1 + 2, from the delta
   EXPECT_EQ(loaded->table->Find(50)[0], -1.0f);  // from c1
+}
+
+TEST_F(CheckpointTest, PruningKeepsTheNewestAndWhatTheirDeltasBuildOn) {
+  FakeClock clock;
+  ServerTableConfig config;
+  config.clock = clock.fn();
+  auto a = MakeTableWith(config);
+  float g = 1.0f;
+  auto step = [&](uint64_t key) {
+    clock.now += 1;
+    ASSERT_TRUE(a->Push({&key, 1}, {&g, 1}).ok());
+    clock.now += 1;
+  };
+  auto name = [](int id) { return absl::StrFormat("ckpt-%06d", id); };
+  // 1 whole, 2 delta on 1, 3 torn, 4 whole, 5 delta on 4, 6 delta on 5, 7 torn (in progress).
+  const std::string previous[] = {"", "", name(1), name(2), "", name(4), name(5), name(6)};
+  for (int id = 1; id <= 7; ++id) {
+    step(static_cast<uint64_t>(id));
+    const CheckpointInfo c = Write({a.get()}, name(id), previous[id], id != 3 && id != 7);
+    EXPECT_EQ(c.shards[0].delta, !previous[id].empty()) << id;
+  }
+  auto before = LoadModelDir((dir_ / name(6)).string(), /*with_state=*/true);
+  ASSERT_TRUE(before.ok()) << before.status();
+
+  auto deleted = PruneCheckpoints(dir_.string(), 2);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 3);  // 1, 2 and 3
+  for (int id = 1; id <= 7; ++id) {
+    EXPECT_EQ(std::filesystem::exists(dir_ / name(id)), id >= 4) << id;
+  }
+  auto after = LoadModelDir((dir_ / name(6)).string(), /*with_state=*/true);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->table->size(), before->table->size());
+  EXPECT_EQ(after->table->Find(6)[0], before->table->Find(6)[0]);
+  EXPECT_EQ(after->table->Find(1)[0], before->table->Find(1)[0]);
+  // Keeping only the newest still needs 5 and 4 under it.
+  EXPECT_EQ(*PruneCheckpoints(dir_.string(), 1), 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / name(4)));
 }
 
 TEST_F(CheckpointTest, ACheckpointWithoutManifestIsNotThePreviousOfADelta) {

@@ -37,4 +37,39 @@ void InProcessTransport::Push(int server, const std::string& table, std::vector<
   done(t->Push(keys, grads));
 }
 
+DenseTable* InProcessTransport::FindDense(int server, const std::string& table,
+                                          absl::Status* status) const {
+  if (server < 0 || server >= num_servers()) {
+    *status = absl::InvalidArgumentError(absl::StrCat("no server ", server));
+    return nullptr;
+  }
+  if (static_cast<size_t>(server) < dense_.size()) {
+    for (DenseTable* t : dense_[server]) {
+      if (t->name() == table) return t;
+    }
+  }
+  *status =
+      absl::NotFoundError(absl::StrCat("server ", server, " has no dense table '", table, "'"));
+  return nullptr;
+}
+
+void InProcessTransport::DensePull(int server, const std::string& table, uint64_t offset,
+                                   uint64_t length, std::vector<float>* values, Done done) {
+  requests_.fetch_add(1);
+  absl::Status status;
+  DenseTable* t = FindDense(server, table, &status);
+  if (t == nullptr) return done(status);
+  values->resize(length);
+  done(t->Pull(offset, absl::MakeSpan(*values)));
+}
+
+void InProcessTransport::DensePush(int server, const std::string& table, uint64_t offset,
+                                   std::vector<float> grads, Done done) {
+  requests_.fetch_add(1);
+  absl::Status status;
+  DenseTable* t = FindDense(server, table, &status);
+  if (t == nullptr) return done(status);
+  done(t->Push(offset, grads));
+}
+
 }  // namespace parasol
