@@ -240,9 +240,13 @@ absl::Status ApplyTrainingFlags(const std::vector<std::string>& args, ServerTabl
   }
   auto resolved = ResolveTrainConfig(train, /*out_required=*/false);
   if (!resolved.ok()) return resolved.status();
-  auto prepared = PrepareTraining(*resolved);
-  if (!prepared.ok()) return prepared.status();
-  config->model = prepared->spec;
+  // As the workers resolve it, minus their pass over the data for normalize statistics, which
+  // the rows' shape does not depend on.
+  auto input = InputSpecFromConfig(*resolved);
+  if (!input.ok()) return input.status();
+  auto spec = ResolveModelSpec(*resolved, *input);
+  if (!spec.ok()) return spec.status();
+  config->model = *spec;
   config->optimizer = resolved->resolved_optimizer();
   return absl::OkStatus();
 }

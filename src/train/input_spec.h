@@ -39,8 +39,8 @@ absl::StatusOr<InputSpec> PrepareTrainingInput(const TrainConfig& config);
 // scan of the training file when the config does not give `fields`.
 absl::StatusOr<ModelSpec> ResolveModelSpec(const TrainConfig& config, const InputSpec& input);
 
-// What every process of a training job resolves before it trains (`parasol train`, and each
-// server and worker of a distributed job from the same flags): PrepareTrainingInput, then
+// What a process that trains resolves first (`parasol cluster` and `parasol ps worker`, the
+// latter on every worker of a job from the same flags): PrepareTrainingInput, then
 // ResolveModelSpec.
 struct PreparedTraining {
   InputSpec input;
