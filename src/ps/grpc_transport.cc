@@ -262,9 +262,9 @@ absl::StatusOr<CheckpointInfo> GrpcTransport::WriteShards(const std::string& tab
 }
 
 void GrpcTransport::Pull(int server, const std::string& table, std::vector<uint64_t> keys,
-                         std::vector<float>* values, Done done) {
+                         PullDone done) {
   ServerLane* lane = impl_->lanes[server].get();
-  lane->Run([lane, server, table, keys = std::move(keys), values, done = std::move(done),
+  lane->Run([lane, server, table, keys = std::move(keys), done = std::move(done),
              retry = impl_->retry] {
     ps::PullRequest request;
     ps::PullResponse response;
@@ -275,15 +275,16 @@ void GrpcTransport::Pull(int server, const std::string& table, std::vector<uint6
     });
     if (!status.ok()) {
       return done(absl::Status(FromGrpcStatus(status).code(),
-                               absl::StrCat("server ", server, ": ", status.error_message())));
+                               absl::StrCat("server ", server, ": ", status.error_message())),
+                  {});
     }
     const auto& v = response.values();
     if (static_cast<size_t>(v.size()) != keys.size() * response.dim()) {
       return done(absl::DataLossError(absl::StrCat("server ", server, " answered ", v.size(),
-                                                   " values for ", keys.size(), " keys")));
+                                                   " values for ", keys.size(), " keys")),
+                  {});
     }
-    values->assign(v.begin(), v.end());
-    done(absl::OkStatus());
+    done(absl::OkStatus(), absl::MakeConstSpan(v.data(), static_cast<size_t>(v.size())));
   });
 }
 

@@ -41,7 +41,7 @@ class GrpcTransport : public PsTransport {
   // The dense tables server 0 holds (every server holds a range of each). Blocking.
   absl::StatusOr<std::vector<DenseTableInfo>> DenseTables();
   void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
-            std::vector<float>* values, Done done) override;
+            PullDone done) override;
   void Push(int server, const std::string& table, std::vector<uint64_t> keys,
             std::vector<float> grads, Done done) override;
   void DensePull(int server, const std::string& table, uint64_t offset, uint64_t length,

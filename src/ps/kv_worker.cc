@@ -11,13 +11,17 @@ struct KvWorker::Call {
   int pending = 0;
   bool done = false;
   absl::Status status;
-  // Pull: where each server's reply lands, and how to scatter it back.
-  std::vector<std::vector<float>> replies;   // per server
-  std::vector<std::vector<uint32_t>> slots;  // per server: index into `unique` of each key
+  // Sparse pull: each server's reply is scattered into *values as it arrives (the servers' parts
+  // are disjoint). slots[s][j]: the unique key of server s's j-th row; first[u]: the first
+  // original index of unique key u, next[i]: the next original index with the same key (-1).
+  std::vector<std::vector<uint32_t>> slots;
   std::vector<uint64_t> unique;
   std::vector<uint32_t> position;  // for each original key, its index in `unique`
+  std::vector<int32_t> first, next;
   std::vector<float>* values = nullptr;
-  bool dense = false;  // replies are the servers' ranges, in server order
+  // Dense pull: the servers' ranges, concatenated in server order at the end.
+  std::vector<std::vector<float>> replies;
+  bool dense = false;
 };
 
 KvWorker::KvWorker(PsTransport* transport, std::string table, int dim)
@@ -75,20 +79,6 @@ void KvWorker::Finish(const std::shared_ptr<Call>& call, absl::Status status) {
   if (call->values != nullptr && call->status.ok() && call->dense) {
     call->values->clear();
     for (const auto& r : call->replies) call->values->insert(call->values->end(), r.begin(), r.end());
-  } else if (call->values != nullptr && call->status.ok()) {
-    // Scatter the per-server replies back to the caller's key order.
-    std::vector<float> rows(call->unique.size() * dim_);
-    for (size_t s = 0; s < call->slots.size(); ++s) {
-      for (size_t j = 0; j < call->slots[s].size(); ++j) {
-        std::copy_n(call->replies[s].data() + j * dim_, dim_,
-                    rows.data() + static_cast<size_t>(call->slots[s][j]) * dim_);
-      }
-    }
-    call->values->resize(call->position.size() * dim_);
-    for (size_t i = 0; i < call->position.size(); ++i) {
-      std::copy_n(rows.data() + static_cast<size_t>(call->position[i]) * dim_, dim_,
-                  call->values->data() + i * dim_);
-    }
   }
   call->done = true;
   cv_.notify_all();
@@ -98,10 +88,16 @@ KvWorker::Timestamp KvWorker::Pull(absl::Span<const uint64_t> keys, std::vector<
   auto call = std::make_shared<Call>();
   call->values = values;
   Deduplicate(keys, &call->unique, &call->position);
+  call->first.assign(call->unique.size(), -1);
+  call->next.assign(keys.size(), -1);
+  for (size_t i = keys.size(); i-- > 0;) {  // backwards: first[u] ends at the first occurrence
+    call->next[i] = call->first[call->position[i]];
+    call->first[call->position[i]] = static_cast<int32_t>(i);
+  }
+  values->resize(keys.size() * dim_);
   const int n = shards_.num_servers();
   std::vector<std::vector<uint64_t>> per_server(n);
   call->slots.resize(n);
-  call->replies.resize(n);
   for (uint32_t u = 0; u < call->unique.size(); ++u) {
     const int s = shards_.ServerOf(call->unique[u]);
     per_server[s].push_back(call->unique[u]);
@@ -112,11 +108,31 @@ KvWorker::Timestamp KvWorker::Pull(absl::Span<const uint64_t> keys, std::vector<
   const Timestamp ts = Start(call);
   for (int s = 0; s < n; ++s) {
     if (per_server[s].empty()) continue;
-    transport_->Pull(s, table_, std::move(per_server[s]), &call->replies[s],
-                     [this, call](absl::Status st) { Finish(call, std::move(st)); });
+    const size_t expected = per_server[s].size() * static_cast<size_t>(dim_);
+    transport_->Pull(s, table_, std::move(per_server[s]),
+                     [this, call, s, expected](absl::Status st, absl::Span<const float> rows) {
+                       if (st.ok() && rows.size() != expected) {
+                         st = absl::DataLossError(absl::StrCat(
+                             "server ", s, " answered ", rows.size(), " values, expected ",
+                             expected, " (rows of ", dim_, ")"));
+                       }
+                       if (st.ok()) Scatter(*call, s, rows);
+                       Finish(call, std::move(st));
+                     });
   }
   Finish(call, absl::OkStatus());
   return ts;
+}
+
+void KvWorker::Scatter(const Call& call, int server, absl::Span<const float> rows) const {
+  float* out = call.values->data();
+  const std::vector<uint32_t>& slots = call.slots[server];
+  for (size_t j = 0; j < slots.size(); ++j) {
+    const float* row = rows.data() + j * dim_;
+    for (int32_t i = call.first[slots[j]]; i >= 0; i = call.next[i]) {
+      std::copy_n(row, dim_, out + static_cast<size_t>(i) * dim_);
+    }
+  }
 }
 
 KvWorker::Timestamp KvWorker::Push(absl::Span<const uint64_t> keys, absl::Span<const float> grads) {
@@ -130,19 +146,25 @@ KvWorker::Timestamp KvWorker::Push(absl::Span<const uint64_t> keys, absl::Span<c
     return ts;
   }
   Deduplicate(keys, &call->unique, &call->position);
-  std::vector<float> summed(call->unique.size() * dim_, 0.0f);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    float* dst = summed.data() + static_cast<size_t>(call->position[i]) * dim_;
-    for (int j = 0; j < dim_; ++j) dst[j] += grads[i * dim_ + j];
-  }
+  // Each unique key's place in its server's request, then the gradients summed straight there.
   const int n = shards_.num_servers();
   std::vector<std::vector<uint64_t>> server_keys(n);
   std::vector<std::vector<float>> server_grads(n);
+  std::vector<float*> dst(call->unique.size());
+  std::vector<std::pair<int, uint32_t>> place(call->unique.size());
   for (size_t u = 0; u < call->unique.size(); ++u) {
     const int s = shards_.ServerOf(call->unique[u]);
+    place[u] = {s, static_cast<uint32_t>(server_keys[s].size())};
     server_keys[s].push_back(call->unique[u]);
-    server_grads[s].insert(server_grads[s].end(), summed.begin() + u * dim_,
-                           summed.begin() + (u + 1) * dim_);
+  }
+  for (int s = 0; s < n; ++s) server_grads[s].assign(server_keys[s].size() * dim_, 0.0f);
+  for (size_t u = 0; u < place.size(); ++u) {
+    dst[u] = server_grads[place[u].first].data() + static_cast<size_t>(place[u].second) * dim_;
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    float* out = dst[call->position[i]];
+    const float* g = grads.data() + i * dim_;
+    for (int j = 0; j < dim_; ++j) out[j] += g[j];
   }
   call->pending = 1;
   for (int s = 0; s < n; ++s) call->pending += server_keys[s].empty() ? 0 : 1;

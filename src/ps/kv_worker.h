@@ -49,6 +49,8 @@ class KvWorker {
  private:
   struct Call;
   Timestamp Start(std::shared_ptr<Call> call);
+  // Copies server `server`'s reply rows to every position of their keys in *call.values.
+  void Scatter(const Call& call, int server, absl::Span<const float> rows) const;
   void Finish(const std::shared_ptr<Call>& call, absl::Status status);
 
   PsTransport* const transport_;

@@ -108,8 +108,14 @@ void ServerTable::Pull(absl::Span<const uint64_t> keys, absl::Span<float> out) {
           model_->InitRow(keys[i], out.data() + i * d);
           return;
         }
-        std::lock_guard<std::mutex> lock(StripeOf(keys[i]));
-        std::memcpy(out.data() + i * d, row, sizeof(float) * d);
+        const std::atomic<uint32_t>& version = StripeFor(keys[i]).version;
+        while (true) {
+          const uint32_t before = version.load(std::memory_order_acquire);
+          if (before & 1u) continue;  // a push is writing a row of this stripe
+          std::memcpy(out.data() + i * d, row, sizeof(float) * d);
+          std::atomic_thread_fence(std::memory_order_acquire);
+          if (version.load(std::memory_order_relaxed) == before) break;
+        }
       });
   pulled_.fetch_add(keys.size(), std::memory_order_relaxed);
 }
@@ -144,9 +150,14 @@ absl::Status ServerTable::Push(absl::Span<const uint64_t> keys, absl::Span<const
           ++dropped;
           return;
         }
-        std::lock_guard<std::mutex> lock(StripeOf(keys[i]));
+        Stripe& stripe = StripeFor(keys[i]);
+        std::lock_guard<std::mutex> lock(stripe.mu);
+        const uint32_t v = stripe.version.load(std::memory_order_relaxed);
+        stripe.version.store(v + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
         optimizer_->Update(row, row + d, grads.data() + i * d, static_cast<int>(d), step);
         SetTick(row, row_floats_, tick);
+        stripe.version.store(v + 2, std::memory_order_release);
       });
   pushed_.fetch_add(keys.size() - dropped, std::memory_order_relaxed);
   if (dropped > 0) unadmitted_.fetch_add(dropped, std::memory_order_relaxed);

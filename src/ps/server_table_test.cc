@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -128,6 +129,42 @@ TEST(ServerTableTest, ConcurrentSgdPushesAllLand) {
   table->Pull({&key, 1}, {&w, 1});
   // SGD with lr 0.1: every one of the 8000 unit gradients moved w by -0.1.
   EXPECT_NEAR(w, -0.1f * kThreads * kPushes, 0.5f);
+}
+
+TEST(ServerTableTest, PullsDuringPushesNeverSeeATornRow) {
+  ServerTableConfig config;
+  config.model.type = ModelType::kFm;
+  config.model.k = 63;  // rows of 64 weights, all starting at 0
+  config.model.init_scale = 0;
+  config.optimizer.name = "sgd";
+  config.optimizer.lr = 1.0f;
+  auto table = *ServerTable::Create(config);
+  const std::vector<uint64_t> keys = {3, 4, 5, 6};
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 2; ++t) {
+    writers.emplace_back([&] {
+      const std::vector<float> grads(keys.size() * 64, -1.0f);  // every weight +1 per push
+      for (int i = 0; i < 20000; ++i) ASSERT_TRUE(table->Push(keys, grads).ok());
+    });
+  }
+  std::thread reader([&] {
+    std::vector<float> out(keys.size() * 64);
+    int torn = 0;
+    while (!done.load()) {
+      table->Pull(keys, absl::MakeSpan(out));
+      for (size_t k = 0; k < keys.size(); ++k) {
+        for (int j = 1; j < 64; ++j) torn += out[k * 64 + j] != out[k * 64];
+      }
+    }
+    EXPECT_EQ(torn, 0);
+  });
+  for (auto& w : writers) w.join();
+  done = true;
+  reader.join();
+  std::vector<float> out(64);
+  table->Pull({&keys[0], 1}, absl::MakeSpan(out));
+  EXPECT_EQ(out[0], 40000.0f);
 }
 
 // A clock the tests move by hand.

@@ -18,14 +18,14 @@ ServerTable* InProcessTransport::Find(int server, const std::string& table,
 }
 
 void InProcessTransport::Pull(int server, const std::string& table, std::vector<uint64_t> keys,
-                              std::vector<float>* values, Done done) {
+                              PullDone done) {
   requests_.fetch_add(1);
   absl::Status status;
   ServerTable* t = Find(server, table, &status);
-  if (t == nullptr) return done(status);
-  values->resize(keys.size() * t->dim());
-  t->Pull(keys, absl::MakeSpan(*values));
-  done(absl::OkStatus());
+  if (t == nullptr) return done(status, {});
+  std::vector<float> values(keys.size() * t->dim());
+  t->Pull(keys, absl::MakeSpan(values));
+  done(absl::OkStatus(), values);
 }
 
 void InProcessTransport::Push(int server, const std::string& table, std::vector<uint64_t> keys,

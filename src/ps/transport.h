@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "ps/dense_table.h"
 #include "ps/server_table.h"
 
@@ -19,12 +20,13 @@ namespace parasol {
 class PsTransport {
  public:
   using Done = std::function<void(absl::Status)>;
+  // A pull's answer: keys.size() * dim floats, valid only during the call (the reply buffer
+  // itself: the receiver copies rows straight to where they go).
+  using PullDone = std::function<void(absl::Status, absl::Span<const float>)>;
   virtual ~PsTransport() = default;
   virtual int num_servers() const = 0;
-  // Fills *values with keys.size() * dim floats (resized by the transport), then calls done.
-  // *values must stay alive until done runs.
   virtual void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
-                    std::vector<float>* values, Done done) = 0;
+                    PullDone done) = 0;
   virtual void Push(int server, const std::string& table, std::vector<uint64_t> keys,
                     std::vector<float> grads, Done done) = 0;
   // Dense tables: `length` weights from global index `offset` into *values (resized), and
@@ -46,7 +48,7 @@ class InProcessTransport : public PsTransport {
       : tables_(std::move(tables)), dense_(std::move(dense)) {}
   int num_servers() const override { return static_cast<int>(tables_.size()); }
   void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
-            std::vector<float>* values, Done done) override;
+            PullDone done) override;
   void Push(int server, const std::string& table, std::vector<uint64_t> keys,
             std::vector<float> grads, Done done) override;
   void DensePull(int server, const std::string& table, uint64_t offset, uint64_t length,

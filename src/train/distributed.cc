@@ -83,6 +83,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
   std::vector<uint64_t> keys[2], push_keys;  // keys and values: double-buffered by batch parity
   std::vector<float> values[2], push_grads;
   std::vector<const float*> rows;
+  KvWorker::Timestamp pending_push = 0;  // 0: none in flight
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     ASSIGN_OR_RETURN(auto reader, OpenDataReader(config.train_path,
                                                  input.MakeReaderOptions(1, config.max_bad_lines)));
@@ -141,10 +142,21 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
         push_keys.push_back(kBiasKey);
         push_grads.push_back(batch.bias_grad());
         push_grads.resize(push_grads.size() + dim - 1, 0.0f);
-        RETURN_IF_ERROR(kv.Wait(kv.Push(push_keys, push_grads)));
-        if (!pipelined && b + 1 < batches) next_pull = start_pull(b + 1);
+        // Pipelined, the push completes while the next batch computes (it is waited for before
+        // the next push, so at most one is in flight); BSP waits for it here.
+        if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));
+        pending_push = kv.Push(push_keys, push_grads);
+        if (!pipelined) {
+          RETURN_IF_ERROR(kv.Wait(pending_push));
+          pending_push = 0;
+          if (b + 1 < batches) next_pull = start_pull(b + 1);
+        }
         ++clock;
         if (config.staleness != kAsp || clock % kAspClockEvery == 0) {
+          // A recorded clock means the batch's push landed (SSP's bound; where a restarted
+          // worker resumes).
+          if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));
+          pending_push = 0;
           RETURN_IF_ERROR(transport.AdvanceClock(options.worker_index, options.num_workers, clock,
                                                  config.staleness));
         }
@@ -174,6 +186,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
                    options.worker_index, options.metrics_path.c_str());
     }
   }
+  if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));
   RETURN_IF_ERROR(transport.FinishClock(options.worker_index, options.num_workers));
   return summary;
 }
