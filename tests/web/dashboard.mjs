@@ -35,10 +35,10 @@ try {
   console.log(`screenshot: ${screenshot}`);
   if (trainJob) {
     await page.goto(`${url}#/jobs/${trainJob}`);
-    await page.locator("#replicas tr[data-replica='ps-1']").waitFor({ timeout: 10000 });
+    await page.locator("#replicas tr[data-replica='ps-1']").waitFor({ timeout: 30000 });
     const loss = page.locator('svg.chart[data-series="loss"] polyline');
     const auc = page.locator('svg.chart[data-series="valid_auc"] polyline');
-    await auc.first().waitFor({ timeout: 10000 });
+    await auc.first().waitFor({ timeout: 30000 });
     const lossLines = await loss.count();
     const aucPoints = Number(await auc.first().getAttribute("data-points"));
     if (lossLines !== 2 || (await auc.count()) !== 1 || aucPoints < 5) {

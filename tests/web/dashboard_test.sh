@@ -52,5 +52,6 @@ SPEC
 sed "s|out: out/churn-job|out: $work/churn-model|" "$src/src/control/examples/churn.yaml" \
   > "$work/churn.yaml"
 echo "workingDir: $src" >> "$work/churn.yaml"
-"$parasol" job submit -f "$work/churn.yaml" --watch --endpoint "$endpoint" >/dev/null
+"$parasol" job submit -f "$work/churn.yaml" --watch --endpoint "$endpoint" || {
+  "$parasol" job logs churn --endpoint "$endpoint"; exit 1; }
 node "$work/dashboard.mjs" "$endpoint/" curves "$work/dashboard.png" churn "$work/dashboard-churn.png"
