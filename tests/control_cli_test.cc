@@ -1,9 +1,8 @@
 // The control plane end to end: the real `parasol control` service on a free loopback port with
 // its SQLite file, real replica processes, and the real `parasol job` CLI.
+#include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
-
-#include <httplib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -549,8 +548,7 @@ TEST_F(ControlCliTest, ServeJobRunsAModelServerUntilStoppedAndRestartsIt) {
   auto available = [&] {
     for (int i = 0; i < 300; ++i) {
       auto res = client.Get("/v1/models/churn");
-      if (res && res->status == 200 &&
-          res->body.find("\"AVAILABLE\"") != std::string::npos) {
+      if (res && res->status == 200 && res->body.find("\"AVAILABLE\"") != std::string::npos) {
         return true;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -558,9 +556,9 @@ TEST_F(ControlCliTest, ServeJobRunsAModelServerUntilStoppedAndRestartsIt) {
     return false;
   };
   ASSERT_TRUE(available()) << Job("logs churn-serve").out;
-  auto res = client.Post("/v1/models/churn:predict",
-                         R"({"instances": [{"tenure": 45, "contract": "One year"}]})",
-                         "application/json");
+  auto res =
+      client.Post("/v1/models/churn:predict",
+                  R"({"instances": [{"tenure": 45, "contract": "One year"}]})", "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   const double p = json::parse(res->body)["predictions"][0].get<double>();
@@ -569,7 +567,8 @@ TEST_F(ControlCliTest, ServeJobRunsAModelServerUntilStoppedAndRestartsIt) {
 
   // Killed: restarted under the default OnFailure, on the same port.
   const std::vector<std::string> server = {"PARASOL_REPLICA=server-0", d + "/state/"};
-  const std::vector<pid_t> pids = ProcessesWith(server, " serve --rest-port " + std::to_string(port));
+  const std::vector<pid_t> pids =
+      ProcessesWith(server, " serve --rest-port " + std::to_string(port));
   ASSERT_EQ(pids.size(), 1u);
   ASSERT_EQ(kill(pids[0], SIGKILL), 0);
   for (int i = 0; i < 300; ++i) {

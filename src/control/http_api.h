@@ -1,7 +1,8 @@
 // The control service's REST API (/api/v1, JSON) over JobService, on cpp-httplib. A thin layer:
 // it parses requests, calls the service and answers a failed call with wire/http_status.h's
-// code and body (the one Status→HTTP mapping of every REST front end). Loopback only until authentication exists; bodies are bounded. Thread-safe:
-// requests are served concurrently by httplib's thread pool.
+// code and body (the one Status→HTTP mapping of every REST front end). Loopback only until
+// authentication exists; bodies are bounded. Thread-safe: requests are served concurrently by
+// httplib's thread pool.
 //
 //   GET    /                               the web dashboard (web/, compiled in)
 //   GET    /api/v1/healthz

@@ -202,14 +202,13 @@ TrainSpec ParseTrain(const YAML::Node& node) {
     Bad(node, "train.args", "required: the training flags, e.g. {train: x.svm, out: model}");
   // `parasol cluster` launcher options: the control plane itself places, restarts and stops
   // the servers and workers of a distributed job.
-  t.flags = ParseArgs(
-      node, "train.args",
-      {{{"servers"}, "set train.servers instead"},
-       {{"workers"}, "set train.workers instead"},
-       {{"checkpoint-every", "checkpoint-dir", "restore", "max-restarts", "worker-index",
-         "num-workers", "resume", "retry-seconds"},
-        "not a training flag (a parameter-server launcher option; restarts follow "
-        "restartPolicy and backoffLimit)"}});
+  t.flags = ParseArgs(node, "train.args",
+                      {{{"servers"}, "set train.servers instead"},
+                       {{"workers"}, "set train.workers instead"},
+                       {{"checkpoint-every", "checkpoint-dir", "restore", "max-restarts",
+                         "worker-index", "num-workers", "resume", "retry-seconds"},
+                        "not a training flag (a parameter-server launcher option; restarts follow "
+                        "restartPolicy and backoffLimit)"}});
   return t;
 }
 

@@ -124,8 +124,8 @@ TEST(JobSpecTest, ServeKindExpandsToModelServersOnTheirOwnPorts) {
 
 TEST(JobSpecTest, BundledExamplesParse) {
   for (const char* name : {"hello", "churn", "serve"}) {
-    const std::string file = std::string(PARASOL_SOURCE_DIR) + "/src/control/examples/" + name +
-                             ".yaml";
+    const std::string file =
+        std::string(PARASOL_SOURCE_DIR) + "/src/control/examples/" + name + ".yaml";
     auto spec = ParseJobSpec(ReadFileToString(file).value_or(""), file);
     EXPECT_TRUE(spec.ok()) << spec.status();
   }

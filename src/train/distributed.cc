@@ -9,10 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
 #include "common/status_macros.h"
+#include "metrics/metrics.h"
 #include "model/model_dir.h"
 #include "ps/grpc_transport.h"
 #include "ps/kv_worker.h"
-#include "metrics/metrics.h"
 #include "train/input_spec.h"
 #include "train/minibatch.h"
 #include "train/predictor.h"
@@ -182,8 +182,8 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
     }
     if (!options.metrics_path.empty() &&
         !AppendMetricsLine(options.metrics_path, EpochMetricsLine(m))) {
-      std::fprintf(stderr, "worker %d: cannot append to the metrics log %s\n",
-                   options.worker_index, options.metrics_path.c_str());
+      std::fprintf(stderr, "worker %d: cannot append to the metrics log %s\n", options.worker_index,
+                   options.metrics_path.c_str());
     }
   }
   if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));

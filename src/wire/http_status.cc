@@ -89,8 +89,8 @@ absl::Status StatusFromHttp(int http_status, std::string_view body) {
       }
     }
   }
-  if (!named && (code == absl::StatusCode::kInternal ||
-                 code == absl::StatusCode::kFailedPrecondition)) {
+  if (!named &&
+      (code == absl::StatusCode::kInternal || code == absl::StatusCode::kFailedPrecondition)) {
     message = absl::StrCat("HTTP ", http_status, ": ", message);
   }
   return absl::Status(code, message);
