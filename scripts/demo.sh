@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: train on the bundled churn data (local process, bundled
 # files), evaluate on the held-out split, predict a few rows; then the same training as a
-# distributed job (2 parameter-server and 2 worker processes on loopback); then serves the trained
+# distributed job (2 parameter-server and 2 worker processes on loopback); then the control plane:
+# starts `parasol control` (job API, SQLite state in out/control, web dashboard), submits the same
+# training as a distributed job (replicas ps-0, ps-1, worker-0, worker-1), watches it, prints its
+# loss/AUC series and the dashboard's address, and stops the service; then serves the trained
 # model with `parasol serve` (TF Serving and KServe V2 REST on loopback), queries it with curl and
 # stops it. Installs what it needs first.
 set -euo pipefail
@@ -26,6 +29,29 @@ echo "== distributed: the same training on 2 parameter servers + 2 workers (proc
 $PARASOL cluster --servers 2 --workers 2 --config $DATA/model.yaml --train $DATA/train.csv \
   --out "$OUT-cluster"
 $PARASOL eval --model "$OUT-cluster" --data $DATA/test.csv | head -n 3
+
+echo
+echo "== control plane: parasol control (state in out/control), the training as a distributed job"
+STATE=out/control
+rm -rf "$STATE" out/churn-job && mkdir -p "$STATE"
+$PARASOL control --listen 127.0.0.1:0 --state-dir "$STATE" > "$STATE/control.out" \
+  2> "$STATE/control.log" &
+CONTROL=$!
+trap 'kill $CONTROL 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -qs "listening" "$STATE/control.out" && break; sleep 0.1; done
+export PARASOL_ENDPOINT=http://$(sed -n 's/^listening on //p' "$STATE/control.out")
+echo "\$ parasol job submit -f src/control/examples/churn.yaml --watch   (service at $PARASOL_ENDPOINT)"
+$PARASOL job submit -f src/control/examples/churn.yaml --watch
+$PARASOL job describe churn
+echo "\$ parasol job metrics churn   (one point per epoch; valid_* from worker-0 on $DATA/test.csv)"
+$PARASOL job metrics churn
+$PARASOL eval --model out/churn-job --data $DATA/test.csv | head -n 3
+echo "dashboard (jobs, replicas, logs, loss/AUC curves): $PARASOL_ENDPOINT/"
+kill $CONTROL && wait $CONTROL 2>/dev/null || true
+trap - EXIT
+unset PARASOL_ENDPOINT
+echo "control service stopped; the job's record, logs and curves stay in $STATE: to browse them, run"
+echo "  $PARASOL control --listen 127.0.0.1:7900 --state-dir $STATE   and open http://127.0.0.1:7900/"
 
 echo
 echo "== serve: parasol serve on $OUT-serving/churn (version 1 = the model above), REST on loopback"

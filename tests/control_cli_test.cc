@@ -1,8 +1,10 @@
 // The control plane end to end: the real `parasol control` service on a free loopback port with
 // its SQLite file, real replica processes, and the real `parasol job` CLI.
+#include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +44,27 @@ int ProcessesWithEnv(const std::string& needle) {
     if (ReadFile(entry.path() / "environ").find(needle) != std::string::npos) ++count;
   }
   return count;
+}
+
+// Pids of live processes whose environment contains every one of `needles` and whose command
+// line contains `argv_part` (arguments joined by spaces); not the replicas' shims.
+std::vector<pid_t> ProcessesWith(const std::vector<std::string>& needles,
+                                 const std::string& argv_part) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string env = ReadFile(entry.path() / "environ");
+    bool all = !env.empty();
+    for (const auto& n : needles) all = all && env.find(n) != std::string::npos;
+    std::string cmdline = ReadFile(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (all && cmdline.find(argv_part) != std::string::npos &&
+        cmdline.find("replica-exec") == std::string::npos) {
+      pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
 }
 
 class ControlCliTest : public ::testing::Test {
@@ -114,6 +137,22 @@ class ControlCliTest : public ::testing::Test {
     }
     ADD_FAILURE() << name << " " << replica << " never reached " << state << ": " << job.dump();
     return job;
+  }
+
+  // The metric series of `job` keyed "REPLICA/NAME", polled (at most 10 s) until the service
+  // has ingested at least `min_series` of them.
+  std::map<std::string, json> SeriesByName(const std::string& job, size_t min_series) {
+    json metrics;
+    for (int i = 0; i < 100; ++i) {  // ingested by the service's next tick
+      metrics = Json("metrics " + job + " --json");
+      if (metrics["series"].size() >= min_series) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::map<std::string, json> out;
+    for (const auto& s : metrics["series"]) {
+      out[s["replica"].get<std::string>() + "/" + s["name"].get<std::string>()] = s;
+    }
+    return out;
   }
 
   std::string WriteSpec(const std::string& file, const std::string& text) {
@@ -376,9 +415,35 @@ TEST_F(ControlCliTest, TrainJobsRunTheBuiltInTrainerAndReportMetrics) {
   const CommandResult submit = Job("submit --watch -f " + WriteSpec("ctr.yaml", spec));
   ASSERT_EQ(submit.code, 0) << submit.out << Job("logs ctr").out;
   EXPECT_TRUE(fs::exists(dir_ / "model" / "manifest.json"));
-  EXPECT_NE(Job("logs ctr --replica trainer-0").out.find("model written to"), std::string::npos);
+  // Servers and workers are the job's own replicas; worker 0 wrote the model.
+  const json ctr = Describe("ctr");
+  EXPECT_EQ(Replica(ctr, "ps-0")["state"], "Stopped");
+  EXPECT_EQ(Replica(ctr, "worker-0")["state"], "Succeeded");
+  EXPECT_EQ(Replica(ctr, "worker-1")["state"], "Succeeded");
+  EXPECT_NE(Job("logs ctr --replica worker-0").out.find("worker 0: model written to"),
+            std::string::npos);
+  const std::string ps_log = Job("logs ctr --replica ps-0").out;
+  EXPECT_NE(ps_log.find("stopping (SIGTERM)"), std::string::npos) << ps_log;
 
-  // The bundled example: churn data on 2 parameter servers + 2 workers, from the repository root.
+  // A single-process training job reports its epochs as metric series.
+  const std::string single = "name: single\nkind: train\nworkingDir: " + d +
+                             "\ntrain:\n  args: {train: t.svm, valid: t.svm, out: single, "
+                             "epochs: 3, early-stopping: 5}\n";
+  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("single.yaml", single)).code, 0);
+  std::map<std::string, json> series = SeriesByName("single", 3);
+  ASSERT_TRUE(series.count("trainer-0/loss")) << json(series).dump();
+  ASSERT_TRUE(series.count("trainer-0/valid_auc")) << json(series).dump();
+  EXPECT_EQ(series["trainer-0/loss"]["points"].size(), 3u) << json(series).dump();
+  EXPECT_GT(series["trainer-0/valid_auc"]["points"][2][1].get<double>(), 0.5);
+  const CommandResult table = Job("metrics single");
+  EXPECT_NE(table.out.find("valid_auc"), std::string::npos) << table.out;
+}
+
+// The bundled example as written (2 parameter servers + 2 workers on the churn data, run from
+// the repository root): the job succeeds, the servers are stopped, the model predicts, and the
+// workers' loss and validation curves reach the service.
+TEST_F(ControlCliTest, DistributedChurnJobStopsItsServersAndReportsCurves) {
+  const std::string d = dir_.string();
   std::string churn = ReadFile(fs::path(PARASOL_SOURCE_DIR) / "src/control/examples/churn.yaml");
   const size_t out = churn.find("out: out/churn-job");
   ASSERT_NE(out, std::string::npos) << churn;
@@ -386,33 +451,143 @@ TEST_F(ControlCliTest, TrainJobsRunTheBuiltInTrainerAndReportMetrics) {
   churn += "workingDir: " + std::string(PARASOL_SOURCE_DIR) + "\n";
   const CommandResult churned = Job("submit --watch -f " + WriteSpec("churn.yaml", churn));
   ASSERT_EQ(churned.code, 0) << churned.out << Job("logs churn").out;
-  EXPECT_NE(churned.out.find("job churn: Succeeded (all replicas succeeded)"), std::string::npos)
+  EXPECT_NE(churned.out.find("job churn: Succeeded (all workers succeeded)"), std::string::npos)
       << churned.out;
+
+  const json job = Describe("churn");
+  ASSERT_EQ(job["replicas"].size(), 4u) << job.dump();
+  for (const char* ps : {"ps-0", "ps-1"}) {
+    const json& r = Replica(job, ps);
+    EXPECT_EQ(r["state"], "Stopped") << ps;
+    EXPECT_EQ(ProcessesWithEnv("127.0.0.1:" + std::to_string(r["port"].get<int>())), 0)
+        << ps << " outlived the job";
+  }
+  EXPECT_EQ(Replica(job, "worker-0")["state"], "Succeeded");
+  EXPECT_EQ(Replica(job, "worker-1")["state"], "Succeeded");
+
   const CommandResult eval = RunParasol("eval --json --model " + d + "/churn --data " +
                                         PARASOL_SOURCE_DIR + "/data/churn/test.csv");
   ASSERT_EQ(eval.code, 0) << eval.out;
   EXPECT_GT(json::parse(eval.out)["auc"].get<double>(), 0.75) << eval.out;
 
-  // A single-process training job reports its epochs as metric series.
-  const std::string single = "name: single\nkind: train\nworkingDir: " + d +
-                             "\ntrain:\n  args: {train: t.svm, valid: t.svm, out: single, "
-                             "epochs: 3, early-stopping: 5}\n";
-  ASSERT_EQ(Job("submit --watch -f " + WriteSpec("single.yaml", single)).code, 0);
-  json metrics;
-  for (int i = 0; i < 100; ++i) {  // ingested by the service's next tick
-    metrics = Json("metrics single --json");
-    if (metrics["series"].size() >= 3) break;
+  // One point per epoch and worker: loss and examples/s from both, validation from worker 0.
+  std::map<std::string, json> series = SeriesByName("churn", 10);
+  for (const char* name : {"worker-0/loss", "worker-1/loss", "worker-0/examples_per_sec",
+                           "worker-0/valid_auc", "worker-0/valid_logloss"}) {
+    ASSERT_TRUE(series.count(name)) << name << " missing: " << json(series).dump();
+    EXPECT_GE(series[name]["points"].size(), 5u) << name;
+  }
+  EXPECT_FALSE(series.count("worker-1/valid_auc")) << "only worker 0 validates";
+  const json& loss = series["worker-0/loss"]["points"];
+  EXPECT_LT(loss.back()[1].get<double>(), loss.front()[1].get<double>()) << loss.dump();
+  EXPECT_LT(loss.front()[0].get<double>(), loss.back()[0].get<double>()) << "steps grow";
+  EXPECT_GT(series["worker-0/valid_auc"]["points"].back()[1].get<double>(), 0.75);
+  const CommandResult table = Job("metrics churn");
+  EXPECT_NE(table.out.find("valid_auc"), std::string::npos) << table.out;
+}
+
+// A training worker killed mid-job is restarted by the service (restartPolicy OnFailure) and
+// resumes its share after the batches server 0 recorded for it; the job still succeeds.
+TEST_F(ControlCliTest, KilledTrainingWorkerResumesItsShare) {
+  const std::string d = dir_.string();
+  ASSERT_EQ(
+      RunParasol("gen --rows 4000 --features 8 --vocab 2000 --seed 5 --out " + d + "/t.svm").code,
+      0);
+  // Long enough (hundreds of batches per worker) to be killed well before its end.
+  const std::string spec = "name: resume\nkind: train\nworkingDir: " + d +
+                           "\nrestartPolicy: OnFailure\nbackoffLimit: 2\n"
+                           "train:\n  servers: 1\n  workers: 2\n"
+                           "  args: {train: t.svm, out: model, epochs: 100, batch-size: 64}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("resume.yaml", spec)).code, 0);
+  const fs::path metrics = dir_ / "state/jobs/resume/metrics/worker-1.jsonl";
+  const std::vector<std::string> worker1 = {"PARASOL_REPLICA=worker-1", metrics.string()};
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 600; ++i) {  // until worker 1 has finished 3 epochs
+    const std::string lines = ReadFile(metrics);
+    if (std::count(lines.begin(), lines.end(), '\n') >= 3) {
+      pids = ProcessesWith(worker1, "ps worker");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(pids.size(), 1u) << ReadFile(metrics);
+  ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+
+  WaitForState("resume", "Succeeded");
+  const json job = WaitForState("resume", "Stopped", "ps-0");  // stopped once workers succeeded
+  EXPECT_EQ(job["state"], "Succeeded");
+  EXPECT_EQ(job["restarts"], 1) << job.dump();
+  EXPECT_EQ(Replica(job, "worker-1")["restarts"], 1);
+  EXPECT_EQ(Replica(job, "worker-0")["restarts"], 0);
+  EXPECT_TRUE(fs::exists(dir_ / "model" / "manifest.json"));
+  const std::string log = Job("logs resume --replica worker-1").out;
+  const size_t restart = log.find("--- parasol: restart 1 of worker-1 ---");
+  ASSERT_NE(restart, std::string::npos) << log;
+  const size_t resumed = log.find("worker 1/2: resumed after batch ", restart);
+  ASSERT_NE(resumed, std::string::npos) << log;
+  EXPECT_GT(std::stoll(log.substr(resumed + 32)), 0) << log;
+}
+
+// kind serve: a model server on the replica's own port, kept running (restarted when killed, on
+// the same port) until the job is stopped.
+TEST_F(ControlCliTest, ServeJobRunsAModelServerUntilStoppedAndRestartsIt) {
+  const std::string d = dir_.string();
+  const std::string src = PARASOL_SOURCE_DIR;
+  const CommandResult trained =
+      RunParasol("train --config " + src + "/data/churn/model.yaml --train " + src +
+                 "/data/churn/train.csv --epochs 2 --out " + d + "/models/churn/1");
+  ASSERT_EQ(trained.code, 0) << trained.out;
+  const std::string spec = "name: churn-serve\nkind: serve\nworkingDir: " + d +
+                           "\nserve: {args: {model-base: models/churn}}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("serve.yaml", spec)).code, 0);
+  json job = WaitForState("churn-serve", "Running", "server-0");
+  const int port = Replica(job, "server-0")["port"].get<int>();
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(1, 0);
+  // GET /v1/models/churn on the replica's port until version 1 is AVAILABLE (30 s at most).
+  auto available = [&] {
+    for (int i = 0; i < 300; ++i) {
+      auto res = client.Get("/v1/models/churn");
+      if (res && res->status == 200 && res->body.find("\"AVAILABLE\"") != std::string::npos) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  ASSERT_TRUE(available()) << Job("logs churn-serve").out;
+  auto res =
+      client.Post("/v1/models/churn:predict",
+                  R"({"instances": [{"tenure": 45, "contract": "One year"}]})", "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const double p = json::parse(res->body)["predictions"][0].get<double>();
+  EXPECT_GT(p, 0.0);
+  EXPECT_LT(p, 1.0);
+
+  // Killed: restarted under the default OnFailure, on the same port.
+  const std::vector<std::string> server = {"PARASOL_REPLICA=server-0", d + "/state/"};
+  const std::vector<pid_t> pids =
+      ProcessesWith(server, " serve --rest-port " + std::to_string(port));
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+  for (int i = 0; i < 300; ++i) {
+    job = Describe("churn-serve");
+    if (Replica(job, "server-0")["restarts"] == 1 && Replica(job, "server-0")["state"] == "Running")
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::map<std::string, json> series;
-  for (const auto& s : metrics["series"]) series[s["name"].get<std::string>()] = s;
-  ASSERT_TRUE(series.count("loss")) << metrics.dump();
-  ASSERT_TRUE(series.count("valid_auc")) << metrics.dump();
-  EXPECT_EQ(series["loss"]["replica"], "trainer-0");
-  EXPECT_EQ(series["loss"]["points"].size(), 3u) << metrics.dump();
-  EXPECT_GT(series["valid_auc"]["points"][2][1].get<double>(), 0.5);
-  const CommandResult table = Job("metrics single");
-  EXPECT_NE(table.out.find("valid_auc"), std::string::npos) << table.out;
+  EXPECT_EQ(job["state"], "Running") << job.dump();
+  EXPECT_EQ(Replica(job, "server-0")["restarts"], 1) << job.dump();
+  EXPECT_EQ(Replica(job, "server-0")["port"], port);
+  EXPECT_TRUE(available()) << Job("logs churn-serve").out;
+
+  // Stopped: the job ends Stopped and no server is left.
+  ASSERT_EQ(Job("stop churn-serve").code, 0);
+  job = WaitForState("churn-serve", "Stopped", "server-0");
+  EXPECT_EQ(job["state"], "Stopped");
+  EXPECT_TRUE(ProcessesWith(server, " serve ").empty());
+  EXPECT_FALSE(client.Get("/v1/models/churn"));
 }
 
 TEST_F(ControlCliTest, ReplicasReportMetricsThroughTheirMetricsFile) {

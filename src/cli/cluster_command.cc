@@ -124,10 +124,10 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
                                 : "";
   const auto start = std::chrono::steady_clock::now();
   // The servers need the resolved model (FFM's field count) and optimizer.
-  auto input = PrepareTrainingInput(config);
-  if (!input.ok()) return Fail(kExitRuntime, input.status());
-  auto spec = ResolveModelSpec(config, *input);
-  if (!spec.ok()) return Fail(kExitRuntime, spec.status());
+  auto prepared = PrepareTraining(config);
+  if (!prepared.ok()) return Fail(kExitRuntime, prepared.status());
+  const InputSpec* input = &prepared->input;
+  const ModelSpec* spec = &prepared->spec;
   const OptimizerConfig opt = config.resolved_optimizer();
   const std::string binary = "/proc/self/exe";
   const std::vector<std::string> server_args = {"ps",           "server",

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include "data/gen.h"
 #include "metrics/metrics.h"
 #include "train/predictor.h"
+#include "train/progress.h"
 #include "train/trainer.h"
 
 namespace parasol {
@@ -39,7 +41,8 @@ int RunTrain(const TrainFlags& f) {
   auto resolved = ResolveTrainConfig(f, /*out_required=*/true);
   if (!resolved.ok()) return Fail(kExitUsage, resolved.status());
   const TrainConfig& config = *resolved;
-  auto summary = Train(config, isatty(STDERR_FILENO) == 1);
+  const char* report = std::getenv(kMetricsFileEnv);  // set for replicas of a control-plane job
+  auto summary = Train(config, isatty(STDERR_FILENO) == 1, report != nullptr ? report : "");
   if (!summary.ok()) return Fail(kExitRuntime, summary.status());
   std::string line = absl::StrFormat(
       "trained %s on %d examples (%d epochs, best epoch %d) in %.2fs: %d features, train loss "

@@ -5,12 +5,14 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "cli/exit_codes.h"
 #include "common/allocator.h"
@@ -22,6 +24,7 @@
 #include "ps/shard_map.h"
 #include "train/distributed.h"
 #include "train/input_spec.h"
+#include "train/progress.h"
 
 namespace parasol {
 namespace {
@@ -70,6 +73,11 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsChec
   server->add_option("--num-shards", f.num_shards, "Number of servers (default 1)");
   server->add_flag("--restore-clocks", f.restore_clocks,
                    "Also take the worker clocks of --restore (resuming the same job)");
+  server->add_option(
+      "train-flags", f.train_args,
+      "After '--': the job's training flags as its workers get them (--config, --train, "
+      "--model, ...); the model and optimizer are then resolved from them, as the workers do, "
+      "instead of from --model, --k, --optimizer, ... (the control plane's train jobs)");
   server->add_option("--dense", f.dense,
                      "A dense table NAME:SIZE (SIZE floats over all servers, each holding an "
                      "index range; same optimizer, --init-scale and --seed); repeatable");
@@ -132,6 +140,8 @@ int RunPsWorker(const PsWorkerFlags& f) {
   options.num_workers = f.num_workers;
   options.resume = f.resume;
   options.retry_seconds = f.retry_seconds;
+  const char* report = std::getenv(kMetricsFileEnv);  // set for replicas of a control-plane job
+  if (report != nullptr) options.metrics_path = report;
   auto cluster = ClusterSpecFromEnv();
   if (!cluster.ok()) return Fail(kExitUsage, cluster.status());
   if (cluster->has_value() && f.servers.empty()) {
@@ -148,19 +158,22 @@ int RunPsWorker(const PsWorkerFlags& f) {
     return Fail(kExitUsage, absl::StrCat("no servers: give --servers or set ", kClusterEnv));
   }
   const auto start = std::chrono::steady_clock::now();
-  auto input = PrepareTrainingInput(options.train);
-  if (!input.ok()) return Fail(kExitRuntime, input.status());
-  auto spec = ResolveModelSpec(options.train, *input);
-  if (!spec.ok()) return Fail(kExitRuntime, spec.status());
-  auto summary = RunWorker(options, *input, *spec);
+  auto prepared = PrepareTraining(options.train);
+  if (!prepared.ok()) return Fail(kExitRuntime, prepared.status());
+  const auto& [input, spec] = *prepared;
+  auto summary = RunWorker(options, input, spec);
   if (!summary.ok()) return Fail(kExitRuntime, summary.status());
   if (summary->resumed_after > 0) {
     std::fprintf(stderr, "worker %d/%d: resumed after batch %lld\n", options.worker_index,
                  options.num_workers, static_cast<long long>(summary->resumed_after));
   }
-  std::fprintf(stderr, "worker %d/%d: %llu examples, last epoch loss %.5f\n", options.worker_index,
-               options.num_workers, static_cast<unsigned long long>(summary->examples),
-               summary->loss);
+  std::fprintf(stderr, "worker %d/%d: %llu examples, last epoch loss %.5f%s\n",
+               options.worker_index, options.num_workers,
+               static_cast<unsigned long long>(summary->examples), summary->loss,
+               summary->valid_auc ? absl::StrFormat(", valid auc %.5f logloss %.5f",
+                                                    *summary->valid_auc, *summary->valid_logloss)
+                                        .c_str()
+                                  : "");
   if (options.train.out_dir.empty() || options.worker_index != 0) return kExitOk;
   // Worker 0 is the chief of a job without a launcher: it writes the model once all finished.
   const absl::Status all = WaitForWorkers(options.servers, options.num_workers, 24 * 3600);
@@ -168,7 +181,7 @@ int RunPsWorker(const PsWorkerFlags& f) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const absl::Status written =
-      WriteModelFromServers(options.train, *input, *spec, options.servers, seconds);
+      WriteModelFromServers(options.train, input, spec, options.servers, seconds);
   if (!written.ok()) return Fail(kExitRuntime, written);
   std::fprintf(stderr, "worker 0: model written to %s\n", options.train.out_dir.c_str());
   return kExitOk;
@@ -213,6 +226,30 @@ class Evictor {
 }  // namespace
 
 namespace {
+
+// The model and optimizer of the job whose training flags are `args` (ps server -- ARGS).
+absl::Status ApplyTrainingFlags(const std::vector<std::string>& args, ServerTableConfig* config) {
+  CLI::App parser("the training flags of a parameter server");
+  TrainFlags train;
+  AddTrainOptions(&parser, train, /*out_required=*/false);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses from the back
+  try {
+    parser.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(absl::StrCat("training flags after '--': ", e.what()));
+  }
+  auto resolved = ResolveTrainConfig(train, /*out_required=*/false);
+  if (!resolved.ok()) return resolved.status();
+  // As the workers resolve it, minus their pass over the data for normalize statistics, which
+  // the rows' shape does not depend on.
+  auto input = InputSpecFromConfig(*resolved);
+  if (!input.ok()) return input.status();
+  auto spec = ResolveModelSpec(*resolved, *input);
+  if (!spec.ok()) return spec.status();
+  config->model = *spec;
+  config->optimizer = resolved->resolved_optimizer();
+  return absl::OkStatus();
+}
 
 // A dense table from a --dense NAME:SIZE flag, with the sparse table's optimizer and seed.
 absl::StatusOr<std::unique_ptr<DenseTable>> MakeDenseTable(const std::string& spec,
@@ -294,6 +331,9 @@ int RunPsServer(const PsServerFlags& flags) {
   config.optimizer.lr = f.lr;
   config.optimizer.l1 = f.l1;
   config.optimizer.l2 = f.l2;
+  if (!f.train_args.empty()) {
+    if (auto st = ApplyTrainingFlags(f.train_args, &config); !st.ok()) return Fail(kExitUsage, st);
+  }
   auto table = ServerTable::Create(config);
   if (!table.ok()) {
     return Fail(kExitUsage, table.status());

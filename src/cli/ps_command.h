@@ -25,6 +25,9 @@ struct PsServerFlags {
   std::string checkpoint_dir, restore;
   int shard = 0, num_shards = 1;
   bool restore_clocks = false;
+  // The job's training flags (after "--"), as its workers get them: when given, they decide the
+  // model and optimizer (config file, FFM fields from the schema) instead of --model, --k, ...
+  std::vector<std::string> train_args;
   // Dense tables, "NAME:SIZE" each: this server holds its index range of each (same optimizer).
   std::vector<std::string> dense;
   CLI::Option* listen_flag = nullptr;

@@ -5,35 +5,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "wire/http_status.h"
 
 namespace parasol::control {
 namespace {
-
-// The one place an HTTP answer becomes a Status (the inverse of HttpStatusFor).
-absl::Status StatusFromHttp(int http_status, const std::string& body) {
-  std::string message = body;
-  try {
-    const auto j = nlohmann::json::parse(body);
-    if (j.contains("error")) message = j["error"].get<std::string>();
-  } catch (const nlohmann::json::exception&) {
-  }
-  switch (http_status) {
-    case 400:
-      return absl::InvalidArgumentError(message);
-    case 404:
-      return absl::NotFoundError(message);
-    case 409:
-      return absl::AlreadyExistsError(message);
-    case 422:
-      return absl::ResourceExhaustedError(message);
-    case 501:
-      return absl::UnimplementedError(message);
-    case 503:
-      return absl::UnavailableError(message);
-    default:
-      return absl::InternalError(absl::StrCat("HTTP ", http_status, ": ", message));
-  }
-}
 
 std::string Escape(const std::string& s) {
   std::string out;

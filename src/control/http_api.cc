@@ -8,30 +8,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/web_assets.h"
+#include "wire/http_status.h"
 
 namespace parasol::control {
 namespace {
-
-const char* CodeName(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kInvalidArgument:
-      return "INVALID_ARGUMENT";
-    case absl::StatusCode::kNotFound:
-      return "NOT_FOUND";
-    case absl::StatusCode::kAlreadyExists:
-      return "ALREADY_EXISTS";
-    case absl::StatusCode::kFailedPrecondition:
-      return "FAILED_PRECONDITION";
-    case absl::StatusCode::kResourceExhausted:
-      return "RESOURCE_EXHAUSTED";
-    case absl::StatusCode::kUnavailable:
-      return "UNAVAILABLE";
-    case absl::StatusCode::kUnimplemented:
-      return "UNIMPLEMENTED";
-    default:
-      return "INTERNAL";
-  }
-}
 
 void SendJson(httplib::Response& res, int http_status, const std::string& json) {
   res.status = http_status;
@@ -39,8 +19,7 @@ void SendJson(httplib::Response& res, int http_status, const std::string& json) 
 }
 
 void SendError(httplib::Response& res, const absl::Status& status) {
-  nlohmann::json j = {{"error", std::string(status.message())}, {"code", CodeName(status.code())}};
-  SendJson(res, HttpStatusFor(status), j.dump());
+  SendJson(res, HttpStatusCode(status), HttpErrorBody(status, /*with_code=*/true));
 }
 
 std::string RecordsJson(const std::vector<JobRecord>& jobs) {
@@ -53,28 +32,6 @@ std::string RecordsJson(const std::vector<JobRecord>& jobs) {
 }
 
 }  // namespace
-
-int HttpStatusFor(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kOk:
-      return 200;
-    case absl::StatusCode::kInvalidArgument:
-      return 400;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition:
-      return 409;
-    case absl::StatusCode::kResourceExhausted:
-      return 422;
-    case absl::StatusCode::kUnimplemented:
-      return 501;
-    case absl::StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
 
 absl::StatusOr<HostPort> ParseHostPort(const std::string& text, const std::string& flag) {
   const size_t colon = text.rfind(':');
@@ -125,8 +82,8 @@ ControlHttpServer::ControlHttpServer(JobService& service)
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     const absl::Status st =
-        res.status == 413 ? absl::InvalidArgumentError(absl::StrCat("request body larger than ",
-                                                                    kMaxRequestBytes, " bytes"))
+        res.status == 413 ? absl::ResourceExhaustedError(absl::StrCat("request body larger than ",
+                                                                      kMaxRequestBytes, " bytes"))
         : res.status == 404
             ? absl::NotFoundError("no such endpoint: " + req.method + " " + req.path)
             : absl::InvalidArgumentError(absl::StrCat("bad request (HTTP ", res.status, ")"));

@@ -1,7 +1,8 @@
 // The control service's REST API (/api/v1, JSON) over JobService, on cpp-httplib. A thin layer:
-// it parses requests, calls the service and turns absl::Status into HTTP codes in one place
-// (HttpStatusFor). Loopback only until authentication exists; bodies are bounded. Thread-safe:
-// requests are served concurrently by httplib's thread pool.
+// it parses requests, calls the service and answers a failed call with wire/http_status.h's
+// code and body (the one Status→HTTP mapping of every REST front end). Loopback only until
+// authentication exists; bodies are bounded. Thread-safe: requests are served concurrently by
+// httplib's thread pool.
 //
 //   GET    /                               the web dashboard (web/, compiled in)
 //   GET    /api/v1/healthz
@@ -12,7 +13,9 @@
 //   DELETE /api/v1/jobs/NAME               200 {"deleted": true} | 202 {"deleted": false}
 //   GET    /api/v1/jobs/NAME/logs?replica=R&offset=N[&max=M]
 //          text/plain; headers X-Parasol-Next-Offset, X-Parasol-Done (1 when no more will come)
-// Errors: {"error": "message naming the field or name at fault", "code": "INVALID_ARGUMENT"}.
+// Errors: {"error": "message naming the field or name at fault", "code": "INVALID_ARGUMENT"}
+// with HttpStatusCode's status: 400 bad spec or request, 404 unknown job, replica or endpoint,
+// 409 a taken name, 413 a body over 1 MiB or a job larger than the machine, 503, 500.
 #pragma once
 
 #include <memory>
@@ -30,10 +33,6 @@ namespace parasol::control {
 
 inline constexpr size_t kMaxRequestBytes = 1 << 20;  // a spec is a few KB
 inline constexpr size_t kMaxLogChunkBytes = 1 << 20;
-
-// The HTTP status for a failed call: 400 InvalidArgument, 404 NotFound, 409 AlreadyExists /
-// FailedPrecondition, 422 ResourceExhausted, 501 Unimplemented, 503 Unavailable, else 500.
-int HttpStatusFor(const absl::Status& status);
 
 struct HostPort {
   std::string host;

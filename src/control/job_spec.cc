@@ -160,9 +160,31 @@ ReplicaSpec ParseReplica(const std::string& role, const YAML::Node& node, const 
   return r;
 }
 
+// The `args` mapping of a built-in kind (FLAG: value, passed as --FLAG value); `refused`: flags
+// the control plane sets itself, with the reason.
+std::vector<std::pair<std::string, std::string>> ParseArgs(
+    const YAML::Node& node, const std::string& field,
+    const std::vector<std::pair<std::vector<std::string>, std::string>>& refused) {
+  static const std::regex kFlag("[a-z][a-z0-9-]*");
+  const YAML::Node& args = node["args"];
+  if (!args.IsMap()) Bad(args, field, "expected a mapping FLAG: value");
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (const auto& kv : args) {
+    const std::string flag = kv.first.as<std::string>();
+    const std::string name = field + "." + flag;
+    if (!std::regex_match(flag, kFlag)) Bad(kv.first, name, "not a flag name (--" + flag + ")");
+    for (const auto& [flags_refused, why] : refused) {
+      for (const auto& r : flags_refused) {
+        if (flag == r) Bad(kv.first, name, why);
+      }
+    }
+    flags.emplace_back(flag, Scalar(kv.second, name));
+  }
+  return flags;
+}
+
 TrainSpec ParseTrain(const YAML::Node& node) {
   CheckKeys(node, "train", {"servers", "workers", "args"});
-  static const std::regex kFlag("[a-z][a-z0-9-]*");
   TrainSpec t;
   if (node["servers"]) {
     t.servers = static_cast<int>(
@@ -178,25 +200,46 @@ TrainSpec ParseTrain(const YAML::Node& node) {
   }
   if (!node["args"])
     Bad(node, "train.args", "required: the training flags, e.g. {train: x.svm, out: model}");
-  const YAML::Node& args = node["args"];
-  if (!args.IsMap()) Bad(args, "train.args", "expected a mapping FLAG: value");
-  for (const auto& kv : args) {
-    const std::string flag = kv.first.as<std::string>();
-    const std::string field = "train.args." + flag;
-    if (!std::regex_match(flag, kFlag)) Bad(kv.first, field, "not a flag name (--" + flag + ")");
-    if (flag == "servers" || flag == "workers") {
-      Bad(kv.first, field, "set train." + flag + " instead");
-    }
-    t.flags.emplace_back(flag, Scalar(kv.second, field));
-  }
+  // `parasol cluster` launcher options: the control plane itself places, restarts and stops
+  // the servers and workers of a distributed job.
+  t.flags = ParseArgs(node, "train.args",
+                      {{{"servers"}, "set train.servers instead"},
+                       {{"workers"}, "set train.workers instead"},
+                       {{"checkpoint-every", "checkpoint-dir", "restore", "max-restarts",
+                         "worker-index", "num-workers", "resume", "retry-seconds"},
+                        "not a training flag (a parameter-server launcher option; restarts follow "
+                        "restartPolicy and backoffLimit)"}});
   return t;
+}
+
+ServeSpec ParseServe(const YAML::Node& node) {
+  CheckKeys(node, "serve", {"replicas", "args"});
+  ServeSpec s;
+  if (node["replicas"]) {
+    s.replicas = static_cast<int>(
+        Integer(node["replicas"], "serve.replicas", 1, "expected a positive integer"));
+  }
+  if (s.replicas > 64) Bad(node["replicas"], "serve.replicas", "at most 64");
+  if (!node["args"]) {
+    Bad(node, "serve.args", "required: the model server's flags, e.g. {model-base: models/churn}");
+  }
+  s.flags = ParseArgs(node, "serve.args",
+                      {{{"rest-port"},
+                        "set by the control plane: each replica serves REST on its own port "
+                        "(PARASOL_PORT, shown by describe)"}});
+  bool has_model = false;
+  for (const auto& [flag, value] : s.flags) {
+    has_model |= flag == "model-base" || flag == "model-config";
+  }
+  if (!has_model) Bad(node["args"], "serve.args", "needs model-base or model-config");
+  return s;
 }
 
 JobSpec ParseRoot(const YAML::Node& root) {
   if (!root.IsMap()) Bad(root, "spec", "expected a mapping with name, kind and replicas");
   CheckKeys(root, "",
             {"name", "kind", "replicas", "env", "workingDir", "resources", "restartPolicy",
-             "backoffLimit", "activeDeadlineSeconds", "train", "image", "nodeSelector"});
+             "backoffLimit", "activeDeadlineSeconds", "train", "serve", "image", "nodeSelector"});
   JobSpec spec;
   static const std::regex kName("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   if (!root["name"]) Bad(root, "name", "required");
@@ -213,7 +256,8 @@ JobSpec ParseRoot(const YAML::Node& root) {
   } else if (kind == "train") {
     spec.kind = JobKind::kTrain;
   } else if (kind == "serve") {
-    Bad(root["kind"], "kind", "'serve' is not supported yet (train and custom are)");
+    spec.kind = JobKind::kServe;
+    spec.restart_policy = RestartPolicy::kOnFailure;  // a server runs until stopped
   } else {
     Bad(root["kind"], "kind", "expected train, serve or custom, not '" + kind + "'");
   }
@@ -259,6 +303,15 @@ JobSpec ParseRoot(const YAML::Node& root) {
     return spec;
   }
   if (root["train"]) Bad(root["train"], "train", "only used by kind train");
+  if (spec.kind == JobKind::kServe) {
+    if (root["replicas"]) {
+      Bad(root["replicas"], "replicas", "not used by kind serve (set serve.replicas)");
+    }
+    if (!root["serve"]) Bad(root, "serve", "required for kind serve");
+    spec.serve = ParseServe(root["serve"]);
+    return spec;
+  }
+  if (root["serve"]) Bad(root["serve"], "serve", "only used by kind serve");
   if (!root["replicas"]) Bad(root, "replicas", "required: ROLE: {count, command}");
   const YAML::Node& replicas = root["replicas"];
   if (!replicas.IsMap() || replicas.size() == 0) {
@@ -359,6 +412,10 @@ std::string JobSpecToJson(const JobSpec& spec) {
     ordered_json args = ordered_json::object();
     for (const auto& [flag, value] : spec.train.flags) args[flag] = value;
     j["train"] = {{"servers", spec.train.servers}, {"workers", spec.train.workers}, {"args", args}};
+  } else if (spec.kind == JobKind::kServe) {
+    ordered_json args = ordered_json::object();
+    for (const auto& [flag, value] : spec.serve.flags) args[flag] = value;
+    j["serve"] = {{"replicas", spec.serve.replicas}, {"args", args}};
   } else {
     ordered_json replicas = ordered_json::object();
     for (const auto& r : spec.replicas) {
@@ -386,25 +443,62 @@ std::string JobSpecToJson(const JobSpec& spec) {
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
-JobSpec ExpandTrainJob(const JobSpec& spec, const std::string& parasol_binary) {
-  if (spec.kind != JobKind::kTrain) return spec;
+JobSpec ExpandJob(const JobSpec& spec, const std::string& parasol_binary) {
+  if (spec.kind == JobKind::kCustom) return spec;
   JobSpec out = spec;
-  ReplicaSpec trainer;
-  trainer.role = "trainer";
-  trainer.count = 1;
-  trainer.command = {parasol_binary};
+  std::vector<std::string> flags;
+  for (const auto& [flag, value] :
+       spec.kind == JobKind::kTrain ? spec.train.flags : spec.serve.flags) {
+    flags.push_back("--" + flag);
+    flags.push_back(value);
+  }
+  auto role = [&](const char* name, int count, std::vector<std::string> command) {
+    ReplicaSpec r;
+    r.role = name;
+    r.count = count;
+    r.command = {parasol_binary};
+    r.command.insert(r.command.end(), command.begin(), command.end());
+    r.command.insert(r.command.end(), flags.begin(), flags.end());
+    return r;
+  };
+  if (spec.kind == JobKind::kServe) {
+    // REST on the replica's own port (expanded by the backend); gRPC on a free one unless the
+    // flags name one (a later --port wins).
+    out.replicas = {role("server", spec.serve.replicas,
+                         {"serve", "--rest-port", "$(PARASOL_PORT)", "--port", "0"})};
+    return out;
+  }
   if (spec.train.servers == 0) {
-    trainer.command.push_back("train");
-  } else {
-    trainer.command.insert(trainer.command.end(),
-                           {"cluster", "--servers", absl::StrCat(spec.train.servers), "--workers",
-                            absl::StrCat(spec.train.workers)});
+    out.replicas = {role("trainer", 1, {"train"})};
+    return out;
   }
-  for (const auto& [flag, value] : spec.train.flags) {
-    trainer.command.push_back("--" + flag);
-    trainer.command.push_back(value);
+  // Servers and workers find each other through PARASOL_CLUSTER; each worker trains on its
+  // share of the data (by task index); worker 0 writes the model once all have finished.
+  // Workers always resume: at a first start server 0 records no batches for them, so it is a
+  // no-op, and a restarted worker (any backend restarts the same command) skips what it did.
+  out.replicas = {role("ps", spec.train.servers, {"ps", "server", "--"}),
+                  role("worker", spec.train.workers, {"ps", "worker", "--resume"})};
+  return out;
+}
+
+std::string ExpandEnvReferences(const std::string& arg,
+                                const std::map<std::string, std::string>& env) {
+  std::string out;
+  for (size_t i = 0; i < arg.size(); ++i) {
+    if (arg[i] != '$' || i + 1 == arg.size()) {
+      out += arg[i];
+    } else if (arg.compare(i + 1, 2, "$(") == 0) {  // "$$(NAME)": the literal "$(NAME)"
+      out += "$(";
+      i += 2;
+    } else if (const size_t close = arg.find(')', i + 2);
+               arg[i + 1] == '(' && close != std::string::npos &&
+               env.count(arg.substr(i + 2, close - i - 2)) > 0) {
+      out += env.at(arg.substr(i + 2, close - i - 2));
+      i = close;
+    } else {
+      out += arg[i];
+    }
   }
-  out.replicas = {trainer};
   return out;
 }
 

@@ -39,13 +39,22 @@ struct ReplicaSpec {
   bool operator==(const ReplicaSpec&) const = default;
 };
 
-// kind: train — the built-in trainer. servers == 0: one `parasol train` process; otherwise a
-// distributed `parasol cluster --servers S --workers W` run. `flags` are passed as --KEY VALUE.
+// kind: train — the built-in trainer. servers == 0: one replica `trainer-0` = `parasol train`;
+// otherwise replicas ps-0..S-1 = `parasol ps server -- FLAGS` and worker-0..W-1 =
+// `parasol ps worker --resume FLAGS`. `flags` are passed as --KEY VALUE.
 struct TrainSpec {
   int servers = 0;
   int workers = 1;
   std::vector<std::pair<std::string, std::string>> flags;
   bool operator==(const TrainSpec&) const = default;
+};
+
+// kind: serve — model servers that run until the job is stopped: replicas server-0.. =
+// `parasol serve --rest-port $(PARASOL_PORT) --port 0 FLAGS` (REST on the replica's own port).
+struct ServeSpec {
+  int replicas = 1;
+  std::vector<std::pair<std::string, std::string>> flags;
+  bool operator==(const ServeSpec&) const = default;
 };
 
 struct JobSpec {
@@ -59,6 +68,7 @@ struct JobSpec {
   int backoff_limit = 3;                // restarts allowed over the whole job
   int64_t active_deadline_seconds = 0;  // 0: none
   TrainSpec train;
+  ServeSpec serve;
   // Used by the Kubernetes backend only: the container image and the nodes pods may run on.
   std::string image;
   std::map<std::string, std::string> node_selector;
@@ -73,9 +83,16 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
 // The canonical JSON form; ParseJobSpec(ToJson(spec)) == spec.
 std::string JobSpecToJson(const JobSpec& spec);
 
-// For kind train: the one replica ("trainer") running `parasol_binary` with the spec's flags.
-// Other kinds are returned unchanged.
-JobSpec ExpandTrainJob(const JobSpec& spec, const std::string& parasol_binary);
+// For kinds train and serve: the replicas running `parasol_binary` (see TrainSpec, ServeSpec).
+// Custom jobs are returned unchanged.
+JobSpec ExpandJob(const JobSpec& spec, const std::string& parasol_binary);
+
+// Kubernetes' expansion of a command argument, which the local backend applies too so that a
+// command means the same on both: "$(NAME)" becomes the value of NAME in `env` when it is
+// defined there (else it stays as written); "$$(NAME)" is the literal "$(NAME)". Other "$" are
+// kept, so shell text such as "$((1 + 2))" or "$$" passes through.
+std::string ExpandEnvReferences(const std::string& arg,
+                                const std::map<std::string, std::string>& env);
 
 // True when the job runs more than one process (the cluster spec is then given to each).
 bool IsDistributed(const JobSpec& spec);

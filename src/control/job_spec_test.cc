@@ -1,6 +1,7 @@
 #include "control/job_spec.h"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "common/files.h"
@@ -75,19 +76,69 @@ TEST(JobSpecTest, TrainKindExpandsToTheBuiltInTrainer) {
       "train": {"servers": 2, "workers": 3, "args": {"train": "a.svm", "out": "m", "epochs": 2}}})",
                            "t.json");
   ASSERT_TRUE(spec.ok()) << spec.status();
-  const JobSpec expanded = ExpandTrainJob(*spec, "/bin/parasol");
-  ASSERT_EQ(expanded.replicas.size(), 1u);
-  EXPECT_EQ(expanded.replicas[0].role, "trainer");
+  const JobSpec expanded = ExpandJob(*spec, "/bin/parasol");
+  ASSERT_EQ(expanded.replicas.size(), 2u);
+  EXPECT_EQ(expanded.replicas[0].role, "ps");
+  EXPECT_EQ(expanded.replicas[0].count, 2);
   EXPECT_EQ(expanded.replicas[0].command,
-            (std::vector<std::string>{"/bin/parasol", "cluster", "--servers", "2", "--workers", "3",
-                                      "--train", "a.svm", "--out", "m", "--epochs", "2"}));
-  EXPECT_FALSE(IsDistributed(expanded));
+            (std::vector<std::string>{"/bin/parasol", "ps", "server", "--", "--train", "a.svm",
+                                      "--out", "m", "--epochs", "2"}));
+  EXPECT_EQ(expanded.replicas[1].role, "worker");
+  EXPECT_EQ(expanded.replicas[1].count, 3);
+  EXPECT_EQ(expanded.replicas[1].command,
+            (std::vector<std::string>{"/bin/parasol", "ps", "worker", "--resume", "--train",
+                                      "a.svm", "--out", "m", "--epochs", "2"}));
+  EXPECT_TRUE(IsDistributed(expanded));
   auto again = ParseJobSpec(JobSpecToJson(*spec), "json");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *spec);
   auto single = ParseJobSpec("name: s\nkind: train\ntrain: {args: {train: a.svm, out: m}}\n", "s");
   ASSERT_TRUE(single.ok()) << single.status();
-  EXPECT_EQ(ExpandTrainJob(*single, "p").replicas[0].command[1], "train");
+  const JobSpec one = ExpandJob(*single, "p");
+  ASSERT_EQ(one.replicas.size(), 1u);
+  EXPECT_EQ(one.replicas[0].role, "trainer");
+  EXPECT_EQ(one.replicas[0].command[1], "train");
+  EXPECT_FALSE(IsDistributed(one));
+}
+
+TEST(JobSpecTest, ServeKindExpandsToModelServersOnTheirOwnPorts) {
+  auto spec = ParseJobSpec(
+      "name: s\nkind: serve\nserve: {replicas: 2, args: {model-base: models/churn}}\n", "s");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->restart_policy, RestartPolicy::kOnFailure);  // unless the spec says otherwise
+  const JobSpec expanded = ExpandJob(*spec, "/bin/parasol");
+  ASSERT_EQ(expanded.replicas.size(), 1u);
+  EXPECT_EQ(expanded.replicas[0].role, "server");
+  EXPECT_EQ(expanded.replicas[0].count, 2);
+  EXPECT_EQ(expanded.replicas[0].command,
+            (std::vector<std::string>{"/bin/parasol", "serve", "--rest-port", "$(PARASOL_PORT)",
+                                      "--port", "0", "--model-base", "models/churn"}));
+  auto again = ParseJobSpec(JobSpecToJson(*spec), "json");
+  ASSERT_TRUE(again.ok()) << again.status() << JobSpecToJson(*spec);
+  EXPECT_EQ(*again, *spec);
+  auto never = ParseJobSpec(
+      "name: s\nkind: serve\nrestartPolicy: Never\nserve: {args: {model-config: m.yaml}}\n", "s");
+  ASSERT_TRUE(never.ok()) << never.status();
+  EXPECT_EQ(never->restart_policy, RestartPolicy::kNever);
+}
+
+TEST(JobSpecTest, BundledExamplesParse) {
+  for (const char* name : {"hello", "churn", "serve"}) {
+    const std::string file =
+        std::string(PARASOL_SOURCE_DIR) + "/src/control/examples/" + name + ".yaml";
+    auto spec = ParseJobSpec(ReadFileToString(file).value_or(""), file);
+    EXPECT_TRUE(spec.ok()) << spec.status();
+  }
+}
+
+TEST(JobSpecTest, EnvReferencesExpandLikeKubernetes) {
+  const std::map<std::string, std::string> env = {{"PARASOL_PORT", "8123"}, {"A", ""}};
+  EXPECT_EQ(ExpandEnvReferences("$(PARASOL_PORT)", env), "8123");
+  EXPECT_EQ(ExpandEnvReferences("127.0.0.1:$(PARASOL_PORT)/x$(A)y", env), "127.0.0.1:8123/xy");
+  EXPECT_EQ(ExpandEnvReferences("$(NOPE) $$(PARASOL_PORT)", env), "$(NOPE) $(PARASOL_PORT)");
+  // Shell text passes through.
+  EXPECT_EQ(ExpandEnvReferences("echo $$ $((9 - 1)) $HOME $(date) $", env),
+            "echo $$ $((9 - 1)) $HOME $(date) $");
 }
 
 struct BadSpec {
@@ -126,10 +177,22 @@ TEST(JobSpecTest, BadSpecsAreRejectedNamingTheFieldAndLine) {
       {"name: a\nkind: custom\nreplicas: {Worker: {command: [x]}}\n",
        "replicas.Worker: role names"},
       {"name: a\nkind: custom\n", "replicas: required"},
-      {"name: a\nkind: serve\n", "kind: 'serve' is not supported yet"},
+      {"name: a\nkind: serve\n", "serve: required for kind serve"},
+      {"name: a\nkind: serve\nserve: {args: {model-name: m}}\n",
+       "serve.args: needs model-base or model-config"},
+      {"name: a\nkind: serve\nserve: {args: {model-base: m, rest-port: 8501}}\n",
+       "serve.args.rest-port: set by the control plane"},
+      {"name: a\nkind: serve\nserve: {replicas: 0, args: {model-base: m}}\n",
+       "serve.replicas: expected a positive integer"},
+      {"name: a\nkind: serve\nserve: {args: {model-base: m}}\nreplicas: {w: {command: [x]}}\n",
+       "replicas: not used by kind serve"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nserve: {args: {}}\n",
+       "serve: only used by kind serve"},
       {"name: a\nkind: train\ntrain: {servers: 0, workers: 2, args: {train: x}}\n",
        "train.workers: more than one worker needs train.servers >= 1"},
       {"name: a\nkind: train\nreplicas: {w: {command: [x]}}\n", "replicas: not used by kind train"},
+      {"name: a\nkind: train\ntrain: {servers: 1, args: {train: x, checkpoint-every: 30s}}\n",
+       "train.args.checkpoint-every: not a training flag"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x]\n",
        "bad.yaml:4:1: not valid YAML or JSON"},
       {"[1, 2]", "spec: expected a mapping"},

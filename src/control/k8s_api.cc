@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
+#include "wire/http_status.h"
 
 namespace parasol::control {
 namespace {
@@ -34,21 +35,8 @@ absl::Status ApiError(const std::string& what, int http_status, const std::strin
     if (j.contains("message")) message = j["message"].get<std::string>();
   } catch (const nlohmann::json::exception&) {
   }
-  const std::string text = absl::StrCat(what, ": HTTP ", http_status, ": ", message);
-  switch (http_status) {
-    case 404:
-      return absl::NotFoundError(text);
-    case 409:
-      return absl::AlreadyExistsError(text);
-    case 400:
-    case 422:
-      return absl::InvalidArgumentError(text);
-    case 401:
-    case 403:
-      return absl::PermissionDeniedError(text);
-    default:
-      return absl::UnavailableError(text);
-  }
+  return absl::Status(StatusCodeFromHttp(http_status),
+                      absl::StrCat(what, ": HTTP ", http_status, ": ", message));
 }
 
 std::string ObjectPath(const std::string& collection, const std::string& name) {

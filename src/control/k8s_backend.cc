@@ -17,7 +17,7 @@ absl::Status KubernetesBackend::Admit(const JobSpec& spec) {
 
 bool KubernetesBackend::Reconcile(JobRecord& job, double now) {
   const std::string before = JobRecordToJson(job);
-  const JobSpec expanded = ExpandTrainJob(job.spec, "parasol");
+  const JobSpec expanded = ExpandJob(job.spec, "parasol");
   if (job.state == JobState::kPending) {
     auto manifests = RenderKubernetes(job.spec, options_);
     absl::Status created = manifests.status();
@@ -94,7 +94,7 @@ bool KubernetesBackend::Reconcile(JobRecord& job, double now) {
 }
 
 void KubernetesBackend::DeleteObjects(const JobRecord& job, bool workers_too) {
-  const JobSpec expanded = ExpandTrainJob(job.spec, "parasol");
+  const JobSpec expanded = ExpandJob(job.spec, "parasol");
   for (const auto& role : expanded.replicas) {
     const bool completes = CompletesJob(expanded, role.role);
     if (completes && !workers_too) continue;

@@ -98,7 +98,12 @@ ordered_json Metadata(const JobSpec& spec, const std::string& name, const std::s
 
 absl::StatusOr<std::vector<ordered_json>> RenderKubernetes(const JobSpec& original,
                                                            const K8sRenderOptions& o) {
-  const JobSpec spec = ExpandTrainJob(original, "parasol");
+  if (original.kind == JobKind::kServe) {
+    return absl::UnimplementedError(
+        "kind: serve runs on the local backend only for now (its Kubernetes form, a Deployment "
+        "behind a Service, is not written yet)");
+  }
+  const JobSpec spec = ExpandJob(original, "parasol");
   static const std::regex kNamespace("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   if (!std::regex_match(o.kube_namespace, kNamespace)) {
     return absl::InvalidArgumentError("--namespace '" + o.kube_namespace +

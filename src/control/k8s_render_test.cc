@@ -127,6 +127,10 @@ TEST(K8sRenderTest, SpecsThatCannotRunOnKubernetesAreRejected) {
   const auto& c = (*rendered)[1]["spec"]["template"]["spec"]["containers"][0];
   EXPECT_EQ(c["image"], kParasolImage);
   EXPECT_EQ(c["command"][0], "parasol");
+  auto serve = ParseJobSpec("name: s\nkind: serve\nserve: {args: {model-base: m}}\n", "s");
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  EXPECT_NE(RenderKubernetes(*serve, {.image = "x"}).status().message().find("kind: serve"),
+            std::string::npos);
 }
 
 }  // namespace

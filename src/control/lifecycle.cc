@@ -20,23 +20,31 @@ double RestartDelaySeconds(int restarts) {
   return std::min(10.0, 0.2 * std::pow(2.0, std::max(0, restarts - 1)));
 }
 
+namespace {
+bool IsWorkerRole(const std::string& role) { return role == "worker" || role == "chief"; }
+}  // namespace
+
 bool CompletesJob(const JobSpec& spec, const std::string& role) {
   bool has_workers = false;
-  for (const auto& r : spec.replicas) has_workers |= r.role == "worker" || r.role == "chief";
-  return !has_workers || role == "worker" || role == "chief";
+  for (const auto& r : spec.replicas) has_workers |= IsWorkerRole(r.role);
+  return !has_workers || IsWorkerRole(role);
 }
 
 std::optional<Outcome> DecideOutcome(const JobRecord& job) {
-  bool all_done = true, has_workers = false;
+  // From the replicas, not job.spec: a kind train spec has its roles only once expanded.
+  bool has_workers = false;
+  for (const auto& r : job.replicas) has_workers |= IsWorkerRole(r.role);
+  bool all_done = true;
   for (const auto& r : job.replicas) {
-    has_workers |= r.role == "worker" || r.role == "chief";
     if (r.state == ReplicaState::kFailed) {
       std::string why = absl::StrCat("replica ", r.name, " failed");
       if (r.exit_code) absl::StrAppend(&why, " (exit ", *r.exit_code, ")");
       if (!r.reason.empty()) absl::StrAppend(&why, ": ", r.reason);
       return Outcome{JobState::kFailed, why};
     }
-    if (CompletesJob(job.spec, r.role) && r.state != ReplicaState::kSucceeded) all_done = false;
+    if ((!has_workers || IsWorkerRole(r.role)) && r.state != ReplicaState::kSucceeded) {
+      all_done = false;
+    }
   }
   if (all_done && !job.replicas.empty()) {
     return Outcome{JobState::kSucceeded,

@@ -70,6 +70,20 @@ TEST(LifecycleTest, JobSucceedsWhenWorkersSucceedWhateverTheParameterServersDo) 
   EXPECT_EQ(ps_failed->state, JobState::kFailed);
 }
 
+TEST(LifecycleTest, RolesOfAnExpandedTrainJobCountLikeWrittenOnes) {
+  // kind train: the stored spec has no replicas; ps-0 and worker-0.. come from its expansion.
+  using R = ReplicaState;
+  JobRecord job = PsWorkerJob(R::kRunning, R::kSucceeded, R::kSucceeded);
+  job.spec.kind = JobKind::kTrain;
+  job.spec.replicas.clear();
+  auto done = DecideOutcome(job);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, JobState::kSucceeded);
+  EXPECT_EQ(done->reason, "all workers succeeded");
+  job.replicas[2].state = R::kRunning;
+  EXPECT_FALSE(DecideOutcome(job));
+}
+
 TEST(LifecycleTest, WithoutWorkersEveryRoleMustSucceed) {
   JobSpec spec;
   spec.replicas = {Role("main", 1)};

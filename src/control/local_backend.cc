@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -127,7 +128,7 @@ std::string LocalBackend::LogPath(const std::string& job, const std::string& rep
 }
 
 absl::Status LocalBackend::Admit(const JobSpec& spec) {
-  const Resources total = JobTotal(ExpandTrainJob(spec, options_.parasol_binary));
+  const Resources total = JobTotal(ExpandJob(spec, options_.parasol_binary));
   if (total.cpu > options_.cpu_capacity + 1e-9 || total.memory_bytes > options_.memory_capacity ||
       total.gpu > options_.gpus) {
     return absl::ResourceExhaustedError(absl::StrFormat(
@@ -235,7 +236,12 @@ absl::Status LocalBackend::StartReplica(JobRecord& job, const JobSpec& expanded,
   fs::remove(exit_file, ec);
   o.output_file = LogPath(job.name(), replica.name);
   o.argv = {options_.parasol_binary, "replica-exec", "--exit-file", exit_file, "--"};
-  o.argv.insert(o.argv.end(), role->command.begin(), role->command.end());
+  std::map<std::string, std::string> env;  // later entries win, as in the process's environment
+  for (const std::string& kv : o.env) {
+    const size_t eq = kv.find('=');
+    env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const std::string& arg : role->command) o.argv.push_back(ExpandEnvReferences(arg, env));
   o.new_session = true;
   o.kill_on_destroy = false;
   if (replica.restarts > 0) {
@@ -330,7 +336,7 @@ void LocalBackend::StopReplica(ReplicaStatus& replica, double now) {
 
 bool LocalBackend::Reconcile(JobRecord& job, double now) {
   const std::string before = JobRecordToJson(job);
-  const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
+  const JobSpec expanded = ExpandJob(job.spec, options_.parasol_binary);
   if (job.state == JobState::kPending) {
     if (!Reserve(job, expanded)) return JobRecordToJson(job) != before;
     if (auto st = StartJob(job, expanded, now); !st.ok()) {
@@ -397,7 +403,7 @@ void LocalBackend::Recover(JobRecord& job, double now) {
   }
   if (job.state == JobState::kRunning || live) {
     Reservation mine;
-    const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
+    const JobSpec expanded = ExpandJob(job.spec, options_.parasol_binary);
     const Resources need = JobTotal(expanded);
     mine.cpu = need.cpu;
     mine.memory = need.memory_bytes;
@@ -411,41 +417,29 @@ void LocalBackend::Recover(JobRecord& job, double now) {
 std::vector<MetricPoint> LocalBackend::CollectMetrics(JobRecord& job, double now) {
   constexpr size_t kMaxChunk = 1 << 20;
   std::vector<MetricPoint> out;
-  const JobSpec expanded = ExpandTrainJob(job.spec, options_.parasol_binary);
   for (auto& r : job.replicas) {
-    std::vector<std::string> files = {MetricsPath(job.name(), r.name)};
-    // The built-in trainer writes its own metrics log into its output directory.
-    const ReplicaSpec* role = RoleOf(expanded, r.role);
-    if (job.spec.kind == JobKind::kTrain && role != nullptr) {
-      for (const auto& [flag, value] : job.spec.train.flags) {
-        if (flag == "out") {
-          files.push_back(
-              (fs::path(WorkingDir(job, expanded, *role)) / value / "metrics.jsonl").string());
-        }
-      }
+    // One file per replica: the built-in trainer and workers append to it like any command.
+    const std::string file = MetricsPath(job.name(), r.name);
+    std::ifstream in(file, std::ios::binary);
+    if (!in) continue;
+    in.seekg(0, std::ios::end);
+    const uint64_t size = static_cast<uint64_t>(in.tellg());
+    uint64_t offset = r.metrics_offsets.count(file) ? r.metrics_offsets[file] : 0;
+    if (size < offset) offset = 0;  // rewritten from the start by the replica
+    if (size == offset) continue;
+    in.seekg(static_cast<std::streamoff>(offset));
+    std::string chunk(std::min<uint64_t>(kMaxChunk, size - offset), '\0');
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    chunk.resize(static_cast<size_t>(in.gcount()));
+    ParsedChunk parsed = ParseMetricsChunk(chunk, r.name, now);
+    if (parsed.consumed == 0 && chunk.size() == kMaxChunk) {
+      parsed.consumed = chunk.size();  // a line longer than a chunk: skip it
+      ++parsed.bad_lines;
     }
-    for (const auto& file : files) {
-      std::ifstream in(file, std::ios::binary);
-      if (!in) continue;
-      in.seekg(0, std::ios::end);
-      const uint64_t size = static_cast<uint64_t>(in.tellg());
-      uint64_t offset = r.metrics_offsets.count(file) ? r.metrics_offsets[file] : 0;
-      if (size < offset) offset = 0;  // rewritten (a restarted trainer starts a new file)
-      if (size == offset) continue;
-      in.seekg(static_cast<std::streamoff>(offset));
-      std::string chunk(std::min<uint64_t>(kMaxChunk, size - offset), '\0');
-      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      chunk.resize(static_cast<size_t>(in.gcount()));
-      ParsedChunk parsed = ParseMetricsChunk(chunk, r.name, now);
-      if (parsed.consumed == 0 && chunk.size() == kMaxChunk) {
-        parsed.consumed = chunk.size();  // a line longer than a chunk: skip it
-        ++parsed.bad_lines;
-      }
-      if (parsed.consumed == 0) continue;
-      r.metrics_offsets[file] = offset + parsed.consumed;
-      r.metrics_bad_lines += parsed.bad_lines;
-      out.insert(out.end(), parsed.points.begin(), parsed.points.end());
-    }
+    if (parsed.consumed == 0) continue;
+    r.metrics_offsets[file] = offset + parsed.consumed;
+    r.metrics_bad_lines += parsed.bad_lines;
+    out.insert(out.end(), parsed.points.begin(), parsed.points.end());
   }
   return out;
 }

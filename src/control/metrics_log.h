@@ -1,8 +1,8 @@
 // How replicas report training metrics: JSON lines such as
 //   {"step": 1200, "loss": 0.41, "examples_per_sec": 52000, "valid_auc": 0.77}
 // appended to the file named by $PARASOL_METRICS_FILE (or POSTed to the API). Every numeric
-// field other than step, epoch and time becomes one series point. `parasol train` writes this
-// format to OUT/metrics.jsonl. Thread-safe (pure functions).
+// field other than step, epoch and time becomes one series point. `parasol train` and
+// `parasol ps worker` append this format there (train/progress.h). Thread-safe (pure functions).
 #pragma once
 
 #include <string>

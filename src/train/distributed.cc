@@ -1,17 +1,22 @@
 #include "train/distributed.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
 #include "common/status_macros.h"
+#include "metrics/metrics.h"
 #include "model/model_dir.h"
 #include "ps/grpc_transport.h"
 #include "ps/kv_worker.h"
 #include "train/input_spec.h"
 #include "train/minibatch.h"
+#include "train/predictor.h"
+#include "train/progress.h"
 
 namespace parasol {
 
@@ -42,6 +47,39 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
     }
     if (summary.resumed_after < 0) return summary;  // it had finished
   }
+  // Worker 0 validates: the validation set, its labels and the keys whose rows it needs.
+  std::vector<ExampleBlock> valid;
+  std::vector<float> valid_labels;
+  std::vector<uint64_t> valid_keys;
+  if (options.worker_index == 0 && !config.valid_path.empty()) {
+    ASSIGN_OR_RETURN(auto reader, OpenDataReader(config.valid_path,
+                                                 input.MakeReaderOptions(1, config.max_bad_lines)));
+    for (ExampleBlock block;;) {
+      ASSIGN_OR_RETURN(bool more, reader->Next(&block));
+      if (!more) break;
+      valid_labels.insert(valid_labels.end(), block.labels().begin(), block.labels().end());
+      valid_keys.insert(valid_keys.end(), block.keys().begin(), block.keys().end());
+      valid.push_back(std::move(block));
+      block = ExampleBlock();
+    }
+    valid_keys.push_back(kBiasKey);
+    std::sort(valid_keys.begin(), valid_keys.end());
+    valid_keys.erase(std::unique(valid_keys.begin(), valid_keys.end()), valid_keys.end());
+  }
+  // AUC and log loss of the servers' current weights on the validation set.
+  auto validate = [&](EpochMetrics& m) -> absl::Status {
+    std::vector<float> pulled;
+    RETURN_IF_ERROR(kv.Wait(kv.Pull(valid_keys, &pulled)));
+    SparseTable table(dim, [](uint64_t, float*) {});
+    for (size_t i = 0; i < valid_keys.size(); ++i) {
+      std::copy_n(pulled.data() + i * dim, dim, table.FindOrInsert(valid_keys[i]));
+    }
+    const std::vector<float> probs = PredictBlocks(*model, table, valid, 1);
+    m.valid_auc = RocAuc(probs, valid_labels);
+    m.valid_logloss = LogLoss(probs, valid_labels);
+    return absl::OkStatus();
+  };
+  uint64_t step = 0;  // examples of this worker's share so far, skipped ones included
   std::vector<uint64_t> keys[2], push_keys;  // keys and values: double-buffered by batch parity
   std::vector<float> values[2], push_grads;
   std::vector<const float*> rows;
@@ -51,6 +89,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
                                                  input.MakeReaderOptions(1, config.max_bad_lines)));
     uint64_t index = 0, epoch_examples = 0;
     double epoch_loss = 0;
+    const auto epoch_start = std::chrono::steady_clock::now();
     ExampleBlock block, share;
     while (true) {
       ASSIGN_OR_RETURN(bool more, reader->Next(&block));
@@ -85,6 +124,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
       const bool pipelined = config.staleness != 0;
       size_t first = 0;  // batches an earlier run of this worker finished are skipped
       while (first < batches && clock < summary.resumed_after) {
+        step += batch_end(first) - batch_begin(first);
         ++first;
         ++clock;
       }
@@ -124,8 +164,27 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
         epoch_examples += batch_end(b) - batch_begin(b);
       }
     }
+    step += epoch_examples;
     summary.examples += epoch_examples;
     summary.loss = epoch_examples ? epoch_loss / epoch_examples : 0;
+    if (epoch_examples == 0) continue;  // all skipped: a resumed worker reports no new epoch
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.step = step;
+    m.examples = epoch_examples;
+    m.loss = summary.loss;
+    m.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    if (!valid.empty()) {
+      RETURN_IF_ERROR(validate(m));
+      summary.valid_auc = m.valid_auc;
+      summary.valid_logloss = m.valid_logloss;
+    }
+    if (!options.metrics_path.empty() &&
+        !AppendMetricsLine(options.metrics_path, EpochMetricsLine(m))) {
+      std::fprintf(stderr, "worker %d: cannot append to the metrics log %s\n", options.worker_index,
+                   options.metrics_path.c_str());
+    }
   }
   if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));
   RETURN_IF_ERROR(transport.FinishClock(options.worker_index, options.num_workers));

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ struct WorkerOptions {
   // applied twice (at-least-once).
   bool resume = false;
   double retry_seconds = 60;  // how long a call waits for a server that is being restarted
+  // Non-empty: one metrics line per epoch (train/progress.h's EpochMetricsLine: step = examples
+  // of this worker's share so far, loss, examples/s) is appended here. Worker 0 with
+  // train.valid_path adds valid_auc and valid_logloss of the servers' model at the epoch's end
+  // (pulled while other workers may still be training: a snapshot, not a barrier).
+  std::string metrics_path;
 };
 
 // ASP workers record their clock on server 0 every this many batches (BSP/SSP: every batch), so
@@ -36,6 +42,7 @@ struct WorkerSummary {
   uint64_t examples = 0;      // trained on by this worker, over all epochs
   int64_t resumed_after = 0;  // batches skipped because an earlier run of this worker did them
   double loss = 0;            // mean logistic loss of the last epoch
+  std::optional<double> valid_auc, valid_logloss;  // worker 0 with validation: the last epoch's
 };
 
 // `input` and `spec` come from PrepareTrainingInput and ResolveModelSpec on options.train (the

@@ -96,6 +96,13 @@ absl::StatusOr<ModelSpec> ResolveModelSpec(const TrainConfig& config, const Inpu
   return spec;
 }
 
+absl::StatusOr<PreparedTraining> PrepareTraining(const TrainConfig& config) {
+  PreparedTraining out;
+  ASSIGN_OR_RETURN(out.input, PrepareTrainingInput(config));
+  ASSIGN_OR_RETURN(out.spec, ResolveModelSpec(config, out.input));
+  return out;
+}
+
 ModelManifest BuildManifest(const ModelSpec& spec, const OptimizerConfig& optimizer,
                             const InputSpec& input, int64_t feature_count,
                             std::string training_json) {

@@ -39,6 +39,15 @@ absl::StatusOr<InputSpec> PrepareTrainingInput(const TrainConfig& config);
 // scan of the training file when the config does not give `fields`.
 absl::StatusOr<ModelSpec> ResolveModelSpec(const TrainConfig& config, const InputSpec& input);
 
+// What a process that trains resolves first (`parasol cluster` and `parasol ps worker`, the
+// latter on every worker of a job from the same flags): PrepareTrainingInput, then
+// ResolveModelSpec.
+struct PreparedTraining {
+  InputSpec input;
+  ModelSpec spec;
+};
+absl::StatusOr<PreparedTraining> PrepareTraining(const TrainConfig& config);
+
 // The manifest of a model trained with these settings.
 ModelManifest BuildManifest(const ModelSpec& spec, const OptimizerConfig& optimizer,
                             const InputSpec& input, int64_t feature_count,

@@ -29,7 +29,28 @@ std::string JsonNumber(double v) {
 
 }  // namespace
 
-Progress::Progress(const std::string& metrics_path, bool interactive) : interactive_(interactive) {
+std::string EpochMetricsLine(const EpochMetrics& m) {
+  std::string line = absl::StrFormat(
+      R"({"event": "epoch", "epoch": %d, "step": %d, "examples": %d, "loss": %s, )"
+      R"("examples_per_sec": %s, "seconds": %s)",
+      m.epoch, m.step, m.examples, JsonNumber(m.examples ? m.loss : NAN),
+      JsonNumber(m.seconds > 0 ? m.examples / m.seconds : 0), JsonNumber(m.seconds));
+  if (m.valid_auc) line += absl::StrFormat(R"(, "valid_auc": %s)", JsonNumber(*m.valid_auc));
+  if (m.valid_logloss) {
+    line += absl::StrFormat(R"(, "valid_logloss": %s)", JsonNumber(*m.valid_logloss));
+  }
+  return line + "}";
+}
+
+bool AppendMetricsLine(const std::string& path, const std::string& line) {
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) return false;
+  const bool ok = std::fprintf(f, "%s\n", line.c_str()) > 0;
+  return std::fclose(f) == 0 && ok;
+}
+
+Progress::Progress(const std::string& metrics_path, bool interactive, std::string report_path)
+    : interactive_(interactive), report_path_(std::move(report_path)) {
   if (!metrics_path.empty()) metrics_ = std::fopen(metrics_path.c_str(), "w");
   thread_ = std::thread([this] { Loop(); });
 }
@@ -82,16 +103,13 @@ void Progress::EndEpoch(std::optional<double> valid_auc, std::optional<double> v
   if (examples_per_epoch_ == 0) examples_per_epoch_ = n;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
-  std::string line = absl::StrFormat(
-      R"({"event": "epoch", "epoch": %d, "step": %d, "examples": %d, "loss": %s, )"
-      R"("examples_per_sec": %s, "seconds": %s)",
-      epoch_, total_examples_.load(), n, JsonNumber(n ? epoch_loss_sum_.load() / n : NAN),
-      JsonNumber(seconds > 0 ? n / seconds : 0), JsonNumber(seconds));
-  if (valid_auc) line += absl::StrFormat(R"(, "valid_auc": %s)", JsonNumber(*valid_auc));
-  if (valid_logloss) {
-    line += absl::StrFormat(R"(, "valid_logloss": %s)", JsonNumber(*valid_logloss));
-  }
-  WriteMetricsLine(line + "}");
+  WriteMetricsLine(EpochMetricsLine({.epoch = epoch_,
+                                     .step = total_examples_.load(),
+                                     .examples = n,
+                                     .loss = n ? epoch_loss_sum_.load() / n : 0,
+                                     .seconds = seconds,
+                                     .valid_auc = valid_auc,
+                                     .valid_logloss = valid_logloss}));
   std::string summary =
       absl::StrFormat("epoch %d/%d: %d examples in %s (%s/s), loss %.5f", epoch_, epochs_, n,
                       FormatDuration(seconds), FormatRate(seconds > 0 ? n / seconds : 0),
@@ -174,6 +192,9 @@ void Progress::Render() {
 
 // REQUIRES: mu_ held.
 void Progress::WriteMetricsLine(const std::string& json) {
+  if (!report_path_.empty() && !AppendMetricsLine(report_path_, json)) {
+    std::fprintf(stderr, "cannot append to the metrics log %s\n", report_path_.c_str());
+  }
   if (metrics_ == nullptr) return;
   std::fprintf(metrics_, "%s\n", json.c_str());
   std::fflush(metrics_);

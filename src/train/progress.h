@@ -17,10 +17,33 @@
 
 namespace parasol {
 
+// One line of the metrics log, as `parasol train` writes it per epoch and distributed workers
+// per epoch of their share (and as the control plane reads it, control/metrics_log.h):
+// {"event": "epoch", "epoch": E, "step": S, "examples": N, "loss": L, "examples_per_sec": R,
+//  "seconds": T[, "valid_auc": A, "valid_logloss": G]} — `step` counts examples trained so far.
+struct EpochMetrics {
+  int epoch = 0;
+  uint64_t step = 0;
+  uint64_t examples = 0;  // in this epoch
+  double loss = 0;        // mean over the epoch's examples
+  double seconds = 0;     // the epoch's
+  std::optional<double> valid_auc, valid_logloss;
+};
+std::string EpochMetricsLine(const EpochMetrics& m);
+
+// Appends `line` and a newline to `path` (created if absent), opened for this line only, so
+// several runs of a restarted process add to one log; false when it cannot be written.
+bool AppendMetricsLine(const std::string& path, const std::string& line);
+
+// The environment variable through which the control plane names the file a replica appends its
+// metrics lines to (control/metrics_log.h).
+inline constexpr char kMetricsFileEnv[] = "PARASOL_METRICS_FILE";
+
 class Progress {
  public:
-  // `metrics_path` empty: no metrics log. `interactive`: draw a bar (else log lines).
-  Progress(const std::string& metrics_path, bool interactive);
+  // `metrics_path` empty: no metrics log (rewritten from the start). `interactive`: draw a bar
+  // (else log lines). `report_path` non-empty: every metrics line is also appended there.
+  Progress(const std::string& metrics_path, bool interactive, std::string report_path = "");
   ~Progress();
 
   // Starts an epoch; `expected_examples` 0 when unknown (first pass over a stream).
@@ -45,6 +68,7 @@ class Progress {
   void WriteMetricsLine(const std::string& json);
 
   const bool interactive_;
+  const std::string report_path_;
   std::FILE* metrics_ = nullptr;
   std::mutex mu_;  // guards rendering, the metrics file and the epoch fields below
   std::condition_variable cv_;

@@ -221,8 +221,11 @@ class Learner {
 
 class Trainer {
  public:
-  Trainer(const TrainConfig& config, bool interactive)
-      : config_(config), threads_(config.resolved_threads()), interactive_(interactive) {}
+  Trainer(const TrainConfig& config, bool interactive, std::string report_path)
+      : config_(config),
+        threads_(config.resolved_threads()),
+        interactive_(interactive),
+        report_path_(std::move(report_path)) {}
 
   absl::StatusOr<TrainSummary> Run();
 
@@ -239,6 +242,7 @@ class Trainer {
   const TrainConfig& config_;
   const int threads_;
   const bool interactive_;
+  const std::string report_path_;
   InputSpec input_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Optimizer> optimizer_;
@@ -283,7 +287,8 @@ absl::Status Trainer::Prepare() {
         absl::StrCat("cannot create output directory ", config_.out_dir, ": ", ec.message()));
   }
   progress_ = std::make_unique<Progress>(
-      (std::filesystem::path(config_.out_dir) / "metrics.jsonl").string(), interactive_);
+      (std::filesystem::path(config_.out_dir) / "metrics.jsonl").string(), interactive_,
+      report_path_);
   ASSIGN_OR_RETURN(input_, PrepareTrainingInput(config_));
   ASSIGN_OR_RETURN(const ModelSpec spec, ResolveModelSpec(config_, input_));
   ASSIGN_OR_RETURN(model_, Model::Create(spec));
@@ -480,8 +485,9 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
 
 }  // namespace
 
-absl::StatusOr<TrainSummary> Train(const TrainConfig& config, bool interactive) {
-  Trainer trainer(config, interactive);
+absl::StatusOr<TrainSummary> Train(const TrainConfig& config, bool interactive,
+                                   const std::string& report_path) {
+  Trainer trainer(config, interactive, report_path);
   return trainer.Run();
 }
 

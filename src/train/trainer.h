@@ -29,6 +29,9 @@ struct TrainSummary {
 };
 
 // Runs training as configured. `interactive` draws a progress bar on stderr (else log lines).
-absl::StatusOr<TrainSummary> Train(const TrainConfig& config, bool interactive);
+// `report_path` non-empty: each epoch's metrics line (OUT/metrics.jsonl) is also appended there
+// (the control plane's $PARASOL_METRICS_FILE).
+absl::StatusOr<TrainSummary> Train(const TrainConfig& config, bool interactive,
+                                   const std::string& report_path = "");
 
 }  // namespace parasol

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The dashboard end to end: starts the real `parasol control`, submits a job whose workers log
-# and report a loss curve, and drives the page in headless Chromium (dashboard.mjs). The
-# screenshot is kept as a test artifact in WORK/dashboard.png.
+# and report a loss curve, and the bundled distributed churn training job
+# (src/control/examples/churn.yaml), and drives the page in headless Chromium (dashboard.mjs).
+# The screenshots are kept as test artifacts in WORK/dashboard.png and WORK/dashboard-churn.png.
 # Usage: dashboard_test.sh PARASOL SOURCE_DIR WORK_DIR
 set -euo pipefail
 parasol=$1 src=$2 work=$3
@@ -18,7 +19,9 @@ rm -rf "$state"
 "$parasol" control --listen 127.0.0.1:0 --state-dir "$state" > "$work/control.out" 2> "$work/control.err" &
 control=$!
 cleanup() {
-  "$parasol" job delete curves --endpoint "${endpoint:-http://127.0.0.1:1}" >/dev/null 2>&1 || true
+  for job in curves churn; do
+    "$parasol" job delete $job --endpoint "${endpoint:-http://127.0.0.1:1}" >/dev/null 2>&1 || true
+  done
   kill "$control" 2>/dev/null || true
   wait "$control" 2>/dev/null || true
   rm -rf "$state"
@@ -45,4 +48,10 @@ replicas:
         done
 SPEC
 "$parasol" job submit -f "$work/curves.yaml" --watch --endpoint "$endpoint"
-node "$work/dashboard.mjs" "$endpoint/" curves "$work/dashboard.png"
+# The bundled example, run from the source tree, writing its model under WORK.
+sed "s|out: out/churn-job|out: $work/churn-model|" "$src/src/control/examples/churn.yaml" \
+  > "$work/churn.yaml"
+echo "workingDir: $src" >> "$work/churn.yaml"
+"$parasol" job submit -f "$work/churn.yaml" --watch --endpoint "$endpoint" || {
+  "$parasol" job logs churn --endpoint "$endpoint"; exit 1; }
+node "$work/dashboard.mjs" "$endpoint/" curves "$work/dashboard.png" churn "$work/dashboard-churn.png"
