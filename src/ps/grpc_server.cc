@@ -44,18 +44,8 @@ class PsService final : public ps::ParameterServer::Service {
                     ps::PullResponse* response) override {
     ServerTable* table = Find(request->table());
     if (table == nullptr) return ToGrpcStatus(UnknownTable(request->table()));
-    const size_t n = static_cast<size_t>(request->keys_size());
-    const size_t floats = n * table->dim();
-    if (floats * sizeof(float) > static_cast<size_t>(kPsMaxMessageBytes)) {
-      return ToGrpcStatus(absl::ResourceExhaustedError(
-          absl::StrCat("pull of ", n, " keys × dim ", table->dim(), " exceeds the reply limit of ",
-                       kPsMaxMessageBytes, " bytes; split the request")));
-    }
-    response->set_dim(table->dim());
-    response->mutable_values()->Resize(static_cast<int>(floats), 0.0f);
-    table->Pull(absl::MakeConstSpan(request->keys().data(), n),
-                absl::MakeSpan(response->mutable_values()->mutable_data(), floats));
-    return grpc::Status::OK;
+    return ToGrpcStatus(PullInto(
+        *table, absl::MakeConstSpan(request->keys().data(), request->keys_size()), response));
   }
 
   grpc::Status Push(grpc::ServerContext*, const ps::PushRequest* request,
@@ -65,6 +55,17 @@ class PsService final : public ps::ParameterServer::Service {
     return ToGrpcStatus(
         table->Push(absl::MakeConstSpan(request->keys().data(), request->keys_size()),
                     absl::MakeConstSpan(request->grads().data(), request->grads_size())));
+  }
+
+  grpc::Status PushPull(grpc::ServerContext*, const ps::PushRequest* request,
+                        ps::PullResponse* response) override {
+    ServerTable* table = Find(request->table());
+    if (table == nullptr) return ToGrpcStatus(UnknownTable(request->table()));
+    const auto keys = absl::MakeConstSpan(request->keys().data(), request->keys_size());
+    const absl::Status pushed =
+        table->Push(keys, absl::MakeConstSpan(request->grads().data(), request->grads_size()));
+    if (!pushed.ok()) return ToGrpcStatus(pushed);
+    return ToGrpcStatus(PullInto(*table, keys, response));
   }
 
   grpc::Status DensePull(grpc::ServerContext*, const ps::DensePullRequest* request,
@@ -210,6 +211,21 @@ class PsService final : public ps::ParameterServer::Service {
       response->set_features(table->Stats().rows - (table->Contains(kBiasKey) ? 1 : 0));
     }
     for (int64_t c : clocks_.Snapshot()) response->add_worker_clocks(c);
+    return absl::OkStatus();
+  }
+
+  // The rows of `keys` into `response`, within the reply size limit.
+  static absl::Status PullInto(ServerTable& table, absl::Span<const uint64_t> keys,
+                               ps::PullResponse* response) {
+    const size_t floats = keys.size() * table.dim();
+    if (floats * sizeof(float) > static_cast<size_t>(kPsMaxMessageBytes)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "pull of ", keys.size(), " keys × dim ", table.dim(), " exceeds the reply limit of ",
+          kPsMaxMessageBytes, " bytes; split the request"));
+    }
+    response->set_dim(table.dim());
+    response->mutable_values()->Resize(static_cast<int>(floats), 0.0f);
+    table.Pull(keys, absl::MakeSpan(response->mutable_values()->mutable_data(), floats));
     return absl::OkStatus();
   }
 

@@ -58,6 +58,13 @@ TEST(PsGrpcTest, WorkerOverGrpcMatchesInProcess) {
   ASSERT_TRUE(worker.Wait(worker.Pull(keys, &got)).ok());
   ASSERT_TRUE(reference.Wait(reference.Pull(keys, &want)).ok());
   EXPECT_EQ(got, want);
+  // PushPull: the rows after a second push, in one round trip per server.
+  ASSERT_TRUE(worker.Wait(worker.PushPull(keys, grads, &got)).ok());
+  ASSERT_TRUE(reference.Wait(reference.PushPull(keys, grads, &want)).ok());
+  EXPECT_EQ(got, want);
+  std::vector<float> after;
+  ASSERT_TRUE(worker.Wait(worker.Pull(keys, &after)).ok());
+  EXPECT_EQ(after, got);
   EXPECT_EQ(s0->table("weights")->Stats().rows + s1->table("weights")->Stats().rows, 1000u);
 }
 
@@ -77,6 +84,17 @@ TEST(PsGrpcTest, MalformedRequestsGetErrorsAndTheServerKeepsServing) {
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(st.error_message().find("2 keys need 8 gradients"), std::string::npos)
         << st.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    ps::PushRequest req;
+    ps::PullResponse resp;
+    req.set_table("weights");
+    req.add_keys(3);
+    req.add_grads(0.5f);  // needs 4
+    const grpc::Status st = stub->PushPull(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(resp.values_size(), 0);
   }
   {
     grpc::ClientContext ctx;

@@ -263,6 +263,27 @@ absl::StatusOr<CheckpointInfo> GrpcTransport::WriteShards(const std::string& tab
   return info;
 }
 
+namespace {
+
+// Hands a pull-shaped reply (Pull, PushPull) to `done`, checking its size first.
+void AnswerPull(int server, const grpc::Status& status, const ps::PullResponse& response,
+                size_t keys, const PsTransport::PullDone& done) {
+  if (!status.ok()) {
+    return done(absl::Status(FromGrpcStatus(status).code(),
+                             absl::StrCat("server ", server, ": ", status.error_message())),
+                {});
+  }
+  const auto& v = response.values();
+  if (static_cast<size_t>(v.size()) != keys * response.dim()) {
+    return done(absl::DataLossError(absl::StrCat("server ", server, " answered ", v.size(),
+                                                 " values for ", keys, " keys")),
+                {});
+  }
+  done(absl::OkStatus(), absl::MakeConstSpan(v.data(), static_cast<size_t>(v.size())));
+}
+
+}  // namespace
+
 void GrpcTransport::Pull(int server, const std::string& table, std::vector<uint64_t> keys,
                          PullDone done) {
   ServerLane* lane = impl_->lanes[server].get();
@@ -275,19 +296,25 @@ void GrpcTransport::Pull(int server, const std::string& table, std::vector<uint6
         const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
           return lane->stub().Pull(&context, request, &response);
         });
-        if (!status.ok()) {
-          return done(absl::Status(FromGrpcStatus(status).code(),
-                                   absl::StrCat("server ", server, ": ", status.error_message())),
-                      {});
-        }
-        const auto& v = response.values();
-        if (static_cast<size_t>(v.size()) != keys.size() * response.dim()) {
-          return done(absl::DataLossError(absl::StrCat("server ", server, " answered ", v.size(),
-                                                       " values for ", keys.size(), " keys")),
-                      {});
-        }
-        done(absl::OkStatus(), absl::MakeConstSpan(v.data(), static_cast<size_t>(v.size())));
+        AnswerPull(server, status, response, keys.size(), done);
       });
+}
+
+void GrpcTransport::PushPull(int server, const std::string& table, std::vector<uint64_t> keys,
+                             std::vector<float> grads, PullDone done) {
+  ServerLane* lane = impl_->lanes[server].get();
+  lane->Run([lane, server, table, keys = std::move(keys), grads = std::move(grads),
+             done = std::move(done), retry = impl_->retry] {
+    ps::PushRequest request;
+    ps::PullResponse response;
+    request.set_table(table);
+    request.mutable_keys()->Add(keys.begin(), keys.end());
+    request.mutable_grads()->Add(grads.begin(), grads.end());
+    const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
+      return lane->stub().PushPull(&context, request, &response);
+    });
+    AnswerPull(server, status, response, keys.size(), done);
+  });
 }
 
 void GrpcTransport::Push(int server, const std::string& table, std::vector<uint64_t> keys,

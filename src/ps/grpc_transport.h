@@ -44,6 +44,8 @@ class GrpcTransport : public PsTransport {
             PullDone done) override;
   void Push(int server, const std::string& table, std::vector<uint64_t> keys,
             std::vector<float> grads, Done done) override;
+  void PushPull(int server, const std::string& table, std::vector<uint64_t> keys,
+                std::vector<float> grads, PullDone done) override;
   void DensePull(int server, const std::string& table, uint64_t offset, uint64_t length,
                  std::vector<float>* values, Done done) override;
   void DensePush(int server, const std::string& table, uint64_t offset, std::vector<float> grads,

@@ -85,41 +85,80 @@ void KvWorker::Finish(const std::shared_ptr<Call>& call, absl::Status status) {
   cv_.notify_all();
 }
 
-KvWorker::Timestamp KvWorker::Pull(absl::Span<const uint64_t> keys, std::vector<float>* values) {
+KvWorker::Timestamp KvWorker::Failed(absl::Status status) {
   auto call = std::make_shared<Call>();
-  call->values = values;
+  call->pending = 1;
+  const Timestamp ts = Start(call);
+  Finish(call, std::move(status));
+  return ts;
+}
+
+void KvWorker::Split(absl::Span<const uint64_t> keys, absl::Span<const float> grads,
+                     std::vector<float>* values, Call* call, Requests* requests) const {
   Deduplicate(keys, &call->unique, &call->position);
-  call->first.assign(call->unique.size(), -1);
-  call->next.assign(keys.size(), -1);
-  for (size_t i = keys.size(); i-- > 0;) {  // backwards: first[u] ends at the first occurrence
-    call->next[i] = call->first[call->position[i]];
-    call->first[call->position[i]] = static_cast<int32_t>(i);
-  }
-  values->resize(keys.size() * dim_);
   const int n = shards_.num_servers();
-  std::vector<std::vector<uint64_t>> per_server(n);
-  call->slots.resize(n);
+  requests->keys.assign(n, {});
+  call->slots.assign(n, {});
+  std::vector<float*> sum_into;  // each unique key's gradients in its server's request
+  if (!grads.empty()) sum_into.resize(call->unique.size());
+  std::vector<uint32_t> index_in_server(call->unique.size());
   for (uint32_t u = 0; u < call->unique.size(); ++u) {
     const int s = shards_.ServerOf(call->unique[u]);
-    per_server[s].push_back(call->unique[u]);
+    index_in_server[u] = static_cast<uint32_t>(requests->keys[s].size());
+    requests->keys[s].push_back(call->unique[u]);
     call->slots[s].push_back(u);
   }
+  if (!grads.empty()) {
+    requests->grads.assign(n, {});
+    for (int s = 0; s < n; ++s) requests->grads[s].assign(requests->keys[s].size() * dim_, 0.0f);
+    for (uint32_t u = 0; u < call->unique.size(); ++u) {
+      const int s = shards_.ServerOf(call->unique[u]);
+      sum_into[u] = requests->grads[s].data() + static_cast<size_t>(index_in_server[u]) * dim_;
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      float* out = sum_into[call->position[i]];
+      const float* g = grads.data() + i * dim_;
+      for (int j = 0; j < dim_; ++j) out[j] += g[j];
+    }
+  }
+  if (values != nullptr) {
+    call->values = values;
+    call->first.assign(call->unique.size(), -1);
+    call->next.assign(keys.size(), -1);
+    for (size_t i = keys.size(); i-- > 0;) {  // backwards: first[u] ends at the first occurrence
+      call->next[i] = call->first[call->position[i]];
+      call->first[call->position[i]] = static_cast<int32_t>(i);
+    }
+    values->resize(keys.size() * dim_);
+  }
   call->pending = 1;  // held until every request is issued
-  for (int s = 0; s < n; ++s) call->pending += per_server[s].empty() ? 0 : 1;
+  for (int s = 0; s < n; ++s) call->pending += requests->keys[s].empty() ? 0 : 1;
+}
+
+PsTransport::PullDone KvWorker::ScatterThenFinish(std::shared_ptr<Call> call, int server,
+                                                  size_t keys) {
+  const size_t expected = keys * static_cast<size_t>(dim_);
+  return [this, call = std::move(call), server, expected](absl::Status st,
+                                                          absl::Span<const float> rows) {
+    if (st.ok() && rows.size() != expected) {
+      st = absl::DataLossError(absl::StrCat("server ", server, " answered ", rows.size(),
+                                            " values, expected ", expected, " (rows of ", dim_,
+                                            ")"));
+    }
+    if (st.ok()) Scatter(*call, server, rows);
+    Finish(call, std::move(st));
+  };
+}
+
+KvWorker::Timestamp KvWorker::Pull(absl::Span<const uint64_t> keys, std::vector<float>* values) {
+  auto call = std::make_shared<Call>();
+  Requests requests;
+  Split(keys, {}, values, call.get(), &requests);
   const Timestamp ts = Start(call);
-  for (int s = 0; s < n; ++s) {
-    if (per_server[s].empty()) continue;
-    const size_t expected = per_server[s].size() * static_cast<size_t>(dim_);
-    transport_->Pull(s, table_, std::move(per_server[s]),
-                     [this, call, s, expected](absl::Status st, absl::Span<const float> rows) {
-                       if (st.ok() && rows.size() != expected) {
-                         st = absl::DataLossError(absl::StrCat("server ", s, " answered ",
-                                                               rows.size(), " values, expected ",
-                                                               expected, " (rows of ", dim_, ")"));
-                       }
-                       if (st.ok()) Scatter(*call, s, rows);
-                       Finish(call, std::move(st));
-                     });
+  for (int s = 0; s < shards_.num_servers(); ++s) {
+    if (requests.keys[s].empty()) continue;
+    const size_t n = requests.keys[s].size();
+    transport_->Pull(s, table_, std::move(requests.keys[s]), ScatterThenFinish(call, s, n));
   }
   Finish(call, absl::OkStatus());
   return ts;
@@ -136,44 +175,39 @@ void KvWorker::Scatter(const Call& call, int server, absl::Span<const float> row
   }
 }
 
+absl::Status KvWorker::CheckGrads(size_t keys, size_t grads) const {
+  if (grads == keys * dim_) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(keys, " keys need ", keys * dim_, " gradients, got ", grads));
+}
+
 KvWorker::Timestamp KvWorker::Push(absl::Span<const uint64_t> keys, absl::Span<const float> grads) {
+  if (absl::Status st = CheckGrads(keys.size(), grads.size()); !st.ok()) return Failed(st);
   auto call = std::make_shared<Call>();
-  if (grads.size() != keys.size() * dim_) {
-    call->pending = 1;
-    const Timestamp ts = Start(call);
-    Finish(call,
-           absl::InvalidArgumentError(absl::StrCat(keys.size(), " keys need ", keys.size() * dim_,
-                                                   " gradients, got ", grads.size())));
-    return ts;
-  }
-  Deduplicate(keys, &call->unique, &call->position);
-  // Each unique key's place in its server's request, then the gradients summed straight there.
-  const int n = shards_.num_servers();
-  std::vector<std::vector<uint64_t>> server_keys(n);
-  std::vector<std::vector<float>> server_grads(n);
-  std::vector<float*> dst(call->unique.size());
-  std::vector<std::pair<int, uint32_t>> place(call->unique.size());
-  for (size_t u = 0; u < call->unique.size(); ++u) {
-    const int s = shards_.ServerOf(call->unique[u]);
-    place[u] = {s, static_cast<uint32_t>(server_keys[s].size())};
-    server_keys[s].push_back(call->unique[u]);
-  }
-  for (int s = 0; s < n; ++s) server_grads[s].assign(server_keys[s].size() * dim_, 0.0f);
-  for (size_t u = 0; u < place.size(); ++u) {
-    dst[u] = server_grads[place[u].first].data() + static_cast<size_t>(place[u].second) * dim_;
-  }
-  for (size_t i = 0; i < keys.size(); ++i) {
-    float* out = dst[call->position[i]];
-    const float* g = grads.data() + i * dim_;
-    for (int j = 0; j < dim_; ++j) out[j] += g[j];
-  }
-  call->pending = 1;
-  for (int s = 0; s < n; ++s) call->pending += server_keys[s].empty() ? 0 : 1;
+  Requests requests;
+  Split(keys, grads, nullptr, call.get(), &requests);
   const Timestamp ts = Start(call);
-  for (int s = 0; s < n; ++s) {
-    if (server_keys[s].empty()) continue;
-    transport_->Push(s, table_, std::move(server_keys[s]), std::move(server_grads[s]),
+  for (int s = 0; s < shards_.num_servers(); ++s) {
+    if (requests.keys[s].empty()) continue;
+    transport_->Push(s, table_, std::move(requests.keys[s]), std::move(requests.grads[s]),
                      [this, call](absl::Status st) { Finish(call, std::move(st)); });
+  }
+  Finish(call, absl::OkStatus());
+  return ts;
+}
+
+KvWorker::Timestamp KvWorker::PushPull(absl::Span<const uint64_t> keys,
+                                       absl::Span<const float> grads, std::vector<float>* values) {
+  if (absl::Status st = CheckGrads(keys.size(), grads.size()); !st.ok()) return Failed(st);
+  auto call = std::make_shared<Call>();
+  Requests requests;
+  Split(keys, grads, values, call.get(), &requests);
+  const Timestamp ts = Start(call);
+  for (int s = 0; s < shards_.num_servers(); ++s) {
+    if (requests.keys[s].empty()) continue;
+    const size_t n = requests.keys[s].size();
+    transport_->PushPull(s, table_, std::move(requests.keys[s]), std::move(requests.grads[s]),
+                         ScatterThenFinish(call, s, n));
   }
   Finish(call, absl::OkStatus());
   return ts;

@@ -36,6 +36,11 @@ class KvWorker {
   // InvalidArgument (from Wait) when grads.size() != keys.size() * dim.
   Timestamp Push(absl::Span<const uint64_t> keys, absl::Span<const float> grads);
 
+  // Push, then the rows after the update in one round trip per server (ps-lite's PushPull):
+  // after Wait, *values holds keys.size() * dim floats in the order of `keys`.
+  Timestamp PushPull(absl::Span<const uint64_t> keys, absl::Span<const float> grads,
+                     std::vector<float>* values);
+
   // Dense tables (any name; the row width does not apply): the whole `size`-float table
   // `table`, one request per server for its range. After Wait, *values holds `size` weights.
   Timestamp PullDense(const std::string& table, uint64_t size, std::vector<float>* values);
@@ -49,7 +54,21 @@ class KvWorker {
 
  private:
   struct Call;
+  // A sparse call's requests: unique keys per server and, for pushes, their summed gradients.
+  struct Requests {
+    std::vector<std::vector<uint64_t>> keys;
+    std::vector<std::vector<float>> grads;
+  };
   Timestamp Start(std::shared_ptr<Call> call);
+  // A call that is over before it starts, with `status`.
+  Timestamp Failed(absl::Status status);
+  absl::Status CheckGrads(size_t keys, size_t grads) const;
+  // Groups `keys` by server, de-duplicated; sums `grads` (when not empty) into each server's
+  // request; with `values`, prepares *call to scatter the replies into it.
+  void Split(absl::Span<const uint64_t> keys, absl::Span<const float> grads,
+             std::vector<float>* values, Call* call, Requests* requests) const;
+  // The reply handler of server `server`'s part (`keys` rows) of a pull.
+  PsTransport::PullDone ScatterThenFinish(std::shared_ptr<Call> call, int server, size_t keys);
   // Copies server `server`'s reply rows to every position of their keys in *call.values.
   void Scatter(const Call& call, int server, absl::Span<const float> rows) const;
   void Finish(const std::shared_ptr<Call>& call, absl::Status status);

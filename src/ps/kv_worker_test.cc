@@ -56,6 +56,21 @@ TEST(KvWorkerTest, OneRequestPerServerAndDuplicatesAggregated) {
   EXPECT_EQ(values, std::vector<float>({-8, -7, -8, -8, -7, -6}));
 }
 
+TEST(KvWorkerTest, PushPullAppliesThenAnswersInOneRequestPerServer) {
+  Cluster cluster(2);
+  KvWorker worker(cluster.transport.get(), "weights", 1);
+  const std::vector<uint64_t> keys = {5, 9, 5, 5, 9, 12};
+  const std::vector<float> grads = {1, 2, 3, 4, 5, 6};
+  std::vector<float> values;
+  ASSERT_TRUE(worker.Wait(worker.PushPull(keys, grads, &values)).ok());
+  EXPECT_LE(cluster.transport->requests(), 2);
+  // The rows after the update, in the order of `keys` (as Push then Pull would give).
+  EXPECT_EQ(values, std::vector<float>({-8, -7, -8, -8, -7, -6}));
+  std::vector<float> short_grads(2);
+  EXPECT_EQ(worker.Wait(worker.PushPull(keys, short_grads, &values)).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(KvWorkerTest, PullOverlapsWithOtherWork) {
   Cluster cluster(2);
   KvWorker worker(cluster.transport.get(), "weights", 1);

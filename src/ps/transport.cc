@@ -37,6 +37,18 @@ void InProcessTransport::Push(int server, const std::string& table, std::vector<
   done(t->Push(keys, grads));
 }
 
+void InProcessTransport::PushPull(int server, const std::string& table, std::vector<uint64_t> keys,
+                                  std::vector<float> grads, PullDone done) {
+  requests_.fetch_add(1);
+  absl::Status status;
+  ServerTable* t = Find(server, table, &status);
+  if (t == nullptr) return done(status, {});
+  if (absl::Status pushed = t->Push(keys, grads); !pushed.ok()) return done(pushed, {});
+  std::vector<float> values(keys.size() * t->dim());
+  t->Pull(keys, absl::MakeSpan(values));
+  done(absl::OkStatus(), values);
+}
+
 DenseTable* InProcessTransport::FindDense(int server, const std::string& table,
                                           absl::Status* status) const {
   if (server < 0 || server >= num_servers()) {

@@ -29,6 +29,9 @@ class PsTransport {
                     PullDone done) = 0;
   virtual void Push(int server, const std::string& table, std::vector<uint64_t> keys,
                     std::vector<float> grads, Done done) = 0;
+  // Push, then answer the same keys' rows after the update (one round trip).
+  virtual void PushPull(int server, const std::string& table, std::vector<uint64_t> keys,
+                        std::vector<float> grads, PullDone done) = 0;
   // Dense tables: `length` weights from global index `offset` into *values (resized), and
   // gradients for the indexes from `offset`.
   virtual void DensePull(int server, const std::string& table, uint64_t offset, uint64_t length,
@@ -51,6 +54,8 @@ class InProcessTransport : public PsTransport {
             PullDone done) override;
   void Push(int server, const std::string& table, std::vector<uint64_t> keys,
             std::vector<float> grads, Done done) override;
+  void PushPull(int server, const std::string& table, std::vector<uint64_t> keys,
+                std::vector<float> grads, PullDone done) override;
   void DensePull(int server, const std::string& table, uint64_t offset, uint64_t length,
                  std::vector<float>* values, Done done) override;
   void DensePush(int server, const std::string& table, uint64_t offset, std::vector<float> grads,
