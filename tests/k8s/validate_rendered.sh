@@ -9,8 +9,10 @@ for tool in node npm; do
 done
 mkdir -p "$work"
 cp "$src/tests/k8s/package.json" "$src/tests/k8s/validate.mjs" "$work/"
-if [[ ! -d "$work/node_modules/kubernetes-models" ]]; then
+# (Re)installs when package.json changed since the last install (pinned versions).
+if ! cmp -s "$work/package.json" "$work/node_modules/.installed-package.json"; then
   (cd "$work" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$work/package.json" "$work/node_modules/.installed-package.json"
 fi
 "$parasol" job render --backend k8s -f "$src/src/control/examples/hello.yaml" --image busybox:1.36 \
   -o json > "$work/hello.json"

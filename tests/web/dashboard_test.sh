@@ -11,8 +11,10 @@ for tool in node npm "${CHROMIUM:-/usr/bin/chromium}"; do
 done
 mkdir -p "$work"
 cp "$src/tests/web/package.json" "$src/tests/web/dashboard.mjs" "$work/"
-if [[ ! -d "$work/node_modules/playwright-core" ]]; then
+# (Re)installs when package.json changed since the last install (pinned versions).
+if ! cmp -s "$work/package.json" "$work/node_modules/.installed-package.json"; then
   (cd "$work" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$work/package.json" "$work/node_modules/.installed-package.json"
 fi
 state="$work/state.$$"
 rm -rf "$state"
