@@ -29,7 +29,8 @@ CLI::App* AddServeCommand(CLI::App& app, ServeFlags& f) {
                   "(re-read when it changes; see src/serve/README.md)");
   cmd->add_option("--rest-port", f.rest_port, "REST port (default 8501; 0 picks a free one)");
   cmd->add_option("--port", f.grpc_port,
-                  "gRPC port: proto/serving.proto and TF Serving's PredictionService/ModelService (default 8500; 0 picks a free one)");
+                  "gRPC port: proto/serving.proto and TF Serving's PredictionService/ModelService "
+                  "(default 8500; 0 picks a free one)");
   cmd->add_option("--host", f.host, "Address to listen on (default 127.0.0.1, loopback only)");
   cmd->add_option("--poll-seconds", f.poll_seconds,
                   "How often model folders and the config file are checked (default 1)");

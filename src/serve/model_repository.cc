@@ -95,7 +95,8 @@ std::string VersionSelector::ToString() const {
 std::vector<VersionStatus> ServedModel::Statuses() const {
   std::map<int64_t, VersionStatus, std::greater<>> all;
   for (const auto& [v, weak] : unloaded) {
-    all[v] = {v, weak.expired() ? VersionState::kEnd : VersionState::kUnloading, absl::OkStatus(), {}};
+    all[v] = {
+        v, weak.expired() ? VersionState::kEnd : VersionState::kUnloading, absl::OkStatus(), {}};
   }
   for (const auto& [v, status] : failed) all[v] = {v, VersionState::kEnd, status, {}};
   for (const auto& [v, servable] : available) {
@@ -387,8 +388,7 @@ void ModelRepository::ApplyDeltas(const std::string& model, Servable* servable,
     if (deltas->applied.count(seq)) continue;
     std::error_code e2;
     if (!fs::exists(path / "manifest.json", e2)) continue;  // still being written
-    const std::string fingerprint =
-        absl::StrCat(Fingerprint(path), "@", servable->checkpoint_id());
+    const std::string fingerprint = absl::StrCat(Fingerprint(path), "@", servable->checkpoint_id());
     if (auto f = deltas->failed.find(seq);
         f != deltas->failed.end() && f->second.fingerprint == fingerprint) {
       continue;
@@ -399,7 +399,8 @@ void ModelRepository::ApplyDeltas(const std::string& model, Servable* servable,
       deltas->failed.erase(seq);
       ++deltas->status.applied;
       deltas->status.rows += *rows;
-      std::fprintf(stderr, "parasol serve: model '%s' version %lld: delta %lld applied (%llu rows)\n",
+      std::fprintf(stderr,
+                   "parasol serve: model '%s' version %lld: delta %lld applied (%llu rows)\n",
                    model.c_str(), static_cast<long long>(servable->version()),
                    static_cast<long long>(seq), static_cast<unsigned long long>(*rows));
     } else {

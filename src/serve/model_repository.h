@@ -124,7 +124,7 @@ class ModelRepository {
   };
   struct DeltaState {
     DeltaStatus status;
-    std::set<int64_t> applied;  // SEQs
+    std::set<int64_t> applied;          // SEQs
     std::map<int64_t, Failure> failed;  // retried when the folder or the version's checkpoint
                                         // changes (fingerprint covers both)
   };

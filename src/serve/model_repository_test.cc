@@ -10,8 +10,8 @@ namespace parasol {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::TempDir;
 using testing::Logistic;
+using testing::TempDir;
 using testing::WriteLibsvmCheckpoint;
 using testing::WriteLibsvmModel;
 
@@ -299,8 +299,7 @@ TEST_F(ModelRepositoryTest, ADeltaForAVersionThatIsNotACheckpointIsRefused) {
   Version(1);
   ModelRepository repo(Options());
   ASSERT_TRUE(repo.PollOnce().ok());
-  WriteLibsvmCheckpoint(base() / "1" / kDeltaFolder / "2", 2, "ckpt-000001", {{1, 3.0f}},
-                        nullptr);
+  WriteLibsvmCheckpoint(base() / "1" / kDeltaFolder / "2", 2, "ckpt-000001", {{1, 3.0f}}, nullptr);
   // A whole checkpoint is no delta either.
   const float bias = 0;
   WriteLibsvmCheckpoint(base() / "1" / kDeltaFolder / "3", 3, "", {{1, 3.0f}}, &bias);
@@ -309,8 +308,7 @@ TEST_F(ModelRepositoryTest, ADeltaForAVersionThatIsNotACheckpointIsRefused) {
   EXPECT_EQ(d.applied, 0);
   EXPECT_EQ(d.checkpoint_id, -1);
   ASSERT_EQ(d.refused.size(), 2u);
-  EXPECT_NE(d.refused[2].message().find("is not a parameter-server checkpoint"),
-            std::string::npos)
+  EXPECT_NE(d.refused[2].message().find("is not a parameter-server checkpoint"), std::string::npos)
       << d.refused[2];
   EXPECT_NE(d.refused[3].message().find("not a delta"), std::string::npos) << d.refused[3];
   EXPECT_FLOAT_EQ(Predict(*repo.snapshot()->models.at("m")->Resolve(Default(), 0).value()),

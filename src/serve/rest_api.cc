@@ -167,7 +167,8 @@ json TfStatusJson(const VersionStatus& s) {
   const DeltaStatus& d = s.deltas;
   if (d.checkpoint_id >= 0 || !d.refused.empty()) {
     json refused = json::object();
-    for (const auto& [seq, why] : d.refused) refused[std::to_string(seq)] = std::string(why.message());
+    for (const auto& [seq, why] : d.refused)
+      refused[std::to_string(seq)] = std::string(why.message());
     out["deltas"] = {{"applied", d.applied},
                      {"rows", d.rows},
                      {"checkpoint", d.checkpoint_id >= 0 ? CheckpointDirName(d.checkpoint_id) : ""},

@@ -11,8 +11,7 @@
 
 namespace parasol {
 
-absl::StatusOr<std::shared_ptr<Servable>> Servable::Load(const std::string& dir,
-                                                         int64_t version) {
+absl::StatusOr<std::shared_ptr<Servable>> Servable::Load(const std::string& dir, int64_t version) {
   auto predictor = Predictor::Load(dir);
   if (!predictor.ok()) return predictor.status();
   auto servable = std::shared_ptr<Servable>(new Servable());
@@ -80,9 +79,9 @@ absl::StatusOr<uint64_t> Servable::ApplyDelta(const std::string& delta_dir) {
   if (!delta.ok()) return delta.status();
   const int64_t at = checkpoint_id();
   if (at < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(delta_dir, ": version ", version_, " (", dir_,
-                     ") is not a parameter-server checkpoint, so no delta can name it as its base"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        delta_dir, ": version ", version_, " (", dir_,
+        ") is not a parameter-server checkpoint, so no delta can name it as its base"));
   }
   if (delta->checkpoint.previous != CheckpointDirName(at)) {
     return absl::FailedPreconditionError(absl::StrCat(

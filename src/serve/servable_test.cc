@@ -37,10 +37,9 @@ void WriteFmCheckpoint(const fs::path& dir, int64_t id, float value) {
   info.previous = id > 1 ? CheckpointDirName(id - 1) : "";
   info.shards = {*file};
   info.worker_clocks = {-1};
-  ASSERT_TRUE(
-      WriteCheckpointManifest(dir.string(), BuildManifest(spec, optimizer, InputSpec{}, 0, "{}"),
-                              info)
-          .ok());
+  ASSERT_TRUE(WriteCheckpointManifest(dir.string(),
+                                      BuildManifest(spec, optimizer, InputSpec{}, 0, "{}"), info)
+                  .ok());
 }
 
 TEST(ServableTest, ConcurrentLookupsNeverSeeAHalfAppliedRow) {

@@ -70,9 +70,9 @@ absl::Status AppendValues(const tensorflow::TensorProto& t, const Repeated& type
                           const std::string& where, std::vector<std::string>* out) {
   if (!t.tensor_content().empty()) {
     if (t.tensor_content().size() != n * sizeof(T)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": tensor_content has ", t.tensor_content().size(),
-                       " bytes, the shape needs ", n * sizeof(T)));
+      return absl::InvalidArgumentError(absl::StrCat(where, ": tensor_content has ",
+                                                     t.tensor_content().size(),
+                                                     " bytes, the shape needs ", n * sizeof(T)));
     }
     for (size_t i = 0; i < n; ++i) {
       T v;
@@ -158,8 +158,8 @@ absl::StatusOr<std::vector<RawInstance>> RowsOfTensors(const tfs::PredictRequest
       rows.resize(column->size());
       for (size_t i = 0; i < rows.size(); ++i) rows[i].where = absl::StrCat("row ", i);
     } else if (column->size() != rows.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": ", column->size(), " rows, but ",
-                                                     first, " has ", rows.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": ", column->size(), " rows, but ", first, " has ", rows.size()));
     }
     for (size_t i = 0; i < rows.size(); ++i) rows[i].fields.emplace_back(name, (*column)[i]);
   }
@@ -188,9 +188,8 @@ absl::Status AppendFeatures(const tensorflow::Example& example, const std::strin
         break;
     }
     if (values.size() > 1) {
-      return absl::InvalidArgumentError(absl::StrCat(where, " feature '", name, "': ",
-                                                     values.size(),
-                                                     " values; each feature is one scalar"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, " feature '", name, "': ", values.size(), " values; each feature is one scalar"));
     }
     std::string value = values.empty() ? std::string() : std::move(values[0]);
     auto it = std::find_if(fields->begin(), fields->end(),
@@ -266,26 +265,26 @@ class PredictionService final : public tfs::PredictionService::Service {
 
   grpc::Status Predict(grpc::ServerContext*, const tfs::PredictRequest* request,
                        tfs::PredictResponse* response) override {
-    return Serve(repository_, ServeApi::kPredict, request->model_spec(), true,
-                 [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
-                   for (const std::string& name : request->output_filter()) {
-                     if (name != kOutput) {
-                       return absl::InvalidArgumentError(
-                           absl::StrCat("output_filter: no output '", name, "' (this model has '",
-                                        kOutput, "')"));
-                     }
-                   }
-                   auto rows = RowsOfTensors(*request);
-                   if (!rows.ok()) return rows.status();
-                   auto probs = PredictRows(servable, *rows, batcher_);
-                   if (!probs.ok()) return probs.status();
-                   tensorflow::TensorProto& out = (*response->mutable_outputs())[kOutput];
-                   out.set_dtype(tensorflow::DT_FLOAT);
-                   out.mutable_tensor_shape()->add_dim()->set_size(probs->size());
-                   out.mutable_float_val()->Assign(probs->begin(), probs->end());
-                   Answered(request->model_spec(), *servable, response->mutable_model_spec());
-                   return absl::OkStatus();
-                 });
+    return Serve(
+        repository_, ServeApi::kPredict, request->model_spec(), true,
+        [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
+          for (const std::string& name : request->output_filter()) {
+            if (name != kOutput) {
+              return absl::InvalidArgumentError(absl::StrCat("output_filter: no output '", name,
+                                                             "' (this model has '", kOutput, "')"));
+            }
+          }
+          auto rows = RowsOfTensors(*request);
+          if (!rows.ok()) return rows.status();
+          auto probs = PredictRows(servable, *rows, batcher_);
+          if (!probs.ok()) return probs.status();
+          tensorflow::TensorProto& out = (*response->mutable_outputs())[kOutput];
+          out.set_dtype(tensorflow::DT_FLOAT);
+          out.mutable_tensor_shape()->add_dim()->set_size(probs->size());
+          out.mutable_float_val()->Assign(probs->begin(), probs->end());
+          Answered(request->model_spec(), *servable, response->mutable_model_spec());
+          return absl::OkStatus();
+        });
   }
 
   grpc::Status Classify(grpc::ServerContext*, const tfs::ClassificationRequest* request,
@@ -314,7 +313,8 @@ class PredictionService final : public tfs::PredictionService::Service {
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    auto probs = ScoreExamples(request->input(), servable);
                    if (!probs.ok()) return probs.status();
-                   for (float p : *probs) response->mutable_result()->add_regressions()->set_value(p);
+                   for (float p : *probs)
+                     response->mutable_result()->add_regressions()->set_value(p);
                    Answered(request->model_spec(), *servable, response->mutable_model_spec());
                    return absl::OkStatus();
                  });
@@ -389,8 +389,8 @@ class ModelService final : public tfs::ModelService::Service {
 
 }  // namespace
 
-std::vector<std::unique_ptr<grpc::Service>> MakeTfServingServices(
-    const ModelRepository* repository, Batcher* batcher) {
+std::vector<std::unique_ptr<grpc::Service>> MakeTfServingServices(const ModelRepository* repository,
+                                                                  Batcher* batcher) {
   std::vector<std::unique_ptr<grpc::Service>> services;
   services.push_back(std::make_unique<PredictionService>(repository, batcher));
   services.push_back(std::make_unique<ModelService>(repository));

@@ -17,7 +17,7 @@ namespace parasol {
 
 // The two TF Serving services, to register on a grpc::ServerBuilder. `repository` (and
 // `batcher`, when not null) must outlive them.
-std::vector<std::unique_ptr<grpc::Service>> MakeTfServingServices(
-    const ModelRepository* repository, Batcher* batcher);
+std::vector<std::unique_ptr<grpc::Service>> MakeTfServingServices(const ModelRepository* repository,
+                                                                  Batcher* batcher);
 
 }  // namespace parasol

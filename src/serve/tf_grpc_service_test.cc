@@ -31,8 +31,7 @@ class TfGrpcServiceTest : public ::testing::Test {
         tmp_.path(),
         "models: [{name: csv, base_path: csv, labels: {stable: 1}}, {name: svm, base_path: svm}]\n",
         &grpc_));
-    auto channel =
-        grpc::CreateChannel(grpc_.server->address(), grpc::InsecureChannelCredentials());
+    auto channel = grpc::CreateChannel(grpc_.server->address(), grpc::InsecureChannelCredentials());
     predict_ = tfs::PredictionService::NewStub(channel);
     models_ = tfs::ModelService::NewStub(channel);
   }
@@ -50,8 +49,8 @@ class TfGrpcServiceTest : public ::testing::Test {
     t.set_dtype(tensorflow::DT_FLOAT);
     t.mutable_tensor_shape()->add_dim()->set_size(values.size());
     t.mutable_tensor_shape()->add_dim()->set_size(1);
-    t.set_tensor_content(std::string(reinterpret_cast<const char*>(values.data()),
-                                     values.size() * sizeof(float)));
+    t.set_tensor_content(
+        std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
     return t;
   }
 
