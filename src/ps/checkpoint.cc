@@ -95,8 +95,8 @@ absl::StatusOr<int> PruneCheckpoints(const std::string& root, int keep) {
     ++kept;
     // Follow the chain back while some shard of the checkpoint is a delta.
     std::string name = it->second;
-    while (!name.empty() && needed.insert(name).second) {
-      auto link = ReadCheckpointInfo((fs::path(root) / name).string());
+    absl::StatusOr<CheckpointInfo> link = std::move(info);
+    while (needed.insert(name).second) {
       if (!link.ok()) {
         return absl::DataLossError(
             absl::StrCat("checkpoint ", it->second, " builds on ", name,
@@ -104,7 +104,9 @@ absl::StatusOr<int> PruneCheckpoints(const std::string& root, int keep) {
       }
       const bool has_delta = std::any_of(link->shards.begin(), link->shards.end(),
                                          [](const TableFile& f) { return f.delta; });
-      name = has_delta ? link->previous : "";
+      if (!has_delta || link->previous.empty()) break;
+      name = link->previous;
+      link = ReadCheckpointInfo((fs::path(root) / name).string());
     }
   }
   if (newest_whole < 0) return 0;  // nothing whole yet: delete nothing

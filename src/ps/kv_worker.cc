@@ -99,21 +99,20 @@ void KvWorker::Split(absl::Span<const uint64_t> keys, absl::Span<const float> gr
   const int n = shards_.num_servers();
   requests->keys.assign(n, {});
   call->slots.assign(n, {});
-  std::vector<float*> sum_into;  // each unique key's gradients in its server's request
-  if (!grads.empty()) sum_into.resize(call->unique.size());
-  std::vector<uint32_t> index_in_server(call->unique.size());
   for (uint32_t u = 0; u < call->unique.size(); ++u) {
     const int s = shards_.ServerOf(call->unique[u]);
-    index_in_server[u] = static_cast<uint32_t>(requests->keys[s].size());
     requests->keys[s].push_back(call->unique[u]);
     call->slots[s].push_back(u);
   }
   if (!grads.empty()) {
+    // Each unique key's gradients go to its row of its server's request (slots give the row).
+    std::vector<float*> sum_into(call->unique.size());
     requests->grads.assign(n, {});
-    for (int s = 0; s < n; ++s) requests->grads[s].assign(requests->keys[s].size() * dim_, 0.0f);
-    for (uint32_t u = 0; u < call->unique.size(); ++u) {
-      const int s = shards_.ServerOf(call->unique[u]);
-      sum_into[u] = requests->grads[s].data() + static_cast<size_t>(index_in_server[u]) * dim_;
+    for (int s = 0; s < n; ++s) {
+      requests->grads[s].assign(requests->keys[s].size() * dim_, 0.0f);
+      for (size_t j = 0; j < call->slots[s].size(); ++j) {
+        sum_into[call->slots[s][j]] = requests->grads[s].data() + j * dim_;
+      }
     }
     for (size_t i = 0; i < keys.size(); ++i) {
       float* out = sum_into[call->position[i]];
