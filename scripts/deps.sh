@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   g++ cmake ninja-build pkg-config make
-  libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libxxhash-dev libzstd-dev zlib1g-dev
+  libabsl-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libxxhash-dev libzstd-dev zlib1g-dev
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libsqlite3-dev libcpp-httplib-dev curl
@@ -22,7 +22,10 @@ if [[ "${1:-}" == "--bench" ]]; then
   PACKAGES+=(redis-server libhiredis-dev bc)
 fi
 if [[ "${1:-}" == "--test" ]]; then
-  PACKAGES+=(liblinear-tools iproute2 clang)  # clang: libFuzzer targets (scripts/fuzz.sh)
+  # clang: libFuzzer targets (scripts/fuzz.sh); their sanitizer headers and runtimes
+  # (sanitizer/asan_interface.h, libclang_rt.fuzzer) are only a Recommends of clang, and this
+  # script installs without Recommends.
+  PACKAGES+=(liblinear-tools iproute2 clang libclang-rt-14-dev)
   # Node.js runs the Kubernetes schema validator (npm kubernetes-models) of tests/k8s and the
   # dashboard test (npm playwright-core driving Debian's chromium) of tests/web; a Node.js that
   # is already there (with its own npm) is used as it is.
