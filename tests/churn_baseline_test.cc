@@ -12,7 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "metrics/metrics.h"
-#include "train/predictor.h"
+#include "predict/predictor.h"
 #include "train/trainer.h"
 
 namespace parasol {

@@ -79,11 +79,19 @@ TEST_F(ClusterTest, TwoByTwoJobLearnsAndLeavesNoProcessBehind) {
 
 TEST_F(ClusterTest, SspAndAspRunAndBadModesAreUsageErrors) {
   const std::string d = dir_.string();
-  for (const char* mode : {"ssp:2", "asp"}) {
+  // Each mode writes its own model, which records the staleness it was trained with (the clock
+  // spread each mode allows is asserted in-process: src/distributed/worker_test.cc).
+  for (const auto& [mode, staleness] :
+       {std::pair{"ssp:2", "\"staleness\": 2"}, std::pair{"asp", "\"staleness\": -1"}}) {
+    const std::string out = d + "/mode-" + std::string(mode).substr(0, 3);
     const Result r = Parasol("cluster --servers 1 --workers 2 --train " + d + "/train.svm --out " +
-                             d + "/mode --consistency " + mode + " --seed 4104");
+                             out + " --consistency " + mode + " --seed 4104");
     EXPECT_EQ(r.code, 0) << mode << ": " << r.out;
-    EXPECT_TRUE(fs::exists(dir_ / "mode" / "manifest.json")) << mode;
+    const std::string manifest = ReadFile(fs::path(out) / "manifest.json");
+    EXPECT_NE(manifest.find(staleness), std::string::npos) << mode << ": " << manifest;
+    const Result eval = Parasol("eval --model " + out + " --data " + d + "/test.svm --json");
+    ASSERT_EQ(eval.code, 0) << mode << ": " << eval.out;
+    EXPECT_GT(std::stod(eval.out.substr(eval.out.find("\"auc\":") + 6)), 0.65) << mode;
   }
   const Result bad =
       Parasol("cluster --train " + d + "/train.svm --out " + d + "/x --consistency sync");

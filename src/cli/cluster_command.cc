@@ -19,10 +19,11 @@
 #include "cli/exit_codes.h"
 #include "cli/ps_command.h"
 #include "common/subprocess.h"
+#include "distributed/worker.h"
+#include "predict/input_spec.h"
 #include "ps/checkpoint.h"
 #include "ps/grpc_transport.h"
-#include "train/distributed.h"
-#include "train/input_spec.h"
+#include "train/training_input.h"
 
 namespace parasol {
 namespace {
@@ -267,7 +268,7 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
       }
       if (checkpoints && schedule->steps > 0 && now >= next_poll) {
         next_poll = now + std::chrono::milliseconds(200);
-        auto clocks = control->WorkerClocks();
+        auto clocks = WorkerClocks(*control);
         int64_t total = 0;
         for (size_t w = 0; clocks.ok() && w < clocks->size() && w < batches_seen.size(); ++w) {
           batches_seen[w] = std::max(batches_seen[w], (*clocks)[w]);
@@ -325,7 +326,11 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
   if (checkpoints) take_checkpoint();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const absl::Status written = WriteModelFromServers(config, *input, *spec, addresses, seconds);
+  absl::Status written;
+  {  // closed before the servers stop, as `control` is
+    GrpcTransport transport(addresses);
+    written = WriteModelFromServers(config, *input, *spec, transport, seconds);
+  }
   stop_all();
   if (!written.ok()) return Fail(kExitRuntime, written);
   std::fprintf(stderr, "cluster: job finished in %.2fs; model written to %s\n", seconds,

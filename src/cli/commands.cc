@@ -21,7 +21,7 @@
 #include "cli/train_flags.h"
 #include "data/gen.h"
 #include "metrics/metrics.h"
-#include "train/predictor.h"
+#include "predict/predictor.h"
 #include "train/progress.h"
 #include "train/trainer.h"
 

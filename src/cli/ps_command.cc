@@ -1,14 +1,9 @@
 #include "cli/ps_command.h"
 
-#include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <mutex>
-#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -17,14 +12,16 @@
 #include "cli/exit_codes.h"
 #include "common/allocator.h"
 #include "common/status_macros.h"
+#include "distributed/worker.h"
 #include "model/model_dir.h"
+#include "predict/input_spec.h"
 #include "ps/checkpoint.h"
 #include "ps/cluster_spec.h"
 #include "ps/grpc_server.h"
-#include "ps/shard_map.h"
-#include "train/distributed.h"
-#include "train/input_spec.h"
+#include "ps/grpc_transport.h"
+#include "ps/ps_node_builder.h"
 #include "train/progress.h"
+#include "train/training_input.h"
 
 namespace parasol {
 namespace {
@@ -135,11 +132,10 @@ int RunPsWorker(const PsWorkerFlags& f) {
   if (options.train.batch_size == 1 && !f.train.batch->count()) {
     options.train.batch_size = kDefaultDistributedBatch;
   }
-  options.servers = absl::StrSplit(f.servers, ',', absl::SkipEmpty());
+  std::vector<std::string> servers = absl::StrSplit(f.servers, ',', absl::SkipEmpty());
   options.worker_index = f.worker_index;
   options.num_workers = f.num_workers;
   options.resume = f.resume;
-  options.retry_seconds = f.retry_seconds;
   const char* report = std::getenv(kMetricsFileEnv);  // set for replicas of a control-plane job
   if (report != nullptr) options.metrics_path = report;
   auto cluster = ClusterSpecFromEnv();
@@ -150,18 +146,19 @@ int RunPsWorker(const PsWorkerFlags& f) {
       return Fail(kExitUsage, absl::StrCat(kClusterEnv, ": task.type is '", spec.task_type,
                                            "', but this is a worker"));
     }
-    options.servers = spec.servers;
+    servers = spec.servers;
     options.worker_index = spec.task_index;
     options.num_workers = static_cast<int>(spec.workers.size());
   }
-  if (options.servers.empty()) {
+  if (servers.empty()) {
     return Fail(kExitUsage, absl::StrCat("no servers: give --servers or set ", kClusterEnv));
   }
   const auto start = std::chrono::steady_clock::now();
   auto prepared = PrepareTraining(options.train);
   if (!prepared.ok()) return Fail(kExitRuntime, prepared.status());
   const auto& [input, spec] = *prepared;
-  auto summary = RunWorker(options, input, spec);
+  GrpcTransport transport(servers, f.retry_seconds);
+  auto summary = RunWorker(options, input, spec, transport);
   if (!summary.ok()) return Fail(kExitRuntime, summary.status());
   if (summary->resumed_after > 0) {
     std::fprintf(stderr, "worker %d/%d: resumed after batch %lld\n", options.worker_index,
@@ -176,54 +173,16 @@ int RunPsWorker(const PsWorkerFlags& f) {
                                   : "");
   if (options.train.out_dir.empty() || options.worker_index != 0) return kExitOk;
   // Worker 0 is the chief of a job without a launcher: it writes the model once all finished.
-  const absl::Status all = WaitForWorkers(options.servers, options.num_workers, 24 * 3600);
+  const absl::Status all = WaitForWorkers(transport, options.num_workers, 24 * 3600);
   if (!all.ok()) return Fail(kExitRuntime, all);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const absl::Status written =
-      WriteModelFromServers(options.train, input, spec, options.servers, seconds);
+      WriteModelFromServers(options.train, input, spec, transport, seconds);
   if (!written.ok()) return Fail(kExitRuntime, written);
   std::fprintf(stderr, "worker 0: model written to %s\n", options.train.out_dir.c_str());
   return kExitOk;
 }
-
-namespace {
-
-// Sleeps in `interval` steps until Stop, calling EvictExpired on each table.
-class Evictor {
- public:
-  Evictor(ServerTable* table, double ttl_seconds)
-      : thread_([this, table, ttl_seconds] {
-          const auto interval =
-              std::chrono::duration<double>(std::clamp(ttl_seconds / 4, 0.05, 60.0));
-          std::unique_lock<std::mutex> lock(mu_);
-          while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
-            lock.unlock();
-            const uint64_t evicted = table->EvictExpired();
-            if (evicted > 0) {
-              std::fprintf(stderr, "ps server: evicted %llu rows idle for %gs\n",
-                           static_cast<unsigned long long>(evicted), ttl_seconds);
-            }
-            lock.lock();
-          }
-        }) {}
-  ~Evictor() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;  // last: starts after the members it uses
-};
-
-}  // namespace
 
 namespace {
 
@@ -251,58 +210,33 @@ absl::Status ApplyTrainingFlags(const std::vector<std::string>& args, ServerTabl
   return absl::OkStatus();
 }
 
-// A dense table from a --dense NAME:SIZE flag, with the sparse table's optimizer and seed.
-absl::StatusOr<std::unique_ptr<DenseTable>> MakeDenseTable(const std::string& spec,
-                                                           const ServerTableConfig& sparse,
-                                                           int shard, int num_shards) {
+// A dense table from a --dense NAME:SIZE flag.
+absl::StatusOr<DenseTableSpec> ParseDenseFlag(const std::string& spec, const std::string& sparse) {
   const size_t colon = spec.rfind(':');
-  DenseTableConfig config;
-  config.name = spec.substr(0, colon == std::string::npos ? 0 : colon);
-  if (colon == std::string::npos || !absl::SimpleAtoi(spec.substr(colon + 1), &config.size) ||
-      config.name.empty()) {
+  DenseTableSpec out;
+  out.name = spec.substr(0, colon == std::string::npos ? 0 : colon);
+  if (colon == std::string::npos || !absl::SimpleAtoi(spec.substr(colon + 1), &out.size) ||
+      out.name.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--dense '", spec, "': expected NAME:SIZE, e.g. mlp0:65536"));
   }
-  if (config.name == sparse.name) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--dense '", spec, "': the sparse table is already called '", config.name, "'"));
+  if (out.name == sparse) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--dense '", spec, "': the sparse table is already called '", out.name, "'"));
   }
-  config.init_scale = sparse.model.init_scale;
-  config.seed = sparse.model.seed;
-  config.optimizer = sparse.optimizer;
-  return DenseTable::Create(config, shard, num_shards);
+  return out;
 }
 
-// Loads `table`'s range from checkpoint `dir` when the checkpoint has it (a dense table added
-// since starts from its initial weights).
-absl::Status RestoreDense(const std::string& dir, const CheckpointInfo& info, DenseTable* table) {
-  for (const DenseTableCheckpoint& d : info.dense) {
-    if (d.name != table->name()) continue;
-    std::vector<float> weights, state;
-    RETURN_IF_ERROR(LoadDenseTable(dir, d, &weights, &state));
-    RETURN_IF_ERROR(table->Restore(weights, state));
-    std::fprintf(stderr, "ps server: restored dense table %s [%llu, %llu) from %s\n",
-                 d.name.c_str(), static_cast<unsigned long long>(table->range().begin),
-                 static_cast<unsigned long long>(table->range().end), dir.c_str());
-    return absl::OkStatus();
-  }
-  std::fprintf(stderr, "ps server: %s has no dense table %s; it starts from initial weights\n",
-               dir.c_str(), table->name().c_str());
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-int RunPsServer(const PsServerFlags& flags) {
-  KeepLargeBuffersMapped();
+// The server's settings from its flags (and $PARASOL_CLUSTER); *listen gets its address.
+absl::StatusOr<PsNodeOptions> PsNodeOptionsFromFlags(const PsServerFlags& flags,
+                                                     std::string* listen) {
   PsServerFlags f = flags;
-  auto cluster = ClusterSpecFromEnv();
-  if (!cluster.ok()) return Fail(kExitUsage, cluster.status());
-  if (cluster->has_value()) {
-    const ClusterSpec& spec = **cluster;
+  ASSIGN_OR_RETURN(auto cluster, ClusterSpecFromEnv());
+  if (cluster.has_value()) {
+    const ClusterSpec& spec = *cluster;
     if (spec.task_type != "ps") {
-      return Fail(kExitUsage, absl::StrCat(kClusterEnv, ": task.type is '", spec.task_type,
-                                           "', but this is a parameter server"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          kClusterEnv, ": task.type is '", spec.task_type, "', but this is a parameter server"));
     }
     if (f.listen_flag == nullptr || f.listen_flag->count() == 0) {
       f.listen = spec.servers[spec.task_index];
@@ -310,7 +244,9 @@ int RunPsServer(const PsServerFlags& flags) {
     f.shard = spec.task_index;
     f.num_shards = static_cast<int>(spec.servers.size());
   }
-  ServerTableConfig config;
+  *listen = f.listen;
+  PsNodeOptions options;
+  ServerTableConfig& config = options.table;
   config.model.num_fields = f.fields;
   config.model.init_scale = f.init_scale;
   config.optimizer.ftrl_beta = f.ftrl_beta;
@@ -320,59 +256,65 @@ int RunPsServer(const PsServerFlags& flags) {
   config.name = f.table;
   config.min_count = f.min_count;
   config.ttl_seconds = f.ttl_seconds;
-  auto type = ParseModelType(f.model);
-  if (!type.ok()) {
-    return Fail(kExitUsage, type.status());
-  }
-  config.model.type = *type;
+  ASSIGN_OR_RETURN(config.model.type, ParseModelType(f.model));
   config.model.k = f.k;
   config.model.seed = f.seed;
   config.optimizer.name = f.optimizer;
   config.optimizer.lr = f.lr;
   config.optimizer.l1 = f.l1;
   config.optimizer.l2 = f.l2;
-  if (!f.train_args.empty()) {
-    if (auto st = ApplyTrainingFlags(f.train_args, &config); !st.ok()) return Fail(kExitUsage, st);
-  }
-  auto table = ServerTable::Create(config);
-  if (!table.ok()) {
-    return Fail(kExitUsage, table.status());
-  }
-  absl::StatusOr<CheckpointInfo> restored_from = absl::NotFoundError("no --restore");
-  if (!f.restore.empty()) {
-    if (f.num_shards < 1 || f.shard < 0 || f.shard >= f.num_shards) {
-      return Fail(kExitUsage, absl::StrCat("--shard ", f.shard, " is not in [0, --num-shards ",
-                                           f.num_shards, ")"));
-    }
-    // Only this server's keys are kept while reading (not the whole checkpoint first).
-    const ShardMap map(f.num_shards);
-    const int shard = f.shard;
-    auto loaded = LoadModelDir(f.restore, /*with_state=*/true,
-                               [&](uint64_t key) { return map.ServerOf(key) == shard; });
-    if (!loaded.ok()) return Fail(kExitRuntime, loaded.status());
-    restored_from = ReadCheckpointInfo(f.restore);
-    // Deltas may follow only when this server holds exactly a shard of that checkpoint.
-    const bool same_layout =
-        restored_from.ok() && static_cast<int>(restored_from->shards.size()) == f.num_shards;
-    const std::string name = std::filesystem::path(f.restore).lexically_normal().filename();
-    const absl::Status st =
-        (*table)->Restore(*loaded, f.shard, f.num_shards, same_layout ? name : "");
-    if (!st.ok()) return Fail(kExitUsage, st);
-    std::fprintf(stderr, "ps server: restored %llu rows (shard %d of %d) from %s\n",
-                 static_cast<unsigned long long>((*table)->Stats().rows), f.shard, f.num_shards,
-                 f.restore.c_str());
-  }
-  std::vector<std::unique_ptr<DenseTable>> dense;
-  std::vector<std::string> dense_names;
+  if (!f.train_args.empty()) RETURN_IF_ERROR(ApplyTrainingFlags(f.train_args, &config));
   for (const std::string& spec : f.dense) {
-    auto table = MakeDenseTable(spec, config, f.shard, f.num_shards);
-    if (!table.ok()) return Fail(kExitUsage, table.status());
-    if (restored_from.ok()) {
-      const absl::Status st = RestoreDense(f.restore, *restored_from, table->get());
-      if (!st.ok()) return Fail(kExitRuntime, st);
-    }
-    dense_names.push_back((*table)->name());
-    dense.push_back(*std::move(table));
+    ASSIGN_OR_RETURN(DenseTableSpec dense, ParseDenseFlag(spec, config.name));
+    options.dense.push_back(std::move(dense));
+  }
+  options.checkpoint_root = f.checkpoint_dir;
+  options.restore = f.restore;
+  options.shard = f.shard;
+  options.num_shards = f.num_shards;
+  options.restore_clocks = f.restore_clocks;
+  return options;
+}
+
+// What the server did, printed when it stops.
+void PrintStopLines(const PsGrpcServer& server, int signal) {
+  const std::string& address = server.address();
+  for (const auto& table : server.node()->tables()) {
+    const ServerTableStats s = table->Stats();
+    std::fprintf(stderr,
+                 "ps server %s stopping (%s): table %s, %llu rows, %llu bytes, %llu evicted, "
+                 "%llu keys pulled, %llu pushed, %llu not admitted\n",
+                 address.c_str(), signal == SIGINT ? "SIGINT" : "SIGTERM", s.name.c_str(),
+                 static_cast<unsigned long long>(s.rows), static_cast<unsigned long long>(s.bytes),
+                 static_cast<unsigned long long>(s.evicted_rows),
+                 static_cast<unsigned long long>(s.pulled_keys),
+                 static_cast<unsigned long long>(s.pushed_keys),
+                 static_cast<unsigned long long>(s.unadmitted_keys));
+  }
+  for (const auto& table : server.node()->dense_tables()) {
+    const DenseTableStats d = table->Stats();
+    std::fprintf(stderr,
+                 "ps server %s: dense table %s, [%llu, %llu) of %llu, %llu bytes, %llu floats "
+                 "pulled, %llu pushed\n",
+                 address.c_str(), d.name.c_str(), static_cast<unsigned long long>(d.range.begin),
+                 static_cast<unsigned long long>(d.range.end),
+                 static_cast<unsigned long long>(d.size), static_cast<unsigned long long>(d.bytes),
+                 static_cast<unsigned long long>(d.pulled),
+                 static_cast<unsigned long long>(d.pushed));
+  }
+}
+
+}  // namespace
+
+int RunPsServer(const PsServerFlags& flags) {
+  KeepLargeBuffersMapped();
+  std::string listen;
+  auto options = PsNodeOptionsFromFlags(flags, &listen);
+  if (!options.ok()) return Fail(kExitUsage, options.status());
+  auto node = BuildPsNode(*options);
+  if (!node.ok()) {
+    const bool usage = node.status().code() == absl::StatusCode::kInvalidArgument;
+    return Fail(usage ? kExitUsage : kExitRuntime, node.status());
   }
   // Block the stop signals before gRPC starts its threads, then wait for one here.
   sigset_t stop;
@@ -380,49 +322,15 @@ int RunPsServer(const PsServerFlags& flags) {
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  ServerTable* served = table->get();
-  std::vector<std::unique_ptr<ServerTable>> tables;
-  tables.push_back(*std::move(table));
-  auto server =
-      PsGrpcServer::Start(f.listen, std::move(tables), f.checkpoint_dir, std::move(dense));
-  if (!server.ok()) {
-    return Fail(kExitRuntime, server.status());
-  }
-  if (f.restore_clocks && restored_from.ok()) {
-    (*server)->RestoreClocks(restored_from->worker_clocks);
-  }
+  auto server = PsGrpcServer::Start(listen, node->get());
+  if (!server.ok()) return Fail(kExitRuntime, server.status());
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
+  (*node)->StartEviction();
   int signal = 0;
-  {
-    std::unique_ptr<Evictor> evictor;
-    if (f.ttl_seconds > 0) evictor = std::make_unique<Evictor>(served, f.ttl_seconds);
-    sigwait(&stop, &signal);
-  }
-  const ServerTableStats s = served->Stats();
+  sigwait(&stop, &signal);
   (*server)->Shutdown();
-  std::fprintf(stderr,
-               "ps server %s stopping (%s): table %s, %llu rows, %llu bytes, %llu evicted, "
-               "%llu keys pulled, %llu pushed, %llu not admitted\n",
-               (*server)->address().c_str(), signal == SIGINT ? "SIGINT" : "SIGTERM",
-               s.name.c_str(), static_cast<unsigned long long>(s.rows),
-               static_cast<unsigned long long>(s.bytes),
-               static_cast<unsigned long long>(s.evicted_rows),
-               static_cast<unsigned long long>(s.pulled_keys),
-               static_cast<unsigned long long>(s.pushed_keys),
-               static_cast<unsigned long long>(s.unadmitted_keys));
-  for (const std::string& name : dense_names) {
-    const DenseTableStats d = (*server)->dense_table(name)->Stats();
-    std::fprintf(stderr,
-                 "ps server %s: dense table %s, [%llu, %llu) of %llu, %llu bytes, %llu floats "
-                 "pulled, %llu pushed\n",
-                 (*server)->address().c_str(), d.name.c_str(),
-                 static_cast<unsigned long long>(d.range.begin),
-                 static_cast<unsigned long long>(d.range.end),
-                 static_cast<unsigned long long>(d.size), static_cast<unsigned long long>(d.bytes),
-                 static_cast<unsigned long long>(d.pulled),
-                 static_cast<unsigned long long>(d.pushed));
-  }
+  PrintStopLines(**server, signal);
   return kExitOk;
 }
 

@@ -9,6 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include "common/log.h"
+
 namespace parasol {
 namespace {
 
@@ -21,8 +23,8 @@ constexpr double kClipHigh = 1.0 - 1e-15;
 void CheckSameSize(absl::Span<const float> probs, absl::Span<const float> labels,
                    const char* function) {
   if (probs.size() != labels.size()) {
-    std::fprintf(stderr, "parasol::%s: probs.size() %zu != labels.size() %zu\n", function,
-                 probs.size(), labels.size());
+    log::Error("parasol::{}: probs.size() {} != labels.size() {}", function, probs.size(),
+               labels.size());
     std::abort();
   }
 }

@@ -20,7 +20,7 @@ constexpr char kLatest[] = "LATEST";
 }  // namespace
 
 CheckpointCoordinator::CheckpointCoordinator(std::string root, ModelManifest manifest,
-                                             GrpcTransport* transport, int full_every, int keep)
+                                             PsTransport* transport, int full_every, int keep)
     : root_(std::move(root)),
       manifest_(std::move(manifest)),
       transport_(transport),
@@ -41,11 +41,11 @@ absl::StatusOr<std::string> CheckpointCoordinator::Take() {
   // Every full_every-th checkpoint starts a new chain: servers write whole shards.
   const bool whole = taken_ % full_every_ == 0;
   ASSIGN_OR_RETURN(CheckpointInfo info,
-                   transport_->WriteShards("weights", name, whole ? "" : previous_));
+                   WriteShards(*transport_, "weights", name, whole ? "" : previous_));
   // Dense tables are written whole every time (every weight of a dense layer changes each step).
-  ASSIGN_OR_RETURN(const std::vector<DenseTableInfo> dense, transport_->DenseTables());
+  ASSIGN_OR_RETURN(const std::vector<DenseTableInfo> dense, DenseTables(*transport_));
   for (const DenseTableInfo& d : dense) {
-    ASSIGN_OR_RETURN(CheckpointInfo part, transport_->WriteShards(d.name, name, ""));
+    ASSIGN_OR_RETURN(CheckpointInfo part, WriteShards(*transport_, d.name, name, ""));
     info.dense.push_back({d.name, d.size, d.state_per_weight, std::move(part.shards)});
   }
   info.id = next_id_++;

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/model_dir.h"
-#include "ps/grpc_transport.h"
+#include "ps/transport.h"
 
 namespace parasol {
 
@@ -22,7 +22,7 @@ class CheckpointCoordinator {
   // Checkpoint ids continue after the newest one already under `root`. Every `full_every`-th
   // checkpoint is whole on every server, bounding delta chains. With `keep` > 0, each Take
   // then deletes what PruneCheckpoints(root, keep) would.
-  CheckpointCoordinator(std::string root, ModelManifest manifest, GrpcTransport* transport,
+  CheckpointCoordinator(std::string root, ModelManifest manifest, PsTransport* transport,
                         int full_every = 10, int keep = 0);
 
   // Takes one checkpoint; returns its directory.
@@ -33,7 +33,7 @@ class CheckpointCoordinator {
  private:
   std::string root_;
   ModelManifest manifest_;
-  GrpcTransport* transport_;
+  PsTransport* transport_;
   int full_every_;
   int keep_;
   int64_t next_id_ = 1;

@@ -109,15 +109,15 @@ DenseTableStats DenseTable::Stats() const {
   s.name = config_.name;
   s.size = config_.size;
   s.range = range_;
+  s.state_per_weight = optimizer_->state_per_weight();
   s.bytes = (weights_.size() + state_.size()) * sizeof(float);
   s.pulled = pulled_.load(std::memory_order_relaxed);
   s.pushed = pushed_.load(std::memory_order_relaxed);
   return s;
 }
 
-absl::StatusOr<TableFile> DenseTable::WriteCheckpoint(const std::string& path) const {
+std::vector<float> DenseTable::CheckpointRows() const {
   const int s = optimizer_->state_per_weight();
-  // A consistent copy of the range (block by block), then rows of [weight, state...] per index.
   std::vector<float> rows(range_.size() * (1 + s));
   ForEachBlock(range_.begin, range_.size(), [&](uint64_t b, uint64_t e) {
     for (uint64_t i = b; i < e; ++i) {
@@ -126,11 +126,7 @@ absl::StatusOr<TableFile> DenseTable::WriteCheckpoint(const std::string& path) c
       std::copy_n(state_.data() + i * s, s, row + 1);
     }
   });
-  std::vector<std::pair<uint64_t, const float*>> sorted(range_.size());
-  for (uint64_t i = 0; i < range_.size(); ++i) {
-    sorted[i] = {range_.begin + i, rows.data() + i * (1 + s)};
-  }
-  return WriteTableFile(path, sorted, /*dim=*/1, s, /*finalize=*/nullptr, /*steps=*/0);
+  return rows;
 }
 
 absl::Status DenseTable::Restore(absl::Span<const float> weights, absl::Span<const float> state) {

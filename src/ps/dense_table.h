@@ -49,7 +49,8 @@ struct DenseTableInfo {
 struct DenseTableStats {
   std::string name;
   uint64_t size = 0;  // of the whole table
-  IndexRange range;   // held here
+  int state_per_weight = 0;
+  IndexRange range;  // held here
   uint64_t bytes = 0;
   uint64_t pulled = 0, pushed = 0;  // floats
 };
@@ -78,9 +79,10 @@ class DenseTable {
 
   DenseTableStats Stats() const;
 
-  // Writes the held range to `path` as a table file (docs/model-format.md#checkpoints): one
-  // row per global index, its weight followed by its optimizer state. Always whole.
-  absl::StatusOr<TableFile> WriteCheckpoint(const std::string& path) const;
+  // A consistent copy of this server's range for a checkpoint (block by block): one row per
+  // index of [weight, state_per_weight() floats], range().size() rows. The table writes no files
+  // (ps/shard_writer.h does).
+  std::vector<float> CheckpointRows() const;
 
   // Takes this server's range from a whole table read back from a checkpoint (`weights` of
   // size(), `state` of size() * state_per_weight()). InvalidArgument on other sizes.

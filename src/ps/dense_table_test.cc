@@ -32,20 +32,22 @@ DenseTableConfig Config(uint64_t size, const std::string& optimizer = "adagrad")
 // n servers' shares of one dense table, and a worker over them in this process.
 struct LocalCluster {
   LocalCluster(int n, const DenseTableConfig& config) {
-    std::vector<std::vector<DenseTable*>> dense(n);
-    std::vector<ServerTable*> sparse;
+    std::vector<PsNode*> raw;
     for (int s = 0; s < n; ++s) {
       ServerTableConfig sc;
-      sparse_tables.push_back(*ServerTable::Create(sc));
-      sparse.push_back(sparse_tables.back().get());
-      tables.push_back(*DenseTable::Create(config, s, n));
-      dense[s].push_back(tables.back().get());
+      std::vector<std::unique_ptr<ServerTable>> sparse;
+      sparse.push_back(*ServerTable::Create(sc));
+      std::vector<std::unique_ptr<DenseTable>> dense;
+      dense.push_back(*DenseTable::Create(config, s, n));
+      tables.push_back(dense.back().get());
+      nodes.push_back(std::make_unique<PsNode>(std::move(sparse), std::move(dense)));
+      raw.push_back(nodes.back().get());
     }
-    transport = std::make_unique<InProcessTransport>(sparse, dense);
+    transport = std::make_unique<InProcessTransport>(raw);
     worker = std::make_unique<KvWorker>(transport.get(), "weights", 1);
   }
-  std::vector<std::unique_ptr<ServerTable>> sparse_tables;
-  std::vector<std::unique_ptr<DenseTable>> tables;
+  std::vector<std::unique_ptr<PsNode>> nodes;
+  std::vector<DenseTable*> tables;
   std::unique_ptr<InProcessTransport> transport;
   std::unique_ptr<KvWorker> worker;
 };
@@ -193,18 +195,18 @@ TEST(DenseTableGrpcTest, CheckpointOfTwoServersRestoresOntoThree) {
   std::vector<float> weights, state;
   ASSERT_TRUE(LoadDenseTable(dir, info->dense[0], &weights, &state).ok());
   EXPECT_EQ(weights, written);
-  std::vector<std::unique_ptr<DenseTable>> three;
-  std::vector<std::vector<DenseTable*>> dense(3);
-  std::vector<std::unique_ptr<ServerTable>> sparse;
-  std::vector<ServerTable*> sparse_raw;
+  std::vector<std::unique_ptr<PsNode>> three;
+  std::vector<PsNode*> three_raw;
   for (int s = 0; s < 3; ++s) {
-    three.push_back(*DenseTable::Create(Config(777), s, 3));
-    ASSERT_TRUE(three.back()->Restore(weights, state).ok());
-    dense[s].push_back(three.back().get());
+    std::vector<std::unique_ptr<DenseTable>> dense;
+    dense.push_back(*DenseTable::Create(Config(777), s, 3));
+    ASSERT_TRUE(dense.back()->Restore(weights, state).ok());
+    std::vector<std::unique_ptr<ServerTable>> sparse;
     sparse.push_back(*ServerTable::Create(ServerTableConfig{}));
-    sparse_raw.push_back(sparse.back().get());
+    three.push_back(std::make_unique<PsNode>(std::move(sparse), std::move(dense)));
+    three_raw.push_back(three.back().get());
   }
-  InProcessTransport restored(sparse_raw, dense);
+  InProcessTransport restored(three_raw);
   KvWorker worker(&restored, "weights", 1);
   std::vector<float> got;
   ASSERT_TRUE(worker.Wait(worker.PullDense("mlp", 777, &got)).ok());

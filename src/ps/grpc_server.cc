@@ -3,14 +3,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "common/hash.h"
 #include "proto/ps.grpc.pb.h"
-#include "ps/clock_table.h"
 #include "wire/grpc_status.h"
 
 namespace parasol {
@@ -18,27 +14,11 @@ namespace {
 
 class PsService final : public ps::ParameterServer::Service {
  public:
-  PsService(std::vector<std::unique_ptr<ServerTable>> tables,
-            std::vector<std::unique_ptr<DenseTable>> dense, std::string checkpoint_root)
-      : tables_(std::move(tables)),
-        dense_(std::move(dense)),
-        checkpoint_root_(std::move(checkpoint_root)) {}
+  explicit PsService(PsNode* node) : node_(node) {}
 
-  ClockTable& clocks() { return clocks_; }
-
-  ServerTable* Find(const std::string& name) const {
-    for (const auto& t : tables_) {
-      if (t->name() == name) return t.get();
-    }
-    return nullptr;
-  }
-
-  DenseTable* FindDense(const std::string& name) const {
-    for (const auto& t : dense_) {
-      if (t->name() == name) return t.get();
-    }
-    return nullptr;
-  }
+  ServerTable* Find(const std::string& name) const { return node_->table(name); }
+  DenseTable* FindDense(const std::string& name) const { return node_->dense_table(name); }
+  absl::Status UnknownTable(const std::string& name) const { return node_->UnknownTable(name); }
 
   grpc::Status Pull(grpc::ServerContext*, const ps::PullRequest* request,
                     ps::PullResponse* response) override {
@@ -120,26 +100,41 @@ class PsService final : public ps::ParameterServer::Service {
 
   grpc::Status Clock(grpc::ServerContext*, const ps::ClockRequest* request,
                      ps::ClockResponse*) override {
-    if (request->finished()) {
-      return ToGrpcStatus(clocks_.Finish(request->worker(), request->num_workers()));
-    }
-    const uint32_t timeout_ms =
-        std::min<uint32_t>(request->timeout_ms() == 0 ? 600000 : request->timeout_ms(), 3600000);
-    return ToGrpcStatus(clocks_.Advance(request->worker(), request->num_workers(), request->clock(),
-                                        request->staleness(),
-                                        std::chrono::milliseconds(timeout_ms)));
+    ClockCall call;
+    call.worker = request->worker();
+    call.num_workers = request->num_workers();
+    call.clock = request->clock();
+    call.staleness = request->staleness();
+    call.finished = request->finished();
+    call.timeout = std::chrono::milliseconds(
+        std::min<uint32_t>(request->timeout_ms() == 0 ? 600000 : request->timeout_ms(), 3600000));
+    return ToGrpcStatus(node_->Clock(call));
   }
 
   grpc::Status Checkpoint(grpc::ServerContext*, const ps::CheckpointRequest* request,
                           ps::CheckpointResponse* response) override {
-    return ToGrpcStatus(WriteCheckpoint(*request, response));
+    ShardCheckpointRequest call;
+    call.table = request->table();
+    call.name = request->name();
+    call.previous = request->previous();
+    call.shard = request->shard();
+    call.num_shards = request->num_shards();
+    auto written = node_->Checkpoint(call);
+    if (!written.ok()) return ToGrpcStatus(written.status());
+    response->set_file(written->file.file);
+    response->set_rows(written->file.rows);
+    response->set_checksum(written->file.checksum);
+    response->set_delta(written->file.delta);
+    response->set_features(written->features);
+    for (int64_t c : written->worker_clocks) response->add_worker_clocks(c);
+    return grpc::Status::OK;
   }
 
   grpc::Status Stats(grpc::ServerContext*, const ps::StatsRequest*,
                      ps::StatsResponse* response) override {
-    for (int64_t c : clocks_.Snapshot()) response->add_worker_clocks(c);
-    for (const auto& t : tables_) {
-      const ServerTableStats s = t->Stats();
+    const PsStats stats = node_->Stats();
+    for (int64_t c : stats.worker_clocks) response->add_worker_clocks(c);
+    for (const ServerTableStats& s : stats.tables) {
       ps::TableStats* out = response->add_tables();
       out->set_name(s.name);
       out->set_dim(s.dim);
@@ -150,8 +145,7 @@ class PsService final : public ps::ParameterServer::Service {
       out->set_evicted(s.evicted_rows);
       out->set_unadmitted(s.unadmitted_keys);
     }
-    for (const auto& t : dense_) {
-      const DenseTableStats s = t->Stats();
+    for (const DenseTableStats& s : stats.dense) {
       ps::TableStats* out = response->add_tables();
       out->set_name(s.name);
       out->set_dense(true);
@@ -162,58 +156,12 @@ class PsService final : public ps::ParameterServer::Service {
       out->set_bytes(s.bytes);
       out->set_pulls(s.pulled);
       out->set_pushes(s.pushed);
-      out->set_state_dim(t->state_per_weight());
+      out->set_state_dim(s.state_per_weight);
     }
     return grpc::Status::OK;
   }
 
  private:
-  absl::Status WriteCheckpoint(const ps::CheckpointRequest& request,
-                               ps::CheckpointResponse* response) {
-    if (checkpoint_root_.empty()) {
-      return absl::FailedPreconditionError(
-          "this server has no checkpoint directory (start it with --checkpoint-dir)");
-    }
-    if (!IsPlainName(request.name()) ||
-        (!request.previous().empty() && !IsPlainName(request.previous()))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("checkpoint names must be plain directory names ([A-Za-z0-9._-], not "
-                       "'.' or '..'), got '",
-                       request.name(), "' and previous '", request.previous(), "'"));
-    }
-    if (request.num_shards() < 1 || request.shard() < 0 ||
-        request.shard() >= request.num_shards()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("shard ", request.shard(), " is not in [0, ", request.num_shards(), ")"));
-    }
-    ServerTable* table = Find(request.table());
-    DenseTable* dense = table == nullptr ? FindDense(request.table()) : nullptr;
-    if (table == nullptr && dense == nullptr) return UnknownTable(request.table());
-    namespace fs = std::filesystem;
-    const fs::path dir = fs::path(checkpoint_root_) / request.name();
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
-    }
-    const std::string file =
-        absl::StrCat(request.table(), "-", request.shard(), "-of-", request.num_shards(), ".bin");
-    auto written = table != nullptr ? table->WriteCheckpoint((dir / file).string(), request.name(),
-                                                             request.previous())
-                                    : dense->WriteCheckpoint((dir / file).string());
-    if (!written.ok()) return written.status();
-    response->set_file(written->file);
-    response->set_rows(written->rows);
-    response->set_checksum(written->checksum);
-    response->set_delta(written->delta);
-    if (table != nullptr) {
-      response->set_features(table->Stats().rows - (table->Contains(kBiasKey) ? 1 : 0));
-    }
-    for (int64_t c : clocks_.Snapshot()) response->add_worker_clocks(c);
-    return absl::OkStatus();
-  }
-
   // The rows of `keys` into `response`, within the reply size limit.
   static absl::Status PullInto(ServerTable& table, absl::Span<const uint64_t> keys,
                                ps::PullResponse* response) {
@@ -229,41 +177,21 @@ class PsService final : public ps::ParameterServer::Service {
     return absl::OkStatus();
   }
 
-  static bool IsPlainName(const std::string& name) {
-    if (name.empty() || name == "." || name == ".." || name.size() > 200) return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-    });
-  }
-
-  absl::Status UnknownTable(const std::string& name) const {
-    std::string known;
-    for (const auto& t : tables_) absl::StrAppend(&known, known.empty() ? "" : ", ", t->name());
-    for (const auto& t : dense_) {
-      absl::StrAppend(&known, known.empty() ? "" : ", ", t->name(), " (dense)");
-    }
-    return absl::NotFoundError(
-        absl::StrCat("no table '", name, "' (this server has: ", known, ")"));
-  }
-
-  std::vector<std::unique_ptr<ServerTable>> tables_;
-  std::vector<std::unique_ptr<DenseTable>> dense_;
-  const std::string checkpoint_root_;
-  ClockTable clocks_;
+  PsNode* const node_;
 };
 
 }  // namespace
 
 struct PsGrpcServer::Impl {
+  std::unique_ptr<PsNode> owned;  // when the server owns its node
   std::unique_ptr<PsService> service;
   std::unique_ptr<grpc::Server> server;
 };
 
-absl::StatusOr<std::unique_ptr<PsGrpcServer>> PsGrpcServer::Start(
-    const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables,
-    const std::string& checkpoint_root, std::vector<std::unique_ptr<DenseTable>> dense) {
+absl::StatusOr<std::unique_ptr<PsGrpcServer>> PsGrpcServer::Start(const std::string& address,
+                                                                  PsNode* node) {
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<PsService>(std::move(tables), std::move(dense), checkpoint_root);
+  impl->service = std::make_unique<PsService>(node);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
@@ -277,24 +205,31 @@ absl::StatusOr<std::unique_ptr<PsGrpcServer>> PsGrpcServer::Start(
   }
   const std::string host = address.substr(0, address.rfind(':'));
   return std::unique_ptr<PsGrpcServer>(
-      new PsGrpcServer(std::move(impl), absl::StrCat(host, ":", port)));
+      new PsGrpcServer(std::move(impl), node, absl::StrCat(host, ":", port)));
 }
 
-PsGrpcServer::PsGrpcServer(std::unique_ptr<Impl> impl, std::string address)
-    : impl_(std::move(impl)), address_(std::move(address)) {}
+absl::StatusOr<std::unique_ptr<PsGrpcServer>> PsGrpcServer::Start(
+    const std::string& address, std::vector<std::unique_ptr<ServerTable>> tables,
+    const std::string& checkpoint_root, std::vector<std::unique_ptr<DenseTable>> dense) {
+  auto node = std::make_unique<PsNode>(std::move(tables), std::move(dense), checkpoint_root);
+  auto server = Start(address, node.get());
+  if (server.ok()) (*server)->impl_->owned = std::move(node);
+  return server;
+}
+
+PsGrpcServer::PsGrpcServer(std::unique_ptr<Impl> impl, PsNode* node, std::string address)
+    : impl_(std::move(impl)), node_(node), address_(std::move(address)) {}
 
 PsGrpcServer::~PsGrpcServer() { Shutdown(); }
 
-ServerTable* PsGrpcServer::table(const std::string& name) const {
-  return impl_->service->Find(name);
-}
+ServerTable* PsGrpcServer::table(const std::string& name) const { return node_->table(name); }
 
 DenseTable* PsGrpcServer::dense_table(const std::string& name) const {
-  return impl_->service->FindDense(name);
+  return node_->dense_table(name);
 }
 
 void PsGrpcServer::RestoreClocks(const std::vector<int64_t>& clocks) {
-  impl_->service->clocks().Restore(clocks);
+  node_->RestoreClocks(clocks);
 }
 
 void PsGrpcServer::Shutdown() { impl_->server->Shutdown(); }

@@ -35,14 +35,17 @@ TEST(PsGrpcTest, WorkerOverGrpcMatchesInProcess) {
   KvWorker worker(&transport, "weights", 4);
 
   // The same calls against in-process tables.
-  std::vector<std::unique_ptr<ServerTable>> local;
-  std::vector<ServerTable*> raw;
+  std::vector<std::unique_ptr<PsNode>> local;
+  std::vector<PsNode*> raw;
   for (int i = 0; i < 2; ++i) {
     ServerTableConfig config;
     config.model.type = ModelType::kFm;
     config.model.k = 3;
     config.optimizer.name = "adagrad";
-    local.push_back(*ServerTable::Create(config));
+    std::vector<std::unique_ptr<ServerTable>> tables;
+    tables.push_back(*ServerTable::Create(config));
+    local.push_back(
+        std::make_unique<PsNode>(std::move(tables), std::vector<std::unique_ptr<DenseTable>>{}));
     raw.push_back(local.back().get());
   }
   InProcessTransport in_process(raw);

@@ -19,37 +19,6 @@
 
 namespace parasol {
 
-absl::Status ExportFromServer(const std::string& address, const std::string& table,
-                              SparseTable* into) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kPsMaxMessageBytes);
-  auto stub = ps::ParameterServer::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
-  grpc::ClientContext context;
-  ps::ExportRequest request;
-  request.set_table(table);
-  auto reader = stub->Export(&context, request);
-  ps::ExportChunk chunk;
-  while (reader->Read(&chunk)) {
-    if (static_cast<int>(chunk.row_floats()) != into->row_floats() ||
-        chunk.rows_size() != chunk.keys_size() * static_cast<int>(chunk.row_floats())) {
-      context.TryCancel();
-      reader->Finish();
-      return absl::DataLossError(absl::StrCat(address, ": export chunk with ", chunk.row_floats(),
-                                              " floats per row, expected ", into->row_floats()));
-    }
-    for (int i = 0; i < chunk.keys_size(); ++i) {
-      into->Put(chunk.keys(i), chunk.rows().data() + static_cast<size_t>(i) * chunk.row_floats());
-    }
-  }
-  const grpc::Status status = reader->Finish();
-  if (!status.ok()) {
-    return absl::Status(FromGrpcStatus(status).code(),
-                        absl::StrCat(address, ": export failed: ", status.error_message()));
-  }
-  return absl::OkStatus();
-}
-
 // One thread per server runs that server's calls in order, with gRPC's synchronous API. (The
 // callback API of Debian's gRPC 1.51 double-frees a completion queue at shutdown under
 // AddressSanitizer, and a thread per server keeps per-server ordering for free.)
@@ -155,112 +124,118 @@ namespace {
 // The longest a clock call may wait at the server (ClockRequest.timeout_ms 0 = 600 s there).
 constexpr std::chrono::milliseconds kClockWait(600000);
 
-absl::Status CallClock(ps::ParameterServer::Stub& stub, const ps::ClockRequest& request,
-                       std::chrono::milliseconds retry) {
+// A failed call's status, naming what was asked of which server.
+absl::Status CallError(const grpc::Status& status, const std::string& what, int server) {
+  return absl::Status(FromGrpcStatus(status).code(),
+                      absl::StrCat(what, " (server ", server, "): ", status.error_message()));
+}
+
+}  // namespace
+
+absl::Status GrpcTransport::Clock(int server, const ClockCall& call) {
+  ps::ClockRequest request;
+  request.set_worker(call.worker);
+  request.set_num_workers(call.num_workers);
+  request.set_clock(call.clock);
+  request.set_staleness(call.staleness);
+  request.set_finished(call.finished);
+  request.set_timeout_ms(static_cast<uint32_t>(call.timeout.count()));
   ps::ClockResponse response;
   const grpc::Status status = WithRetry(
-      retry, [&](grpc::ClientContext& context) { return stub.Clock(&context, request, &response); },
-      kClockWait);
+      impl_->retry,
+      [&](grpc::ClientContext& context) {
+        return impl_->lanes[server]->stub().Clock(&context, request, &response);
+      },
+      std::max(kClockWait, call.timeout));
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(FromGrpcStatus(status).code(),
-                      absl::StrCat("clock (server 0): ", status.error_message()));
+  return CallError(status, "clock", server);
 }
 
-}  // namespace
-
-absl::Status GrpcTransport::AdvanceClock(int worker, int num_workers, int64_t clock,
-                                         int64_t staleness) {
-  ps::ClockRequest request;
-  request.set_worker(worker);
-  request.set_num_workers(num_workers);
-  request.set_clock(clock);
-  request.set_staleness(staleness);
-  return CallClock(impl_->lanes[0]->stub(), request, impl_->retry);
-}
-
-absl::Status GrpcTransport::FinishClock(int worker, int num_workers) {
-  ps::ClockRequest request;
-  request.set_worker(worker);
-  request.set_num_workers(num_workers);
-  request.set_finished(true);
-  return CallClock(impl_->lanes[0]->stub(), request, impl_->retry);
-}
-
-namespace {
-
-absl::StatusOr<ps::StatsResponse> StatsOfServer0(ps::ParameterServer::Stub& stub,
-                                                 std::chrono::milliseconds retry) {
+absl::StatusOr<PsStats> GrpcTransport::Stats(int server) {
   ps::StatsRequest request;
   ps::StatsResponse response;
-  const grpc::Status status = WithRetry(retry, [&](grpc::ClientContext& context) {
-    return stub.Stats(&context, request, &response);
+  const grpc::Status status = WithRetry(impl_->retry, [&](grpc::ClientContext& context) {
+    return impl_->lanes[server]->stub().Stats(&context, request, &response);
+  });
+  if (!status.ok()) return CallError(status, "stats", server);
+  PsStats stats;
+  stats.worker_clocks.assign(response.worker_clocks().begin(), response.worker_clocks().end());
+  for (const ps::TableStats& t : response.tables()) {
+    if (t.dense()) {
+      DenseTableStats d;
+      d.name = t.name();
+      d.size = t.size();
+      d.state_per_weight = static_cast<int>(t.state_dim());
+      d.range = {t.begin(), t.begin() + t.rows()};
+      d.bytes = t.bytes();
+      d.pulled = t.pulls();
+      d.pushed = t.pushes();
+      stats.dense.push_back(std::move(d));
+      continue;
+    }
+    ServerTableStats s;
+    s.name = t.name();
+    s.dim = static_cast<int>(t.dim());
+    s.rows = t.rows();
+    s.bytes = t.bytes();
+    s.pulled_keys = t.pulls();
+    s.pushed_keys = t.pushes();
+    s.evicted_rows = t.evicted();
+    s.unadmitted_keys = t.unadmitted();
+    stats.tables.push_back(std::move(s));
+  }
+  return stats;
+}
+
+absl::StatusOr<ShardCheckpoint> GrpcTransport::Checkpoint(int server,
+                                                          const ShardCheckpointRequest& request) {
+  ps::CheckpointRequest wire;
+  wire.set_table(request.table);
+  wire.set_name(request.name);
+  wire.set_previous(request.previous);
+  wire.set_shard(request.shard);
+  wire.set_num_shards(request.num_shards);
+  ps::CheckpointResponse response;
+  // A server that just started (a restore) may not take connections yet: wait for it as the
+  // pulls and pushes do.
+  const grpc::Status status = WithRetry(impl_->retry, [&](grpc::ClientContext& context) {
+    return impl_->lanes[server]->stub().Checkpoint(&context, wire, &response);
   });
   if (!status.ok()) {
-    return absl::Status(FromGrpcStatus(status).code(),
-                        absl::StrCat("stats (server 0): ", status.error_message()));
+    return absl::Status(FromGrpcStatus(status).code(), status.error_message());
   }
-  return response;
+  ShardCheckpoint out;
+  out.file.file = response.file();
+  out.file.rows = response.rows();
+  out.file.checksum = response.checksum();
+  out.file.delta = response.delta();
+  out.features = response.features();
+  out.worker_clocks.assign(response.worker_clocks().begin(), response.worker_clocks().end());
+  return out;
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<int64_t>> GrpcTransport::WorkerClocks() {
-  ASSIGN_OR_RETURN(const ps::StatsResponse response,
-                   StatsOfServer0(impl_->lanes[0]->stub(), impl_->retry));
-  return std::vector<int64_t>(response.worker_clocks().begin(), response.worker_clocks().end());
-}
-
-absl::StatusOr<std::vector<DenseTableInfo>> GrpcTransport::DenseTables() {
-  ASSIGN_OR_RETURN(const ps::StatsResponse response,
-                   StatsOfServer0(impl_->lanes[0]->stub(), impl_->retry));
-  std::vector<DenseTableInfo> tables;
-  for (const ps::TableStats& t : response.tables()) {
-    if (t.dense()) tables.push_back({t.name(), t.size(), static_cast<int>(t.state_dim())});
-  }
-  return tables;
-}
-
-absl::StatusOr<CheckpointInfo> GrpcTransport::WriteShards(const std::string& table,
-                                                          const std::string& name,
-                                                          const std::string& previous) {
-  const int n = num_servers();
-  std::vector<ps::CheckpointResponse> responses(n);
-  std::vector<grpc::Status> statuses(n);
-  std::vector<std::thread> calls;
-  for (int s = 0; s < n; ++s) {
-    calls.emplace_back([&, s] {
-      ps::CheckpointRequest request;
-      request.set_table(table);
-      request.set_name(name);
-      request.set_previous(previous);
-      request.set_shard(s);
-      request.set_num_shards(n);
-      // A server that just started (a restore) may not take connections yet: wait for it as the
-      // pulls and pushes do.
-      statuses[s] = WithRetry(impl_->retry, [&](grpc::ClientContext& context) {
-        return impl_->lanes[s]->stub().Checkpoint(&context, request, &responses[s]);
-      });
-    });
-  }
-  for (auto& call : calls) call.join();
-  CheckpointInfo info;
-  for (int s = 0; s < n; ++s) {
-    if (!statuses[s].ok()) {
-      return absl::Status(
-          FromGrpcStatus(statuses[s]).code(),
-          absl::StrCat("checkpoint ", name, ", server ", s, ": ", statuses[s].error_message()));
+absl::Status GrpcTransport::Export(int server, const std::string& table, const RowFn& fn) {
+  grpc::ClientContext context;
+  ps::ExportRequest request;
+  request.set_table(table);
+  auto reader = impl_->lanes[server]->stub().Export(&context, request);
+  ps::ExportChunk chunk;
+  while (reader->Read(&chunk)) {
+    const size_t row_floats = chunk.row_floats();
+    if (static_cast<size_t>(chunk.rows_size()) != chunk.keys_size() * row_floats) {
+      context.TryCancel();
+      reader->Finish();
+      return absl::DataLossError(absl::StrCat("server ", server, ": export chunk of ",
+                                              chunk.keys_size(), " keys with ", chunk.rows_size(),
+                                              " floats for rows of ", row_floats));
     }
-    TableFile f;
-    f.file = responses[s].file();
-    f.rows = responses[s].rows();
-    f.checksum = responses[s].checksum();
-    f.delta = responses[s].delta();
-    info.shards.push_back(std::move(f));
-    info.feature_count += static_cast<int64_t>(responses[s].features());
+    for (int i = 0; i < chunk.keys_size(); ++i) {
+      fn(chunk.keys(i), absl::MakeConstSpan(chunk.rows().data() + i * row_floats, row_floats));
+    }
   }
-  info.worker_clocks.assign(responses[0].worker_clocks().begin(),
-                            responses[0].worker_clocks().end());
-  return info;
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return CallError(status, "export", server);
+  return absl::OkStatus();
 }
 
 namespace {

@@ -11,17 +11,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "model/model_dir.h"
 #include "ps/transport.h"
 
 namespace parasol {
-
-class SparseTable;
-
-// Copies every row of `table` on the server at `address` into *into (rows of weights followed
-// by optimizer state; into->row_floats() must match the server's). Blocking.
-absl::Status ExportFromServer(const std::string& address, const std::string& table,
-                              SparseTable* into);
 
 class GrpcTransport : public PsTransport {
  public:
@@ -29,17 +21,12 @@ class GrpcTransport : public PsTransport {
   explicit GrpcTransport(const std::vector<std::string>& addresses, double retry_seconds = 60);
   ~GrpcTransport() override;
   int num_servers() const override;
-  // Bounded staleness through server 0's clocks (proto/ps.proto ClockRequest); blocking.
-  absl::Status AdvanceClock(int worker, int num_workers, int64_t clock, int64_t staleness);
-  absl::Status FinishClock(int worker, int num_workers);
-  // Batches each worker has finished, as server 0 records them (-1: finished).
-  absl::StatusOr<std::vector<int64_t>> WorkerClocks();
-  // Asks every server to write its shard of `table` as checkpoint `name` (a delta over
-  // `previous` where it can), in parallel; shard i is server i's file. Blocking.
-  absl::StatusOr<CheckpointInfo> WriteShards(const std::string& table, const std::string& name,
-                                             const std::string& previous);
-  // The dense tables server 0 holds (every server holds a range of each). Blocking.
-  absl::StatusOr<std::vector<DenseTableInfo>> DenseTables();
+  absl::Status Clock(int server, const ClockCall& call) override;
+  absl::StatusOr<PsStats> Stats(int server) override;
+  absl::StatusOr<ShardCheckpoint> Checkpoint(int server,
+                                             const ShardCheckpointRequest& request) override;
+  // Streamed in chunks (ExportRequest); not retried: a server that dies mid-export fails it.
+  absl::Status Export(int server, const std::string& table, const RowFn& fn) override;
   void Pull(int server, const std::string& table, std::vector<uint64_t> keys,
             PullDone done) override;
   void Push(int server, const std::string& table, std::vector<uint64_t> keys,

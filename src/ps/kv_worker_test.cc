@@ -14,13 +14,18 @@ struct Cluster {
       config.model.type = ModelType::kLr;
       config.optimizer.name = "sgd";
       config.optimizer.lr = 1.0f;
-      tables.push_back(*ServerTable::Create(config));
-      raw.push_back(tables.back().get());
+      std::vector<std::unique_ptr<ServerTable>> one;
+      one.push_back(*ServerTable::Create(config));
+      tables.push_back(one.back().get());
+      nodes.push_back(std::make_unique<PsNode>(std::move(one), DenseTables{}));
+      raw.push_back(nodes.back().get());
     }
     transport = std::make_unique<InProcessTransport>(raw);
   }
-  std::vector<std::unique_ptr<ServerTable>> tables;
-  std::vector<ServerTable*> raw;
+  using DenseTables = std::vector<std::unique_ptr<DenseTable>>;
+  std::vector<std::unique_ptr<PsNode>> nodes;
+  std::vector<ServerTable*> tables;
+  std::vector<PsNode*> raw;
   std::unique_ptr<InProcessTransport> transport;
 };
 

@@ -190,7 +190,7 @@ uint64_t ServerTable::EvictExpired() {
   }
   if (expired == 0) return 0;
   // Rows never move in a SparseTable, so survivors are copied into a new one. The checkpoint
-  // lock (taken first, as WriteCheckpoint does) keeps a delta from missing these deletions.
+  // lock (taken first, as ForEachCheckpointRow does) keeps a delta from missing these deletions.
   std::lock_guard<std::mutex> checkpoint_lock(checkpoint_mu_);
   std::unique_lock<std::shared_mutex> table_lock(table_mu_);
   auto fresh = NewTable();
@@ -208,9 +208,8 @@ uint64_t ServerTable::EvictExpired() {
   return dropped;
 }
 
-absl::StatusOr<TableFile> ServerTable::WriteCheckpoint(const std::string& path,
-                                                       const std::string& name,
-                                                       const std::string& previous) {
+bool ServerTable::ForEachCheckpointRow(const std::string& name, const std::string& previous,
+                                       const std::function<void(uint64_t, const float*)>& fn) {
   std::lock_guard<std::mutex> checkpoint_lock(checkpoint_mu_);
   const uint32_t start_tick = NowTick();
   // `previous` is named only once complete, so a pending checkpoint it names is now committed.
@@ -218,24 +217,16 @@ absl::StatusOr<TableFile> ServerTable::WriteCheckpoint(const std::string& path,
   const uint32_t since = committed_.tick;
   const bool delta =
       !previous.empty() && previous == committed_.name && last_eviction_tick_ < since;
-  std::vector<uint64_t> keys;
-  std::vector<float> rows;
   {
     std::shared_lock<std::shared_mutex> table_lock(table_mu_);
     for (const auto& [key, row] : table_->SortedRows()) {
       std::lock_guard<std::mutex> lock(StripeOf(key));
       if (delta && TickOf(row, row_floats_) < since) continue;
-      keys.push_back(key);
-      rows.insert(rows.end(), row, row + row_floats_);
+      fn(key, row);
     }
   }
-  std::vector<std::pair<uint64_t, const float*>> sorted(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) sorted[i] = {keys[i], rows.data() + i * row_floats_};
-  ASSIGN_OR_RETURN(TableFile file, WriteTableFile(path, sorted, dim(), row_floats_ - dim(),
-                                                  /*finalize=*/nullptr, /*steps=*/0));
-  file.delta = delta;
   pending_ = {name, start_tick};
-  return file;
+  return delta;
 }
 
 absl::Status ServerTable::Restore(const LoadedModel& loaded, int shard, int num_shards,

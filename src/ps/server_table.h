@@ -61,6 +61,7 @@ class ServerTable {
   // Floats per row as exported and checkpointed: dim weights, then optimizer state.
   int row_floats() const { return row_floats_; }
   const Optimizer& optimizer() const { return *optimizer_; }
+  double ttl_seconds() const { return config_.ttl_seconds; }
 
   // Writes keys.size() * dim() weights into `out`, row-major. An absent key answers the model's
   // initial weights without creating a row. REQUIRES: out.size() == keys.size() * dim().
@@ -82,12 +83,14 @@ class ServerTable {
   // Drops rows whose last update is older than ttl_seconds; returns how many. No-op without TTL.
   uint64_t EvictExpired();
 
-  // Writes this shard to `path` (a table file, docs/model-format.md): only the rows updated since
-  // the checkpoint named `previous` when this table wrote or restored that one and nothing was
-  // evicted since, otherwise every row (`delta` in the result says which). `name` is this
-  // checkpoint; it becomes a valid `previous` for the next call.
-  absl::StatusOr<TableFile> WriteCheckpoint(const std::string& path, const std::string& name,
-                                            const std::string& previous);
+  // Checkpoints (the table writes no files; ps/shard_writer.h does): decides whether checkpoint
+  // `name` can be a delta over `previous` — only the rows updated since the checkpoint named
+  // `previous`, when this table wrote or restored that one and nothing was evicted since — and
+  // calls fn(key, row) in key order for every row it must hold (row_floats() floats). fn runs
+  // under the row's stripe lock and must only copy the row. Returns whether it is a delta.
+  // `name` becomes a valid `previous` for the next call.
+  bool ForEachCheckpointRow(const std::string& name, const std::string& previous,
+                            const std::function<void(uint64_t, const float*)>& fn);
 
   // Loads the rows of `loaded` (with optimizer state) that ShardMap(num_shards) gives to
   // `shard`, replacing this table's rows. With `checkpoint` non-empty, the next WriteCheckpoint
@@ -114,7 +117,7 @@ class ServerTable {
   const int row_floats_;  // dim weights + state; the stored row has one more float: the tick
   const double start_;
   std::unique_ptr<CountMinSketch> sketch_;  // only with min_count > 1
-  // Shared by Pull/Push/ForEachRow/WriteCheckpoint, exclusive while EvictExpired or Restore
+  // Shared by Pull/Push/ForEachRow/ForEachCheckpointRow, exclusive while EvictExpired or Restore
   // replace the table. Lock order: checkpoint_mu_, then table_mu_, then a stripe.
   mutable std::shared_mutex table_mu_;
   std::unique_ptr<SparseTable> table_;

@@ -13,6 +13,7 @@
 #include "ps/checkpoint.h"
 #include "ps/count_min.h"
 #include "ps/shard_map.h"
+#include "ps/shard_writer.h"
 
 namespace parasol {
 namespace {
@@ -246,8 +247,8 @@ class CheckpointTest : public ::testing::Test {
     info.previous = previous;
     std::filesystem::create_directories(dir_ / name);
     for (size_t i = 0; i < tables.size(); ++i) {
-      auto f = tables[i]->WriteCheckpoint(
-          (dir_ / name / ("w-" + std::to_string(i) + ".bin")).string(), name, previous);
+      auto f = WriteTableShard(
+          *tables[i], (dir_ / name / ("w-" + std::to_string(i) + ".bin")).string(), name, previous);
       EXPECT_TRUE(f.ok()) << f.status();
       info.shards.push_back(*f);
     }

@@ -15,8 +15,8 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "data/row_encoder.h"
+#include "predict/predictor.h"
 #include "serve/request.h"
-#include "train/predictor.h"
 
 namespace parasol {
 

@@ -16,9 +16,9 @@
 #include "common/hash.h"
 #include "gtest/gtest.h"
 #include "model/model_dir.h"
+#include "predict/input_spec.h"
 #include "serve/grpc_service.h"
 #include "serve/model_repository.h"
-#include "train/input_spec.h"
 
 namespace parasol::testing {
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "common/log.h"
 
 namespace parasol {
 namespace {
@@ -193,7 +194,7 @@ void Progress::Render() {
 // REQUIRES: mu_ held.
 void Progress::WriteMetricsLine(const std::string& json) {
   if (!report_path_.empty() && !AppendMetricsLine(report_path_, json)) {
-    std::fprintf(stderr, "cannot append to the metrics log %s\n", report_path_.c_str());
+    log::Warn("cannot append to the metrics log {}", report_path_);
   }
   if (metrics_ == nullptr) return;
   std::fprintf(metrics_, "%s\n", json.c_str());

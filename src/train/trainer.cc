@@ -18,10 +18,11 @@
 #include "data/cache.h"
 #include "metrics/metrics.h"
 #include "model/model_dir.h"
-#include "train/input_spec.h"
+#include "predict/input_spec.h"
+#include "predict/predictor.h"
 #include "train/minibatch.h"
-#include "train/predictor.h"
 #include "train/progress.h"
+#include "train/training_input.h"
 
 namespace parasol {
 namespace {

@@ -10,7 +10,7 @@
 #include "data/gen.h"
 #include "gtest/gtest.h"
 #include "metrics/metrics.h"
-#include "train/predictor.h"
+#include "predict/predictor.h"
 
 namespace parasol {
 namespace {

@@ -8,11 +8,12 @@ for tool in node npm; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool not found (./scripts/deps.sh --test installs it)" >&2; exit 1; }
 done
 mkdir -p "$work"
-cp "$src/tests/k8s/package.json" "$src/tests/k8s/validate.mjs" "$work/"
-# (Re)installs when package.json changed since the last install (pinned versions).
-if ! cmp -s "$work/package.json" "$work/node_modules/.installed-package.json"; then
-  (cd "$work" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
-  cp "$work/package.json" "$work/node_modules/.installed-package.json"
+cp "$src/tests/k8s/package.json" "$src/tests/k8s/package-lock.json" "$src/tests/k8s/validate.mjs" "$work/"
+# (Re)installs when the lock file changed since the last install: `npm ci` installs exactly the
+# versions package-lock.json records (the ones tested), never newer ones.
+if ! cmp -s "$work/package-lock.json" "$work/node_modules/.installed-package-lock.json"; then
+  (cd "$work" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$work/package-lock.json" "$work/node_modules/.installed-package-lock.json"
 fi
 "$parasol" job render --backend k8s -f "$src/src/control/examples/hello.yaml" --image busybox:1.36 \
   -o json > "$work/hello.json"

@@ -10,11 +10,12 @@ for tool in node npm "${CHROMIUM:-/usr/bin/chromium}"; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool not found (./scripts/deps.sh --test installs it)" >&2; exit 1; }
 done
 mkdir -p "$work"
-cp "$src/tests/web/package.json" "$src/tests/web/dashboard.mjs" "$work/"
-# (Re)installs when package.json changed since the last install (pinned versions).
-if ! cmp -s "$work/package.json" "$work/node_modules/.installed-package.json"; then
-  (cd "$work" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error >/dev/null)
-  cp "$work/package.json" "$work/node_modules/.installed-package.json"
+cp "$src/tests/web/package.json" "$src/tests/web/package-lock.json" "$src/tests/web/dashboard.mjs" "$work/"
+# (Re)installs when the lock file changed since the last install: `npm ci` installs exactly the
+# versions package-lock.json records (the ones tested), never newer ones.
+if ! cmp -s "$work/package-lock.json" "$work/node_modules/.installed-package-lock.json"; then
+  (cd "$work" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$work/package-lock.json" "$work/node_modules/.installed-package-lock.json"
 fi
 state="$work/state.$$"
 rm -rf "$state"

@@ -1,4 +1,4 @@
-#include "train/predictor.h"
+#include "predict/predictor.h"
 
 #include <atomic>
 #include <thread>

@@ -7,31 +7,36 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "train/input_spec.h"
+#include "predict/input_spec.h"
+#include "ps/transport.h"
 #include "train/train_config.h"
+#include "train/training_input.h"
 
 namespace parasol {
 
 struct WorkerOptions {
-  TrainConfig train;                 // data, model, optimizer, epochs, batch_size (out_dir unused)
-  std::vector<std::string> servers;  // HOST:PORT of server 0, 1, ...
+  TrainConfig train;  // data, model, optimizer, epochs, batch_size (out_dir unused)
   int worker_index = 0;
   int num_workers = 1;
   // A restarted worker: skip the batches server 0 records as finished by this worker (its
   // clock), resuming its share where it stopped. The batch in flight when it died may be
   // applied twice (at-least-once).
   bool resume = false;
-  double retry_seconds = 60;  // how long a call waits for a server that is being restarted
   // Non-empty: one metrics line per epoch (train/progress.h's EpochMetricsLine: step = examples
   // of this worker's share so far, loss, examples/s) is appended here. Worker 0 with
   // train.valid_path adds valid_auc and valid_logloss of the servers' model at the epoch's end
   // (pulled while other workers may still be training: a snapshot, not a barrier).
   std::string metrics_path;
+  // Called after each clock the worker records on server 0 (every batch for BSP/SSP, every
+  // kAspClockEvery-th for ASP) with the batches finished so far: a checkpoint schedule, or a
+  // test that stops the worker there. A non-OK status stops the worker with that status.
+  std::function<absl::Status(int64_t clock)> after_clock;
 };
 
 // ASP workers record their clock on server 0 every this many batches (BSP/SSP: every batch), so
@@ -46,20 +51,18 @@ struct WorkerSummary {
 };
 
 // `input` and `spec` come from PrepareTrainingInput and ResolveModelSpec on options.train (the
-// caller keeps them, e.g. to write the model afterwards).
+// caller keeps them, e.g. to write the model afterwards). `transport` reaches the servers.
 absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const InputSpec& input,
-                                        const ModelSpec& spec);
+                                        const ModelSpec& spec, PsTransport& transport);
 
 // Blocks until server 0 records every one of `num_workers` workers as finished (the chief worker
 // of a multi-host job waits here before writing the model); DeadlineExceeded after `timeout`.
-absl::Status WaitForWorkers(const std::vector<std::string>& servers, int num_workers,
-                            double timeout_seconds);
+absl::Status WaitForWorkers(PsTransport& transport, int num_workers, double timeout_seconds);
 
 // After all workers finished: reads every server's rows and writes config.out_dir as
 // `parasol train` would. `input` and `spec` are what the job trained with (from
 // PrepareTrainingInput and ResolveModelSpec).
 absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& input,
-                                   const ModelSpec& spec, const std::vector<std::string>& servers,
-                                   double seconds);
+                                   const ModelSpec& spec, PsTransport& transport, double seconds);
 
 }  // namespace parasol

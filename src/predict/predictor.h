@@ -12,7 +12,7 @@
 #include "model/model.h"
 #include "model/model_dir.h"
 #include "model/sparse_table.h"
-#include "train/input_spec.h"
+#include "predict/input_spec.h"
 
 namespace parasol {
 

@@ -1,29 +1,28 @@
-#include "train/distributed.h"
+#include "distributed/worker.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "metrics/metrics.h"
 #include "model/model_dir.h"
-#include "ps/grpc_transport.h"
+#include "predict/input_spec.h"
+#include "predict/predictor.h"
 #include "ps/kv_worker.h"
-#include "train/input_spec.h"
 #include "train/minibatch.h"
-#include "train/predictor.h"
 #include "train/progress.h"
 
 namespace parasol {
 
 absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const InputSpec& input,
-                                        const ModelSpec& spec) {
+                                        const ModelSpec& spec, PsTransport& transport) {
   const TrainConfig& config = options.train;
-  if (options.servers.empty()) return absl::InvalidArgumentError("no servers given");
+  if (transport.num_servers() < 1) return absl::InvalidArgumentError("no servers given");
   if (options.num_workers < 1 || options.worker_index < 0 ||
       options.worker_index >= options.num_workers) {
     return absl::InvalidArgumentError(absl::StrCat("worker index ", options.worker_index,
@@ -34,14 +33,13 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
   }
   ASSIGN_OR_RETURN(auto model, Model::Create(spec));
   const int dim = model->dim();
-  GrpcTransport transport(options.servers, options.retry_seconds);
   KvWorker kv(&transport, "weights", dim);
   MiniBatchAccumulator batch(*model);
 
   WorkerSummary summary;
   int64_t clock = 0;  // batches finished
   if (options.resume) {
-    ASSIGN_OR_RETURN(const std::vector<int64_t> clocks, transport.WorkerClocks());
+    ASSIGN_OR_RETURN(const std::vector<int64_t> clocks, WorkerClocks(transport));
     if (static_cast<size_t>(options.worker_index) < clocks.size()) {
       summary.resumed_after = clocks[options.worker_index];
     }
@@ -157,8 +155,9 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
           // worker resumes).
           if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));
           pending_push = 0;
-          RETURN_IF_ERROR(transport.AdvanceClock(options.worker_index, options.num_workers, clock,
-                                                 config.staleness));
+          RETURN_IF_ERROR(AdvanceClock(transport, options.worker_index, options.num_workers, clock,
+                                       config.staleness));
+          if (options.after_clock) RETURN_IF_ERROR(options.after_clock(clock));
         }
         epoch_loss += batch.loss_sum();
         epoch_examples += batch_end(b) - batch_begin(b);
@@ -182,23 +181,21 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
     }
     if (!options.metrics_path.empty() &&
         !AppendMetricsLine(options.metrics_path, EpochMetricsLine(m))) {
-      std::fprintf(stderr, "worker %d: cannot append to the metrics log %s\n", options.worker_index,
-                   options.metrics_path.c_str());
+      log::Warn("worker {}: cannot append to the metrics log {}", options.worker_index,
+                options.metrics_path);
     }
   }
   if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));
-  RETURN_IF_ERROR(transport.FinishClock(options.worker_index, options.num_workers));
+  RETURN_IF_ERROR(FinishClock(transport, options.worker_index, options.num_workers));
   return summary;
 }
 
-absl::Status WaitForWorkers(const std::vector<std::string>& servers, int num_workers,
-                            double timeout_seconds) {
-  GrpcTransport transport(servers);
+absl::Status WaitForWorkers(PsTransport& transport, int num_workers, double timeout_seconds) {
   const auto give_up = std::chrono::steady_clock::now() +
                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                            std::chrono::duration<double>(timeout_seconds));
   while (true) {
-    ASSIGN_OR_RETURN(const std::vector<int64_t> clocks, transport.WorkerClocks());
+    ASSIGN_OR_RETURN(const std::vector<int64_t> clocks, WorkerClocks(transport));
     int done = 0;
     for (int64_t c : clocks) done += c < 0;
     if (static_cast<int>(clocks.size()) == num_workers && done == num_workers) {
@@ -214,21 +211,19 @@ absl::Status WaitForWorkers(const std::vector<std::string>& servers, int num_wor
 }
 
 absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& input,
-                                   const ModelSpec& spec, const std::vector<std::string>& servers,
-                                   double seconds) {
+                                   const ModelSpec& spec, PsTransport& transport, double seconds) {
   ASSIGN_OR_RETURN(auto model, Model::Create(spec));
   ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(config.resolved_optimizer()));
   const int dim = model->dim();
   SparseTable table(dim * (1 + optimizer->state_per_weight()), [](uint64_t, float*) {});
-  for (const std::string& server : servers) {
-    RETURN_IF_ERROR(ExportFromServer(server, "weights", &table));
-  }
+  RETURN_IF_ERROR(ExportTable(transport, "weights", &table));
   const bool has_bias = table.Find(kBiasKey) != nullptr;
   const nlohmann::json training = {{"epochs", config.epochs},
                                    {"best_epoch", config.epochs},
                                    {"seconds", seconds},
-                                   {"servers", servers.size()},
+                                   {"servers", transport.num_servers()},
                                    {"batch_size", config.batch_size},
+                                   {"staleness", config.staleness},
                                    {"train_path", config.train_path},
                                    {"seed", config.model.seed}};
   return SaveModelDir(

@@ -1,0 +1,85 @@
+#include "ps/ps_node_builder.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "model/model_dir.h"
+#include "ps/shard_map.h"
+
+namespace parasol {
+namespace {
+
+// Loads `table`'s range from checkpoint `dir` when the checkpoint has it (a dense table added
+// since starts from its initial weights).
+absl::Status RestoreDense(const std::string& dir, const CheckpointInfo& info, DenseTable* table) {
+  for (const DenseTableCheckpoint& d : info.dense) {
+    if (d.name != table->name()) continue;
+    std::vector<float> weights, state;
+    RETURN_IF_ERROR(LoadDenseTable(dir, d, &weights, &state));
+    RETURN_IF_ERROR(table->Restore(weights, state));
+    log::Info("ps server: restored dense table {} [{}, {}) from {}", d.name, table->range().begin,
+              table->range().end, dir);
+    return absl::OkStatus();
+  }
+  log::Info("ps server: {} has no dense table {}; it starts from initial weights", dir,
+            table->name());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PsNode>> BuildPsNode(const PsNodeOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ServerTable> table, ServerTable::Create(options.table));
+  if (options.num_shards < 1 || options.shard < 0 || options.shard >= options.num_shards) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--shard ", options.shard, " is not in [0, --num-shards ", options.num_shards, ")"));
+  }
+  absl::StatusOr<CheckpointInfo> restored_from = absl::NotFoundError("no restore");
+  if (!options.restore.empty()) {
+    // Only this server's keys are kept while reading (not the whole checkpoint first).
+    const ShardMap map(options.num_shards);
+    const int shard = options.shard;
+    ASSIGN_OR_RETURN(LoadedModel loaded,
+                     LoadModelDir(options.restore, /*with_state=*/true,
+                                  [&](uint64_t key) { return map.ServerOf(key) == shard; }));
+    restored_from = ReadCheckpointInfo(options.restore);
+    // Deltas may follow only when this server holds exactly a shard of that checkpoint.
+    const bool same_layout =
+        restored_from.ok() && static_cast<int>(restored_from->shards.size()) == options.num_shards;
+    const std::string name =
+        std::filesystem::path(options.restore).lexically_normal().filename().string();
+    RETURN_IF_ERROR(
+        table->Restore(loaded, options.shard, options.num_shards, same_layout ? name : ""));
+    log::Info("ps server: restored {} rows (shard {} of {}) from {}", table->Stats().rows,
+              options.shard, options.num_shards, options.restore);
+  }
+  std::vector<std::unique_ptr<DenseTable>> dense;
+  for (const DenseTableSpec& spec : options.dense) {
+    if (spec.name == options.table.name) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "dense table '", spec.name, "': the sparse table is already called '", spec.name, "'"));
+    }
+    DenseTableConfig config;
+    config.name = spec.name;
+    config.size = spec.size;
+    config.init_scale = options.table.model.init_scale;
+    config.seed = options.table.model.seed;
+    config.optimizer = options.table.optimizer;
+    ASSIGN_OR_RETURN(std::unique_ptr<DenseTable> d,
+                     DenseTable::Create(config, options.shard, options.num_shards));
+    if (restored_from.ok()) RETURN_IF_ERROR(RestoreDense(options.restore, *restored_from, d.get()));
+    dense.push_back(std::move(d));
+  }
+  std::vector<std::unique_ptr<ServerTable>> tables;
+  tables.push_back(std::move(table));
+  auto node =
+      std::make_unique<PsNode>(std::move(tables), std::move(dense), options.checkpoint_root);
+  if (options.restore_clocks && restored_from.ok()) {
+    node->RestoreClocks(restored_from->worker_clocks);
+  }
+  return node;
+}
+
+}  // namespace parasol
