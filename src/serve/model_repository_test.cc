@@ -6,6 +6,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "common/log.h"
 #include "gtest/gtest.h"
 #include "serve/test_models.h"
 
@@ -371,6 +372,24 @@ TEST_F(ModelRepositoryTest, TheOlderVersionServesWhileTheNewerOneLoads) {
   repo.WaitUntilIdle();
   EXPECT_EQ((*repo.snapshot()->models.at("m")->Resolve(Default(), 0))->version(), 2);
   EXPECT_EQ(States(repo, "m"), (std::map<int64_t, std::string>{{2, "AVAILABLE"}, {1, "END"}}));
+}
+
+TEST_F(ModelRepositoryTest, EventsGoToTheLogSinkWithTheirUsualText) {
+  Version(1);
+  fs::create_directories(base() / "2");  // no manifest: fails to load
+  log::ScopedCapture capture;
+  ModelRepository repo(Options());
+  ASSERT_TRUE(repo.PollOnce().ok());
+  Version(3);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  const std::string text = capture.text();
+  EXPECT_NE(text.find("parasol serve: model 'm' version 1 is available\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("parasol serve: model 'm' version 2 failed to load: "), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("parasol serve: model 'm' version 3 is available\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("parasol serve: model 'm' version 1 unloaded\n"), std::string::npos) << text;
 }
 
 // p of one libsvm row for whatever the model serves by default.
