@@ -5,22 +5,23 @@
 #include "absl/strings/str_cat.h"
 #include "proto/serving.grpc.pb.h"
 #include "serve/grpc_call.h"
+#include "serve/serving_core.h"
 #include "serve/tf_grpc_service.h"
 
 namespace parasol {
 namespace {
 
-using ServablePtr = std::shared_ptr<const Servable>;
+using ServablePtr = ServingCore::ServablePtr;
 
 VersionSelector Selector(const serving::ModelSpec& spec) {
   return SelectorOf(spec, spec.version());
 }
 
-// ServeGrpcCall for a request of Parasol's schema.
+// The shared call path for a request of Parasol's schema; the status converted in wire/.
 template <typename Fn>
-grpc::Status Serve(const ModelRepository& repository, ServeApi api, const serving::ModelSpec& spec,
+grpc::Status Serve(const ServingCore& core, ServeApi api, const serving::ModelSpec& spec,
                    bool needs_servable, Fn fn) {
-  return ServeGrpcCall(repository, api, spec.name(), Selector(spec), needs_servable, fn);
+  return ToGrpcStatus(core.Call(api, spec.name(), Selector(spec), needs_servable, fn));
 }
 
 void Answered(const serving::ModelSpec& request, const Servable& servable,
@@ -31,12 +32,11 @@ void Answered(const serving::ModelSpec& request, const Servable& servable,
 
 class ModelService final : public serving::ModelService::Service {
  public:
-  ModelService(const ModelRepository* repository, Batcher* batcher)
-      : repository_(*repository), batcher_(batcher) {}
+  explicit ModelService(const ServingCore* core) : core_(*core) {}
 
   grpc::Status Predict(grpc::ServerContext*, const serving::PredictRequest* request,
                        serving::PredictResponse* response) override {
-    return Serve(repository_, ServeApi::kPredict, request->model_spec(), true,
+    return Serve(core_, ServeApi::kPredict, request->model_spec(), true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    if (request->rows().empty()) {
                      return absl::InvalidArgumentError("rows: empty, nothing to score");
@@ -57,7 +57,7 @@ class ModelService final : public serving::ModelService::Service {
                        rows[i].fields.emplace_back(name, value);
                      }
                    }
-                   auto probs = PredictRows(servable, rows, batcher_);
+                   auto probs = core_.Predict(servable, rows);
                    if (!probs.ok()) return probs.status();
                    response->mutable_probabilities()->Assign(probs->begin(), probs->end());
                    Answered(request->model_spec(), *servable, response->mutable_model_spec());
@@ -67,7 +67,7 @@ class ModelService final : public serving::ModelService::Service {
 
   grpc::Status GetModelStatus(grpc::ServerContext*, const serving::GetModelStatusRequest* request,
                               serving::GetModelStatusResponse* response) override {
-    return Serve(repository_, ServeApi::kStatus, request->model_spec(), false,
+    return Serve(core_, ServeApi::kStatus, request->model_spec(), false,
                  [&](const ServedModel& model, const ServablePtr&) -> absl::Status {
                    auto statuses = model.StatusesFor(Selector(request->model_spec()));
                    if (!statuses.ok()) return statuses.status();
@@ -94,7 +94,7 @@ class ModelService final : public serving::ModelService::Service {
   grpc::Status GetModelMetadata(grpc::ServerContext*,
                                 const serving::GetModelMetadataRequest* request,
                                 serving::GetModelMetadataResponse* response) override {
-    return Serve(repository_, ServeApi::kMetadata, request->model_spec(), true,
+    return Serve(core_, ServeApi::kMetadata, request->model_spec(), true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    Answered(request->model_spec(), *servable, response->mutable_model_spec());
                    response->set_model_type(servable->model_type());
@@ -112,7 +112,7 @@ class ModelService final : public serving::ModelService::Service {
 
   grpc::Status Lookup(grpc::ServerContext*, const serving::LookupRequest* request,
                       serving::LookupResponse* response) override {
-    return Serve(repository_, ServeApi::kLookup, request->model_spec(), true,
+    return Serve(core_, ServeApi::kLookup, request->model_spec(), true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    const auto& keys = request->keys();
                    const int dim = servable->dim();
@@ -131,13 +131,13 @@ class ModelService final : public serving::ModelService::Service {
   }
 
  private:
-  const ModelRepository& repository_;
-  Batcher* const batcher_;
+  const ServingCore& core_;
 };
 
 }  // namespace
 
 struct ServeGrpcServer::Impl {
+  std::unique_ptr<ServingCore> core;  // shared by Parasol's and TF Serving's services
   std::unique_ptr<ModelService> service;
   std::vector<std::unique_ptr<grpc::Service>> tf_services;  // TF Serving's API, same port
   std::unique_ptr<grpc::Server> server;
@@ -147,7 +147,8 @@ absl::StatusOr<std::unique_ptr<ServeGrpcServer>> ServeGrpcServer::Start(
     const std::string& address, const ModelRepository* repository, int max_message_bytes,
     Batcher* batcher) {
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<ModelService>(repository, batcher);
+  impl->core = std::make_unique<ServingCore>(repository, batcher);
+  impl->service = std::make_unique<ModelService>(impl->core.get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
@@ -156,7 +157,7 @@ absl::StatusOr<std::unique_ptr<ServeGrpcServer>> ServeGrpcServer::Start(
   builder.SetMaxReceiveMessageSize(max_message_bytes);
   builder.SetMaxSendMessageSize(INT32_MAX);  // Lookup answers may be large; requests are bounded
   builder.RegisterService(impl->service.get());
-  impl->tf_services = MakeTfServingServices(repository, batcher);
+  impl->tf_services = MakeTfServingServices(impl->core.get());
   for (auto& service : impl->tf_services) builder.RegisterService(service.get());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || port == 0) {

@@ -1,8 +1,8 @@
 // The gRPC front end of the model server (proto/serving.proto: Predict, GetModelStatus,
-// GetModelMetadata, Lookup): a thin layer over the same repository, servables and metrics as the
-// REST API, with errors converted in wire/grpc_status.h. Requests are bounded in size and
-// checked; a bad one gets an error status, never a crash. Thread-safe; gRPC runs handlers on its
-// own thread pool and each reads the repository's current snapshot without a lock.
+// GetModelMetadata, Lookup): translates messages to and from the call path every front end
+// shares (serving_core.h), with errors converted in wire/grpc_status.h. Requests are bounded in
+// size and checked; a bad one gets an error status, never a crash. Thread-safe; gRPC runs handlers
+// on its own thread pool and each reads the repository's current snapshot without a lock.
 #pragma once
 
 #include <memory>

@@ -1,413 +1,250 @@
 #include "serve/model_repository.h"
 
-#include <algorithm>
-#include <charconv>
-#include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 
 namespace parasol {
-namespace {
 
-namespace fs = std::filesystem;
+ModelRepository::ModelRepository(RepositoryOptions options)
+    : ModelRepository(std::make_unique<FileSystemSource>(FileSystemSourceOptions{
+                          options.config_path, options.model_base, options.model_name}),
+                      std::make_unique<DiskServableLoader>(), options) {}
 
-// A version folder is named by digits only ("17"); anything else ("17.tmp", ".17") is ignored,
-// so a writer can prepare a version under another name and rename it into place.
-bool ParseVersion(const std::string& name, int64_t* version) {
-  if (name.empty() || name.size() > 18) return false;
-  for (char c : name) {
-    if (c < '0' || c > '9') return false;
-  }
-  std::from_chars(name.data(), name.data() + name.size(), *version);
-  return true;
-}
-
-// Names, sizes and modification times of a version folder's files: a failed load is retried
-// only when this changes (the writer finished, or replaced a broken file).
-std::string Fingerprint(const fs::path& dir) {
-  std::vector<std::string> parts;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::error_code e2;
-    const auto size = entry.is_regular_file(e2) ? entry.file_size(e2) : 0;
-    const auto time = entry.last_write_time(e2).time_since_epoch().count();
-    parts.push_back(absl::StrCat(entry.path().filename().string(), ":", size, ":", time));
-  }
-  std::sort(parts.begin(), parts.end());
-  std::string out;
-  for (const auto& p : parts) absl::StrAppend(&out, p, ";");
-  return out;
-}
-
-// version → fingerprint of every version folder under `base`.
-absl::StatusOr<std::map<int64_t, std::string>> ListVersions(const std::string& base) {
-  std::error_code ec;
-  fs::directory_iterator it(base, ec);
-  if (ec) {
-    return absl::NotFoundError(absl::StrCat("cannot list model base ", base, ": ", ec.message()));
-  }
-  std::map<int64_t, std::string> versions;
-  for (const auto& entry : it) {
-    int64_t version = 0;
-    std::error_code e2;
-    if (!entry.is_directory(e2) || !ParseVersion(entry.path().filename().string(), &version)) {
-      continue;
-    }
-    versions[version] = Fingerprint(entry.path());
-  }
-  return versions;
-}
-
-}  // namespace
-
-const char* VersionStateName(VersionState state) {
-  switch (state) {
-    case VersionState::kStart:
-      return "START";
-    case VersionState::kLoading:
-      return "LOADING";
-    case VersionState::kAvailable:
-      return "AVAILABLE";
-    case VersionState::kUnloading:
-      return "UNLOADING";
-    case VersionState::kEnd:
-      break;
-  }
-  return "END";
-}
-
-std::string VersionSelector::ToString() const {
-  switch (kind) {
-    case Kind::kVersion:
-      return absl::StrCat("version ", version);
-    case Kind::kLabel:
-      return absl::StrCat("label '", label, "'");
-    case Kind::kDefault:
-      break;
-  }
-  return "latest";
-}
-
-std::vector<VersionStatus> ServedModel::Statuses() const {
-  std::map<int64_t, VersionStatus, std::greater<>> all;
-  for (const auto& [v, weak] : unloaded) {
-    all[v] = {
-        v, weak.expired() ? VersionState::kEnd : VersionState::kUnloading, absl::OkStatus(), {}};
-  }
-  for (const auto& [v, status] : failed) all[v] = {v, VersionState::kEnd, status, {}};
-  for (const auto& [v, servable] : available) {
-    all[v] = {v, VersionState::kAvailable, {}, {}};
-    if (auto d = deltas.find(v); d != deltas.end()) all[v].deltas = d->second;
-  }
-  for (int64_t v : loading) all[v] = {v, VersionState::kLoading, absl::OkStatus(), {}};
-  std::vector<VersionStatus> out;
-  for (auto& [v, s] : all) out.push_back(std::move(s));
-  return out;
-}
-
-absl::StatusOr<std::vector<VersionStatus>> ServedModel::StatusesFor(
-    const VersionSelector& selector) const {
-  std::vector<VersionStatus> all = Statuses();
-  if (selector.kind == VersionSelector::Kind::kDefault) {
-    if (all.empty()) {
-      return absl::NotFoundError(absl::StrCat("model '", config.name, "' has no versions",
-                                              problem.empty() ? "" : ": ", problem));
-    }
-    return all;
-  }
-  int64_t v = selector.version;
-  if (selector.kind == VersionSelector::Kind::kLabel) {
-    auto l = config.labels.find(selector.label);
-    if (l == config.labels.end()) {
-      return absl::NotFoundError(
-          absl::StrCat("model '", config.name, "' has no label '", selector.label, "'"));
-    }
-    v = l->second;
-  }
-  for (auto& s : all) {
-    if (s.version == v) return std::vector<VersionStatus>{std::move(s)};
-  }
-  return absl::NotFoundError(absl::StrCat("model '", config.name, "' has no version ", v));
-}
-
-absl::StatusOr<std::shared_ptr<const ServedModel>> RepositorySnapshot::Find(
-    const std::string& name) const {
-  auto it = models.find(name);
-  if (it == models.end()) return absl::NotFoundError(absl::StrCat("no model named '", name, "'"));
-  return it->second;
-}
-
-absl::StatusOr<std::shared_ptr<const Servable>> ServedModel::Resolve(
-    const VersionSelector& selector, double uniform) const {
-  const std::string& name = config.name;
-  auto by_version = [&](int64_t v,
-                        const std::string& via) -> absl::StatusOr<std::shared_ptr<const Servable>> {
-    if (auto it = available.find(v); it != available.end()) return it->second;
-    if (loading.count(v)) {
-      return absl::UnavailableError(
-          absl::StrCat("model '", name, "' ", via, "version ", v, " is still loading"));
-    }
-    if (auto it = failed.find(v); it != failed.end()) {
-      return absl::NotFoundError(absl::StrCat("model '", name, "' ", via, "version ", v,
-                                              " failed to load: ", it->second.message()));
-    }
-    if (unloaded.count(v)) {
-      return absl::NotFoundError(absl::StrCat("model '", name, "' ", via, "version ", v,
-                                              " is not served (version policy)"));
-    }
-    return absl::NotFoundError(absl::StrCat("model '", name, "' has no ", via, "version ", v));
-  };
-  switch (selector.kind) {
-    case VersionSelector::Kind::kVersion:
-      return by_version(selector.version, "");
-    case VersionSelector::Kind::kLabel: {
-      auto it = config.labels.find(selector.label);
-      if (it == config.labels.end()) {
-        return absl::NotFoundError(
-            absl::StrCat("model '", name, "' has no label '", selector.label, "'"));
-      }
-      auto servable = by_version(it->second, absl::StrCat("label '", selector.label, "' → "));
-      if (!servable.ok() && absl::IsNotFound(servable.status())) {
-        // The label exists; its version does not serve (yet): the label is not ready.
-        return absl::UnavailableError(servable.status().message());
-      }
-      return servable;
-    }
-    case VersionSelector::Kind::kDefault:
-      break;
-  }
-  // Weighted split across labels whose version is available; weights of the others are
-  // dropped, so a broken canary never fails bare-name requests.
-  double total = 0;
-  std::vector<std::pair<double, const std::shared_ptr<const Servable>*>> choices;
-  for (const auto& [label, weight] : config.traffic) {
-    if (weight <= 0) continue;
-    auto it = available.find(config.labels.at(label));
-    if (it == available.end()) continue;
-    total += weight;
-    choices.emplace_back(total, &it->second);
-  }
-  if (!choices.empty()) {
-    const double x = uniform * total;
-    for (const auto& [upper, servable] : choices) {
-      if (x < upper) return *servable;
-    }
-    return *choices.back().second;
-  }
-  if (available.empty()) {
-    std::string why = problem;
-    if (why.empty() && !failed.empty()) {
-      why = absl::StrCat("version ", failed.rbegin()->first,
-                         " failed to load: ", failed.rbegin()->second.message());
-    }
-    return absl::UnavailableError(absl::StrCat("model '", name, "' has no available version",
-                                               why.empty() ? "" : " (", why,
-                                               why.empty() ? "" : ")"));
-  }
-  return available.rbegin()->second;
-}
-
-ModelRepository::ModelRepository(RepositoryOptions options) : options_(std::move(options)) {
+ModelRepository::ModelRepository(std::unique_ptr<VersionSource> source,
+                                 std::unique_ptr<ServableLoader> loader, RepositoryOptions options)
+    : options_(std::move(options)),
+      source_(std::move(source)),
+      loader_(std::move(loader)),
+      pool_(options_.load_threads) {
   snapshot_.store(std::make_shared<const RepositorySnapshot>());
 }
 
-ModelRepository::~ModelRepository() { Stop(); }
+ModelRepository::~ModelRepository() {
+  Stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;  // tasks still queued end without loading; pool_ then joins
+}
 
-absl::Status ModelRepository::ReloadConfig() {
-  if (options_.config_path.empty()) {
-    if (have_config_) return absl::OkStatus();
-    ModelConfig model;
-    model.base_path = options_.model_base;
-    model.name = options_.model_name;
-    if (model.name.empty()) {
-      model.name = fs::path(options_.model_base).lexically_normal().filename().string();
-      if (model.name.empty()) {
-        model.name = fs::path(options_.model_base).lexically_normal().parent_path().filename();
-      }
-    }
-    if (!IsValidModelName(model.name)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("model name '", model.name, "' is not [A-Za-z0-9_.-]+ (set --model-name)"));
-    }
-    ApplyConfig(RepositoryConfig{{model}});
-    have_config_ = true;
-    return absl::OkStatus();
+absl::Status ModelRepository::Poll() {
+  auto aspired = source_->GetAspiredVersions();
+  if (!aspired.ok()) return aspired.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  config_error_ = std::move(aspired->config_error);
+  ApplyModels(std::move(aspired->models));
+  for (auto& [name, state] : models_) {
+    Forget(&state);
+    Reconcile(&state);
+    ScheduleDeltas(&state);
   }
-  std::ifstream in(options_.config_path, std::ios::binary);
-  std::stringstream text;
-  if (in) text << in.rdbuf();
-  if (!in) {
-    const auto st =
-        absl::NotFoundError(absl::StrCat(options_.config_path, ": cannot read the model config"));
-    if (!have_config_) return st;
-    config_error_ = std::string(st.message());
-    return absl::OkStatus();
-  }
-  if (have_config_ && text.str() == config_text_) return absl::OkStatus();
-  auto config = ParseRepositoryConfig(text.str(), options_.config_path);
-  if (!config.ok()) {
-    if (!have_config_) return config.status();
-    // Keep serving with the previous config; say why once per change.
-    if (config_error_ != config.status().message()) {
-      std::fprintf(stderr, "parasol serve: model config change rejected: %s\n",
-                   std::string(config.status().message()).c_str());
-    }
-    config_error_ = std::string(config.status().message());
-    config_text_ = text.str();
-    return absl::OkStatus();
-  }
-  config_text_ = text.str();
-  config_error_.clear();
-  ApplyConfig(*config);
-  have_config_ = true;
+  Publish();
   return absl::OkStatus();
 }
 
-void ModelRepository::ApplyConfig(const RepositoryConfig& config) {
+void ModelRepository::WaitUntilIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  changed_cv_.wait(lock, [this] { return in_flight_ == 0; });
+}
+
+absl::Status ModelRepository::PollOnce() {
+  if (auto st = Poll(); !st.ok()) return st;
+  WaitUntilIdle();
+  return absl::OkStatus();
+}
+
+bool ModelRepository::WaitFor(const std::function<bool(const RepositorySnapshot&)>& ready,
+                              std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  return changed_cv_.wait_for(lock, timeout, [&] { return ready(*snapshot_.load()); });
+}
+
+void ModelRepository::ApplyModels(std::vector<AspiredModel> models) {
   std::map<std::string, ModelState> next;
-  for (const ModelConfig& model : config.models) {
-    ModelState& state = next[model.name];
-    if (auto it = models_.find(model.name); it != models_.end()) {
+  for (AspiredModel& model : models) {
+    const std::string name = model.config.name;
+    ModelState& state = next[name];
+    if (auto it = models_.find(name); it != models_.end()) {
       state = std::move(it->second);
-      if (state.config.base_path != model.base_path) {  // another folder: start afresh
+      if (state.aspired.config.base_path != model.config.base_path) {  // start afresh
         auto metrics = state.metrics;
         state = ModelState();
         state.metrics = metrics;
       }
     }
-    state.config = model;
+    if (state.id == 0) state.id = next_id_++;
+    state.aspired = std::move(model);
   }
   models_ = std::move(next);  // removed models: their servables die with their last request
 }
 
-void ModelRepository::SyncVersions(ModelState* state) {
-  const ModelConfig& config = state->config;
-  auto listed = ListVersions(config.base_path);
-  state->problem = listed.ok() ? "" : std::string(listed.status().message());
-  const std::map<int64_t, std::string> dirs =
-      listed.ok() ? *listed : std::map<int64_t, std::string>{};
-
-  // Forget what no longer exists on disk (unloaded ones once their last request ended).
+void ModelRepository::Forget(ModelState* state) {
+  // What no longer exists is forgotten (unloaded versions once their last request ended).
+  const AspiredModel& aspired = state->aspired;
+  const bool specific = aspired.config.policy.kind == VersionPolicy::Kind::kSpecific;
   for (auto it = state->failed.begin(); it != state->failed.end();) {
-    it = dirs.count(it->first) || config.policy.kind == VersionPolicy::Kind::kSpecific
-             ? std::next(it)
-             : state->failed.erase(it);
+    it = aspired.present.count(it->first) || specific ? std::next(it) : state->failed.erase(it);
   }
   for (auto it = state->unloaded.begin(); it != state->unloaded.end();) {
-    it = dirs.count(it->first) || !it->second.expired() ? std::next(it) : state->unloaded.erase(it);
+    it = aspired.present.count(it->first) || !it->second.expired() ? std::next(it)
+                                                                   : state->unloaded.erase(it);
   }
+}
 
-  std::vector<int64_t> candidates;  // newest first
-  size_t wanted = SIZE_MAX;
-  switch (config.policy.kind) {
-    case VersionPolicy::Kind::kLatest:
-      wanted = config.policy.latest;
-      [[fallthrough]];
-    case VersionPolicy::Kind::kAll:
-      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) candidates.push_back(it->first);
-      break;
-    case VersionPolicy::Kind::kSpecific:
-      candidates = config.policy.specific;
-      std::sort(candidates.rbegin(), candidates.rend());
-      break;
-  }
-
+void ModelRepository::Reconcile(ModelState* state) {
+  if (shutting_down_) return;
+  const AspiredModel& aspired = state->aspired;
+  const size_t wanted = aspired.wanted;
+  // The newest `wanted` candidates that are loaded or may still load.
   std::set<int64_t> keep;
-  for (int64_t v : candidates) {
-    if (keep.size() >= wanted) break;
-    auto dir = dirs.find(v);
-    if (dir == dirs.end()) {  // a specific version that is not on disk
+  size_t pending = 0;
+  for (const AspiredVersion& c : aspired.candidates) {
+    if (keep.size() + pending >= wanted) break;
+    const int64_t v = c.version;
+    if (c.path.empty()) {  // a specific version that does not exist
       state->loaded.erase(v);
-      state->failed[v] = {
-          "", absl::NotFoundError(absl::StrCat(
-                  "no folder ", (fs::path(config.base_path) / std::to_string(v)).string()))};
+      state->failed[v] = {"", absl::NotFoundError(c.missing_reason)};
       continue;
     }
-    if (auto loaded = state->loaded.find(v); loaded != state->loaded.end()) {
-      ApplyDeltas(config.name, loaded->second.get(), &state->deltas[v]);
+    if (state->loaded.count(v)) {
       keep.insert(v);
-      continue;
+    } else if (state->loading.count(v)) {
+      ++pending;
+    } else if (auto f = state->failed.find(v);
+               f == state->failed.end() || f->second.fingerprint != c.fingerprint) {
+      ScheduleLoad(state, c);
+      ++pending;
     }
-    if (auto f = state->failed.find(v);
-        f != state->failed.end() && f->second.fingerprint == dir->second) {
-      continue;
-    }
-    Publish(config.name, v);
-    const std::string path = (fs::path(config.base_path) / std::to_string(v)).string();
-    auto servable = Servable::Load(path, v);
-    if (servable.ok()) {
-      // Deltas already on disk are applied before the version is first published.
-      state->deltas[v] = DeltaState();
-      ApplyDeltas(config.name, servable->get(), &state->deltas[v]);
-      state->loaded[v] = std::move(*servable);
-      state->failed.erase(v);
-      state->unloaded.erase(v);
-      keep.insert(v);
-      std::fprintf(stderr, "parasol serve: model '%s' version %lld is available\n",
-                   config.name.c_str(), static_cast<long long>(v));
-    } else {
-      state->failed[v] = {dir->second, servable.status()};
-      std::fprintf(stderr, "parasol serve: model '%s' version %lld failed to load: %s\n",
-                   config.name.c_str(), static_cast<long long>(v),
-                   std::string(servable.status().message()).c_str());
-    }
+  }
+  // While newer versions load, older loaded ones keep serving, up to `wanted`.
+  for (const AspiredVersion& c : aspired.candidates) {
+    if (keep.size() >= wanted) break;
+    if (state->loaded.count(c.version)) keep.insert(c.version);
   }
   for (auto it = state->loaded.begin(); it != state->loaded.end();) {
     if (keep.count(it->first)) {
       ++it;
       continue;
     }
-    state->unloaded[it->first] = it->second;
-    state->deltas.erase(it->first);
-    std::fprintf(stderr, "parasol serve: model '%s' version %lld unloaded\n", config.name.c_str(),
-                 static_cast<long long>(it->first));
+    state->unloaded[it->first] = it->second.servable;
+    log::Info("parasol serve: model '{}' version {} unloaded", aspired.config.name, it->first);
     it = state->loaded.erase(it);
   }
 }
 
-void ModelRepository::ApplyDeltas(const std::string& model, Servable* servable,
-                                  DeltaState* deltas) {
-  const fs::path root = fs::path(servable->dir()) / kDeltaFolder;
-  std::map<int64_t, fs::path> seqs;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(root, ec)) {
-    int64_t seq = 0;
-    std::error_code e2;
-    if (entry.is_directory(e2) && ParseVersion(entry.path().filename().string(), &seq)) {
-      seqs[seq] = entry.path();
+void ModelRepository::ScheduleLoad(ModelState* state, const AspiredVersion& version) {
+  state->loading.insert(version.version);
+  ++in_flight_;
+  pool_.Schedule([this, name = state->aspired.config.name, id = state->id, version] {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutting_down_ || Current(name, id) == nullptr) return TaskDone();
+    }
+    auto servable = loader_->Load(name, version);
+    DeltaState deltas;
+    // Deltas already offered are applied before the version is first published.
+    if (servable.ok()) ApplyDeltas(name, servable->get(), version.deltas, &deltas);
+    std::lock_guard<std::mutex> lock(mu_);
+    ModelState* state = Current(name, id);
+    if (state == nullptr) return TaskDone();  // the model was removed or started afresh
+    const int64_t v = version.version;
+    state->loading.erase(v);
+    if (servable.ok()) {
+      state->loaded[v] = Loaded{std::move(*servable), std::move(deltas), false};
+      state->failed.erase(v);
+      state->unloaded.erase(v);
+      log::Info("parasol serve: model '{}' version {} is available", name, v);
+    } else {
+      state->failed[v] = {version.fingerprint, servable.status()};
+      log::Warn("parasol serve: model '{}' version {} failed to load: {}", name, v,
+                std::string(servable.status().message()));
+    }
+    Reconcile(state);  // may unload older versions, or try the next candidate
+    ScheduleDeltas(state);
+    TaskDone();
+  });
+}
+
+void ModelRepository::ScheduleDeltas(ModelState* state) {
+  if (shutting_down_) return;
+  for (const AspiredVersion& c : state->aspired.candidates) {
+    auto it = state->loaded.find(c.version);
+    if (it == state->loaded.end() || it->second.applying) continue;
+    Loaded& loaded = it->second;
+    if (!HasDeltaWork(*loaded.servable, c.deltas, loaded.deltas)) {
+      // Only refusals of deltas no longer offered may need forgetting: cheap, done here.
+      ApplyDeltas(state->aspired.config.name, loaded.servable.get(), c.deltas, &loaded.deltas);
+      continue;
+    }
+    loaded.applying = true;
+    ++in_flight_;
+    pool_.Schedule([this, name = state->aspired.config.name, id = state->id, offered = c.deltas,
+                    servable = loaded.servable, deltas = loaded.deltas]() mutable {
+      ApplyDeltas(name, servable.get(), offered, &deltas);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (ModelState* state = Current(name, id); state != nullptr) {
+        auto it = state->loaded.find(servable->version());
+        if (it != state->loaded.end() && it->second.servable == servable) {
+          it->second.deltas = std::move(deltas);
+          it->second.applying = false;
+        }
+      }
+      TaskDone();
+    });
+  }
+}
+
+ModelRepository::ModelState* ModelRepository::Current(const std::string& name, uint64_t id) {
+  auto it = models_.find(name);
+  return it != models_.end() && it->second.id == id ? &it->second : nullptr;
+}
+
+void ModelRepository::TaskDone() {
+  Publish();
+  --in_flight_;
+  changed_cv_.notify_all();
+}
+
+bool ModelRepository::HasDeltaWork(const Servable& servable,
+                                   const std::vector<AspiredDelta>& offered,
+                                   const DeltaState& deltas) {
+  for (const AspiredDelta& d : offered) {
+    if (!d.complete || deltas.applied.count(d.seq)) continue;
+    auto f = deltas.failed.find(d.seq);
+    if (f == deltas.failed.end() ||
+        f->second.fingerprint != absl::StrCat(d.fingerprint, "@", servable.checkpoint_id())) {
+      return true;
     }
   }
+  return false;
+}
+
+void ModelRepository::ApplyDeltas(const std::string& model, Servable* servable,
+                                  const std::vector<AspiredDelta>& offered, DeltaState* deltas) {
+  std::set<int64_t> seqs;
+  for (const AspiredDelta& d : offered) seqs.insert(d.seq);
   for (auto it = deltas->failed.begin(); it != deltas->failed.end();) {
     it = seqs.count(it->first) ? std::next(it) : deltas->failed.erase(it);
   }
-  for (const auto& [seq, path] : seqs) {
-    if (deltas->applied.count(seq)) continue;
-    std::error_code e2;
-    if (!fs::exists(path / "manifest.json", e2)) continue;  // still being written
-    const std::string fingerprint = absl::StrCat(Fingerprint(path), "@", servable->checkpoint_id());
-    if (auto f = deltas->failed.find(seq);
+  for (const AspiredDelta& d : offered) {
+    if (deltas->applied.count(d.seq) || !d.complete) continue;  // done, or still being written
+    const std::string fingerprint = absl::StrCat(d.fingerprint, "@", servable->checkpoint_id());
+    if (auto f = deltas->failed.find(d.seq);
         f != deltas->failed.end() && f->second.fingerprint == fingerprint) {
       continue;
     }
-    auto rows = servable->ApplyDelta(path.string());
+    auto rows = servable->ApplyDelta(d.path);
     if (rows.ok()) {
-      deltas->applied.insert(seq);
-      deltas->failed.erase(seq);
+      deltas->applied.insert(d.seq);
+      deltas->failed.erase(d.seq);
       ++deltas->status.applied;
       deltas->status.rows += *rows;
-      std::fprintf(stderr,
-                   "parasol serve: model '%s' version %lld: delta %lld applied (%llu rows)\n",
-                   model.c_str(), static_cast<long long>(servable->version()),
-                   static_cast<long long>(seq), static_cast<unsigned long long>(*rows));
+      log::Info("parasol serve: model '{}' version {}: delta {} applied ({} rows)", model,
+                servable->version(), d.seq, *rows);
     } else {
-      deltas->failed[seq] = {fingerprint, rows.status()};
-      std::fprintf(stderr, "parasol serve: model '%s' version %lld: delta %lld refused: %s\n",
-                   model.c_str(), static_cast<long long>(servable->version()),
-                   static_cast<long long>(seq), std::string(rows.status().message()).c_str());
+      deltas->failed[d.seq] = {fingerprint, rows.status()};
+      log::Warn("parasol serve: model '{}' version {}: delta {} refused: {}", model,
+                servable->version(), d.seq, std::string(rows.status().message()));
     }
   }
   deltas->status.checkpoint_id = servable->checkpoint_id();
@@ -415,41 +252,37 @@ void ModelRepository::ApplyDeltas(const std::string& model, Servable* servable,
   for (const auto& [seq, f] : deltas->failed) deltas->status.refused[seq] = f.status;
 }
 
-void ModelRepository::Publish(const std::string& loading_model, int64_t loading_version) {
+void ModelRepository::Publish() {
   auto snap = std::make_shared<RepositorySnapshot>();
   snap->config_error = config_error_;
   for (const auto& [name, state] : models_) {
     auto model = std::make_shared<ServedModel>();
-    model->config = state.config;
-    for (const auto& [v, servable] : state.loaded) model->available[v] = servable;
-    for (const auto& [v, d] : state.deltas) model->deltas[v] = d.status;
-    for (const auto& [v, f] : state.failed) model->failed[v] = f.status;
-    model->unloaded = state.unloaded;
-    model->problem = state.problem;
-    model->metrics = state.metrics;
-    if (name == loading_model) {
-      model->loading.insert(loading_version);
-      model->failed.erase(loading_version);
+    model->config = state.aspired.config;
+    for (const auto& [v, loaded] : state.loaded) {
+      model->available[v] = loaded.servable;
+      model->deltas[v] = loaded.deltas.status;
     }
+    for (const auto& [v, f] : state.failed) model->failed[v] = f.status;
+    for (int64_t v : state.loading) {  // a retried version shows LOADING, not its old failure
+      model->loading.insert(v);
+      model->failed.erase(v);
+    }
+    model->unloaded = state.unloaded;
+    model->problem = state.aspired.problem;
+    model->metrics = state.metrics;
     snap->models[name] = std::move(model);
   }
   snapshot_.store(std::move(snap));
-}
-
-absl::Status ModelRepository::PollOnce() {
-  if (auto st = ReloadConfig(); !st.ok()) return st;
-  for (auto& [name, state] : models_) SyncVersions(&state);
-  Publish();
-  return absl::OkStatus();
+  changed_cv_.notify_all();
 }
 
 void ModelRepository::Start() {
   poller_ = std::thread([this] {
     const auto period = std::chrono::duration<double>(options_.poll_seconds);
     std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
+    while (!changed_cv_.wait_for(lock, period, [this] { return stop_; })) {
       lock.unlock();
-      (void)PollOnce();  // only a never-valid config fails, and that was checked before Start
+      (void)Poll();  // only a never-valid config fails, and that was checked before Start
       lock.lock();
     }
   });
@@ -460,7 +293,7 @@ void ModelRepository::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  changed_cv_.notify_all();
   if (poller_.joinable()) poller_.join();
 }
 

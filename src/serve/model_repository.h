@@ -1,20 +1,24 @@
-// The model repository: which versions of which models are loaded, kept in step with the file
-// system (BASE/NAME/VERSION/ model directories) and the model config file by polling.
+// The manager of the model server (TF Serving's AspiredVersionsManager): asks a version source
+// (version_source.h) what should be served, has a loader (servable_loader.h) load new versions
+// on a small thread pool, unloads the ones no longer wanted, applies deltas in place, and
+// publishes an immutable RepositorySnapshot (served_model.h) after every change.
 //
-// Lifecycle of a version (TF Serving's states): START (seen on disk) → LOADING (Servable::Load,
-// which warms it up) → AVAILABLE (published to requests) → UNLOADING (removed from the
-// snapshot; in-flight requests still hold it) → END (the last request let go). A version that
-// fails to load is END with the reason as its status and is retried only when its files change,
-// so a broken or half-written version never replaces a good one.
+// Lifecycle of a version: START → LOADING (on a pool thread; a large model never holds up the
+// others) → AVAILABLE (published) → UNLOADING (removed from the snapshot; in-flight requests still
+// hold it) → END. A version that fails to load is END with the reason and is retried only when
+// the source's fingerprint of it changes, so a broken or half-written version never replaces a
+// good one; while a newer version loads, the older ones keep serving.
 //
-// Threading: one writer (PollOnce, from the poll thread or a test) builds a new immutable
-// RepositorySnapshot and swaps it in atomically; readers (request threads) take the current
-// snapshot with one atomic load and hold shared_ptrs, never a lock.
+// Threading: the poll thread (or a test) and the pool threads change the manager's state under
+// one mutex that requests never take; requests read the current snapshot with one atomic load
+// and hold shared_ptrs, never a lock.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,87 +30,48 @@
 #include "absl/status/statusor.h"
 #include "serve/model_config.h"
 #include "serve/servable.h"
+#include "serve/servable_loader.h"
 #include "serve/serve_metrics.h"
+#include "serve/served_model.h"
+#include "serve/version_source.h"
 
 namespace parasol {
-
-enum class VersionState { kStart, kLoading, kAvailable, kUnloading, kEnd };
-const char* VersionStateName(VersionState state);
-
-// In-place incremental updates of one loaded version: parameter-server delta checkpoints
-// dropped into VERSION/deltas/SEQ/ (see Servable::ApplyDelta).
-inline constexpr char kDeltaFolder[] = "deltas";
-struct DeltaStatus {
-  int64_t applied = 0;         // deltas applied since the version was loaded
-  uint64_t rows = 0;           // rows they replaced or added
-  int64_t checkpoint_id = -1;  // the checkpoint the version is at now; -1: not a checkpoint
-  std::map<int64_t, absl::Status> refused;  // SEQ → why, for refused deltas still on disk
-};
-
-struct VersionStatus {
-  int64_t version = 0;
-  VersionState state = VersionState::kStart;
-  absl::Status status;  // why a version is END without having been served
-  DeltaStatus deltas;   // AVAILABLE versions only
-};
-
-// Which version a request asks for: the default (traffic split or latest), a number, a label.
-struct VersionSelector {
-  enum class Kind { kDefault, kVersion, kLabel };
-  Kind kind = Kind::kDefault;
-  int64_t version = 0;
-  std::string label;
-  std::string ToString() const;  // for messages: "latest", "version 3", "label 'canary'"
-};
-
-// One model as published to requests. Immutable.
-struct ServedModel {
-  ModelConfig config;
-  std::map<int64_t, std::shared_ptr<const Servable>> available;
-  std::set<int64_t> loading;
-  std::map<int64_t, absl::Status> failed;                     // load errors
-  std::map<int64_t, std::weak_ptr<const Servable>> unloaded;  // UNLOADING while alive, then END
-  std::map<int64_t, DeltaStatus> deltas;                      // of available versions
-  std::string problem;  // why no version can be listed (missing base folder), else empty
-  std::shared_ptr<RequestMetrics> metrics;
-
-  // Every known version, newest first (states computed now).
-  std::vector<VersionStatus> Statuses() const;
-  // The statuses a status request asks for: every version (default), one version, or a
-  // label's version. NotFound names the unknown version or label.
-  absl::StatusOr<std::vector<VersionStatus>> StatusesFor(const VersionSelector& selector) const;
-  // The version a request gets. `uniform` in [0, 1) drives the weighted label split.
-  // NotFound: no such version or label (or it failed to load, with the reason);
-  // Unavailable: it exists but is not (yet) serving, or nothing is available.
-  absl::StatusOr<std::shared_ptr<const Servable>> Resolve(const VersionSelector& selector,
-                                                          double uniform) const;
-};
-
-struct RepositorySnapshot {
-  std::map<std::string, std::shared_ptr<const ServedModel>, std::less<>> models;
-  std::string config_error;  // the last rejected config file change, if any
-
-  // NotFound "no model named 'x'" when it is not served.
-  absl::StatusOr<std::shared_ptr<const ServedModel>> Find(const std::string& name) const;
-};
 
 struct RepositoryOptions {
   std::string config_path;  // --model-config; otherwise one model:
   std::string model_base;   // --model-base
   std::string model_name;   // --model-name (default: the base folder's name)
   double poll_seconds = 1;
+  int load_threads = 2;  // versions loaded (or deltas applied) at once
 };
 
 class ModelRepository {
  public:
+  // Serves what a FileSystemSource over `options` lists, loaded from disk.
   explicit ModelRepository(RepositoryOptions options);
-  ~ModelRepository();  // stops polling; servables live on while requests hold them
+  // Serves what `source` reports, loaded by `loader` (options' file-system fields are unused).
+  ModelRepository(std::unique_ptr<VersionSource> source, std::unique_ptr<ServableLoader> loader,
+                  RepositoryOptions options);
+  ~ModelRepository();  // stops polling, lets running loads finish; servables live on while
+                       // requests hold them
 
-  // One pass: re-reads the config file when its text changed (a bad change is rejected, kept in
-  // snapshot()->config_error and the previous config stays), lists each model's versions and
-  // loads/unloads them per the version policy, then publishes a snapshot. Errors only for a
-  // config that has never been valid. REQUIRES: not called concurrently with itself.
+  // One pass: takes the source's view (for the file system: re-reads the config file when its
+  // text changed — a bad change is rejected, kept in snapshot()->config_error and the previous
+  // config stays — and lists each model's versions), schedules loads and delta applies, unloads
+  // what the version policy no longer wants, and publishes a snapshot. Returns without waiting
+  // for the loads; each publishes when it ends. Errors only for a source that never had a
+  // valid view. REQUIRES: not called concurrently with itself.
+  absl::Status Poll();
+  // Blocks until no load or delta apply is running or scheduled.
+  void WaitUntilIdle();
+  // Poll, then WaitUntilIdle: on return every version the pass decided to load is AVAILABLE or
+  // has failed.
   absl::Status PollOnce();
+
+  // Blocks until `ready` holds for the current snapshot or `timeout` passes; returns whether it
+  // holds. Re-checked at every publish (TF Serving's ServableStateMonitor).
+  bool WaitFor(const std::function<bool(const RepositorySnapshot&)>& ready,
+               std::chrono::milliseconds timeout) const;
 
   // Polls every poll_seconds on a background thread until Stop() or destruction.
   void Start();
@@ -128,38 +93,55 @@ class ModelRepository {
     std::map<int64_t, Failure> failed;  // retried when the folder or the version's checkpoint
                                         // changes (fingerprint covers both)
   };
+  struct Loaded {
+    std::shared_ptr<Servable> servable;  // deltas mutate it in place
+    DeltaState deltas;
+    bool applying = false;  // a delta task runs on the pool; it owns `deltas` meanwhile
+  };
   struct ModelState {
-    ModelConfig config;
-    std::map<int64_t, std::shared_ptr<Servable>> loaded;  // ApplyDeltas mutates them in place
-    std::map<int64_t, DeltaState> deltas;                 // of loaded versions
+    uint64_t id = 0;  // a new id when the model starts afresh: older tasks' results are dropped
+    AspiredModel aspired;
+    std::map<int64_t, Loaded> loaded;
+    std::set<int64_t> loading;
     std::map<int64_t, Failure> failed;
     std::map<int64_t, std::weak_ptr<const Servable>> unloaded;
-    std::string problem;
     std::shared_ptr<RequestMetrics> metrics = std::make_shared<RequestMetrics>();
   };
 
-  absl::Status ReloadConfig();
-  void ApplyConfig(const RepositoryConfig& config);
-  void SyncVersions(ModelState* state);
-  // Applies the deltas in the version's deltas/ folder that are complete (manifest.json
-  // present), not yet applied and not refused as they are now, in SEQ order.
-  static void ApplyDeltas(const std::string& model, Servable* servable, DeltaState* deltas);
-  void Publish(const std::string& loading_model = "", int64_t loading_version = -1);
+  // All REQUIRE mu_.
+  void ApplyModels(std::vector<AspiredModel> models);
+  void Forget(ModelState* state);
+  void Reconcile(ModelState* state);
+  void ScheduleLoad(ModelState* state, const AspiredVersion& version);
+  void ScheduleDeltas(ModelState* state);
+  ModelState* Current(const std::string& name, uint64_t id);
+  void TaskDone();
+  void Publish();
+
+  // Applies the complete deltas of `offered` not yet applied and not refused as they are now,
+  // in SEQ order; forgets refusals of deltas no longer offered. Touches no manager state.
+  static void ApplyDeltas(const std::string& model, Servable* servable,
+                          const std::vector<AspiredDelta>& offered, DeltaState* deltas);
+  static bool HasDeltaWork(const Servable& servable, const std::vector<AspiredDelta>& offered,
+                           const DeltaState& deltas);
 
   const RepositoryOptions options_;
-  // Writer state: touched only by PollOnce.
+  const std::unique_ptr<VersionSource> source_;
+  const std::unique_ptr<ServableLoader> loader_;
+
+  mutable std::mutex mu_;                       // the manager's state; never taken by requests
+  mutable std::condition_variable changed_cv_;  // a publish, or a task ended
   std::map<std::string, ModelState> models_;
-  bool have_config_ = false;
-  std::string config_text_;
   std::string config_error_;
+  uint64_t next_id_ = 1;
+  int in_flight_ = 0;  // scheduled or running tasks
+  bool shutting_down_ = false;
+  bool stop_ = false;  // the poll thread's
 
   std::atomic<std::shared_ptr<const RepositorySnapshot>> snapshot_;
   mutable RequestMetrics unrouted_;
-
-  std::mutex mu_;  // guards stop_ (poll thread only; never taken by requests)
-  std::condition_variable cv_;
-  bool stop_ = false;
   std::thread poller_;
+  LoadPool pool_;  // last: destroyed first, finishing its tasks while the state above lives
 };
 
 }  // namespace parasol

@@ -1,8 +1,12 @@
 #include "serve/model_repository.h"
 
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 
+#include "common/log.h"
 #include "gtest/gtest.h"
 #include "serve/test_models.h"
 
@@ -217,6 +221,175 @@ TEST(ModelRepositoryConfigTest, ANeverValidConfigIsAnError) {
   o.config_path = "/nonexistent/models.yaml";
   ModelRepository repo(o);
   EXPECT_EQ(repo.PollOnce().code(), absl::StatusCode::kNotFound);
+}
+
+// A gate a fake loader's thread waits at until the test opens it. Open() may be called twice.
+class Gate {
+ public:
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return open_; });
+  }
+  bool IsOpen() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return open_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// A source whose view the test sets.
+class FakeSource : public VersionSource {
+ public:
+  explicit FakeSource(AspiredVersions view) : view_(std::move(view)) {}
+  absl::StatusOr<AspiredVersions> GetAspiredVersions() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return view_;
+  }
+  void Set(AspiredVersions view) {
+    std::lock_guard<std::mutex> lock(mu_);
+    view_ = std::move(view);
+  }
+
+ private:
+  std::mutex mu_;
+  AspiredVersions view_;
+};
+
+// Loads from disk, but a load of `slow_model` (only its `slow_version`, when >= 0) first opens
+// `started`, then waits at `gate`.
+class GatedLoader : public ServableLoader {
+ public:
+  GatedLoader(std::string slow_model, int64_t slow_version, Gate* started, Gate* gate)
+      : slow_model_(std::move(slow_model)),
+        slow_version_(slow_version),
+        started_(started),
+        gate_(gate) {}
+  absl::StatusOr<std::shared_ptr<Servable>> Load(const std::string& model,
+                                                 const AspiredVersion& version) override {
+    if (model == slow_model_ && (slow_version_ < 0 || version.version == slow_version_)) {
+      started_->Open();
+      gate_->Wait();
+    }
+    return DiskServableLoader().Load(model, version);
+  }
+
+ private:
+  const std::string slow_model_;
+  const int64_t slow_version_;
+  Gate* const started_;
+  Gate* const gate_;
+};
+
+// Opens a gate when the test ends, before the repository is destroyed (declare it after the
+// repository): a failed assertion must not leave a pool thread waiting forever.
+struct OpenOnExit {
+  Gate* gate;
+  ~OpenOnExit() { gate->Open(); }
+};
+
+AspiredModel OneModel(const std::string& name, const fs::path& base,
+                      const std::vector<int64_t>& newest_first, size_t wanted) {
+  AspiredModel m;
+  m.config.name = name;
+  m.config.base_path = base.string();
+  m.wanted = wanted;
+  for (int64_t v : newest_first) {
+    AspiredVersion version;
+    version.version = v;
+    version.path = (base / std::to_string(v)).string();
+    m.candidates.push_back(version);
+    m.present.insert(v);
+  }
+  return m;
+}
+
+bool HasAvailable(const RepositorySnapshot& s, const std::string& model, int64_t version) {
+  auto it = s.models.find(model);
+  return it != s.models.end() && it->second->available.count(version) > 0;
+}
+
+TEST_F(ModelRepositoryTest, ASlowLoadOfOneModelDoesNotDelayAnother) {
+  WriteLibsvmModel(tmp_.path() / "a" / "1", {{1, 0.5f}}, 1);
+  WriteLibsvmModel(tmp_.path() / "b" / "1", {{1, 0.5f}}, 1);
+  AspiredVersions view;
+  view.models = {OneModel("a", tmp_.path() / "a", {1}, 1),  // scheduled first
+                 OneModel("b", tmp_.path() / "b", {1}, 1)};
+  Gate a_started, a_gate;
+  RepositoryOptions options;
+  options.load_threads = 2;
+  ModelRepository repo(std::make_unique<FakeSource>(view),
+                       std::make_unique<GatedLoader>("a", -1, &a_started, &a_gate), options);
+  OpenOnExit open_on_exit{&a_gate};
+
+  ASSERT_TRUE(repo.Poll().ok());
+  a_started.Wait();  // a's load holds one pool thread
+  ASSERT_TRUE(repo.WaitFor([](const RepositorySnapshot& s) { return HasAvailable(s, "b", 1); },
+                           std::chrono::seconds(60)))
+      << "model b waited for model a's load";
+  EXPECT_FALSE(a_gate.IsOpen());
+  EXPECT_EQ(States(repo, "a"), (std::map<int64_t, std::string>{{1, "LOADING"}}));
+  EXPECT_EQ(repo.snapshot()->models.at("a")->Resolve(Default(), 0).status().code(),
+            absl::StatusCode::kUnavailable);
+
+  a_gate.Open();
+  repo.WaitUntilIdle();
+  EXPECT_TRUE(HasAvailable(*repo.snapshot(), "a", 1));
+  EXPECT_TRUE(HasAvailable(*repo.snapshot(), "b", 1));
+}
+
+TEST_F(ModelRepositoryTest, TheOlderVersionServesWhileTheNewerOneLoads) {
+  Version(1);
+  Version(2);
+  AspiredVersions view;
+  view.models = {OneModel("m", base(), {1}, 1)};
+  auto source = std::make_unique<FakeSource>(view);
+  FakeSource* fake = source.get();
+  Gate started, gate;
+  ModelRepository repo(std::move(source), std::make_unique<GatedLoader>("m", 2, &started, &gate),
+                       RepositoryOptions());
+  OpenOnExit open_on_exit{&gate};
+  ASSERT_TRUE(repo.PollOnce().ok());
+  ASSERT_TRUE(HasAvailable(*repo.snapshot(), "m", 1));
+
+  // Version 2 arrives; its load is held: version 1 keeps answering bare-name requests.
+  view.models = {OneModel("m", base(), {2, 1}, 1)};
+  fake->Set(view);
+  ASSERT_TRUE(repo.Poll().ok());
+  started.Wait();
+  EXPECT_EQ(States(repo, "m"), (std::map<int64_t, std::string>{{2, "LOADING"}, {1, "AVAILABLE"}}));
+  EXPECT_EQ((*repo.snapshot()->models.at("m")->Resolve(Default(), 0))->version(), 1);
+
+  gate.Open();
+  repo.WaitUntilIdle();
+  EXPECT_EQ((*repo.snapshot()->models.at("m")->Resolve(Default(), 0))->version(), 2);
+  EXPECT_EQ(States(repo, "m"), (std::map<int64_t, std::string>{{2, "AVAILABLE"}, {1, "END"}}));
+}
+
+TEST_F(ModelRepositoryTest, EventsGoToTheLogSinkWithTheirUsualText) {
+  Version(1);
+  fs::create_directories(base() / "2");  // no manifest: fails to load
+  log::ScopedCapture capture;
+  ModelRepository repo(Options());
+  ASSERT_TRUE(repo.PollOnce().ok());
+  Version(3);
+  ASSERT_TRUE(repo.PollOnce().ok());
+  const std::string text = capture.text();
+  EXPECT_NE(text.find("parasol serve: model 'm' version 1 is available\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("parasol serve: model 'm' version 2 failed to load: "), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("parasol serve: model 'm' version 3 is available\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("parasol serve: model 'm' version 1 unloaded\n"), std::string::npos) << text;
 }
 
 // p of one libsvm row for whatever the model serves by default.

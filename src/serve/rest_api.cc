@@ -3,9 +3,10 @@
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <random>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "serve/metrics_page.h"
 #include "serve/request.h"
 #include "wire/http_status.h"
 
@@ -13,11 +14,6 @@ namespace parasol {
 namespace {
 
 using json = nlohmann::json;
-
-double Uniform() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
 
 HttpResponse Json(const json& body, int status = 200) {
   HttpResponse r;
@@ -228,10 +224,172 @@ json FloatArray(const std::vector<float>& values) {
   return out;
 }
 
+// One REST call on its way through the route table.
+struct RestCall {
+  const ServingCore& core;
+  const HttpRequest& request;
+  std::string_view rest;  // the path after the route's prefix
+  size_t max_body_bytes;
+  ServingCore::Clock::time_point start;
+  ServeApi api = ServeApi::kOther;  // how the call is recorded when no model was looked up
+  bool recorded = false;            // ServingCore::Call recorded it
+};
+
+using RouteHandler = absl::StatusOr<HttpResponse> (*)(RestCall* call);
+
+absl::StatusOr<HttpResponse> NoSuchEndpoint(RestCall* call) {
+  return absl::NotFoundError(
+      absl::StrCat("no such endpoint: ", call->request.method, " ", call->request.path));
+}
+
+absl::StatusOr<HttpResponse> Metrics(RestCall* call) {
+  if (call->request.method != "GET") return NoSuchEndpoint(call);
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = RenderMetricsPage(*call->core.snapshot(), *call->core.repository().unrouted_metrics(),
+                             call->core.batcher());
+  return r;
+}
+
+// /v2, /v2/health/live, /v2/health/ready.
+absl::StatusOr<HttpResponse> V2Server(RestCall* call) {
+  const std::string& path = call->request.path;
+  if (call->request.method != "GET") return absl::NotFoundError(path + " takes GET");
+  call->api = ServeApi::kReady;
+  if (path == "/v2") {
+    return Json({{"name", "parasol"}, {"version", "0.1.0"}, {"extensions", json::array()}});
+  }
+  if (path == "/v2/health/live") return Json({{"live", true}});
+  for (const auto& [name, model] : call->core.snapshot()->models) {
+    if (model->available.empty()) {
+      return absl::UnavailableError(
+          absl::StrCat("not ready: model '", name, "' has no available version"));
+    }
+  }
+  return Json({{"ready", true}});
+}
+
+// Predict, classify, regress (/v1) or infer (/v2) with the resolved version.
+absl::StatusOr<HttpResponse> Score(const Route& route, const ServingCore& core,
+                                   const std::shared_ptr<const Servable>& servable,
+                                   const std::string& body) {
+  HttpResponse response;
+  const std::string version = std::to_string(servable->version());
+  if (route.api == ServeApi::kInfer) {
+    auto parsed = ParseV2InferRequest(body);
+    if (!parsed.ok()) return parsed.status();
+    auto probs = core.Predict(servable, parsed->instances);
+    if (!probs.ok()) return probs.status();
+    json out = {{"model_name", route.model},
+                {"model_version", version},
+                {"outputs", json::array({{{"name", "probability"},
+                                          {"datatype", "FP32"},
+                                          {"shape", {probs->size()}},
+                                          {"data", FloatArray(*probs)}}})}};
+    if (!parsed->id.empty()) out["id"] = parsed->id;
+    response = Json(out);
+  } else {
+    auto parsed = ParseTfRequest(body, route.method);
+    if (!parsed.ok()) return parsed.status();
+    auto probs = core.Predict(servable, parsed->instances);
+    if (!probs.ok()) return probs.status();
+    if (route.method == TfMethod::kPredict) {
+      response = Json({{parsed->columnar ? "outputs" : "predictions", FloatArray(*probs)}});
+    } else if (route.method == TfMethod::kRegress) {
+      response = Json({{"results", FloatArray(*probs)}});
+    } else {
+      json results = json::array();
+      for (float p : *probs) {
+        results.push_back(json::array({json::array({"0", static_cast<double>(1.0f - p)}),
+                                       json::array({"1", static_cast<double>(p)})}));
+      }
+      response = Json({{"results", results}});
+    }
+  }
+  response.headers.emplace_back("Parasol-Model-Version", version);
+  return response;
+}
+
+// A parsed /v1 or /v2 model path through the shared call path.
+absl::StatusOr<HttpResponse> ModelCall(RestCall* call, absl::StatusOr<Route> parsed) {
+  if (!parsed.ok()) return parsed.status();
+  const Route& route = *parsed;
+  call->api = route.api;
+  call->recorded = true;
+  HttpResponse response;
+  const bool needs_servable = route.api != ServeApi::kStatus;
+  absl::Status status = call->core.Call(
+      route.api, route.model, route.selector, needs_servable,
+      [&](const ServedModel& model, const ServingCore::ServablePtr& servable) -> absl::Status {
+        absl::StatusOr<HttpResponse> r;
+        switch (route.api) {
+          case ServeApi::kStatus: {
+            auto statuses = model.StatusesFor(route.selector);
+            if (!statuses.ok()) return statuses.status();
+            json out = json::array();
+            for (const auto& s : *statuses) out.push_back(TfStatusJson(s));
+            r = Json({{"model_version_status", out}});
+            break;
+          }
+          case ServeApi::kReady:
+            r = Json({{"name", route.model}, {"ready", true}});
+            break;
+          case ServeApi::kMetadata:
+            r = Json(route.v2 ? V2Metadata(model, *servable) : TfMetadata(route.model, *servable));
+            break;
+          default:
+            r = Score(route, call->core, servable, call->request.body);
+        }
+        if (!r.ok()) return r.status();
+        response = std::move(*r);
+        return absl::OkStatus();
+      },
+      call->start);
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<HttpResponse> V1Model(RestCall* call) {
+  return ModelCall(call, ParseV1(std::string(call->rest), call->request.method));
+}
+
+absl::StatusOr<HttpResponse> V2Model(RestCall* call) {
+  return ModelCall(call, ParseV2(std::string(call->rest), call->request.method));
+}
+
+// The route table: the first entry whose path matches (exactly, or as a prefix) handles the
+// request; none matching is 404.
+struct RouteEntry {
+  std::string_view path;
+  bool prefix;
+  RouteHandler handler;
+};
+constexpr RouteEntry kRoutes[] = {
+    {"/metrics", false, &Metrics},         {"/v2", false, &V2Server},
+    {"/v2/health/live", false, &V2Server}, {"/v2/health/ready", false, &V2Server},
+    {"/v1/models/", true, &V1Model},       {"/v2/models/", true, &V2Model},
+};
+
+absl::StatusOr<HttpResponse> Dispatch(RestCall* call) {
+  if (call->request.body.size() > call->max_body_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("request body of ", call->request.body.size(), " bytes is over the limit of ",
+                     call->max_body_bytes, " bytes (--max-body-bytes)"));
+  }
+  const std::string_view path = call->request.path;
+  for (const RouteEntry& route : kRoutes) {
+    if (route.prefix ? path.substr(0, route.path.size()) == route.path : path == route.path) {
+      call->rest = path.substr(route.path.size());
+      return route.handler(call);
+    }
+  }
+  return NoSuchEndpoint(call);
+}
+
 }  // namespace
 
 RestApi::RestApi(const ModelRepository* repository, size_t max_body_bytes, Batcher* batcher)
-    : repository_(repository), max_body_bytes_(max_body_bytes), batcher_(batcher) {}
+    : core_(repository, batcher), max_body_bytes_(max_body_bytes) {}
 
 HttpResponse RestApi::Error(const absl::Status& status) {
   HttpResponse r;
@@ -241,151 +399,15 @@ HttpResponse RestApi::Error(const absl::Status& status) {
 }
 
 HttpResponse RestApi::Handle(const HttpRequest& request) const {
-  const auto start = std::chrono::steady_clock::now();
-  const auto snapshot = repository_->snapshot();
-  const std::string& path = request.path;
-  RequestMetrics* metrics = repository_->unrouted_metrics();
-  ServeApi api = ServeApi::kOther;
-
-  auto run = [&]() -> absl::StatusOr<HttpResponse> {
-    if (request.body.size() > max_body_bytes_) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("request body of ", request.body.size(), " bytes is over the limit of ",
-                       max_body_bytes_, " bytes (--max-body-bytes)"));
-    }
-    if (path == "/metrics" && request.method == "GET") {
-      std::vector<std::pair<std::string, const RequestMetrics*>> requests;
-      std::vector<ModelGauges> gauges;
-      for (const auto& [name, model] : snapshot->models) {
-        requests.emplace_back(name, model->metrics.get());
-        ModelGauges g{name, static_cast<int64_t>(model->available.size()), {}};
-        for (const auto& [v, s] : model->available) {
-          DeltaStatus d;
-          if (auto it = model->deltas.find(v); it != model->deltas.end()) d = it->second;
-          g.versions.push_back({v, s->table_rows(), s->table_bytes(), d.applied, d.rows,
-                                static_cast<int64_t>(d.refused.size())});
-        }
-        gauges.push_back(std::move(g));
-      }
-      requests.emplace_back("", repository_->unrouted_metrics());
-      HttpResponse r;
-      r.content_type = "text/plain; version=0.0.4";
-      r.body = RenderPrometheus(requests, gauges);
-      if (batcher_ != nullptr) {
-        absl::StrAppend(&r.body,
-                        "# HELP parasol_serve_batches_total Scoring passes of the dynamic "
-                        "batcher.\n# TYPE parasol_serve_batches_total counter\n"
-                        "parasol_serve_batches_total ",
-                        batcher_->batches(),
-                        "\n# HELP parasol_serve_batched_rows_total Rows those passes scored "
-                        "(÷ batches = mean batch size).\n"
-                        "# TYPE parasol_serve_batched_rows_total counter\n"
-                        "parasol_serve_batched_rows_total ",
-                        batcher_->batched_rows(), "\n");
-      }
-      return r;
-    }
-    if (path == "/v2/health/live" || path == "/v2/health/ready" || path == "/v2") {
-      if (request.method != "GET") return absl::NotFoundError(path + " takes GET");
-      api = ServeApi::kReady;
-      if (path == "/v2") {
-        return Json({{"name", "parasol"}, {"version", "0.1.0"}, {"extensions", json::array()}});
-      }
-      if (path == "/v2/health/live") return Json({{"live", true}});
-      for (const auto& [name, model] : snapshot->models) {
-        if (model->available.empty()) {
-          return absl::UnavailableError(
-              absl::StrCat("not ready: model '", name, "' has no available version"));
-        }
-      }
-      return Json({{"ready", true}});
-    }
-    Route route;
-    const std::string kV1 = "/v1/models/", kV2 = "/v2/models/";
-    if (path.rfind(kV1, 0) == 0) {
-      auto r = ParseV1(path.substr(kV1.size()), request.method);
-      if (!r.ok()) return r.status();
-      route = std::move(*r);
-    } else if (path.rfind(kV2, 0) == 0) {
-      auto r = ParseV2(path.substr(kV2.size()), request.method);
-      if (!r.ok()) return r.status();
-      route = std::move(*r);
-    } else {
-      return absl::NotFoundError(absl::StrCat("no such endpoint: ", request.method, " ", path));
-    }
-    api = route.api;
-    auto found = snapshot->Find(route.model);
-    if (!found.ok()) return found.status();
-    const ServedModel& model = **found;
-    metrics = model.metrics.get();
-
-    if (route.api == ServeApi::kStatus) {
-      auto statuses = model.StatusesFor(route.selector);
-      if (!statuses.ok()) return statuses.status();
-      json out = json::array();
-      for (const auto& s : *statuses) out.push_back(TfStatusJson(s));
-      return Json({{"model_version_status", out}});
-    }
-
-    if (route.api == ServeApi::kReady) {
-      auto servable = model.Resolve(route.selector, Uniform());
-      if (!servable.ok()) return servable.status();
-      return Json({{"name", route.model}, {"ready", true}});
-    }
-
-    auto servable = model.Resolve(route.selector, Uniform());
-    if (!servable.ok()) return servable.status();
-    if (route.api == ServeApi::kMetadata) {
-      return Json(route.v2 ? V2Metadata(model, **servable) : TfMetadata(route.model, **servable));
-    }
-
-    HttpResponse response;
-    const std::string version = std::to_string((*servable)->version());
-    if (route.api == ServeApi::kInfer) {
-      auto parsed = ParseV2InferRequest(request.body);
-      if (!parsed.ok()) return parsed.status();
-      auto probs = PredictRows(*servable, parsed->instances, batcher_);
-      if (!probs.ok()) return probs.status();
-      json out = {{"model_name", route.model},
-                  {"model_version", version},
-                  {"outputs", json::array({{{"name", "probability"},
-                                            {"datatype", "FP32"},
-                                            {"shape", {probs->size()}},
-                                            {"data", FloatArray(*probs)}}})}};
-      if (!parsed->id.empty()) out["id"] = parsed->id;
-      response = Json(out);
-    } else {
-      auto parsed = ParseTfRequest(request.body, route.method);
-      if (!parsed.ok()) return parsed.status();
-      auto probs = PredictRows(*servable, parsed->instances, batcher_);
-      if (!probs.ok()) return probs.status();
-      if (route.method == TfMethod::kPredict) {
-        response = Json({{parsed->columnar ? "outputs" : "predictions", FloatArray(*probs)}});
-      } else if (route.method == TfMethod::kRegress) {
-        response = Json({{"results", FloatArray(*probs)}});
-      } else {
-        json results = json::array();
-        for (float p : *probs) {
-          results.push_back(json::array({json::array({"0", static_cast<double>(1.0f - p)}),
-                                         json::array({"1", static_cast<double>(p)})}));
-        }
-        response = Json({{"results", results}});
-      }
-    }
-    response.headers.emplace_back("Parasol-Model-Version", version);
-    return response;
-  };
-
+  RestCall call{core_, request, {}, max_body_bytes_, ServingCore::Clock::now()};
   HttpResponse response;
   try {
-    auto result = run();
+    auto result = Dispatch(&call);
     response = result.ok() ? std::move(*result) : Error(result.status());
   } catch (const std::exception& e) {  // a bug, not the client's fault: answer, don't die
     response = Error(absl::InternalError(absl::StrCat("internal error: ", e.what())));
   }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  metrics->Record(api, response.status >= 400, seconds);
+  if (!call.recorded) core_.RecordUnrouted(call.api, response.status >= 400, call.start);
   return response;
 }
 

@@ -1,8 +1,10 @@
 // The REST front end, without a transport: TF Serving's /v1 API, KServe V2's /v2 API and
 // /metrics, as a function from (method, path, body) to (status, content type, body). The HTTP
 // server (http_server.h) only moves bytes, so every endpoint is unit-testable in-process.
-// Errors become {"error": "..."} with the status from wire/http_status.h. Never throws, never
-// aborts on request input. Thread-safe: requests only read the repository's current snapshot.
+// Endpoints are a route table; model endpoints go through the call path every front end shares
+// (serving_core.h), /metrics is rendered by metrics_page.h. Errors become {"error": "..."} with
+// the status from wire/http_status.h. Never throws, never aborts on request input. Thread-safe:
+// requests only read the repository's current snapshot.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +15,7 @@
 #include "serve/batcher.h"
 #include "serve/model_repository.h"
 #include "serve/serve_metrics.h"
+#include "serve/serving_core.h"
 
 namespace parasol {
 
@@ -45,9 +48,8 @@ class RestApi {
   size_t max_body_bytes() const { return max_body_bytes_; }
 
  private:
-  const ModelRepository* repository_;
+  const ServingCore core_;
   const size_t max_body_bytes_;
-  Batcher* const batcher_;
 };
 
 }  // namespace parasol

@@ -13,12 +13,13 @@
 #include "absl/strings/str_cat.h"
 #include "proto/tf_serving.grpc.pb.h"
 #include "serve/grpc_call.h"
+#include "serve/serving_core.h"
 
 namespace parasol {
 namespace {
 
 namespace tfs = tensorflow::serving;
-using ServablePtr = std::shared_ptr<const Servable>;
+using ServablePtr = ServingCore::ServablePtr;
 
 constexpr char kSignature[] = "serving_default";
 constexpr char kOutput[] = "probability";
@@ -27,21 +28,20 @@ VersionSelector Selector(const tfs::ModelSpec& spec) {
   return SelectorOf(spec, spec.version().value());
 }
 
-// ServeGrpcCall for a TF Serving request; also checks the signature name (every Parasol model
-// has one signature, serving_default).
+// The shared call path for a TF Serving request, the status converted in wire/; also checks the
+// signature name (every Parasol model has one signature, serving_default).
 template <typename Fn>
-grpc::Status Serve(const ModelRepository& repository, ServeApi api, const tfs::ModelSpec& spec,
+grpc::Status Serve(const ServingCore& core, ServeApi api, const tfs::ModelSpec& spec,
                    bool needs_servable, Fn fn) {
-  return ServeGrpcCall(
-      repository, api, spec.name(), Selector(spec), needs_servable,
-      [&](const ServedModel& model, const ServablePtr& servable) -> absl::Status {
-        if (!spec.signature_name().empty() && spec.signature_name() != kSignature) {
-          return absl::NotFoundError(absl::StrCat("model_spec.signature_name: no signature '",
-                                                  spec.signature_name(), "' (this model has '",
-                                                  kSignature, "')"));
-        }
-        return fn(model, servable);
-      });
+  auto checked = [&](const ServedModel& model, const ServablePtr& servable) -> absl::Status {
+    if (!spec.signature_name().empty() && spec.signature_name() != kSignature) {
+      return absl::NotFoundError(absl::StrCat("model_spec.signature_name: no signature '",
+                                              spec.signature_name(), "' (this model has '",
+                                              kSignature, "')"));
+    }
+    return fn(model, servable);
+  };
+  return ToGrpcStatus(core.Call(api, spec.name(), Selector(spec), needs_servable, checked));
 }
 
 void Answered(const tfs::ModelSpec& request, const Servable& servable, tfs::ModelSpec* out) {
@@ -260,13 +260,12 @@ tfs::ModelVersionStatus::State StateOf(VersionState state) {
 
 class PredictionService final : public tfs::PredictionService::Service {
  public:
-  PredictionService(const ModelRepository* repository, Batcher* batcher)
-      : repository_(*repository), batcher_(batcher) {}
+  explicit PredictionService(const ServingCore* core) : core_(*core) {}
 
   grpc::Status Predict(grpc::ServerContext*, const tfs::PredictRequest* request,
                        tfs::PredictResponse* response) override {
     return Serve(
-        repository_, ServeApi::kPredict, request->model_spec(), true,
+        core_, ServeApi::kPredict, request->model_spec(), true,
         [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
           for (const std::string& name : request->output_filter()) {
             if (name != kOutput) {
@@ -276,7 +275,7 @@ class PredictionService final : public tfs::PredictionService::Service {
           }
           auto rows = RowsOfTensors(*request);
           if (!rows.ok()) return rows.status();
-          auto probs = PredictRows(servable, *rows, batcher_);
+          auto probs = core_.Predict(servable, *rows);
           if (!probs.ok()) return probs.status();
           tensorflow::TensorProto& out = (*response->mutable_outputs())[kOutput];
           out.set_dtype(tensorflow::DT_FLOAT);
@@ -289,7 +288,7 @@ class PredictionService final : public tfs::PredictionService::Service {
 
   grpc::Status Classify(grpc::ServerContext*, const tfs::ClassificationRequest* request,
                         tfs::ClassificationResponse* response) override {
-    return Serve(repository_, ServeApi::kClassify, request->model_spec(), true,
+    return Serve(core_, ServeApi::kClassify, request->model_spec(), true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    auto probs = ScoreExamples(request->input(), servable);
                    if (!probs.ok()) return probs.status();
@@ -309,7 +308,7 @@ class PredictionService final : public tfs::PredictionService::Service {
 
   grpc::Status Regress(grpc::ServerContext*, const tfs::RegressionRequest* request,
                        tfs::RegressionResponse* response) override {
-    return Serve(repository_, ServeApi::kRegress, request->model_spec(), true,
+    return Serve(core_, ServeApi::kRegress, request->model_spec(), true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    auto probs = ScoreExamples(request->input(), servable);
                    if (!probs.ok()) return probs.status();
@@ -323,7 +322,7 @@ class PredictionService final : public tfs::PredictionService::Service {
   grpc::Status GetModelMetadata(grpc::ServerContext*, const tfs::GetModelMetadataRequest* request,
                                 tfs::GetModelMetadataResponse* response) override {
     return Serve(
-        repository_, ServeApi::kMetadata, request->model_spec(), true,
+        core_, ServeApi::kMetadata, request->model_spec(), true,
         [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
           for (const std::string& field : request->metadata_field()) {
             if (field != "signature_def") {
@@ -354,20 +353,19 @@ class PredictionService final : public tfs::PredictionService::Service {
                                                    const ServablePtr& servable) {
     auto rows = RowsOfExamples(input);
     if (!rows.ok()) return rows.status();
-    return PredictRows(servable, *rows, batcher_);
+    return core_.Predict(servable, *rows);
   }
 
-  const ModelRepository& repository_;
-  Batcher* const batcher_;
+  const ServingCore& core_;
 };
 
 class ModelService final : public tfs::ModelService::Service {
  public:
-  explicit ModelService(const ModelRepository* repository) : repository_(*repository) {}
+  explicit ModelService(const ServingCore* core) : core_(*core) {}
 
   grpc::Status GetModelStatus(grpc::ServerContext*, const tfs::GetModelStatusRequest* request,
                               tfs::GetModelStatusResponse* response) override {
-    return Serve(repository_, ServeApi::kStatus, request->model_spec(), false,
+    return Serve(core_, ServeApi::kStatus, request->model_spec(), false,
                  [&](const ServedModel& model, const ServablePtr&) -> absl::Status {
                    auto statuses = model.StatusesFor(Selector(request->model_spec()));
                    if (!statuses.ok()) return statuses.status();
@@ -384,16 +382,15 @@ class ModelService final : public tfs::ModelService::Service {
   }
 
  private:
-  const ModelRepository& repository_;
+  const ServingCore& core_;
 };
 
 }  // namespace
 
-std::vector<std::unique_ptr<grpc::Service>> MakeTfServingServices(const ModelRepository* repository,
-                                                                  Batcher* batcher) {
+std::vector<std::unique_ptr<grpc::Service>> MakeTfServingServices(const ServingCore* core) {
   std::vector<std::unique_ptr<grpc::Service>> services;
-  services.push_back(std::make_unique<PredictionService>(repository, batcher));
-  services.push_back(std::make_unique<ModelService>(repository));
+  services.push_back(std::make_unique<PredictionService>(core));
+  services.push_back(std::make_unique<ModelService>(core));
   return services;
 }
 
