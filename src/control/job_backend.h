@@ -36,6 +36,13 @@ struct ReplicaEvent {
   std::string reason;  // for people: why (a Job condition's message, "re-attached ...")
 };
 
+// What CollectMetrics read: the points, and whether the read positions (or the count of bad
+// lines) in the job moved, which the caller must persist even when no point came of it.
+struct CollectedMetrics {
+  std::vector<MetricPoint> points;
+  bool advanced = false;
+};
+
 // The replica fields a backend owns and may write: pid, start_ticks, port, gpus (and its metric
 // read positions). Everything else in a JobRecord is the supervisor's.
 class JobBackend {
@@ -82,7 +89,7 @@ class JobBackend {
 
   // Metric points the job's replicas reported since the last call. Advances the read positions
   // kept in `job` (the caller stores the points first, then persists `job`).
-  virtual std::vector<MetricPoint> CollectMetrics(JobRecord& job, double now) = 0;
+  virtual CollectedMetrics CollectMetrics(JobRecord& job, double now) = 0;
 
   // Up to `max_bytes` of a replica's log from byte `offset`; NotFound for an unknown replica.
   virtual absl::StatusOr<std::string> ReadLog(const JobRecord& job, const std::string& replica,

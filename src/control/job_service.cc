@@ -68,15 +68,15 @@ void JobService::Tick(double now) {
   for (JobRecord* job : order) {
     if (IsFinal(job->state) && !job->HasLiveReplicas() && !job->delete_requested) continue;
     bool changed = supervisor_.Step(*job, now);
-    const std::vector<MetricPoint> points = backend_->CollectMetrics(*job, now);
-    if (!points.empty()) {
+    const CollectedMetrics metrics = backend_->CollectMetrics(*job, now);
+    if (!metrics.points.empty()) {
       // Points first, then the read positions: a crash between repeats points, never loses them.
-      if (auto st = store_->AppendMetrics(job->name(), points); !st.ok()) {
+      if (auto st = store_->AppendMetrics(job->name(), metrics.points); !st.ok()) {
         log::Error("parasol control: cannot save metrics of {}: {}", job->name(),
                    std::string(st.message()));
       }
-      changed = true;
     }
+    changed |= metrics.advanced;
     if (changed) Persist(*job);
     if (job->delete_requested && !job->HasLiveReplicas()) gone.push_back(job->name());
   }

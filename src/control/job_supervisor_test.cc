@@ -50,7 +50,7 @@ class ScriptedBackend : public JobBackend {
   }
   void Release(const JobRecord&) override { ++releases; }
   std::vector<ReplicaEvent> Recover(JobRecord&) override { return std::exchange(events, {}); }
-  std::vector<MetricPoint> CollectMetrics(JobRecord&, double) override { return {}; }
+  CollectedMetrics CollectMetrics(JobRecord&, double) override { return {}; }
   absl::StatusOr<std::string> ReadLog(const JobRecord&, const std::string&, uint64_t,
                                       size_t) override {
     return absl::NotFoundError("none");

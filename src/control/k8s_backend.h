@@ -42,7 +42,7 @@ class KubernetesBackend : public JobBackend {
   // objects of roles not stopped already, and the Service.
   void Release(const JobRecord& job) override;
   std::vector<ReplicaEvent> Recover(JobRecord& job) override { return {}; }
-  std::vector<MetricPoint> CollectMetrics(JobRecord& job, double now) override { return {}; }
+  CollectedMetrics CollectMetrics(JobRecord& job, double now) override { return {}; }
   // The log of the replica's newest pod, read through the API (kept by Kubernetes while the pod
   // exists: the worker Jobs' pods stay after success, the parameter servers' go with them).
   absl::StatusOr<std::string> ReadLog(const JobRecord& job, const std::string& replica,

@@ -347,9 +347,9 @@ std::vector<ReplicaEvent> LocalBackend::Recover(JobRecord& job) {
   return events;
 }
 
-std::vector<MetricPoint> LocalBackend::CollectMetrics(JobRecord& job, double now) {
+CollectedMetrics LocalBackend::CollectMetrics(JobRecord& job, double now) {
   constexpr size_t kMaxChunk = 1 << 20;
-  std::vector<MetricPoint> out;
+  CollectedMetrics out;
   for (auto& r : job.replicas) {
     // One file per replica: the built-in trainer and workers append to it like any command.
     const std::string file = MetricsPath(job.name(), r.name);
@@ -372,7 +372,8 @@ std::vector<MetricPoint> LocalBackend::CollectMetrics(JobRecord& job, double now
     if (parsed.consumed == 0) continue;
     r.metrics_offsets[file] = offset + parsed.consumed;
     r.metrics_bad_lines += parsed.bad_lines;
-    out.insert(out.end(), parsed.points.begin(), parsed.points.end());
+    out.advanced = true;
+    out.points.insert(out.points.end(), parsed.points.begin(), parsed.points.end());
   }
   return out;
 }

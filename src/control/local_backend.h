@@ -69,7 +69,7 @@ class LocalBackend : public JobBackend {
   absl::StatusOr<std::vector<ReplicaEvent>> Poll(JobRecord& job, double now) override;
   void Release(const JobRecord& job) override;
   std::vector<ReplicaEvent> Recover(JobRecord& job) override;
-  std::vector<MetricPoint> CollectMetrics(JobRecord& job, double now) override;
+  CollectedMetrics CollectMetrics(JobRecord& job, double now) override;
   absl::StatusOr<std::string> ReadLog(const JobRecord& job, const std::string& replica,
                                       uint64_t offset, size_t max_bytes) override;
   absl::Status Remove(const JobRecord& job) override;
