@@ -1,9 +1,14 @@
 // The job state machine over a scripted backend: no processes, no clock but the one passed in.
 #include "control/job_supervisor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <utility>
 
+#include "control/job_service.h"
+#include "control/job_store.h"
 #include "gtest/gtest.h"
 
 namespace parasol::control {
@@ -258,6 +263,68 @@ TEST(JobSupervisorTest, RecoveryAppliesWhatTheBackendFoundAlive) {
   restarted.Recover(job);
   EXPECT_EQ(R(job, "ps-0").reason, "re-attached after a restart of the control service");
   EXPECT_EQ(R(job, "ps-0").state, ReplicaState::kRunning);
+}
+
+// A real store that counts how often the service saves a job.
+class CountingStore : public JobStore {
+ public:
+  explicit CountingStore(std::unique_ptr<JobStore> inner) : inner_(std::move(inner)) {}
+  absl::Status Create(const JobRecord& record) override { return inner_->Create(record); }
+  absl::Status Update(const JobRecord& record) override {
+    ++updates;
+    return inner_->Update(record);
+  }
+  absl::StatusOr<JobRecord> Get(const std::string& name) override { return inner_->Get(name); }
+  absl::StatusOr<std::vector<JobRecord>> List() override { return inner_->List(); }
+  absl::Status Delete(const std::string& name) override { return inner_->Delete(name); }
+  absl::Status AppendMetrics(const std::string& name,
+                             const std::vector<MetricPoint>& points) override {
+    return inner_->AppendMetrics(name, points);
+  }
+  absl::StatusOr<std::vector<MetricPoint>> Metrics(const std::string& name) override {
+    return inner_->Metrics(name);
+  }
+  int updates = 0;
+
+ private:
+  std::unique_ptr<JobStore> inner_;
+};
+
+// The service saves a job when its step changed it, and only then (no record is serialised to
+// find out).
+TEST(JobServiceTest, AJobIsSavedWhenItsStepChangedItAndOnlyThen) {
+  const std::string db = (std::filesystem::path(::testing::TempDir()) /
+                          ("job_service_" + std::to_string(getpid()) + ".db"))
+                             .string();
+  std::filesystem::remove(db);
+  auto sqlite = OpenSqliteJobStore(db);
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  auto store = std::make_unique<CountingStore>(*std::move(sqlite));
+  auto backend = std::make_unique<ScriptedBackend>();
+  CountingStore& saves = *store;
+  ScriptedBackend& scripted = *backend;
+  {
+    JobService service(std::move(store), std::move(backend));  // not started: ticked by hand
+    ASSERT_TRUE(
+        service.Submit("name: j\nkind: custom\nreplicas: {worker: {command: [x]}}\n", "j.yaml")
+            .ok());
+    service.Tick(1);  // placed and started
+    EXPECT_EQ(saves.updates, 1);
+    service.Tick(2);
+    service.Tick(3);
+    EXPECT_EQ(saves.updates, 1);  // nothing happened
+    scripted.Exit("worker-0", 0);
+    service.Tick(4);
+    EXPECT_EQ(saves.updates, 2);
+    auto saved = saves.Get("j");
+    ASSERT_TRUE(saved.ok()) << saved.status();
+    EXPECT_EQ(saved->state, JobState::kSucceeded);
+    EXPECT_EQ(saved->replicas[0].exit_code, 0);
+    service.Tick(5);  // an ended job with nothing running is left alone
+    EXPECT_EQ(saves.updates, 2);
+    EXPECT_EQ(scripted.releases, 1);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
 }
 
 }  // namespace
