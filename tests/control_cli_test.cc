@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -628,9 +629,13 @@ TEST_F(ControlCliTest, JobsQueueForCpuAndGetDistinctGpus) {
   ASSERT_EQ(Job("submit -f " + WriteSpec("first.yaml", first)).code, 0);
   WaitForState("first", "Running");
   ASSERT_EQ(Job("submit -f " + WriteSpec("second.yaml", second)).code, 0);
-  // The second job waits while the first holds the only core.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const json waiting = Describe("second");
+  // The second job waits while the first holds the only core: once the service has tried to
+  // place it (its reason is no longer "queued"), it stays Pending saying why.
+  json waiting = Describe("second");
+  for (int i = 0; i < 100 && waiting.value("reason", "") == "queued"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    waiting = Describe("second");
+  }
   EXPECT_EQ(waiting["state"], "Pending");
   EXPECT_NE(waiting["reason"].get<std::string>().find("waiting for resources: needs cpu 1"),
             std::string::npos)
@@ -726,6 +731,56 @@ TEST_F(ControlCliTest, KubernetesBackendReportsWhatTheApiServerSays) {
   EXPECT_NE(job["reason"].get<std::string>().find("create Service/hello: cannot reach"),
             std::string::npos)
       << job.dump();
+}
+
+// `parasol job` against a service whose replies are malformed (a real HTTP server on a port of
+// the kernel's choice answering wrong JSON): a clear error naming the request and the field, and
+// exit 1, never a crash.
+TEST(ControlCliReplyTest, MalformedRepliesAreErrorsNamingTheField) {
+  httplib::Server server;
+  std::mutex mu;
+  std::string body;
+  auto answer = [&](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    res.set_content(body, "application/json");
+  };
+  server.Get(".*", answer);
+  server.Post(".*", answer);
+  server.Delete(".*", answer);
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { server.listen_after_bind(); });
+  const std::string endpoint = " --endpoint http://127.0.0.1:" + std::to_string(port);
+  const struct {
+    std::string command, reply, error;
+  } cases[] = {
+      {"describe j", R"({"name": "j", "kind": "custom", "state": 3})",
+       "malformed reply to GET /api/v1/jobs/j: state: expected a string, got 3"},
+      {"describe j", "{}", "malformed reply to GET /api/v1/jobs/j: name: missing"},
+      {"describe j --json", "[]",
+       "malformed reply to GET /api/v1/jobs/j: the reply: expected an "
+       "object, got []"},
+      {"list", R"({"jobs": {}})", "malformed reply to GET /api/v1/jobs: jobs: expected an array"},
+      {"metrics j", R"({"series": [{"replica": "w", "name": "loss", "points": [["x", 1]]}]})",
+       "series[0].points[0][0]: expected a number, got \"x\""},
+      {"stop j", "nothing", "sent bad JSON to POST /api/v1/jobs/j/stop"},
+      {"delete j", R"({"deleted": 1})",
+       "malformed reply to DELETE /api/v1/jobs/j: deleted: expected true or false, got 1"},
+      {"logs j", R"({"name": "j"})", "malformed reply to GET /api/v1/jobs/j: kind: missing"},
+  };
+  for (const auto& c : cases) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      body = c.reply;
+    }
+    const CommandResult r = RunParasol("job " + c.command + endpoint);
+    EXPECT_EQ(r.code, 1) << c.command << " answered " << c.reply << ": " << r.out;
+    EXPECT_NE(r.out.find("parasol: error: the control service sent"), std::string::npos)
+        << c.command << ": " << r.out;
+    EXPECT_NE(r.out.find(c.error), std::string::npos) << c.command << ": " << r.out;
+  }
+  server.stop();
+  serving.join();
 }
 
 }  // namespace

@@ -40,6 +40,34 @@ CLI::App* AddControlCommand(CLI::App& app, ControlFlags& f) {
   return cmd;
 }
 
+namespace {
+
+// The backend `--backend` names: Kubernetes through the kubeconfig, or processes here.
+absl::StatusOr<std::unique_ptr<control::JobBackend>> MakeBackend(const ControlFlags& f,
+                                                                 const std::string& state_dir,
+                                                                 const std::string& parasol) {
+  if (f.backend == "k8s") {
+    auto connection = KubernetesConnection(f.kubeconfig, f.context);
+    if (!connection.ok()) return connection.status();
+    auto api = control::K8sApi::Connect(*connection);
+    if (!api.ok()) return api.status();
+    control::K8sRenderOptions render;
+    render.kube_namespace =
+        f.kube_namespace.empty() ? connection->kube_namespace : f.kube_namespace;
+    render.image = f.image;
+    return std::make_unique<control::KubernetesBackend>(*std::move(api), render);
+  }
+  control::LocalBackendOptions options;
+  options.state_dir = state_dir;
+  options.parasol_binary = parasol;
+  options.cpu_capacity = f.cpus;
+  options.memory_capacity = f.memory_mb << 20;
+  options.gpus = f.gpus;
+  return std::make_unique<control::LocalBackend>(options);
+}
+
+}  // namespace
+
 int RunControl(const ControlFlags& f) {
   namespace fs = std::filesystem;
   auto address = control::ParseHostPort(f.listen, "--listen");
@@ -67,27 +95,9 @@ int RunControl(const ControlFlags& f) {
 
   auto store = control::OpenSqliteJobStore(state_dir + "/control.db");
   if (!store.ok()) return Fail(kExitRuntime, store.status());
-  std::unique_ptr<control::JobBackend> backend;
-  if (f.backend == "k8s") {
-    auto connection = KubernetesConnection(f.kubeconfig, f.context);
-    if (!connection.ok()) return Fail(kExitUsage, connection.status());
-    auto api = control::K8sApi::Connect(*connection);
-    if (!api.ok()) return Fail(kExitUsage, api.status());
-    control::K8sRenderOptions render;
-    render.kube_namespace =
-        f.kube_namespace.empty() ? connection->kube_namespace : f.kube_namespace;
-    render.image = f.image;
-    backend = std::make_unique<control::KubernetesBackend>(*std::move(api), render);
-  } else {
-    control::LocalBackendOptions options;
-    options.state_dir = state_dir;
-    options.parasol_binary = std::string(exe, n);
-    options.cpu_capacity = f.cpus;
-    options.memory_capacity = f.memory_mb << 20;
-    options.gpus = f.gpus;
-    backend = std::make_unique<control::LocalBackend>(options);
-  }
-  control::JobService service(*std::move(store), std::move(backend));
+  auto backend = MakeBackend(f, state_dir, std::string(exe, n));
+  if (!backend.ok()) return Fail(kExitUsage, backend.status());
+  control::JobService service(*std::move(store), *std::move(backend));
   if (auto st = service.Start(); !st.ok()) return Fail(kExitRuntime, st);
   control::ControlHttpServer http(service);
   auto port = http.Bind(*address);

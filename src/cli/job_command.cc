@@ -277,6 +277,96 @@ int Submit(control::ControlClient& client, const JobFlags& f) {
   return f.watch ? Watch(client, name) : kExitOk;
 }
 
+// The replies read below have been checked by ControlClient: every field used is present with
+// its type, so operator[] and get<T> cannot fail on them.
+
+int List(control::ControlClient& c, const JobFlags& f) {
+  auto jobs = c.List();
+  if (!jobs.ok()) return FailStatus(jobs.status());
+  if (f.json) {
+    std::printf("%s\n", jobs->dump().c_str());
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "KIND", "STATE", "RUNNING", "RESTARTS", "AGE", "REASON"}};
+  for (const auto& j : (*jobs)["jobs"]) {
+    int running = 0;
+    for (const auto& r : j["replicas"]) running += r.value("state", "") == "Running";
+    rows.push_back({j.value("name", ""), j.value("kind", ""), j.value("state", ""),
+                    absl::StrCat(running, "/", j["replicas"].size()),
+                    absl::StrCat(j.value("restarts", 0)), Age(j.value("createdAt", 0.0)),
+                    j.value("reason", "")});
+  }
+  PrintTable(rows, "");
+  return kExitOk;
+}
+
+int Describe(control::ControlClient& c, const JobFlags& f) {
+  auto job = c.Get(f.name);
+  if (!job.ok()) return FailStatus(job.status());
+  if (f.json) {
+    std::printf("%s\n", job->dump().c_str());
+  } else {
+    PrintDescribe(*job);
+  }
+  return kExitOk;
+}
+
+int Metrics(control::ControlClient& c, const JobFlags& f) {
+  auto metrics = c.Metrics(f.name);
+  if (!metrics.ok()) return FailStatus(metrics.status());
+  if (f.json) {
+    std::printf("%s\n", metrics->dump().c_str());
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"REPLICA", "SERIES", "POINTS", "LAST STEP", "LAST", "MIN", "MAX"}};
+  for (const auto& s : (*metrics)["series"]) {
+    const auto& points = s["points"];
+    if (points.empty()) continue;
+    double lo = points[0][1].get<double>(), hi = lo;
+    for (const auto& p : points) {
+      lo = std::min(lo, p[1].get<double>());
+      hi = std::max(hi, p[1].get<double>());
+    }
+    const auto& last = points.back();
+    rows.push_back({s.value("replica", ""), s.value("name", ""), absl::StrCat(points.size()),
+                    absl::StrCat(last[0].get<int64_t>()),
+                    absl::StrFormat("%.6g", last[1].get<double>()), absl::StrFormat("%.6g", lo),
+                    absl::StrFormat("%.6g", hi)});
+  }
+  if (rows.size() == 1) {
+    std::printf("job %s has reported no metrics\n", f.name.c_str());
+  } else {
+    PrintTable(rows, "");
+  }
+  return kExitOk;
+}
+
+int Stop(control::ControlClient& c, const JobFlags& f) {
+  auto job = c.Stop(f.name);
+  if (!job.ok()) return FailStatus(job.status());
+  std::printf("job %s: %s\n", f.name.c_str(), StateWithReason(*job).c_str());
+  return kExitOk;
+}
+
+int Delete(control::ControlClient& c, const JobFlags& f) {
+  auto gone = c.Delete(f.name);
+  if (!gone.ok()) return FailStatus(gone.status());
+  // Wait until its replicas have stopped and the record is gone, so the name is free again.
+  for (int i = 0; !*gone && i < 600; ++i) {
+    Sleep(100);
+    auto job = c.Get(f.name);
+    if (absl::IsNotFound(job.status()))
+      *gone = true;
+    else if (!job.ok())
+      return FailStatus(job.status());
+  }
+  if (!*gone) return Fail(kExitRuntime, "job " + f.name + " is still stopping");
+  std::printf("job %s deleted\n", f.name.c_str());
+  return kExitOk;
+}
+
 }  // namespace
 
 absl::StatusOr<control::K8sConnection> KubernetesConnection(const std::string& kubeconfig_flag,
@@ -361,89 +451,12 @@ int RunJob(const CLI::App& job_cmd, const JobFlags& f) {
   if (!client.ok()) return Fail(kExitUsage, client.status());
   control::ControlClient& c = **client;
   if (job_cmd.got_subcommand("submit")) return Submit(c, f);
-  if (job_cmd.got_subcommand("list")) {
-    auto jobs = c.List();
-    if (!jobs.ok()) return FailStatus(jobs.status());
-    if (f.json) {
-      std::printf("%s\n", jobs->dump().c_str());
-      return kExitOk;
-    }
-    std::vector<std::vector<std::string>> rows = {
-        {"NAME", "KIND", "STATE", "RUNNING", "RESTARTS", "AGE", "REASON"}};
-    for (const auto& j : (*jobs)["jobs"]) {
-      int running = 0;
-      for (const auto& r : j["replicas"]) running += r.value("state", "") == "Running";
-      rows.push_back({j.value("name", ""), j.value("kind", ""), j.value("state", ""),
-                      absl::StrCat(running, "/", j["replicas"].size()),
-                      absl::StrCat(j.value("restarts", 0)), Age(j.value("createdAt", 0.0)),
-                      j.value("reason", "")});
-    }
-    PrintTable(rows, "");
-    return kExitOk;
-  }
-  if (job_cmd.got_subcommand("describe")) {
-    auto job = c.Get(f.name);
-    if (!job.ok()) return FailStatus(job.status());
-    if (f.json) {
-      std::printf("%s\n", job->dump().c_str());
-    } else {
-      PrintDescribe(*job);
-    }
-    return kExitOk;
-  }
+  if (job_cmd.got_subcommand("list")) return List(c, f);
+  if (job_cmd.got_subcommand("describe")) return Describe(c, f);
   if (job_cmd.got_subcommand("logs")) return Logs(c, f);
-  if (job_cmd.got_subcommand("metrics")) {
-    auto metrics = c.Metrics(f.name);
-    if (!metrics.ok()) return FailStatus(metrics.status());
-    if (f.json) {
-      std::printf("%s\n", metrics->dump().c_str());
-      return kExitOk;
-    }
-    std::vector<std::vector<std::string>> rows = {
-        {"REPLICA", "SERIES", "POINTS", "LAST STEP", "LAST", "MIN", "MAX"}};
-    for (const auto& s : (*metrics)["series"]) {
-      const auto& points = s["points"];
-      if (points.empty()) continue;
-      double lo = points[0][1].get<double>(), hi = lo;
-      for (const auto& p : points) {
-        lo = std::min(lo, p[1].get<double>());
-        hi = std::max(hi, p[1].get<double>());
-      }
-      const auto& last = points.back();
-      rows.push_back({s.value("replica", ""), s.value("name", ""), absl::StrCat(points.size()),
-                      absl::StrCat(last[0].get<int64_t>()),
-                      absl::StrFormat("%.6g", last[1].get<double>()), absl::StrFormat("%.6g", lo),
-                      absl::StrFormat("%.6g", hi)});
-    }
-    if (rows.size() == 1) {
-      std::printf("job %s has reported no metrics\n", f.name.c_str());
-    } else {
-      PrintTable(rows, "");
-    }
-    return kExitOk;
-  }
-  if (job_cmd.got_subcommand("stop")) {
-    auto job = c.Stop(f.name);
-    if (!job.ok()) return FailStatus(job.status());
-    std::printf("job %s: %s\n", f.name.c_str(), StateWithReason(*job).c_str());
-    return kExitOk;
-  }
-  if (job_cmd.got_subcommand("delete")) {
-    auto gone = c.Delete(f.name);
-    if (!gone.ok()) return FailStatus(gone.status());
-    // Wait until its replicas have stopped and the record is gone, so the name is free again.
-    for (int i = 0; !*gone && i < 600; ++i) {
-      Sleep(100);
-      auto job = c.Get(f.name);
-      if (absl::IsNotFound(job.status()))
-        *gone = true;
-      else if (!job.ok())
-        return FailStatus(job.status());
-    }
-    if (!*gone) return Fail(kExitRuntime, "job " + f.name + " is still stopping");
-    std::printf("job %s deleted\n", f.name.c_str());
-    return kExitOk;
-  }
+  if (job_cmd.got_subcommand("metrics")) return Metrics(c, f);
+  if (job_cmd.got_subcommand("stop")) return Stop(c, f);
+  if (job_cmd.got_subcommand("delete")) return Delete(c, f);
   return kExitUsage;
 }
 

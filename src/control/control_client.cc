@@ -51,16 +51,175 @@ ControlClient::~ControlClient() = default;
   }
 
 namespace {
-absl::StatusOr<nlohmann::json> JsonBody(const httplib::Result& r, int ok_status) {
+
+using nlohmann::json;
+
+enum class Want { kString, kNumber, kInteger, kBool, kObject, kArray, kIntegerOrNull };
+
+const char* WantName(Want want) {
+  switch (want) {
+    case Want::kString:
+      return "a string";
+    case Want::kNumber:
+      return "a number";
+    case Want::kInteger:
+      return "an integer";
+    case Want::kBool:
+      return "true or false";
+    case Want::kObject:
+      return "an object";
+    case Want::kArray:
+      return "an array";
+    case Want::kIntegerOrNull:
+      return "an integer or null";
+  }
+  return "?";
+}
+
+bool Matches(const json& v, Want want) {
+  switch (want) {
+    case Want::kString:
+      return v.is_string();
+    case Want::kNumber:
+      return v.is_number();
+    case Want::kInteger:
+      return v.is_number_integer();
+    case Want::kBool:
+      return v.is_boolean();
+    case Want::kObject:
+      return v.is_object();
+    case Want::kArray:
+      return v.is_array();
+    case Want::kIntegerOrNull:
+      return v.is_null() || v.is_number_integer();
+  }
+  return false;
+}
+
+// The reply's value at `path` must be `want`: "replicas[1].exitCode: expected an integer or
+// null, got "x"".
+absl::Status Expect(const json& v, Want want, const std::string& path) {
+  if (Matches(v, want)) return absl::OkStatus();
+  std::string got = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (got.size() > 60) got = got.substr(0, 57) + "...";
+  return absl::InternalError(absl::StrCat(path.empty() ? "the reply" : path, ": expected ",
+                                          WantName(want), ", got ", got));
+}
+
+// `object` (already checked to be an object) must have `key`, of `want` unless `optional`.
+absl::Status ExpectField(const json& object, const std::string& path, const char* key, Want want,
+                         bool optional = false) {
+  const std::string at = path.empty() ? key : absl::StrCat(path, ".", key);
+  const auto it = object.find(key);
+  if (it == object.end()) {
+    return optional ? absl::OkStatus() : absl::InternalError(at + ": missing");
+  }
+  return Expect(*it, want, at);
+}
+
+#define PARASOL_RETURN_IF_ERROR(expr)       \
+  if (absl::Status st = (expr); !st.ok()) { \
+    return st;                              \
+  }
+
+absl::Status CheckReplica(const json& r, const std::string& path) {
+  PARASOL_RETURN_IF_ERROR(Expect(r, Want::kObject, path));
+  for (const char* key : {"name", "state", "reason"}) {
+    PARASOL_RETURN_IF_ERROR(ExpectField(r, path, key, Want::kString));
+  }
+  for (const char* key : {"restarts", "pid", "port"}) {
+    PARASOL_RETURN_IF_ERROR(ExpectField(r, path, key, Want::kInteger));
+  }
+  return ExpectField(r, path, "exitCode", Want::kIntegerOrNull);
+}
+
+// A job record as the CLI reads it (JobRecordToJson's form).
+absl::Status CheckJob(const json& j, const std::string& path) {
+  PARASOL_RETURN_IF_ERROR(Expect(j, Want::kObject, path));
+  for (const char* key : {"name", "kind", "state", "reason"}) {
+    PARASOL_RETURN_IF_ERROR(ExpectField(j, path, key, Want::kString));
+  }
+  for (const char* key : {"createdAt", "startedAt", "finishedAt"}) {
+    PARASOL_RETURN_IF_ERROR(ExpectField(j, path, key, Want::kNumber));
+  }
+  PARASOL_RETURN_IF_ERROR(ExpectField(j, path, "restarts", Want::kInteger));
+  PARASOL_RETURN_IF_ERROR(ExpectField(j, path, "spec", Want::kObject));
+  const std::string spec = path.empty() ? "spec" : path + ".spec";
+  PARASOL_RETURN_IF_ERROR(ExpectField(j["spec"], spec, "restartPolicy", Want::kString));
+  PARASOL_RETURN_IF_ERROR(ExpectField(j["spec"], spec, "backoffLimit", Want::kInteger));
+  PARASOL_RETURN_IF_ERROR(
+      ExpectField(j["spec"], spec, "workingDir", Want::kString, /*optional=*/true));
+  PARASOL_RETURN_IF_ERROR(ExpectField(j, path, "replicas", Want::kArray));
+  const std::string replicas = path.empty() ? "replicas" : path + ".replicas";
+  for (size_t i = 0; i < j["replicas"].size(); ++i) {
+    PARASOL_RETURN_IF_ERROR(CheckReplica(j["replicas"][i], absl::StrCat(replicas, "[", i, "]")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckJobList(const json& j) {
+  PARASOL_RETURN_IF_ERROR(Expect(j, Want::kObject, ""));
+  PARASOL_RETURN_IF_ERROR(ExpectField(j, "", "jobs", Want::kArray));
+  for (size_t i = 0; i < j["jobs"].size(); ++i) {
+    PARASOL_RETURN_IF_ERROR(CheckJob(j["jobs"][i], absl::StrCat("jobs[", i, "]")));
+  }
+  return absl::OkStatus();
+}
+
+// {"series": [{"replica", "name", "points": [[step, value, ...], ...]}, ...]}.
+absl::Status CheckMetrics(const json& j) {
+  PARASOL_RETURN_IF_ERROR(Expect(j, Want::kObject, ""));
+  PARASOL_RETURN_IF_ERROR(ExpectField(j, "", "series", Want::kArray));
+  for (size_t i = 0; i < j["series"].size(); ++i) {
+    const json& s = j["series"][i];
+    const std::string path = absl::StrCat("series[", i, "]");
+    PARASOL_RETURN_IF_ERROR(Expect(s, Want::kObject, path));
+    PARASOL_RETURN_IF_ERROR(ExpectField(s, path, "replica", Want::kString));
+    PARASOL_RETURN_IF_ERROR(ExpectField(s, path, "name", Want::kString));
+    PARASOL_RETURN_IF_ERROR(ExpectField(s, path, "points", Want::kArray));
+    for (size_t k = 0; k < s["points"].size(); ++k) {
+      const json& p = s["points"][k];
+      const std::string at = absl::StrCat(path, ".points[", k, "]");
+      if (!p.is_array() || p.size() < 2) {
+        return absl::InternalError(at + ": expected [step, value, ...], got " + p.dump());
+      }
+      PARASOL_RETURN_IF_ERROR(Expect(p[0], Want::kNumber, at + "[0]"));
+      PARASOL_RETURN_IF_ERROR(Expect(p[1], Want::kNumber, at + "[1]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDeleted(const json& j) {
+  PARASOL_RETURN_IF_ERROR(Expect(j, Want::kObject, ""));
+  return ExpectField(j, "", "deleted", Want::kBool);
+}
+
+#undef PARASOL_RETURN_IF_ERROR
+
+// The reply's JSON once `check` accepts it; a reply that is not JSON or not of the expected
+// shape is Internal, naming the request and the field.
+absl::StatusOr<json> JsonBody(const httplib::Result& r, int ok_status, const std::string& request,
+                              absl::Status (*check)(const json&)) {
   if (r->status != ok_status && !(ok_status == 200 && r->status == 202)) {
     return StatusFromHttp(r->status, r->body);
   }
+  json j;
   try {
-    return nlohmann::json::parse(r->body);
-  } catch (const nlohmann::json::exception& e) {
-    return absl::InternalError(std::string("the control service sent bad JSON: ") + e.what());
+    j = json::parse(r->body);
+  } catch (const json::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("the control service sent bad JSON to ", request, ": ", e.what()));
   }
+  if (absl::Status st = check(j); !st.ok()) {
+    return absl::InternalError(absl::StrCat("the control service sent a malformed reply to ",
+                                            request, ": ", st.message()));
+  }
+  return j;
 }
+
+absl::Status CheckOneJob(const json& j) { return CheckJob(j, ""); }
+
 }  // namespace
 
 absl::StatusOr<nlohmann::json> ControlClient::Submit(const std::string& spec_text,
@@ -70,39 +229,43 @@ absl::StatusOr<nlohmann::json> ControlClient::Submit(const std::string& spec_tex
   if (!working_dir.empty()) headers.emplace("X-Parasol-Working-Dir", working_dir);
   auto r = client_->Post("/api/v1/jobs", headers, spec_text, "application/yaml");
   PARASOL_CALL(r);
-  return JsonBody(r, 201);
+  return JsonBody(r, 201, "POST /api/v1/jobs", CheckOneJob);
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::List() {
   auto r = client_->Get("/api/v1/jobs");
   PARASOL_CALL(r);
-  return JsonBody(r, 200);
+  return JsonBody(r, 200, "GET /api/v1/jobs", CheckJobList);
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Get(const std::string& name) {
-  auto r = client_->Get("/api/v1/jobs/" + Escape(name));
+  const std::string path = "/api/v1/jobs/" + Escape(name);
+  auto r = client_->Get(path);
   PARASOL_CALL(r);
-  return JsonBody(r, 200);
+  return JsonBody(r, 200, "GET " + path, CheckOneJob);
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Stop(const std::string& name) {
-  auto r = client_->Post("/api/v1/jobs/" + Escape(name) + "/stop");
+  const std::string path = "/api/v1/jobs/" + Escape(name) + "/stop";
+  auto r = client_->Post(path);
   PARASOL_CALL(r);
-  return JsonBody(r, 200);
+  return JsonBody(r, 200, "POST " + path, CheckOneJob);
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Metrics(const std::string& name) {
-  auto r = client_->Get("/api/v1/jobs/" + Escape(name) + "/metrics");
+  const std::string path = "/api/v1/jobs/" + Escape(name) + "/metrics";
+  auto r = client_->Get(path);
   PARASOL_CALL(r);
-  return JsonBody(r, 200);
+  return JsonBody(r, 200, "GET " + path, CheckMetrics);
 }
 
 absl::StatusOr<bool> ControlClient::Delete(const std::string& name) {
-  auto r = client_->Delete("/api/v1/jobs/" + Escape(name));
+  const std::string path = "/api/v1/jobs/" + Escape(name);
+  auto r = client_->Delete(path);
   PARASOL_CALL(r);
-  auto body = JsonBody(r, 200);
+  auto body = JsonBody(r, 200, "DELETE " + path, CheckDeleted);
   if (!body.ok()) return body.status();
-  return body->value("deleted", false);
+  return (*body)["deleted"].get<bool>();
 }
 
 absl::StatusOr<LogChunk> ControlClient::Logs(const std::string& name, const std::string& replica,

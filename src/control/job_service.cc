@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "control/metrics_log.h"
 
 namespace parasol::control {
@@ -15,7 +15,7 @@ double NowSeconds() {
 }
 
 JobService::JobService(std::unique_ptr<JobStore> store, std::unique_ptr<JobBackend> backend)
-    : store_(std::move(store)), backend_(std::move(backend)) {}
+    : store_(std::move(store)), backend_(std::move(backend)), supervisor_(*backend_) {}
 
 JobService::~JobService() { Shutdown(); }
 
@@ -24,16 +24,15 @@ absl::Status JobService::Start() {
   if (!stored.ok()) return stored.status();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const double now = NowSeconds();
     for (auto& job : *stored) {
       if (!IsFinal(job.state) || job.HasLiveReplicas()) {
-        backend_->Recover(job, now);
+        supervisor_.Recover(job);
         Persist(job);
       }
       jobs_[job.name()] = std::move(job);
     }
   }
-  supervisor_ = std::thread([this] {
+  ticker_ = std::thread([this] {
     while (!stop_) {
       Tick(NowSeconds());
       std::unique_lock<std::mutex> lock(wake_mu_);
@@ -49,13 +48,12 @@ void JobService::Shutdown() {
     stop_ = true;
   }
   wake_.notify_all();
-  if (supervisor_.joinable()) supervisor_.join();
+  if (ticker_.joinable()) ticker_.join();
 }
 
 void JobService::Persist(const JobRecord& job) {
   if (auto st = store_->Update(job); !st.ok()) {
-    std::fprintf(stderr, "parasol control: cannot save job %s: %s\n", job.name().c_str(),
-                 std::string(st.message()).c_str());
+    log::Error("parasol control: cannot save job {}: {}", job.name(), std::string(st.message()));
   }
 }
 
@@ -69,24 +67,24 @@ void JobService::Tick(double now) {
   std::vector<std::string> gone;
   for (JobRecord* job : order) {
     if (IsFinal(job->state) && !job->HasLiveReplicas() && !job->delete_requested) continue;
-    bool changed = backend_->Reconcile(*job, now);
-    const std::vector<MetricPoint> points = backend_->CollectMetrics(*job, now);
-    if (!points.empty()) {
+    bool changed = supervisor_.Step(*job, now);
+    const CollectedMetrics metrics = backend_->CollectMetrics(*job, now);
+    if (!metrics.points.empty()) {
       // Points first, then the read positions: a crash between repeats points, never loses them.
-      if (auto st = store_->AppendMetrics(job->name(), points); !st.ok()) {
-        std::fprintf(stderr, "parasol control: cannot save metrics of %s: %s\n",
-                     job->name().c_str(), std::string(st.message()).c_str());
+      if (auto st = store_->AppendMetrics(job->name(), metrics.points); !st.ok()) {
+        log::Error("parasol control: cannot save metrics of {}: {}", job->name(),
+                   std::string(st.message()));
       }
-      changed = true;
     }
+    changed |= metrics.advanced;
     if (changed) Persist(*job);
     if (job->delete_requested && !job->HasLiveReplicas()) gone.push_back(job->name());
   }
   for (const auto& name : gone) {
     backend_->Remove(jobs_[name]).IgnoreError();  // best effort: logs of a deleted job
+    supervisor_.Forget(name);
     if (auto st = store_->Delete(name); !st.ok() && !absl::IsNotFound(st)) {
-      std::fprintf(stderr, "parasol control: cannot delete job %s: %s\n", name.c_str(),
-                   std::string(st.message()).c_str());
+      log::Error("parasol control: cannot delete job {}: {}", name, std::string(st.message()));
     }
     jobs_.erase(name);
   }
@@ -140,7 +138,7 @@ absl::StatusOr<JobRecord> JobService::Stop(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = jobs_.find(name);
   if (it == jobs_.end()) return absl::NotFoundError("no job named '" + name + "'");
-  backend_->RequestStop(it->second, "stopped by request", NowSeconds());
+  supervisor_.Stop(it->second, "stopped by request", NowSeconds());
   Persist(it->second);
   return it->second;
 }
@@ -150,13 +148,14 @@ absl::StatusOr<bool> JobService::Delete(const std::string& name) {
   auto it = jobs_.find(name);
   if (it == jobs_.end()) return absl::NotFoundError("no job named '" + name + "'");
   JobRecord& job = it->second;
-  backend_->RequestStop(job, "deleted", NowSeconds());
+  supervisor_.Stop(job, "deleted", NowSeconds());
   if (job.HasLiveReplicas()) {
     job.delete_requested = true;
     Persist(job);
     return false;
   }
   backend_->Remove(job).IgnoreError();
+  supervisor_.Forget(name);
   if (auto st = store_->Delete(name); !st.ok()) return st;
   jobs_.erase(it);
   return true;

@@ -1,5 +1,6 @@
 // The control service's core: accepts job specs, keeps every job's record in the store, and
-// drives the backend from one supervision thread (every 100 ms). The HTTP API and tests call it;
+// runs every job's state machine (job_supervisor.h) over the backend from one supervision
+// thread (every 100 ms), persisting a job when its step changed it. The HTTP API and tests call it;
 // it knows nothing of HTTP. Thread-safe: all methods may be called from any thread.
 #pragma once
 
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "control/job_backend.h"
 #include "control/job_store.h"
+#include "control/job_supervisor.h"
 
 namespace parasol::control {
 
@@ -66,12 +68,13 @@ class JobService {
 
   std::unique_ptr<JobStore> store_;
   std::unique_ptr<JobBackend> backend_;
+  JobSupervisor supervisor_;  // guarded by mu_
   std::mutex mu_;
   std::map<std::string, JobRecord> jobs_;  // guarded by mu_; mirrors the store
   std::atomic<bool> stop_{false};
   std::mutex wake_mu_;
   std::condition_variable wake_;
-  std::thread supervisor_;
+  std::thread ticker_;  // runs Tick every 100 ms
 };
 
 double NowSeconds();

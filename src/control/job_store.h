@@ -1,5 +1,5 @@
-// Where job records live: a small interface so the embedded SQLite store (the default) can be
-// joined by a server database later. Implementations are thread-safe.
+// Where job records live: a small interface over the embedded SQLite store (sqlite_job_store.cc),
+// so another database could take its place. Implementations are thread-safe.
 #pragma once
 
 #include <memory>

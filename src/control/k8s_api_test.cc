@@ -14,6 +14,7 @@
 
 #include "common/files.h"
 #include "control/job_spec.h"
+#include "control/job_supervisor.h"
 #include "control/k8s_backend.h"
 #include "control/k8s_render.h"
 #include "gtest/gtest.h"
@@ -232,19 +233,20 @@ TEST(KubernetesBackendTest, WorkersCompletingSucceedsTheJobAndDeletesTheParamete
   ReplayServer server;
   server.SetWorkerJob("running");
   KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"}, /*poll_seconds=*/0);
+  JobSupervisor supervisor(backend);  // the state machine the service runs over it
   JobRecord job = HelloJob();
   ASSERT_TRUE(backend.Admit(job.spec).ok());
-  EXPECT_TRUE(backend.Reconcile(job, 100));
+  EXPECT_TRUE(supervisor.Step(job, 100));
   EXPECT_EQ(job.state, JobState::kRunning);
   ASSERT_EQ(job.replicas.size(), 3u);
   EXPECT_EQ(job.replicas[0].name, "ps-0");
   EXPECT_EQ(server.requests().size(), 4u);  // 3 creates, then the worker Job's status
   EXPECT_EQ(server.requests().back(), "GET /apis/batch/v1/namespaces/default/jobs/hello-worker");
-  backend.Reconcile(job, 101);
+  supervisor.Step(job, 101);
   EXPECT_EQ(job.state, JobState::kRunning);
 
   server.SetWorkerJob("complete");
-  EXPECT_TRUE(backend.Reconcile(job, 102));
+  EXPECT_TRUE(supervisor.Step(job, 102));
   EXPECT_EQ(job.state, JobState::kSucceeded);
   EXPECT_EQ(job.replicas[0].state, ReplicaState::kStopped);
   EXPECT_EQ(job.replicas[1].state, ReplicaState::kSucceeded);
@@ -266,12 +268,13 @@ TEST(KubernetesBackendTest, JobStatusIsReadAtMostEveryPollInterval) {
   ReplayServer server;
   server.SetWorkerJob("running");
   KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"}, /*poll_seconds=*/2);
+  JobSupervisor supervisor(backend);  // the state machine the service runs over it
   JobRecord job = HelloJob();
-  backend.Reconcile(job, 100);  // creates, reads the status
-  backend.Reconcile(job, 100.1);
-  backend.Reconcile(job, 101.9);
+  supervisor.Step(job, 100);  // creates, reads the status
+  supervisor.Step(job, 100.1);
+  supervisor.Step(job, 101.9);
   EXPECT_EQ(server.requests().size(), 4u);
-  backend.Reconcile(job, 102.1);
+  supervisor.Step(job, 102.1);
   EXPECT_EQ(server.requests().size(), 5u);
 }
 
@@ -279,8 +282,9 @@ TEST(KubernetesBackendTest, AFailedWorkerJobFailsTheJobAndDeletesEverything) {
   ReplayServer server;
   server.SetWorkerJob("failed");
   KubernetesBackend backend(Connect(server), {.image = "busybox:1.36"}, /*poll_seconds=*/0);
+  JobSupervisor supervisor(backend);  // the state machine the service runs over it
   JobRecord job = HelloJob();
-  backend.Reconcile(job, 100);
+  supervisor.Step(job, 100);
   EXPECT_EQ(job.state, JobState::kFailed);
   EXPECT_NE(job.reason.find("Job hello-worker: Job has reached the specified backoff limit"),
             std::string::npos)

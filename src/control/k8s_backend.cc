@@ -15,110 +15,101 @@ absl::Status KubernetesBackend::Admit(const JobSpec& spec) {
   return RenderKubernetes(spec, options_).status();
 }
 
-bool KubernetesBackend::Reconcile(JobRecord& job, double now) {
-  const std::string before = JobRecordToJson(job);
-  const JobSpec expanded = ExpandJob(job.spec, "parasol");
-  if (job.state == JobState::kPending) {
-    auto manifests = RenderKubernetes(job.spec, options_);
-    absl::Status created = manifests.status();
-    if (created.ok()) created = ApplyManifests(*api_, *manifests);
-    if (!created.ok()) {
-      job.state = JobState::kFailed;
-      job.reason = std::string(created.message());
-      job.finished_at = now;
-      DeleteObjects(job, /*workers_too=*/true);
-      return true;
-    }
-    job.replicas.clear();
-    for (const auto& role : expanded.replicas) {
-      for (int i = 0; i < role.count; ++i) {
-        ReplicaStatus r;
-        r.role = role.role;
-        r.index = i;
-        r.name = absl::StrCat(role.role, "-", i);
-        r.port = options_.port;
-        r.state = ReplicaState::kRunning;
-        r.reason = absl::StrCat("pod ", job.name(), "-", r.name, " in namespace ",
-                                options_.kube_namespace);
-        job.replicas.push_back(r);
-      }
-    }
-    job.state = JobState::kRunning;
-    job.started_at = now;
-    job.reason = "";
+absl::StatusOr<bool> KubernetesBackend::Place(JobRecord& job, std::string* /*waiting*/) {
+  auto manifests = RenderKubernetes(job.spec, options_);
+  absl::Status created = manifests.status();
+  if (created.ok()) created = ApplyManifests(*api_, *manifests);
+  if (!created.ok()) {
+    DeleteObjects(job, /*roles=*/nullptr, /*service=*/true);
+    return created;
   }
-  if (job.state != JobState::kRunning) return JobRecordToJson(job) != before;
-  double& last = last_poll_[job.name()];
-  if (now - last < poll_seconds_) return JobRecordToJson(job) != before;
-  last = now;
-  bool all_complete = true;
-  std::string failure;
+  job.replicas.clear();
+  for (const auto& role : ExpandJob(job.spec, "parasol").replicas) {
+    for (int i = 0; i < role.count; ++i) {
+      ReplicaStatus r;
+      r.role = role.role;
+      r.index = i;
+      r.name = absl::StrCat(role.role, "-", i);
+      r.port = options_.port;
+      job.replicas.push_back(r);
+    }
+  }
+  return true;
+}
+
+absl::Status KubernetesBackend::StartReplica(const JobRecord& job, ReplicaStatus& replica) {
+  replica.reason = absl::StrCat("pod ", job.name(), "-", replica.name, " in namespace ",
+                                options_.kube_namespace);
+  return absl::OkStatus();
+}
+
+std::vector<std::string> KubernetesBackend::StopReplicas(const JobRecord& job,
+                                                         const std::vector<std::string>& replicas,
+                                                         bool /*force*/) {
+  std::set<std::string> roles;
+  for (const auto& r : job.replicas) {
+    if (std::find(replicas.begin(), replicas.end(), r.name) != replicas.end()) roles.insert(r.role);
+  }
+  DeleteObjects(job, &roles, /*service=*/false);
+  return replicas;
+}
+
+absl::StatusOr<std::vector<ReplicaEvent>> KubernetesBackend::Poll(JobRecord& job, double now) {
+  if (job.state != JobState::kRunning) return std::vector<ReplicaEvent>{};
+  LastLook& last = last_poll_[job.name()];
+  if (now - last.when < poll_seconds_) {
+    if (!last.status.ok()) return last.status;
+    return std::vector<ReplicaEvent>{};
+  }
+  last.when = now;
+  last.status = absl::OkStatus();
+  const JobSpec expanded = ExpandJob(job.spec, "parasol");
+  std::vector<ReplicaEvent> events;
   for (const auto& role : expanded.replicas) {
     if (!CompletesJob(expanded, role.role)) continue;
     auto k8s_job =
         api_->Get("batch/v1", "Job", options_.kube_namespace, job.name() + "-" + role.role);
     if (!k8s_job.ok()) {
-      job.reason = std::string(k8s_job.status().message());  // transient: try again next tick
-      return JobRecordToJson(job) != before;
+      last.status = k8s_job.status();  // transient: read again at the next interval
+      return last.status;
     }
     std::string why;
     const std::string condition = JobCondition(*k8s_job, &why);
-    if (condition == "Failed")
-      failure = absl::StrCat("Job ", job.name(), "-", role.role, ": ", why);
-    all_complete &= condition == "Complete";
-    for (auto& r : job.replicas) {
+    if (condition != "Complete" && condition != "Failed") continue;
+    for (const auto& r : job.replicas) {
       if (r.role != role.role) continue;
-      if (condition == "Complete") r.state = ReplicaState::kSucceeded;
-      if (condition == "Failed") r.state = ReplicaState::kFailed;
+      if (condition == "Complete") {
+        events.push_back({r.name, ReplicaEvent::Type::kSucceeded, std::nullopt, ""});
+      } else {
+        events.push_back({r.name, ReplicaEvent::Type::kFailed, std::nullopt,
+                          absl::StrCat("Job ", job.name(), "-", role.role, ": ", why)});
+      }
     }
   }
-  if (!failure.empty() || all_complete) {
-    last_poll_.erase(job.name());
-    job.state = failure.empty() ? JobState::kSucceeded : JobState::kFailed;
-    bool has_workers = false;
-    for (const auto& role : expanded.replicas) {
-      has_workers |= role.role == "worker" || role.role == "chief";
-    }
-    job.reason = !failure.empty() ? failure
-                 : has_workers    ? "all workers succeeded"
-                                  : "all replicas succeeded";
-    job.finished_at = now;
-    for (auto& r : job.replicas) {
-      if (r.state == ReplicaState::kRunning) r.state = ReplicaState::kStopped;
-    }
-    DeleteObjects(job, /*workers_too=*/!failure.empty());
-  } else {
-    job.reason = "";
-  }
-  return JobRecordToJson(job) != before;
+  return events;
 }
 
-void KubernetesBackend::DeleteObjects(const JobRecord& job, bool workers_too) {
+void KubernetesBackend::DeleteObjects(const JobRecord& job, const std::set<std::string>* roles,
+                                      bool service) {
   const JobSpec expanded = ExpandJob(job.spec, "parasol");
   for (const auto& role : expanded.replicas) {
+    if (roles != nullptr && roles->count(role.role) == 0) continue;
     const bool completes = CompletesJob(expanded, role.role);
-    if (completes && !workers_too) continue;
     api_->Delete(completes ? "batch/v1" : "apps/v1", completes ? "Job" : "StatefulSet",
                  options_.kube_namespace, job.name() + "-" + role.role)
         .IgnoreError();  // NotFound: already gone
   }
-  if (workers_too) {
-    api_->Delete("v1", "Service", options_.kube_namespace, job.name()).IgnoreError();
-  }
+  if (service) api_->Delete("v1", "Service", options_.kube_namespace, job.name()).IgnoreError();
 }
 
-void KubernetesBackend::RequestStop(JobRecord& job, const std::string& reason, double now) {
-  if (!IsFinal(job.state)) {
-    job.state = JobState::kStopped;
-    job.reason = reason;
-    job.finished_at = now;
+void KubernetesBackend::Release(const JobRecord& job) {
+  last_poll_.erase(job.name());
+  if (job.replicas.empty() || job.state == JobState::kSucceeded) return;
+  std::set<std::string> left;  // roles whose objects no stop has deleted
+  for (const auto& r : job.replicas) {
+    if (r.state != ReplicaState::kStopped) left.insert(r.role);
   }
-  for (auto& r : job.replicas) {
-    if (r.state == ReplicaState::kRunning || r.state == ReplicaState::kPending) {
-      r.state = ReplicaState::kStopped;
-    }
-  }
-  DeleteObjects(job, /*workers_too=*/true);
+  DeleteObjects(job, &left, /*service=*/true);
 }
 
 absl::StatusOr<std::string> KubernetesBackend::ReadLog(const JobRecord& job,
@@ -163,7 +154,7 @@ absl::StatusOr<std::string> KubernetesBackend::ReadLog(const JobRecord& job,
 }
 
 absl::Status KubernetesBackend::Remove(const JobRecord& job) {
-  DeleteObjects(job, /*workers_too=*/true);
+  DeleteObjects(job, /*roles=*/nullptr, /*service=*/true);
   return absl::OkStatus();
 }
 

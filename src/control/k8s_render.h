@@ -1,8 +1,8 @@
 // The Kubernetes form of a job: one headless Service (pod DNS for the cluster spec), an indexed
 // Job per completing role (worker, chief; or every role when there are none) and a StatefulSet
 // per other role (parameter servers), with TF_CONFIG / PARASOL_CLUSTER built from Service DNS
-// names, resource requests, GPU limits (nvidia.com/gpu) and node selectors. Rendering only: the
-// API client that applies these is a later step. Thread-safe (pure functions).
+// names, resource requests, GPU limits (nvidia.com/gpu) and node selectors. Rendering only:
+// k8s_api.h applies these. Thread-safe (pure functions).
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,7 @@
 // The rules of a job's life, as pure functions of its record: what a replica's exit means under
 // the restart policy, when the job as a whole has succeeded or failed, and how long to wait
-// before a restart. Backends apply them; tests check them without processes. Thread-safe.
+// before a restart. The job supervisor (job_supervisor.h) applies them for every backend; tests
+// check them without processes. Thread-safe.
 #pragma once
 
 #include <optional>

@@ -19,7 +19,6 @@
 #include "absl/strings/str_join.h"
 #include "common/files.h"
 #include "control/cluster_spec.h"
-#include "control/lifecycle.h"
 #include "control/metrics_log.h"
 #include "control/replica_shim.h"
 
@@ -68,19 +67,43 @@ const ReplicaSpec* RoleOf(const JobSpec& expanded, const std::string& role) {
 
 }  // namespace
 
-absl::StatusOr<int> PickFreePort() {
+absl::StatusOr<HeldPort> HeldPort::Hold(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::UnavailableError("socket: " + std::string(strerror(errno)));
+  const int yes = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof(yes));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof(addr);
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  close(fd);
-  if (!ok) return absl::UnavailableError("no free loopback port: " + std::string(strerror(errno)));
-  return ntohs(addr.sin_port);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    const std::string why = strerror(errno);
+    close(fd);
+    return absl::UnavailableError(port == 0 ? "no free loopback port: " + why
+                                            : absl::StrCat("loopback port ", port, ": ", why));
+  }
+  return HeldPort(fd, ntohs(addr.sin_port));
+}
+
+HeldPort::HeldPort(HeldPort&& other) noexcept : fd_(other.fd_), port_(other.port_) {
+  other.fd_ = -1;
+}
+
+HeldPort& HeldPort::operator=(HeldPort&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.fd_;
+    port_ = other.port_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+HeldPort::~HeldPort() {
+  if (fd_ >= 0) close(fd_);
 }
 
 uint64_t ProcessStartTicks(int64_t pid) {
@@ -139,7 +162,7 @@ absl::Status LocalBackend::Admit(const JobSpec& spec) {
   return absl::OkStatus();
 }
 
-bool LocalBackend::Reserve(JobRecord& job, const JobSpec& expanded) {
+bool LocalBackend::Reserve(const std::string& job, const JobSpec& expanded, std::string* waiting) {
   const Resources need = JobTotal(expanded);
   Reservation used;
   std::set<int> busy_gpus;
@@ -151,31 +174,34 @@ bool LocalBackend::Reserve(JobRecord& job, const JobSpec& expanded) {
   const int free_gpus = options_.gpus - static_cast<int>(busy_gpus.size());
   if (used.cpu + need.cpu > options_.cpu_capacity + 1e-9 ||
       used.memory + need.memory_bytes > options_.memory_capacity || need.gpu > free_gpus) {
-    job.reason =
-        absl::StrFormat("waiting for resources: needs %s; free: cpu %g, memory %dMi, gpu %d",
-                        Describe(need), options_.cpu_capacity - used.cpu,
-                        (options_.memory_capacity - used.memory) >> 20, free_gpus);
+    *waiting = absl::StrFormat("waiting for resources: needs %s; free: cpu %g, memory %dMi, gpu %d",
+                               Describe(need), options_.cpu_capacity - used.cpu,
+                               (options_.memory_capacity - used.memory) >> 20, free_gpus);
     return false;
   }
-  Reservation mine{need.cpu, need.memory_bytes, {}};
+  Reservation mine{need.cpu, need.memory_bytes, {}, {}};
   for (int g = 0; g < options_.gpus && static_cast<int>(mine.gpus.size()) < need.gpu; ++g) {
     if (busy_gpus.count(g) == 0) mine.gpus.push_back(g);
   }
-  reserved_[job.name()] = mine;
+  reserved_[job] = std::move(mine);
   return true;
 }
 
-void LocalBackend::Release(const std::string& job) { reserved_.erase(job); }
-
-absl::Status LocalBackend::StartJob(JobRecord& job, const JobSpec& expanded, double now) {
+absl::StatusOr<bool> LocalBackend::Place(JobRecord& job, std::string* waiting) {
+  const JobSpec expanded = ExpandJob(job.spec, options_.parasol_binary);
+  if (!Reserve(job.name(), expanded, waiting)) return false;
+  Reservation& mine = reserved_[job.name()];
   const std::string dir = JobDir(job.name());
   std::error_code ec;
   for (const char* sub : {"logs", "exit", "metrics", "work"}) {
     fs::create_directories(fs::path(dir) / sub, ec);
-    if (ec) return absl::UnavailableError("cannot create " + dir + "/" + sub + ": " + ec.message());
+    if (ec) {
+      reserved_.erase(job.name());
+      return absl::UnavailableError("cannot create " + dir + "/" + sub + ": " + ec.message());
+    }
   }
   job.replicas.clear();
-  std::vector<int> gpus = reserved_[job.name()].gpus;
+  std::vector<int> gpus = mine.gpus;
   for (const auto& role : expanded.replicas) {
     const int gpu_each = EffectiveResources(expanded, role).gpu;
     for (int i = 0; i < role.count; ++i) {
@@ -183,9 +209,13 @@ absl::Status LocalBackend::StartJob(JobRecord& job, const JobSpec& expanded, dou
       r.role = role.role;
       r.index = i;
       r.name = absl::StrCat(role.role, "-", i);
-      auto port = PickFreePort();
-      if (!port.ok()) return port.status();
-      r.port = *port;
+      auto port = HeldPort::Hold();
+      if (!port.ok()) {
+        reserved_.erase(job.name());
+        return port.status();
+      }
+      r.port = port->port();
+      mine.ports.push_back(*std::move(port));
       for (int g = 0; g < gpu_each && !gpus.empty(); ++g) {
         r.gpus.push_back(gpus.front());
         gpus.erase(gpus.begin());
@@ -193,17 +223,11 @@ absl::Status LocalBackend::StartJob(JobRecord& job, const JobSpec& expanded, dou
       job.replicas.push_back(r);
     }
   }
-  job.state = JobState::kRunning;
-  job.started_at = now;
-  job.reason = "";
-  for (auto& r : job.replicas) {
-    if (auto st = StartReplica(job, expanded, r); !st.ok()) return st;
-  }
-  return absl::OkStatus();
+  return true;
 }
 
-absl::Status LocalBackend::StartReplica(JobRecord& job, const JobSpec& expanded,
-                                        ReplicaStatus& replica) {
+absl::Status LocalBackend::StartReplica(const JobRecord& job, ReplicaStatus& replica) {
+  const JobSpec expanded = ExpandJob(job.spec, options_.parasol_binary);
   const ReplicaSpec* role = RoleOf(expanded, replica.role);
   if (role == nullptr) return absl::InternalError("no role " + replica.role);
   ClusterAddresses cluster;
@@ -249,22 +273,14 @@ absl::Status LocalBackend::StartReplica(JobRecord& job, const JobSpec& expanded,
     log << "--- parasol: restart " << replica.restarts << " of " << replica.name << " ---\n";
   }
   auto child = Subprocess::Spawn(o);
-  if (!child.ok()) {
-    replica.state = ReplicaState::kFailed;
-    replica.reason = std::string(child.status().message());
-    return absl::OkStatus();  // the job fails through DecideOutcome, naming the replica
-  }
+  if (!child.ok()) return child.status();
   replica.pid = (*child)->pid();
   replica.start_ticks = ProcessStartTicks(replica.pid);
-  replica.state = ReplicaState::kRunning;
-  replica.exit_code.reset();
-  replica.stopping = false;
-  replica.reason = "";
   children_[replica.pid] = std::move(*child);
   return absl::OkStatus();
 }
 
-std::optional<int> LocalBackend::PollReplica(const JobRecord& job, ReplicaStatus& replica) {
+std::optional<int> LocalBackend::PollReplica(const JobRecord& job, const ReplicaStatus& replica) {
   const std::string exit_file = JobDir(job.name()) + "/exit/" + replica.name + ".exit";
   auto it = children_.find(replica.pid);
   if (it != children_.end()) {
@@ -277,146 +293,63 @@ std::optional<int> LocalBackend::PollReplica(const JobRecord& job, ReplicaStatus
   return ReadExitFile(exit_file);
 }
 
-void LocalBackend::HandleExit(JobRecord& job, ReplicaStatus& replica, int code, double now) {
-  if (code >= 0) {
-    replica.exit_code = code;
-  } else {
-    replica.exit_code.reset();
-  }
-  // Anything the command left in its process group goes with it.
-  if (replica.pid > 0) kill(-replica.pid, SIGKILL);
-  replica.pid = 0;
-  if (replica.stopping) {
-    replica.state = ReplicaState::kStopped;
-    replica.stopping = false;
-    replica.reason = "stopped when the job ended";
-    return;
-  }
-  switch (OnReplicaExit(job.spec.restart_policy, code, job.restarts, job.spec.backoff_limit)) {
-    case ExitAction::kSucceed:
-      replica.state = ReplicaState::kSucceeded;
-      replica.reason = "";
-      break;
-    case ExitAction::kRestart:
-      ++job.restarts;
-      ++replica.restarts;
-      replica.state = ReplicaState::kPending;
-      replica.next_start = now + RestartDelaySeconds(replica.restarts);
-      replica.reason = absl::StrFormat(
-          "restarting after exit %s (job restart %d of backoffLimit %d)",
-          code >= 0 ? absl::StrCat(code) : "unknown", job.restarts, job.spec.backoff_limit);
-      break;
-    case ExitAction::kFail:
-      replica.state = ReplicaState::kFailed;
-      if (code < 0) {
-        replica.reason = "process ended while the control service was down; exit status unknown";
-      } else if (job.spec.restart_policy == RestartPolicy::kNever) {
-        replica.reason = "restartPolicy Never";
-      } else if (job.restarts >= job.spec.backoff_limit) {
-        replica.reason = absl::StrCat("backoffLimit ", job.spec.backoff_limit, " reached");
-      } else {
-        replica.reason = "exit code not retryable under restartPolicy ExitCode (128-255 are)";
-      }
-      break;
-  }
-}
-
-void LocalBackend::StopReplica(ReplicaStatus& replica, double now) {
-  if (replica.state == ReplicaState::kPending) {
-    replica.state = ReplicaState::kStopped;
-    replica.reason = "not restarted: the job ended";
-    return;
-  }
-  if (replica.state != ReplicaState::kRunning || replica.stopping) return;
-  replica.stopping = true;
-  replica.reason = "stopping";
-  replica.stop_deadline = now + options_.stop_grace_seconds;
-  if (ProcessAlive(replica.pid, replica.start_ticks)) kill(-replica.pid, SIGTERM);
-}
-
-bool LocalBackend::Reconcile(JobRecord& job, double now) {
-  const std::string before = JobRecordToJson(job);
-  const JobSpec expanded = ExpandJob(job.spec, options_.parasol_binary);
-  if (job.state == JobState::kPending) {
-    if (!Reserve(job, expanded)) return JobRecordToJson(job) != before;
-    if (auto st = StartJob(job, expanded, now); !st.ok()) {
-      job.state = JobState::kFailed;
-      job.reason = std::string(st.message());
-      job.finished_at = now;
-      for (auto& r : job.replicas) StopReplica(r, now);
-    }
-  }
+absl::StatusOr<std::vector<ReplicaEvent>> LocalBackend::Poll(JobRecord& job, double /*now*/) {
+  std::vector<ReplicaEvent> events;
   for (auto& r : job.replicas) {
     if (r.state != ReplicaState::kRunning) continue;
-    if (auto code = PollReplica(job, r)) {
-      HandleExit(job, r, *code, now);
-    } else if (r.stopping && now >= r.stop_deadline) {
-      if (ProcessAlive(r.pid, r.start_ticks)) kill(-r.pid, SIGKILL);
-      r.stop_deadline = now + 3600;  // once
-    }
+    const std::optional<int> code = PollReplica(job, r);
+    if (!code) continue;
+    // Anything the command left in its process group goes with it.
+    if (r.pid > 0) kill(-r.pid, SIGKILL);
+    r.pid = 0;
+    ReplicaEvent event{r.name, ReplicaEvent::Type::kExited, std::nullopt, ""};
+    if (*code >= 0) event.exit_code = *code;
+    events.push_back(std::move(event));
   }
-  if (!IsFinal(job.state)) {
-    std::optional<Outcome> outcome = DecideOutcome(job);
-    if (!outcome && job.spec.active_deadline_seconds > 0 && job.state == JobState::kRunning &&
-        now - job.started_at > job.spec.active_deadline_seconds) {
-      outcome = Outcome{JobState::kFailed,
-                        absl::StrCat("DeadlineExceeded: ran longer than activeDeadlineSeconds ",
-                                     job.spec.active_deadline_seconds)};
-    }
-    if (outcome) {
-      job.state = outcome->state;
-      job.reason = outcome->reason;
-      job.finished_at = now;
-      for (auto& r : job.replicas) StopReplica(r, now);
-    } else {
-      for (auto& r : job.replicas) {
-        if (r.state == ReplicaState::kPending && now >= r.next_start) {
-          if (auto st = StartReplica(job, expanded, r); !st.ok())
-            r.reason = std::string(st.message());
-        }
-      }
-    }
-  }
-  if (IsFinal(job.state) && !job.HasLiveReplicas()) Release(job.name());
-  return JobRecordToJson(job) != before;
+  return events;
 }
 
-void LocalBackend::RequestStop(JobRecord& job, const std::string& reason, double now) {
-  if (!IsFinal(job.state)) {
-    job.state = JobState::kStopped;
-    job.reason = reason;
-    job.finished_at = now;
+std::vector<std::string> LocalBackend::StopReplicas(const JobRecord& job,
+                                                    const std::vector<std::string>& replicas,
+                                                    bool force) {
+  for (const auto& r : job.replicas) {
+    if (std::find(replicas.begin(), replicas.end(), r.name) == replicas.end()) continue;
+    if (ProcessAlive(r.pid, r.start_ticks)) kill(-r.pid, force ? SIGKILL : SIGTERM);
   }
-  for (auto& r : job.replicas) StopReplica(r, now);
-  if (!job.HasLiveReplicas()) Release(job.name());
+  return {};  // each exit is reported by Poll
 }
 
-void LocalBackend::Recover(JobRecord& job, double now) {
-  bool live = false;
-  for (auto& r : job.replicas) {
+void LocalBackend::Release(const JobRecord& job) { reserved_.erase(job.name()); }
+
+std::vector<ReplicaEvent> LocalBackend::Recover(JobRecord& job) {
+  std::vector<ReplicaEvent> events;
+  for (const auto& r : job.replicas) {
     if (r.state != ReplicaState::kRunning) continue;
     if (ProcessAlive(r.pid, r.start_ticks)) {
-      live = true;
-      r.reason = "re-attached after a restart of the control service";
+      events.push_back({r.name, ReplicaEvent::Type::kRunning, std::nullopt,
+                        "re-attached after a restart of the control service"});
     }
-    // Ended ones are noticed by the next Reconcile through their exit files.
+    // Ended ones are reported by the next Poll, from their exit files.
   }
-  if (job.state == JobState::kRunning || live) {
+  if (job.state == JobState::kRunning || !events.empty()) {
     Reservation mine;
-    const JobSpec expanded = ExpandJob(job.spec, options_.parasol_binary);
-    const Resources need = JobTotal(expanded);
+    const Resources need = JobTotal(ExpandJob(job.spec, options_.parasol_binary));
     mine.cpu = need.cpu;
     mine.memory = need.memory_bytes;
-    for (const auto& r : job.replicas)
+    for (const auto& r : job.replicas) {
       mine.gpus.insert(mine.gpus.end(), r.gpus.begin(), r.gpus.end());
-    reserved_[job.name()] = mine;
+      // Held again where it can be: a replica listening without SO_REUSEPORT keeps its port
+      // taken anyway while it runs.
+      if (auto port = HeldPort::Hold(r.port); port.ok()) mine.ports.push_back(*std::move(port));
+    }
+    reserved_[job.name()] = std::move(mine);
   }
-  (void)now;
+  return events;
 }
 
-std::vector<MetricPoint> LocalBackend::CollectMetrics(JobRecord& job, double now) {
+CollectedMetrics LocalBackend::CollectMetrics(JobRecord& job, double now) {
   constexpr size_t kMaxChunk = 1 << 20;
-  std::vector<MetricPoint> out;
+  CollectedMetrics out;
   for (auto& r : job.replicas) {
     // One file per replica: the built-in trainer and workers append to it like any command.
     const std::string file = MetricsPath(job.name(), r.name);
@@ -439,7 +372,8 @@ std::vector<MetricPoint> LocalBackend::CollectMetrics(JobRecord& job, double now
     if (parsed.consumed == 0) continue;
     r.metrics_offsets[file] = offset + parsed.consumed;
     r.metrics_bad_lines += parsed.bad_lines;
-    out.insert(out.end(), parsed.points.begin(), parsed.points.end());
+    out.advanced = true;
+    out.points.insert(out.points.end(), parsed.points.begin(), parsed.points.end());
   }
   return out;
 }
@@ -467,7 +401,7 @@ absl::StatusOr<std::string> LocalBackend::ReadLog(const JobRecord& job, const st
 }
 
 absl::Status LocalBackend::Remove(const JobRecord& job) {
-  Release(job.name());
+  Release(job);
   std::error_code ec;
   fs::remove_all(JobDir(job.name()), ec);
   if (ec)

@@ -2,10 +2,10 @@
 
 #include <signal.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "common/log.h"
 #include "common/subprocess.h"
 
 namespace parasol::control {
@@ -20,7 +20,7 @@ int RunReplicaShim(const std::string& exit_file, const std::vector<std::string>&
   if (child.ok()) {
     code = (*child)->Wait();
   } else {
-    std::fprintf(stderr, "parasol: error: %s\n", std::string(child.status().message()).c_str());
+    log::Error("parasol: error: {}", std::string(child.status().message()));
   }
   const std::string tmp = exit_file + ".tmp";
   {
