@@ -11,12 +11,12 @@
 #include "absl/strings/str_split.h"
 #include "cli/exit_codes.h"
 #include "common/allocator.h"
+#include "common/cluster_spec.h"
 #include "common/status_macros.h"
 #include "distributed/worker.h"
 #include "model/model_dir.h"
 #include "predict/input_spec.h"
 #include "ps/checkpoint.h"
-#include "ps/cluster_spec.h"
 #include "ps/grpc_server.h"
 #include "ps/grpc_transport.h"
 #include "ps/ps_node_builder.h"
@@ -146,9 +146,9 @@ int RunPsWorker(const PsWorkerFlags& f) {
       return Fail(kExitUsage, absl::StrCat(kClusterEnv, ": task.type is '", spec.task_type,
                                            "', but this is a worker"));
     }
-    servers = spec.servers;
+    servers = spec.servers();
     options.worker_index = spec.task_index;
-    options.num_workers = static_cast<int>(spec.workers.size());
+    options.num_workers = static_cast<int>(spec.workers().size());
   }
   if (servers.empty()) {
     return Fail(kExitUsage, absl::StrCat("no servers: give --servers or set ", kClusterEnv));
@@ -239,10 +239,10 @@ absl::StatusOr<PsNodeOptions> PsNodeOptionsFromFlags(const PsServerFlags& flags,
           kClusterEnv, ": task.type is '", spec.task_type, "', but this is a parameter server"));
     }
     if (f.listen_flag == nullptr || f.listen_flag->count() == 0) {
-      f.listen = spec.servers[spec.task_index];
+      f.listen = spec.servers()[spec.task_index];
     }
     f.shard = spec.task_index;
-    f.num_shards = static_cast<int>(spec.servers.size());
+    f.num_shards = static_cast<int>(spec.servers().size());
   }
   *listen = f.listen;
   PsNodeOptions options;

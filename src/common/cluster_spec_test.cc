@@ -1,0 +1,112 @@
+#include "common/cluster_spec.h"
+
+#include "gtest/gtest.h"
+
+namespace parasol {
+namespace {
+
+// What the parameter servers and workers read (moved from ps/cluster_spec_test.cc).
+
+TEST(ClusterSpecTest, ReadsServersWorkersAndTask) {
+  auto spec = ParseClusterSpec(
+      R"({"cluster": {"ps": ["ps-0.job:9100", "ps-1.job:9100"], "worker": ["w-0.job:9200"]},
+          "task": {"type": "worker", "index": 0}})");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->servers(), (std::vector<std::string>{"ps-0.job:9100", "ps-1.job:9100"}));
+  EXPECT_EQ(spec->workers().size(), 1u);
+  EXPECT_EQ(spec->task_type, "worker");
+  EXPECT_EQ(spec->task_index, 0);
+}
+
+TEST(ClusterSpecTest, ErrorsNameTheField) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"[]", "(document)"},
+      {R"({"task": {"type": "ps", "index": 0}})", "cluster:"},
+      {R"({"cluster": {"ps": []}, "task": {"type": "ps", "index": 0}})", "cluster.ps:"},
+      {R"({"cluster": {"ps": ["nohost"]}, "task": {"type": "ps", "index": 0}})",
+       "cluster.ps[0]: 'nohost' is not host:port"},
+      {R"({"cluster": {"ps": ["a:1"]}, "task": {"type": "chief", "index": 0}})", "task.type"},
+      {R"({"cluster": {"ps": ["a:1"]}, "task": {"type": "ps", "index": 1}})",
+       "task.index: 1 is not in [0, 1)"},
+      {R"({"cluster": {"ps": ["a:1"]}, "task": {"type": "worker", "index": 0}})",
+       "task.index: 0 is not in [0, 0)"},
+  };
+  for (const auto& [text, want] : cases) {
+    auto spec = ParseClusterSpec(text);
+    ASSERT_FALSE(spec.ok()) << text;
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(spec.status().message().find(want), std::string::npos) << spec.status();
+    EXPECT_NE(spec.status().message().find("PARASOL_CLUSTER"), std::string::npos);
+  }
+}
+
+// What the control plane writes (moved from control/cluster_spec_test.cc).
+
+TEST(ClusterSpecTest, TfConfigIsExactlyTensorFlowsFormat) {
+  const ClusterAddresses cluster = {{"worker", {"h0:2222", "h1:2222"}}, {"ps", {"h:2222"}}};
+  // The form training-operator's tests expect: roles sorted, lists by index, no spaces.
+  EXPECT_EQ(TfConfigJson(cluster, "worker", 0),
+            R"({"cluster":{"ps":["h:2222"],"worker":["h0:2222","h1:2222"]},)"
+            R"("task":{"type":"worker","index":0},"environment":"cloud"})");
+  EXPECT_EQ(ParasolClusterJson("hello", cluster, "ps", 0),
+            R"({"job":"hello","cluster":{"ps":["h:2222"],"worker":["h0:2222","h1:2222"]},)"
+            R"("task":{"type":"ps","index":0,"address":"h:2222"}})");
+}
+
+// The two ends agree: what the control plane writes for each replica, a server or worker reads
+// back as the same spec, in both forms.
+
+TEST(ClusterSpecTest, WhatControlWritesPsReadsBackIdentically) {
+  const ClusterAddresses cluster = {{"ps", {"ps-0.j:9100", "ps-1.j:9100"}},
+                                    {"worker", {"w-0.j:9200", "w-1.j:9200", "w-2.j:9200"}},
+                                    {"chief", {"c-0.j:9300"}}};
+  for (const auto& [role, count] : {std::pair<std::string, int>{"ps", 2}, {"worker", 3}}) {
+    for (int index = 0; index < count; ++index) {
+      const ClusterSpec want{"train-1", cluster, role, index};
+      auto parasol = ParseClusterSpec(ParasolClusterJson("train-1", cluster, role, index));
+      ASSERT_TRUE(parasol.ok()) << parasol.status();
+      EXPECT_EQ(*parasol, want) << role << index;
+      EXPECT_EQ(ParasolClusterJson(*parasol), ParasolClusterJson("train-1", cluster, role, index));
+
+      // TF_CONFIG carries no job name; everything else is the same.
+      auto tf = ParseClusterSpec(TfConfigJson(cluster, role, index));
+      ASSERT_TRUE(tf.ok()) << tf.status();
+      EXPECT_EQ(*tf, (ClusterSpec{"", cluster, role, index})) << role << index;
+      EXPECT_EQ(TfConfigJson(*tf), TfConfigJson(cluster, role, index));
+      EXPECT_EQ(tf->servers(), cluster.at("ps"));
+      EXPECT_EQ(tf->workers(), cluster.at("worker"));
+    }
+  }
+}
+
+TEST(ClusterSpecTest, TemplatesLeaveTheIndexToTheExpression) {
+  const ClusterAddresses cluster = {{"ps", {"h:1"}}, {"worker", {"w:2"}}};
+  EXPECT_EQ(TfConfigTemplate(cluster, "worker", "$(I)"),
+            R"({"cluster":{"ps":["h:1"],"worker":["w:2"]},)"
+            R"("task":{"type":"worker","index":$(I)},"environment":"cloud"})");
+  EXPECT_EQ(ParasolClusterTemplate("j", cluster, "ps", "$(I)"),
+            R"({"job":"j","cluster":{"ps":["h:1"],"worker":["w:2"]},)"
+            R"("task":{"type":"ps","index":$(I)}})");
+  // Expanded, the template is the spec of that replica.
+  std::string expanded = ParasolClusterTemplate("j", cluster, "worker", "$(I)");
+  expanded.replace(expanded.find("$(I)"), 4, "0");
+  auto spec = ParseClusterSpec(expanded);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(*spec, (ClusterSpec{"j", cluster, "worker", 0}));
+}
+
+TEST(ClusterSpecTest, EveryRoleMustHoldAddresses) {
+  auto spec = ParseClusterSpec(
+      R"({"cluster": {"ps": ["a:1"], "chief": ["nohost"]}, "task": {"type": "ps", "index": 0}})");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("cluster.chief[0]: 'nohost' is not host:port"),
+            std::string::npos)
+      << spec.status();
+  spec = ParseClusterSpec(R"({"job": 3, "cluster": {"ps": ["a:1"]},
+                              "task": {"type": "ps", "index": 0}})");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("job: expected a string"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace parasol

@@ -1,0 +1,80 @@
+#include "transform/transform_config.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace parasol::transform {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(TransformConfigTest, YamlReadsEveryTypeIntoSpecs) {
+  auto specs = ParseYamlTransforms(
+      "model: lr\n"
+      "transforms:\n"
+      "  - {type: piecewise, field: tenure, boundaries: [6, 12.5]}\n"
+      "  - {type: pickcat, field: payment, keep: [card]}\n"
+      "  - {type: normalize, field: monthly, method: minmax}\n"
+      "  - {type: combinehash, fields: [contract, payment], name: cp}\n",
+      "model.yaml");
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  ASSERT_EQ(specs->size(), 4u);
+  const std::vector<TransformSpec>& s = *specs;
+  EXPECT_EQ(s[0].type, TransformType::kPiecewise);
+  EXPECT_EQ(s[0].where, "model.yaml:3: transforms[0]");
+  EXPECT_THAT(s[0].boundaries, ElementsAre(6, 12.5));
+  EXPECT_EQ(s[1].other, kDefaultOther);
+  EXPECT_THAT(s[1].keep, ElementsAre("card"));
+  EXPECT_EQ(s[2].method, NormalizeMethod::kMinmax);
+  EXPECT_FALSE(s[2].stats.has_value());
+  EXPECT_EQ(s[3].type, TransformType::kCombinehash);
+  EXPECT_THAT(s[3].fields, ElementsAre("contract", "payment"));
+  EXPECT_EQ(s[3].name, "cp");
+}
+
+TEST(TransformConfigTest, YamlChecksShapesNotTheSchema) {
+  // An unknown field is the plan's business; the reader takes it as written.
+  auto specs = ParseYamlTransforms("transforms: [{type: pickcat, field: nope, keep: [x]}]\n", "m");
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  EXPECT_EQ((*specs)[0].field, "nope");
+  auto bad = ParseYamlTransforms("transforms: [{type: pickcat, field: f, keep: x}]\n", "m");
+  EXPECT_THAT(bad.status().message(), HasSubstr("m:1: transforms[0] (pickcat, field 'f'): keep"));
+}
+
+TEST(TransformConfigTest, JsonWriteThenReadGivesTheSameConfig) {
+  Schema schema;
+  schema.label = "y";
+  schema.numeric = {"x"};
+  schema.categorical = {"a", "b"};
+  std::vector<TransformSpec> specs(2);
+  specs[0].type = TransformType::kNormalize;
+  specs[0].field = "x";
+  specs[0].method = NormalizeMethod::kMinmax;
+  specs[0].stats = NormalizeStats{3, -1, 2, 0.5, 1.25};
+  specs[1].type = TransformType::kDescartes;
+  specs[1].fields = {"a", "b"};
+  specs[1].name = "ab";
+  const std::vector<std::string> fields = {"x", "a", "b", "ab"};
+  const std::string json = PipelineConfigToJson(7, schema, specs, fields);
+
+  auto config = PipelineConfigFromJson(json);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->hash_bits, 7);
+  EXPECT_EQ(config->schema.categorical, schema.categorical);
+  ASSERT_TRUE(config->fields.ok());
+  EXPECT_EQ(*config->fields, fields);
+  ASSERT_EQ(config->transforms.size(), 2u);
+  const TransformSpec& n = config->transforms[0];
+  ASSERT_TRUE(n.stats.has_value());
+  EXPECT_EQ(n.stats->count, 3);
+  EXPECT_EQ(n.stats->stddev, 1.25);
+  EXPECT_EQ(n.where, "pipeline JSON: transforms[0]");
+  EXPECT_EQ(config->transforms[1].name, "ab");
+  EXPECT_EQ(
+      PipelineConfigToJson(config->hash_bits, config->schema, config->transforms, *config->fields),
+      json);
+}
+
+}  // namespace
+}  // namespace parasol::transform
