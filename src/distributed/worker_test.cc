@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -233,8 +234,8 @@ TEST_F(InProcessJobTest, BspAndSspBoundTheClockSpreadAtServerZero) {
 
 TEST_F(InProcessJobTest, AspNeverWaitsForASlowWorker) {
   StartServers("");
-  std::promise<void> worker0_done;
-  std::shared_future<void> done = worker0_done.get_future().share();
+  std::promise<void> held, release;
+  std::shared_future<void> released = release.get_future().share();
   auto run = [&](int worker) {
     WorkerOptions options;
     options.train = config_;
@@ -242,24 +243,31 @@ TEST_F(InProcessJobTest, AspNeverWaitsForASlowWorker) {
     options.worker_index = worker;
     options.num_workers = 2;
     if (worker == 1) {
-      // Worker 1 stops at its first recorded clock until worker 0 has finished everything.
-      options.after_clock = [done](int64_t) {
-        done.wait();
+      // Worker 1 stops at its first recorded clock until the test releases it.
+      options.after_clock = [&held, released, first = true](int64_t) mutable {
+        if (first) {
+          first = false;
+          held.set_value();
+          released.wait();
+        }
         return absl::OkStatus();
       };
     }
     return RunWorker(options, prepared_.input, prepared_.spec, *transport_);
   };
   auto slow = std::async(std::launch::async, run, 1);
+  ASSERT_EQ(held.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  // Worker 0 trains its whole share while worker 1 is held.
   auto fast = run(0);
-  ASSERT_TRUE(fast.ok()) << fast.status();
   auto clocks = WorkerClocks(*transport_);
+  release.set_value();
+  const auto slow_run = slow.get();
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  ASSERT_TRUE(slow_run.ok()) << slow_run.status();
   ASSERT_TRUE(clocks.ok());
   ASSERT_EQ(clocks->size(), 2u);
   EXPECT_EQ((*clocks)[0], -1);              // finished...
-  EXPECT_EQ((*clocks)[1], kAspClockEvery);  // ...while worker 1 is held at its first clock
-  worker0_done.set_value();
-  ASSERT_TRUE(slow.get().ok());
+  EXPECT_EQ((*clocks)[1], kAspClockEvery);  // ...while worker 1 was held at its first clock
 }
 
 }  // namespace
