@@ -529,6 +529,49 @@ TEST_F(ControlCliTest, KilledTrainingWorkerResumesItsShare) {
   EXPECT_GT(std::stoll(log.substr(resumed + 32)), 0) << log;
 }
 
+// A killed parameter server of a kind-train job restarts from the job's newest checkpoint
+// (worker 0 checkpoints on train.checkpointEvery; the server's --restore-latest), not from its
+// initial weights.
+TEST_F(ControlCliTest, KilledParameterServerRestartsFromTheJobsCheckpoint) {
+  const std::string d = dir_.string();
+  ASSERT_EQ(
+      RunParasol("gen --rows 4000 --features 8 --vocab 2000 --seed 6 --out " + d + "/c.svm").code,
+      0);
+  const std::string spec = "name: ckpt\nkind: train\nworkingDir: " + d +
+                           "\nrestartPolicy: OnFailure\nbackoffLimit: 2\n"
+                           "train:\n  servers: 2\n  workers: 1\n  checkpointEvery: \"50\"\n"
+                           "  args: {train: c.svm, out: cmodel, epochs: 100, batch-size: 64}\n";
+  ASSERT_EQ(Job("submit -f " + WriteSpec("ckpt.yaml", spec)).code, 0);
+  const fs::path latest = dir_ / "cmodel/checkpoints/LATEST";
+  const std::vector<std::string> ps1 = {"PARASOL_REPLICA=ps-1"};
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 1500; ++i) {  // until worker 0 has written a checkpoint
+    if (fs::exists(latest)) {
+      pids = ProcessesWith(ps1, "ps server");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(pids.size(), 1u) << Job("logs ckpt --replica worker-0").out;
+  ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+
+  WaitForState("ckpt", "Succeeded");
+  const json job = WaitForState("ckpt", "Stopped", "ps-0");
+  EXPECT_EQ(Replica(job, "ps-1")["restarts"], 1) << job.dump();
+  EXPECT_EQ(Replica(job, "ps-0")["restarts"], 0);
+  EXPECT_TRUE(fs::exists(dir_ / "cmodel" / "manifest.json"));
+  const std::string log = Job("logs ckpt --replica ps-1").out;
+  const size_t restart = log.find("--- parasol: restart 1 of ps-1 ---");
+  ASSERT_NE(restart, std::string::npos) << log;
+  const size_t restored = log.find("ps server: restored ", restart);
+  ASSERT_NE(restored, std::string::npos) << log;
+  EXPECT_NE(log.find("(shard 1 of 2) from cmodel/checkpoints/ckpt-", restored), std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("ps server: restored "), restored) << "restored before it was killed";
+  EXPECT_NE(Job("logs ckpt --replica worker-0").out.find("worker 0: checkpoint "),
+            std::string::npos);
+}
+
 // kind serve: a model server on the replica's own port, kept running (restarted when killed, on
 // the same port) until the job is stopped.
 TEST_F(ControlCliTest, ServeJobRunsAModelServerUntilStoppedAndRestartsIt) {

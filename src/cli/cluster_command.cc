@@ -19,6 +19,7 @@
 #include "cli/exit_codes.h"
 #include "cli/ps_command.h"
 #include "common/subprocess.h"
+#include "distributed/checkpoint_schedule.h"
 #include "distributed/worker.h"
 #include "predict/input_spec.h"
 #include "ps/checkpoint.h"
@@ -66,31 +67,6 @@ void AddClusterCommand(CLI::App& app, ClusterFlags& f) {
 
 namespace {
 
-// When the launcher checkpoints: every `seconds` of wall time or every `steps` worker batches.
-struct CheckpointSchedule {
-  double seconds = 0;
-  int64_t steps = 0;
-  bool enabled() const { return seconds > 0 || steps > 0; }
-};
-
-absl::StatusOr<CheckpointSchedule> ParseSchedule(const std::string& text) {
-  CheckpointSchedule schedule;
-  if (text.empty()) return schedule;
-  const bool in_seconds = text.back() == 's';
-  const std::string number = in_seconds ? text.substr(0, text.size() - 1) : text;
-  bool ok;
-  if (in_seconds) {
-    ok = absl::SimpleAtod(number, &schedule.seconds) && schedule.seconds > 0;
-  } else {
-    ok = absl::SimpleAtoi(number, &schedule.steps) && schedule.steps > 0;
-  }
-  if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--checkpoint-every: '", text, "' is neither seconds ('30s') nor batches ('500')"));
-  }
-  return schedule;
-}
-
 // Options of `parasol cluster` that are not passed on to workers (the launcher writes --out).
 bool IsLauncherOption(const std::string& arg) {
   for (const char* name : {"--servers", "--workers", "--checkpoint-every", "--checkpoint-dir",
@@ -113,7 +89,7 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
     return Fail(kExitUsage,
                 "the averaged perceptron trains on one machine only (use parasol train)");
   }
-  auto schedule = ParseSchedule(f.checkpoint_every);
+  auto schedule = ParseCheckpointSchedule(f.checkpoint_every, "--checkpoint-every");
   if (!schedule.ok()) return Fail(kExitUsage, schedule.status());
   if (f.keep_checkpoints < 0) {
     return Fail(kExitUsage,
@@ -204,7 +180,7 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
   // The launcher checkpoints through its own short-retry connection to the servers. It is
   // closed before the servers stop: a channel to a dead server makes gRPC's shutdown linger.
   std::unique_ptr<GrpcTransport> control;
-  std::unique_ptr<CheckpointCoordinator> checkpoints;
+  std::unique_ptr<ScheduledCheckpoints> checkpoints;
   auto stop_all = [&] {
     checkpoints.reset();
     control.reset();
@@ -231,26 +207,13 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
       return Fail(kExitRuntime,
                   absl::StrCat("cannot create ", checkpoint_root, ": ", ec.message()));
     }
-    checkpoints = std::make_unique<CheckpointCoordinator>(
-        checkpoint_root, BuildManifest(*spec, opt, *input, 0, "{\"checkpoint\": true}"),
-        control.get(), /*full_every=*/10, f.keep_checkpoints);
+    checkpoints = std::make_unique<ScheduledCheckpoints>(
+        *schedule,
+        std::make_unique<CheckpointCoordinator>(
+            checkpoint_root, BuildManifest(*spec, opt, *input, 0, "{\"checkpoint\": true}"),
+            control.get(), /*full_every=*/10, f.keep_checkpoints),
+        control.get(), "cluster");
   }
-  auto take_checkpoint = [&] {
-    auto dir = checkpoints->Take();
-    if (dir.ok()) {
-      std::fprintf(stderr, "cluster: checkpoint %s\n", dir->c_str());
-    } else {  // the job goes on; the latest whole checkpoint stays what it was
-      std::fprintf(stderr, "cluster: checkpoint failed: %s\n", dir.status().ToString().c_str());
-    }
-    return dir.ok();
-  };
-  auto next_checkpoint = std::chrono::steady_clock::now() +
-                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                             std::chrono::duration<double>(schedule->seconds));
-  auto next_poll = std::chrono::steady_clock::now();
-  std::vector<int64_t> batches_seen(f.workers, 0);
-  int64_t batches_at_checkpoint = 0;
-
   // Wait for every worker. A worker killed by a signal is restarted and resumes its share; a
   // killed server is restarted from the latest checkpoint. Anything else stops the job.
   int remaining = f.workers;
@@ -260,24 +223,7 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
     if (pid < 0) break;
     if (pid == 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      const auto now = std::chrono::steady_clock::now();
-      if (checkpoints && schedule->seconds > 0 && now >= next_checkpoint) {
-        take_checkpoint();
-        next_checkpoint = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                    std::chrono::duration<double>(schedule->seconds));
-      }
-      if (checkpoints && schedule->steps > 0 && now >= next_poll) {
-        next_poll = now + std::chrono::milliseconds(200);
-        auto clocks = WorkerClocks(*control);
-        int64_t total = 0;
-        for (size_t w = 0; clocks.ok() && w < clocks->size() && w < batches_seen.size(); ++w) {
-          batches_seen[w] = std::max(batches_seen[w], (*clocks)[w]);
-        }
-        for (int64_t b : batches_seen) total += b;
-        if (total - batches_at_checkpoint >= schedule->steps && take_checkpoint()) {
-          batches_at_checkpoint = total;
-        }
-      }
+      if (checkpoints) checkpoints->Tick();
       continue;
     }
     for (int w = 0; w < f.workers; ++w) {
@@ -323,7 +269,7 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
       }
     }
   }
-  if (checkpoints) take_checkpoint();
+  if (checkpoints) checkpoints->TakeNow();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   absl::Status written;

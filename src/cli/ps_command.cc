@@ -13,6 +13,7 @@
 #include "common/allocator.h"
 #include "common/cluster_spec.h"
 #include "common/status_macros.h"
+#include "distributed/checkpoint_schedule.h"
 #include "distributed/worker.h"
 #include "model/model_dir.h"
 #include "predict/input_spec.h"
@@ -70,6 +71,10 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsChec
   server->add_option("--num-shards", f.num_shards, "Number of servers (default 1)");
   server->add_flag("--restore-clocks", f.restore_clocks,
                    "Also take the worker clocks of --restore (resuming the same job)");
+  server->add_flag("--restore-latest", f.restore_latest,
+                   "Without --restore: start from the newest whole checkpoint under "
+                   "--checkpoint-dir when there is one, worker clocks included (a restarted "
+                   "server of a running job)");
   server->add_option(
       "train-flags", f.train_args,
       "After '--': the job's training flags as its workers get them (--config, --train, "
@@ -93,6 +98,15 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsChec
   worker->add_option("--retry-seconds", w.retry_seconds,
                      "How long a call waits for an unavailable server, e.g. one being restarted "
                      "(default 60)");
+  worker->add_option("--checkpoint-every", w.checkpoint_every,
+                     "Worker 0 checkpoints the servers every N seconds ('30s') or N worker "
+                     "batches ('500'), and once at the end (a job without `parasol cluster`); "
+                     "other workers ignore it");
+  worker->add_option("--checkpoint-dir", w.checkpoint_dir,
+                     "The servers' --checkpoint-dir (where the manifests and LATEST go)");
+  worker->add_option("--keep-checkpoints", w.keep_checkpoints,
+                     "Keep the newest N whole checkpoints (and what their deltas build on); 0: "
+                     "all (default 5)");
   AddTrainOptions(worker, w.train, /*out_required=*/false);  // --out: worker 0 writes the model
 
   auto* checkpoint = ps->add_subcommand(
@@ -122,6 +136,37 @@ int RunPsCheckpoint(const PsCheckpointFlags& f) {
   std::printf("%s\n", dir->c_str());
   return kExitOk;
 }
+
+namespace {
+
+// Worker 0's checkpoint schedule from --checkpoint-every/--checkpoint-dir; null when it does not
+// checkpoint (other workers, or no schedule).
+absl::StatusOr<std::unique_ptr<ScheduledCheckpoints>> WorkerCheckpoints(
+    const PsWorkerFlags& f, const WorkerOptions& options, const InputSpec& input,
+    const ModelSpec& spec, PsTransport& transport) {
+  ASSIGN_OR_RETURN(const CheckpointSchedule schedule,
+                   ParseCheckpointSchedule(f.checkpoint_every, "--checkpoint-every"));
+  if (!schedule.enabled() || options.worker_index != 0) {
+    return std::unique_ptr<ScheduledCheckpoints>();
+  }
+  if (f.checkpoint_dir.empty()) {
+    return absl::InvalidArgumentError("--checkpoint-every needs --checkpoint-dir");
+  }
+  if (f.keep_checkpoints < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--keep-checkpoints must be >= 0, got ", f.keep_checkpoints));
+  }
+  return std::make_unique<ScheduledCheckpoints>(
+      schedule,
+      std::make_unique<CheckpointCoordinator>(
+          f.checkpoint_dir,
+          BuildManifest(spec, options.train.resolved_optimizer(), input, 0,
+                        "{\"checkpoint\": true}"),
+          &transport, /*full_every=*/10, f.keep_checkpoints),
+      &transport, "worker 0");
+}
+
+}  // namespace
 
 int RunPsWorker(const PsWorkerFlags& f) {
   KeepLargeBuffersMapped();
@@ -158,6 +203,14 @@ int RunPsWorker(const PsWorkerFlags& f) {
   if (!prepared.ok()) return Fail(kExitRuntime, prepared.status());
   const auto& [input, spec] = *prepared;
   GrpcTransport transport(servers, f.retry_seconds);
+  auto checkpoints = WorkerCheckpoints(f, options, input, spec, transport);
+  if (!checkpoints.ok()) return Fail(kExitUsage, checkpoints.status());
+  if (*checkpoints != nullptr) {
+    options.after_clock = [&](int64_t) {
+      (*checkpoints)->Tick();
+      return absl::OkStatus();
+    };
+  }
   auto summary = RunWorker(options, input, spec, transport);
   if (!summary.ok()) return Fail(kExitRuntime, summary.status());
   if (summary->resumed_after > 0) {
@@ -171,10 +224,16 @@ int RunPsWorker(const PsWorkerFlags& f) {
                                                     *summary->valid_auc, *summary->valid_logloss)
                                         .c_str()
                                   : "");
-  if (options.train.out_dir.empty() || options.worker_index != 0) return kExitOk;
-  // Worker 0 is the chief of a job without a launcher: it writes the model once all finished.
+  if (options.worker_index != 0) return kExitOk;
+  if (options.train.out_dir.empty()) {
+    if (*checkpoints != nullptr) (*checkpoints)->TakeNow();
+    return kExitOk;
+  }
+  // Worker 0 is the chief of a job without a launcher: it writes the model once all finished
+  // (after a last checkpoint when it checkpoints).
   const absl::Status all = WaitForWorkers(transport, options.num_workers, 24 * 3600);
   if (!all.ok()) return Fail(kExitRuntime, all);
+  if (*checkpoints != nullptr) (*checkpoints)->TakeNow();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const absl::Status written =
@@ -273,6 +332,7 @@ absl::StatusOr<PsNodeOptions> PsNodeOptionsFromFlags(const PsServerFlags& flags,
   options.shard = f.shard;
   options.num_shards = f.num_shards;
   options.restore_clocks = f.restore_clocks;
+  options.restore_latest = f.restore_latest;
   return options;
 }
 

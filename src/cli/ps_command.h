@@ -25,6 +25,7 @@ struct PsServerFlags {
   std::string checkpoint_dir, restore;
   int shard = 0, num_shards = 1;
   bool restore_clocks = false;
+  bool restore_latest = false;  // start from LATEST under checkpoint_dir when there is one
   // The job's training flags (after "--"), as its workers get them: when given, they decide the
   // model and optimizer (config file, FFM fields from the schema) instead of --model, --k, ...
   std::vector<std::string> train_args;
@@ -39,6 +40,10 @@ struct PsWorkerFlags {
   int worker_index = 0, num_workers = 1;
   bool resume = false;        // skip the batches server 0 says this worker already finished
   double retry_seconds = 60;  // how long calls wait for an unavailable server
+  // Worker 0 checkpoints the servers (a job without a launcher): "30s", "500" (worker batches).
+  std::string checkpoint_every;
+  std::string checkpoint_dir;  // the servers' --checkpoint-dir
+  int keep_checkpoints = 5;
 };
 
 struct PsCheckpointFlags {

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -183,8 +184,20 @@ std::vector<std::pair<std::string, std::string>> ParseArgs(
   return flags;
 }
 
+// "500" (worker batches, > 0) or "30s" / "2.5s" (seconds, > 0): what `ps worker
+// --checkpoint-every` accepts.
+bool IsCheckpointEvery(const std::string& text) {
+  const bool seconds = !text.empty() && text.back() == 's';
+  const std::string number = seconds ? text.substr(0, text.size() - 1) : text;
+  const std::string allowed = seconds ? "0123456789." : "0123456789";
+  return !number.empty() && number.find_first_not_of(allowed) == std::string::npos &&
+         number.find_first_not_of("0.") != std::string::npos &&
+         std::count(number.begin(), number.end(), '.') <= 1 && number != ".";
+}
+
 TrainSpec ParseTrain(const YAML::Node& node) {
-  CheckKeys(node, "train", {"servers", "workers", "args"});
+  CheckKeys(node, "train",
+            {"servers", "workers", "args", "checkpointEvery", "checkpointDir", "keepCheckpoints"});
   TrainSpec t;
   if (node["servers"]) {
     t.servers = static_cast<int>(
@@ -208,7 +221,32 @@ TrainSpec ParseTrain(const YAML::Node& node) {
                        {{"checkpoint-every", "checkpoint-dir", "restore", "max-restarts",
                          "worker-index", "num-workers", "resume", "retry-seconds"},
                         "not a training flag (a parameter-server launcher option; restarts follow "
-                        "restartPolicy and backoffLimit)"}});
+                        "restartPolicy and backoffLimit; checkpoints: train.checkpointEvery)"}});
+  if (node["checkpointEvery"]) {
+    t.checkpoint_every = Scalar(node["checkpointEvery"], "train.checkpointEvery");
+    if (!IsCheckpointEvery(t.checkpoint_every)) {
+      Bad(node["checkpointEvery"], "train.checkpointEvery",
+          "expected seconds (\"30s\") or worker batches (\"500\")");
+    }
+    if (t.servers == 0) {
+      Bad(node["checkpointEvery"], "train.checkpointEvery",
+          "checkpoints are of parameter servers: needs train.servers >= 1");
+    }
+  }
+  if (node["checkpointDir"]) {
+    t.checkpoint_dir = Scalar(node["checkpointDir"], "train.checkpointDir");
+  } else if (!t.checkpoint_every.empty()) {
+    const auto out = std::find_if(t.flags.begin(), t.flags.end(),
+                                  [](const auto& f) { return f.first == "out"; });
+    if (out == t.flags.end()) {
+      Bad(node, "train.checkpointDir", "required with checkpointEvery when args has no out");
+    }
+    t.checkpoint_dir = out->second + "/checkpoints";
+  }
+  if (node["keepCheckpoints"]) {
+    t.keep_checkpoints = static_cast<int>(Integer(node["keepCheckpoints"], "train.keepCheckpoints",
+                                                  0, "expected a whole number >= 0 (0: all)"));
+  }
   return t;
 }
 
@@ -412,6 +450,11 @@ std::string JobSpecToJson(const JobSpec& spec) {
     ordered_json args = ordered_json::object();
     for (const auto& [flag, value] : spec.train.flags) args[flag] = value;
     j["train"] = {{"servers", spec.train.servers}, {"workers", spec.train.workers}, {"args", args}};
+    if (!spec.train.checkpoint_every.empty()) {
+      j["train"]["checkpointEvery"] = spec.train.checkpoint_every;
+      j["train"]["checkpointDir"] = spec.train.checkpoint_dir;
+      j["train"]["keepCheckpoints"] = spec.train.keep_checkpoints;
+    }
   } else if (spec.kind == JobKind::kServe) {
     ordered_json args = ordered_json::object();
     for (const auto& [flag, value] : spec.serve.flags) args[flag] = value;
@@ -476,8 +519,18 @@ JobSpec ExpandJob(const JobSpec& spec, const std::string& parasol_binary) {
   // share of the data (by task index); worker 0 writes the model once all have finished.
   // Workers always resume: at a first start server 0 records no batches for them, so it is a
   // no-op, and a restarted worker (any backend restarts the same command) skips what it did.
-  out.replicas = {role("ps", spec.train.servers, {"ps", "server", "--"}),
-                  role("worker", spec.train.workers, {"ps", "worker", "--resume"})};
+  std::vector<std::string> server = {"ps", "server"}, worker = {"ps", "worker", "--resume"};
+  if (!spec.train.checkpoint_every.empty()) {
+    // Worker 0 checkpoints; a restarted server starts from the newest checkpoint.
+    const std::string& dir = spec.train.checkpoint_dir;
+    server.insert(server.end(), {"--checkpoint-dir", dir, "--restore-latest"});
+    worker.insert(worker.end(),
+                  {"--checkpoint-every", spec.train.checkpoint_every, "--checkpoint-dir", dir,
+                   "--keep-checkpoints", std::to_string(spec.train.keep_checkpoints)});
+  }
+  server.push_back("--");
+  out.replicas = {role("ps", spec.train.servers, server),
+                  role("worker", spec.train.workers, worker)};
   return out;
 }
 

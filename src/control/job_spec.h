@@ -46,6 +46,12 @@ struct TrainSpec {
   int servers = 0;
   int workers = 1;
   std::vector<std::pair<std::string, std::string>> flags;
+  // Distributed jobs: worker 0 checkpoints the servers every "30s" or "500" worker batches into
+  // `checkpoint_dir` (default ARGS.out/checkpoints), keeping the newest `keep_checkpoints`; a
+  // restarted server starts from the newest one (`ps server --restore-latest`). Empty: none.
+  std::string checkpoint_every;
+  std::string checkpoint_dir;
+  int keep_checkpoints = 5;
   bool operator==(const TrainSpec&) const = default;
 };
 

@@ -101,6 +101,57 @@ TEST(JobSpecTest, TrainKindExpandsToTheBuiltInTrainer) {
   EXPECT_FALSE(IsDistributed(one));
 }
 
+TEST(JobSpecTest, TrainCheckpointsExpandToWorkerZerosScheduleAndRestoringServers) {
+  auto spec = ParseJobSpec(
+      "name: t\nkind: train\ntrain: {servers: 2, workers: 2, checkpointEvery: 30s,\n"
+      "  keepCheckpoints: 2, args: {train: a.svm, out: m}}\n",
+      "t.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->train.checkpoint_dir, "m/checkpoints");  // under args.out unless given
+  const JobSpec expanded = ExpandJob(*spec, "/bin/parasol");
+  ASSERT_EQ(expanded.replicas.size(), 2u);
+  EXPECT_EQ(
+      expanded.replicas[0].command,
+      (std::vector<std::string>{"/bin/parasol", "ps", "server", "--checkpoint-dir", "m/checkpoints",
+                                "--restore-latest", "--", "--train", "a.svm", "--out", "m"}));
+  EXPECT_EQ(
+      expanded.replicas[1].command,
+      (std::vector<std::string>{"/bin/parasol", "ps", "worker", "--resume", "--checkpoint-every",
+                                "30s", "--checkpoint-dir", "m/checkpoints", "--keep-checkpoints",
+                                "2", "--train", "a.svm", "--out", "m"}));
+  auto again = ParseJobSpec(JobSpecToJson(*spec), "json");
+  ASSERT_TRUE(again.ok()) << again.status() << JobSpecToJson(*spec);
+  EXPECT_EQ(*again, *spec);
+
+  auto dir = ParseJobSpec(
+      "name: t\nkind: train\ntrain: {servers: 1, checkpointEvery: \"500\", checkpointDir: /c,\n"
+      "  args: {train: a.svm}}\n",
+      "t.yaml");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ(dir->train.checkpoint_dir, "/c");
+  for (const char* bad : {"0", "30m", "s", "1.5", "-3", "2..5s"}) {
+    auto rejected =
+        ParseJobSpec(std::string("name: t\nkind: train\ntrain: {servers: 1, checkpointEvery: \"") +
+                         bad + "\", args: {train: a.svm, out: m}}\n",
+                     "t.yaml");
+    ASSERT_FALSE(rejected.ok()) << bad;
+    EXPECT_NE(rejected.status().message().find("train.checkpointEvery"), std::string::npos)
+        << rejected.status();
+  }
+  auto no_out = ParseJobSpec(
+      "name: t\nkind: train\ntrain: {servers: 1, checkpointEvery: 10s, args: {train: a.svm}}\n",
+      "t.yaml");
+  ASSERT_FALSE(no_out.ok());
+  EXPECT_NE(no_out.status().message().find("train.checkpointDir"), std::string::npos)
+      << no_out.status();
+  auto local = ParseJobSpec(
+      "name: t\nkind: train\ntrain: {checkpointEvery: 10s, args: {train: a.svm, out: m}}\n",
+      "t.yaml");
+  ASSERT_FALSE(local.ok());
+  EXPECT_NE(local.status().message().find("train.servers >= 1"), std::string::npos)
+      << local.status();
+}
+
 TEST(JobSpecTest, ServeKindExpandsToModelServersOnTheirOwnPorts) {
   auto spec = ParseJobSpec(
       "name: s\nkind: serve\nserve: {replicas: 2, args: {model-base: models/churn}}\n", "s");

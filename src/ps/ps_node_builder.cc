@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "model/model_dir.h"
+#include "ps/checkpoint.h"
 #include "ps/shard_map.h"
 
 namespace parasol {
@@ -30,7 +31,20 @@ absl::Status RestoreDense(const std::string& dir, const CheckpointInfo& info, De
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PsNode>> BuildPsNode(const PsNodeOptions& options) {
+absl::StatusOr<std::unique_ptr<PsNode>> BuildPsNode(const PsNodeOptions& given) {
+  PsNodeOptions options = given;
+  if (options.restore.empty() && options.restore_latest) {
+    if (options.checkpoint_root.empty()) {
+      return absl::InvalidArgumentError("--restore-latest needs --checkpoint-dir");
+    }
+    auto latest = LatestCheckpoint(options.checkpoint_root);
+    if (latest.ok()) {
+      options.restore = *latest;
+      options.restore_clocks = true;
+    } else if (latest.status().code() != absl::StatusCode::kNotFound) {
+      return latest.status();
+    }
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<ServerTable> table, ServerTable::Create(options.table));
   if (options.num_shards < 1 || options.shard < 0 || options.shard >= options.num_shards) {
     return absl::InvalidArgumentError(absl::StrCat(
