@@ -189,6 +189,33 @@ int RunGen(const GenOptions& options, const std::string& out) {
   return kExitOk;
 }
 
+void AddEval(CLI::App& app, ScoreFlags& eval) {
+  auto* cmd = app.add_subcommand("eval", "Evaluate a model on labelled data");
+  AddScoreOptions(cmd, eval);
+  cmd->add_flag("--json", eval.json, "Print one JSON object");
+  cmd->add_option("--threshold", eval.threshold, "Probability counted as positive (default 0.5)");
+  cmd->add_option("--roc", eval.roc, "Write ROC and PR curves to this SVG file");
+}
+
+void AddPredict(CLI::App& app, ScoreFlags& predict) {
+  auto* cmd = app.add_subcommand(
+      "predict", "Write one probability per input example, in order (labels optional)");
+  AddScoreOptions(cmd, predict);
+  cmd->add_option("--out", predict.out, "Output file (default stdout)");
+}
+
+void AddGen(CLI::App& app, GenOptions& gen, std::string& out) {
+  auto* cmd = app.add_subcommand("gen", "Generate synthetic CTR-like libsvm data");
+  cmd->add_option("--rows", gen.rows, "Rows to write")->required();
+  cmd->add_option("--features", gen.features, "Non-zero features per row (one per field)")
+      ->required();
+  cmd->add_option("--out", out, "Output file ('-' for stdout)")->required();
+  cmd->add_option("--seed", gen.seed, "Random seed (default 1)");
+  cmd->add_option("--vocab", gen.vocab, "Distinct feature ids over all fields (default 1000000)");
+  cmd->add_option("--zipf", gen.zipf_s, "Power-law exponent of feature frequencies (default 1.1)");
+  cmd->add_option("--ctr", gen.base_ctr, "Approximate positive rate (default 0.25)");
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -203,33 +230,12 @@ int RunCli(int argc, char** argv) {
   TrainFlags train;
   AddTrain(app, train);
 
-  ScoreFlags eval;
-  auto* eval_cmd = app.add_subcommand("eval", "Evaluate a model on labelled data");
-  AddScoreOptions(eval_cmd, eval);
-  eval_cmd->add_flag("--json", eval.json, "Print one JSON object");
-  eval_cmd->add_option("--threshold", eval.threshold,
-                       "Probability counted as positive (default 0.5)");
-  eval_cmd->add_option("--roc", eval.roc, "Write ROC and PR curves to this SVG file");
-
-  ScoreFlags predict;
-  auto* predict_cmd = app.add_subcommand(
-      "predict", "Write one probability per input example, in order (labels optional)");
-  AddScoreOptions(predict_cmd, predict);
-  predict_cmd->add_option("--out", predict.out, "Output file (default stdout)");
-
+  ScoreFlags eval, predict;
+  AddEval(app, eval);
+  AddPredict(app, predict);
   GenOptions gen;
   std::string gen_out;
-  auto* gen_cmd = app.add_subcommand("gen", "Generate synthetic CTR-like libsvm data");
-  gen_cmd->add_option("--rows", gen.rows, "Rows to write")->required();
-  gen_cmd->add_option("--features", gen.features, "Non-zero features per row (one per field)")
-      ->required();
-  gen_cmd->add_option("--out", gen_out, "Output file ('-' for stdout)")->required();
-  gen_cmd->add_option("--seed", gen.seed, "Random seed (default 1)");
-  gen_cmd->add_option("--vocab", gen.vocab,
-                      "Distinct feature ids over all fields (default 1000000)");
-  gen_cmd->add_option("--zipf", gen.zipf_s,
-                      "Power-law exponent of feature frequencies (default 1.1)");
-  gen_cmd->add_option("--ctr", gen.base_ctr, "Approximate positive rate (default 0.25)");
+  AddGen(app, gen, gen_out);
 
   PsServerFlags ps_server;
   PsWorkerFlags ps_worker;

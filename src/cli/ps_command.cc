@@ -32,9 +32,9 @@ constexpr int kDefaultDistributedBatch = 256;
 
 }  // namespace
 
-CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsCheckpointFlags& c) {
-  auto* ps = app.add_subcommand("ps", "Parameter-server roles");
-  ps->require_subcommand(1);
+namespace {
+
+void AddPsServer(CLI::App* ps, PsServerFlags& f) {
   auto* server = ps->add_subcommand("server", "Serve one shard of the model's tables over gRPC");
   f.listen_flag = server->add_option(
       "--listen", f.listen,
@@ -83,7 +83,9 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsChec
   server->add_option("--dense", f.dense,
                      "A dense table NAME:SIZE (SIZE floats over all servers, each holding an "
                      "index range; same optimizer, --init-scale and --seed); repeatable");
+}
 
+void AddPsWorker(CLI::App* ps, PsWorkerFlags& w) {
   auto* worker = ps->add_subcommand(
       "worker", "Train on this worker's share of the data against running servers");
   worker->add_option("--servers", w.servers,
@@ -108,7 +110,9 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsChec
                      "Keep the newest N whole checkpoints (and what their deltas build on); 0: "
                      "all (default 5)");
   AddTrainOptions(worker, w.train, /*out_required=*/false);  // --out: worker 0 writes the model
+}
 
+void AddPsCheckpoint(CLI::App* ps, PsCheckpointFlags& c) {
   auto* checkpoint = ps->add_subcommand(
       "checkpoint",
       "Checkpoint running servers now (each writes its shard into their --checkpoint-dir)");
@@ -121,6 +125,16 @@ CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsChec
                    "A model directory or checkpoint of the same model (its manifest's "
                    "model, optimizer and input transforms describe the checkpoint)")
       ->required();
+}
+
+}  // namespace
+
+CLI::App* AddPsCommand(CLI::App& app, PsServerFlags& f, PsWorkerFlags& w, PsCheckpointFlags& c) {
+  auto* ps = app.add_subcommand("ps", "Parameter-server roles");
+  ps->require_subcommand(1);
+  AddPsServer(ps, f);
+  AddPsWorker(ps, w);
+  AddPsCheckpoint(ps, c);
   return ps;
 }
 
