@@ -94,6 +94,16 @@ class InProcessJobTest : public ::testing::Test {
     return table;
   }
 
+  // Worker `worker` of a two-worker job with this staleness.
+  WorkerOptions OneOfTwo(int worker, int64_t staleness) const {
+    WorkerOptions options;
+    options.train = config_;
+    options.train.staleness = staleness;
+    options.worker_index = worker;
+    options.num_workers = 2;
+    return options;
+  }
+
   ModelManifest Manifest() const {
     return BuildManifest(prepared_.spec, config_.resolved_optimizer(), prepared_.input, 0, "{}");
   }
@@ -207,11 +217,7 @@ TEST_F(InProcessJobTest, BspAndSspBoundTheClockSpreadAtServerZero) {
     StartServers("");
     std::atomic<int64_t> widest{0};
     auto run = [&](int worker) {
-      WorkerOptions options;
-      options.train = config_;
-      options.train.staleness = staleness;
-      options.worker_index = worker;
-      options.num_workers = 2;
+      WorkerOptions options = OneOfTwo(worker, staleness);
       options.after_clock = [&](int64_t) -> absl::Status {
         auto clocks = WorkerClocks(*transport_);
         if (!clocks.ok()) return clocks.status();
@@ -237,11 +243,7 @@ TEST_F(InProcessJobTest, AspNeverWaitsForASlowWorker) {
   std::promise<void> held, release;
   std::shared_future<void> released = release.get_future().share();
   auto run = [&](int worker) {
-    WorkerOptions options;
-    options.train = config_;
-    options.train.staleness = kAsp;
-    options.worker_index = worker;
-    options.num_workers = 2;
+    WorkerOptions options = OneOfTwo(worker, kAsp);
     if (worker == 1) {
       // Worker 1 stops at its first recorded clock until the test releases it.
       options.after_clock = [&held, released, first = true](int64_t) mutable {
