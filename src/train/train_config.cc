@@ -1,33 +1,15 @@
 #include "train/train_config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <filesystem>
 #include <set>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/config_reader.h"
 #include "common/status_macros.h"
 
 namespace parasol {
-namespace {
-
-template <typename T>
-absl::Status Read(const YAML::Node& node, const std::string& key, const std::string& origin,
-                  T* out) {
-  try {
-    *out = node.as<T>();
-  } catch (const YAML::Exception&) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(origin, ": key '", key, "': cannot read '", YAML::Dump(node), "' as ",
-                     std::is_same_v<T, std::string> ? "a string" : "a number"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 int TrainConfig::resolved_threads() const {
   if (threads > 0) return threads;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -52,89 +34,44 @@ absl::StatusOr<int64_t> ParseConsistency(const std::string& text) {
 
 absl::Status ApplyConfigYaml(const std::string& text, const std::string& origin,
                              TrainConfig* config) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(origin, ": invalid YAML: ", e.what()));
-  }
-  config->config_text = text;
-  config->config_origin = origin;
-  if (root.IsNull()) return absl::OkStatus();
-  if (!root.IsMap()) {
-    return absl::InvalidArgumentError(absl::StrCat(origin, ": expected a mapping of settings"));
-  }
-  for (const auto& entry : root) {
-    const std::string key = entry.first.as<std::string>();
-    const YAML::Node& v = entry.second;
-    std::string s;
-    if (key == "model") {
-      RETURN_IF_ERROR(Read(v, key, origin, &s));
-      auto type = ParseModelType(s);
-      if (!type.ok())
-        return absl::InvalidArgumentError(absl::StrCat(origin, ": ", type.status().message()));
-      config->model.type = *type;
-    } else if (key == "k") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->model.k));
-    } else if (key == "fields") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->model.num_fields));
-    } else if (key == "init_scale") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->model.init_scale));
-    } else if (key == "optimizer") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->optimizer.name));
-    } else if (key == "lr") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->optimizer.lr));
-    } else if (key == "l1") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->optimizer.l1));
-    } else if (key == "l2") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->optimizer.l2));
-    } else if (key == "ftrl_beta") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->optimizer.ftrl_beta));
-    } else if (key == "adam_beta1") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->optimizer.adam_beta1));
-    } else if (key == "adam_beta2") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->optimizer.adam_beta2));
-    } else if (key == "epsilon") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->optimizer.epsilon));
-    } else if (key == "epochs") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->epochs));
-    } else if (key == "threads") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->threads));
-    } else if (key == "seed") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->model.seed));
-    } else if (key == "consistency") {
-      RETURN_IF_ERROR(Read(v, key, origin, &s));
-      auto staleness = ParseConsistency(s);
-      if (!staleness.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(origin, ": ", staleness.status().message()));
-      }
-      config->staleness = *staleness;
-    } else if (key == "batch_size") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->batch_size));
-    } else if (key == "early_stopping") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->early_stopping));
-    } else if (key == "format") {
-      RETURN_IF_ERROR(Read(v, key, origin, &s));
-      auto format = ParseDataFormat(s);
-      if (!format.ok())
-        return absl::InvalidArgumentError(absl::StrCat(origin, ": ", format.status().message()));
-      config->format = *format;
-    } else if (key == "schema") {
-      RETURN_IF_ERROR(Read(v, key, origin, &s));
-      const std::filesystem::path base = std::filesystem::path(origin).parent_path();
-      config->schema_path = std::filesystem::path(s).is_absolute() ? s : (base / s).string();
-    } else if (key == "hash_bits") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->hash_bits));
-    } else if (key == "max_bad_lines") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->max_bad_lines));
-    } else if (key == "memory_limit_mb") {
-      RETURN_IF_ERROR(Read(v, key, origin, &config->memory_limit_mb));
-    } else if (key == "transforms") {
-      // Read by the feature pipeline from config_text.
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(origin, ": unknown key '", key, "'"));
+  TrainConfig read = *config;
+  read.config_text = text;
+  read.config_origin = origin;
+  RETURN_IF_ERROR(config::ReadYaml(text, origin, [&](const config::Node& root) {
+    if (root.IsNull()) return;
+    const config::Map m = root.AsMap();
+    if (auto model = m.Find("model")) read.model.type = model->Parse(ParseModelType);
+    m.Read("k", &read.model.k);
+    m.Read("fields", &read.model.num_fields);
+    m.Read("init_scale", &read.model.init_scale);
+    m.Read("seed", &read.model.seed);
+    m.Read("optimizer", &read.optimizer.name);
+    m.Read("lr", &read.optimizer.lr);
+    m.Read("l1", &read.optimizer.l1);
+    m.Read("l2", &read.optimizer.l2);
+    m.Read("ftrl_beta", &read.optimizer.ftrl_beta);
+    m.Read("adam_beta1", &read.optimizer.adam_beta1);
+    m.Read("adam_beta2", &read.optimizer.adam_beta2);
+    m.Read("epsilon", &read.optimizer.epsilon);
+    m.Read("epochs", &read.epochs);
+    m.Read("threads", &read.threads);
+    if (auto consistency = m.Find("consistency")) {
+      read.staleness = consistency->Parse(ParseConsistency);
     }
-  }
+    m.Read("batch_size", &read.batch_size);
+    m.Read("early_stopping", &read.early_stopping);
+    if (auto format = m.Find("format")) read.format = format->Parse(ParseDataFormat);
+    if (auto schema = m.Find("schema")) {
+      const std::string s = schema->As<std::string>();
+      const std::filesystem::path base = std::filesystem::path(origin).parent_path();
+      read.schema_path = std::filesystem::path(s).is_absolute() ? s : (base / s).string();
+    }
+    m.Read("hash_bits", &read.hash_bits);
+    m.Read("max_bad_lines", &read.max_bad_lines);
+    m.Read("memory_limit_mb", &read.memory_limit_mb);
+    m.Allow({"transforms"});  // read by the feature pipeline from config_text
+  }));
+  *config = std::move(read);
   return absl::OkStatus();
 }
 
