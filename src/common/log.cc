@@ -1,5 +1,6 @@
 #include "common/log.h"
 
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -16,7 +17,16 @@ struct Sink {
   std::shared_ptr<spdlog::logger> stderr_logger;
   std::shared_ptr<std::ostringstream> captured;  // non-null while a ScopedCapture lives
   std::shared_ptr<spdlog::logger> capture_logger;
+  bool transient_shown = false;  // a status line is on standard error, without its newline
 };
+
+// REQUIRES: sink.mu held.
+void ClearTransientLocked(Sink& sink) {
+  if (!sink.transient_shown) return;
+  std::fputs("\r\033[K", stderr);
+  std::fflush(stderr);
+  sink.transient_shown = false;
+}
 
 Sink& TheSink() {
   static Sink* sink = [] {
@@ -48,12 +58,28 @@ spdlog::level::level_enum ToSpd(Level level) {
 
 void Write(Level level, const std::string& line) {
   Sink& sink = TheSink();
-  std::shared_ptr<spdlog::logger> logger;
-  {
-    std::lock_guard<std::mutex> lock(sink.mu);
-    logger = sink.capture_logger ? sink.capture_logger : sink.stderr_logger;
+  std::lock_guard<std::mutex> lock(sink.mu);
+  if (sink.capture_logger) {
+    sink.capture_logger->log(ToSpd(level), "{}", line);
+    return;
   }
-  logger->log(ToSpd(level), "{}", line);
+  ClearTransientLocked(sink);
+  sink.stderr_logger->log(ToSpd(level), "{}", line);
+}
+
+void Transient(const std::string& text) {
+  Sink& sink = TheSink();
+  std::lock_guard<std::mutex> lock(sink.mu);
+  if (sink.capture_logger) return;
+  std::fprintf(stderr, "\r\033[K%s", text.c_str());
+  std::fflush(stderr);
+  sink.transient_shown = true;
+}
+
+void ClearTransient() {
+  Sink& sink = TheSink();
+  std::lock_guard<std::mutex> lock(sink.mu);
+  ClearTransientLocked(sink);
 }
 
 ScopedCapture::ScopedCapture() {

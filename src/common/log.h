@@ -29,6 +29,13 @@ void Error(fmt::format_string<Args...> format, Args&&... args) {
   Write(Level::kError, fmt::format(format, std::forward<Args>(args)...));
 }
 
+// A status line that the next line replaces (a progress bar on a terminal): drawn over the
+// previous one, and cleared before any line written with Write/Info/Warn/Error. Callers draw it
+// only when standard error is a terminal. Not captured by ScopedCapture.
+void Transient(const std::string& text);
+// Clears the status line, if one is shown.
+void ClearTransient();
+
 // While alive, lines are appended to a string instead of standard error (tests of what a
 // component logs). One at a time; not nested.
 class ScopedCapture {

@@ -1,5 +1,8 @@
 #include "common/log.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -25,6 +28,45 @@ TEST(LogTest, LinesAfterCaptureEndsAreNotCaptured) {
   ScopedCapture second;
   EXPECT_EQ(seen, "first\n");
   EXPECT_EQ(second.text(), "");
+}
+
+// Standard error's bytes while `write` runs (fd 2 pointed at a temporary file).
+template <typename F>
+std::string StderrOf(F write) {
+  std::fflush(stderr);
+  std::FILE* tmp = std::tmpfile();
+  const int saved = dup(2);
+  dup2(fileno(tmp), 2);
+  write();
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::string out(4096, '\0');
+  std::rewind(tmp);
+  out.resize(std::fread(out.data(), 1, out.size(), tmp));
+  std::fclose(tmp);
+  return out;
+}
+
+TEST(LogTest, ALineReplacesTheStatusLineBeforeIt) {
+  const std::string out = StderrOf([] {
+    Transient("epoch 1/2 [##..]");
+    Transient("epoch 1/2 [###.]");
+    Info("epoch 1/2: done");
+    ClearTransient();  // nothing shown: writes nothing
+    Transient("epoch 2/2 [#...]");
+    ClearTransient();
+  });
+  EXPECT_EQ(out,
+            "\r\033[Kepoch 1/2 [##..]\r\033[Kepoch 1/2 [###.]\r\033[Kepoch 1/2: done\n"
+            "\r\033[Kepoch 2/2 [#...]\r\033[K");
+}
+
+TEST(LogTest, StatusLinesAreNotCaptured) {
+  ScopedCapture capture;
+  Transient("bar");
+  Info("line");
+  EXPECT_EQ(capture.text(), "line\n");
 }
 
 }  // namespace

@@ -124,15 +124,15 @@ void Progress::EndEpoch(std::optional<double> valid_auc, std::optional<double> v
   if (epoch_ == 1 || epoch_ == epochs_ || epoch_ % every == 0 ||
       std::chrono::duration<double>(now - last_epoch_line_).count() >= 5) {
     last_epoch_line_ = now;
-    std::fprintf(stderr, "%s%s\n", interactive_ ? "\r\033[K" : "", summary.c_str());
+    log::Info("{}", summary);
   } else if (interactive_) {
-    std::fprintf(stderr, "\r\033[K");
+    log::ClearTransient();
   }
 }
 
 void Progress::Log(const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::fprintf(stderr, "%s%s\n", interactive_ ? "\r\033[K" : "", message.c_str());
+  log::Info("{}", message);
   if (interactive_ && in_epoch_) Render();
 }
 
@@ -175,19 +175,17 @@ void Progress::Render() {
         R"("examples_per_sec": %s})",
         epoch_, total_examples_.load(), n, JsonNumber(dloss), JsonNumber(rate)));
     if (!interactive_) {
-      std::fprintf(stderr, "epoch %d/%d: %llu examples, %s ex/s, loss %.5f, ETA %s\n", epoch_,
-                   epochs_, static_cast<unsigned long long>(n), FormatRate(rate).c_str(), loss,
-                   FormatDuration(eta).c_str());
+      log::Info("epoch {}/{}: {} examples, {} ex/s, loss {:.5f}, ETA {}", epoch_, epochs_, n,
+                FormatRate(rate), loss, FormatDuration(eta));
     }
   }
   if (interactive_) {
     const int width = 24, filled = fraction > 0 ? static_cast<int>(fraction * width) : 0;
-    std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s%s] %s ex, %s ex/s, loss %.5f, ETA %s", epoch_,
-                 epochs_, std::string(filled, '#').c_str(),
-                 std::string(width - filled, fraction >= 0 ? '.' : '?').c_str(),
-                 FormatRate(static_cast<double>(n)).c_str(), FormatRate(rate).c_str(), loss,
-                 FormatDuration(eta).c_str());
-    std::fflush(stderr);
+    log::Transient(absl::StrFormat("epoch %d/%d [%s%s] %s ex, %s ex/s, loss %.5f, ETA %s", epoch_,
+                                   epochs_, std::string(filled, '#'),
+                                   std::string(width - filled, fraction >= 0 ? '.' : '?'),
+                                   FormatRate(static_cast<double>(n)), FormatRate(rate), loss,
+                                   FormatDuration(eta)));
   }
 }
 
