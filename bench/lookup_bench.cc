@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "common/hash.h"
-#include "model/model_dir.h"
 #include "proto/serving.grpc.pb.h"
+#include "storage/model_dir.h"
 
 namespace parasol {
 namespace {

@@ -15,12 +15,12 @@
 #include "common/status_macros.h"
 #include "distributed/checkpoint_schedule.h"
 #include "distributed/worker.h"
-#include "model/model_dir.h"
 #include "predict/input_spec.h"
 #include "ps/checkpoint.h"
 #include "ps/grpc_server.h"
 #include "ps/grpc_transport.h"
 #include "ps/ps_node_builder.h"
+#include "storage/manifest.h"
 #include "train/progress.h"
 #include "train/training_input.h"
 

@@ -10,10 +10,10 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "metrics/metrics.h"
-#include "model/model_dir.h"
 #include "predict/input_spec.h"
 #include "predict/predictor.h"
 #include "ps/kv_worker.h"
+#include "storage/model_dir.h"
 #include "train/minibatch.h"
 #include "train/progress.h"
 

@@ -8,8 +8,8 @@
 
 #include "absl/status/statusor.h"
 #include "data/reader.h"
-#include "model/model_dir.h"
 #include "optim/optimizer.h"
+#include "storage/manifest.h"
 #include "transform/feature_pipeline.h"
 
 namespace parasol {

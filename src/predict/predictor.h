@@ -10,9 +10,9 @@
 #include "absl/status/statusor.h"
 #include "data/example.h"
 #include "model/model.h"
-#include "model/model_dir.h"
 #include "model/sparse_table.h"
 #include "predict/input_spec.h"
+#include "storage/model_dir.h"
 
 namespace parasol {
 

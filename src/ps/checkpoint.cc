@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "storage/checkpoint_dir.h"
 
 namespace parasol {
 namespace {

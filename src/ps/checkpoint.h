@@ -11,8 +11,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "model/model_dir.h"
 #include "ps/transport.h"
+#include "storage/manifest.h"
 
 namespace parasol {
 

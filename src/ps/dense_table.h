@@ -16,7 +16,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "model/model_dir.h"
 #include "optim/optimizer.h"
 
 namespace parasol {

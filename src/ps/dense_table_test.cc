@@ -14,6 +14,8 @@
 #include "ps/grpc_transport.h"
 #include "ps/kv_worker.h"
 #include "ps/transport.h"
+#include "storage/checkpoint_dir.h"
+#include "storage/model_dir.h"
 
 namespace parasol {
 namespace {

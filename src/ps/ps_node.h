@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "model/model_dir.h"
 #include "ps/clock_table.h"
 #include "ps/dense_table.h"
 #include "ps/server_table.h"
+#include "storage/table_file.h"
 
 namespace parasol {
 

@@ -5,9 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
-#include "model/model_dir.h"
 #include "ps/checkpoint.h"
 #include "ps/shard_map.h"
+#include "storage/checkpoint_dir.h"
+#include "storage/model_dir.h"
 
 namespace parasol {
 namespace {

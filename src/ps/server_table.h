@@ -23,10 +23,10 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "model/model.h"
-#include "model/model_dir.h"
 #include "model/sparse_table.h"
 #include "optim/optimizer.h"
 #include "ps/count_min.h"
+#include "storage/model_dir.h"
 
 namespace parasol {
 

@@ -9,11 +9,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "model/model_dir.h"
 #include "ps/checkpoint.h"
 #include "ps/count_min.h"
 #include "ps/shard_map.h"
 #include "ps/shard_writer.h"
+#include "storage/checkpoint_dir.h"
+#include "storage/model_dir.h"
 
 namespace parasol {
 namespace {

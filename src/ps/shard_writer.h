@@ -6,9 +6,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "model/model_dir.h"
 #include "ps/dense_table.h"
 #include "ps/server_table.h"
+#include "storage/table_file.h"
 
 namespace parasol {
 

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "ps/ps_node.h"
+#include "storage/checkpoint_dir.h"
 
 namespace parasol {
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "serve/metrics_page.h"
 #include "serve/request.h"
+#include "storage/checkpoint_dir.h"
 #include "wire/http_status.h"
 
 namespace parasol {

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "data/reader.h"
+#include "storage/checkpoint_dir.h"
 
 namespace parasol {
 

@@ -15,10 +15,12 @@
 
 #include "common/hash.h"
 #include "gtest/gtest.h"
-#include "model/model_dir.h"
 #include "predict/input_spec.h"
 #include "serve/grpc_service.h"
 #include "serve/model_repository.h"
+#include "storage/checkpoint_dir.h"
+#include "storage/model_dir.h"
+#include "storage/table_file.h"
 
 namespace parasol::testing {
 

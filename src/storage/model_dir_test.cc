@@ -1,4 +1,4 @@
-#include "model/model_dir.h"
+#include "storage/model_dir.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,0 +1,52 @@
+// Internal to storage/ (other components include manifest.h, model_dir.h, checkpoint_dir.h):
+// manifest.json's fields as JSON. manifest.cc is the one place they are read and written, so a
+// change to the manifest schema or to how its fields are read happens there alone.
+// Thread-compatible, like the files it reads and writes.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/model.h"
+#include "storage/checkpoint_dir.h"
+#include "storage/manifest.h"
+#include "storage/table_file.h"
+
+namespace parasol {
+
+// A manifest read and checked (everything but the table files themselves).
+struct ParsedManifest {
+  std::string where;  // DIR/manifest.json, for messages
+  nlohmann::json m;
+  ModelManifest mf;
+  int dim = 0, state_dim = 0;  // of the sparse table, tables[0]
+};
+
+// Reads and checks DIR/manifest.json: everything ReadModelManifest describes.
+absl::StatusOr<ParsedManifest> ReadManifest(const std::string& dir);
+
+// Whether the sparse table is sharded (a checkpoint's manifest) rather than one table file.
+bool HasShards(const ParsedManifest& p);
+
+// The one table file of a plain model directory (tables[0]).
+absl::StatusOr<TableFile> ParseModelTableFile(const ParsedManifest& p);
+
+// The checkpoint section; NotFound when the manifest has none.
+absl::StatusOr<CheckpointInfo> ParseCheckpoint(const ParsedManifest& p);
+
+// The width of one row's weights for `spec` (Model::dim()).
+absl::StatusOr<int> ModelDim(const ModelSpec& spec);
+
+// Writes DIR/manifest.json atomically for a plain model directory whose one table file
+// (rows of dim weights and state_dim state floats) is `table`.
+absl::Status WriteModelManifest(const std::string& dir, const ModelManifest& manifest, int dim,
+                                int state_dim, const TableFile& table);
+
+// Writes DIR/manifest.json atomically for a checkpoint: its sparse shards (rows of dim weights
+// and state_dim state floats), its dense tables and its checkpoint section.
+absl::Status WriteShardedManifest(const std::string& dir, const ModelManifest& manifest, int dim,
+                                  int state_dim, const CheckpointInfo& checkpoint);
+
+}  // namespace parasol
