@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/config_reader.h"
 #include "common/status_macros.h"
 #include "storage/manifest_json.h"
 
@@ -43,21 +44,6 @@ json OptimizerToJson(const OptimizerConfig& o) {
           {"adam_beta1", o.adam_beta1},
           {"adam_beta2", o.adam_beta2},
           {"epsilon", o.epsilon}};
-}
-
-// Reads a required member of `obj`, failing with a message naming the manifest path and field.
-template <typename T>
-absl::Status Get(const json& obj, const char* key, const std::string& where, T* out) {
-  auto it = obj.find(key);
-  if (it == obj.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": missing field '", key, "'"));
-  }
-  try {
-    *out = it->get<T>();
-  } catch (const json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": field '", key, "': ", e.what()));
-  }
-  return absl::OkStatus();
 }
 
 json TableFileJson(const TableFile& t) {
@@ -99,24 +85,109 @@ json ManifestJson(const ModelManifest& manifest, int dim, int state_dim, json ta
   };
 }
 
-absl::Status CheckPlainName(const std::string& name, const std::string& where) {
+std::string ReadPlainName(const config::Node& node) {
+  const std::string name = node.As<std::string>();
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": '", name, "' must be a plain file name"));
+    node.Fail("'" + name + "' must be a plain file name");
   }
-  return absl::OkStatus();
+  return name;
 }
 
-absl::StatusOr<TableFile> ParseTableFile(const json& t, const std::string& where) {
+TableFile ReadTableFile(const config::Node& node, bool delta_allowed) {
+  const config::Map t = node.AsMap();
   TableFile f;
-  std::string checksum_hex;
-  RETURN_IF_ERROR(Get(t, "file", where, &f.file));
-  RETURN_IF_ERROR(Get(t, "rows", where, &f.rows));
-  RETURN_IF_ERROR(Get(t, "checksum", where, &checksum_hex));
-  if (t.contains("delta")) RETURN_IF_ERROR(Get(t, "delta", where, &f.delta));
-  RETURN_IF_ERROR(CheckPlainName(f.file, where));
-  f.checksum = std::strtoull(checksum_hex.c_str(), nullptr, 16);
+  f.file = ReadPlainName(t.Get("file"));
+  f.rows = t.Get<uint64_t>("rows");
+  const config::Node checksum = t.Get("checksum");
+  const std::string hex = checksum.As<std::string>();
+  if (hex.empty() || hex.size() > 16 || hex.find_first_not_of("0123456789abcdef") != hex.npos) {
+    checksum.Fail("expected 16 hex digits");
+  }
+  f.checksum = std::strtoull(hex.c_str(), nullptr, 16);
+  if (delta_allowed) t.Read("delta", &f.delta);
   return f;
+}
+
+std::vector<TableFile> ReadShards(const config::Map& table) {
+  const config::Node shards = table.Get("shards");
+  std::vector<TableFile> files;
+  for (const config::Node& shard : shards.Items()) files.push_back(ReadTableFile(shard, true));
+  if (files.empty()) shards.Fail("must list at least one shard");
+  return files;
+}
+
+void ReadModelSection(const config::Map& model, ModelSpec* spec) {
+  spec->type = model.Get("type").Parse(ParseModelType);
+  spec->k = model.Get<int>("k");
+  spec->num_fields = model.Get<int>("fields");
+  spec->init_scale = model.Get<float>("init_scale");
+  spec->seed = model.Get<uint64_t>("seed");
+  model.Allow({"dim"});  // written for readers of the file; derived from the rest here
+}
+
+void ReadOptimizerSection(const config::Map& o, OptimizerConfig* optimizer) {
+  optimizer->name = o.Get<std::string>("name");
+  optimizer->lr = o.Get<float>("lr");
+  optimizer->l1 = o.Get<float>("l1");
+  optimizer->l2 = o.Get<float>("l2");
+  optimizer->ftrl_beta = o.Get<float>("ftrl_beta");
+  optimizer->adam_beta1 = o.Get<float>("adam_beta1");
+  optimizer->adam_beta2 = o.Get<float>("adam_beta2");
+  optimizer->epsilon = o.Get<float>("epsilon");
+}
+
+// The dense tables a checkpoint lists after the sparse one.
+DenseTableCheckpoint ReadDenseTable(const config::Node& node) {
+  const config::Map d = node.AsMap();
+  if (d.Get<std::string>("kind") != "dense") d.Get("kind").Fail("expected 'dense'");
+  DenseTableCheckpoint table;
+  table.name = d.Get<std::string>("name");
+  table.size = d.Get<decltype(table.size)>("size");
+  table.state_dim = d.Get<int>("state_dim");
+  if (table.state_dim < 0) d.Get("state_dim").Fail("must be >= 0");
+  d.Allow({"dim"});
+  table.shards = ReadShards(d);
+  return table;
+}
+
+// Everything after format_version, which the caller checked.
+void ReadManifestBody(const config::Map& m, const json& raw, ParsedManifest* p) {
+  ModelManifest& mf = p->mf;
+  ReadModelSection(m.Get("model").AsMap(), &mf.spec);
+  ReadOptimizerSection(m.Get("optimizer").AsMap(), &mf.optimizer);
+  const config::Map input = m.Get("input").AsMap();
+  mf.data_format = input.Get<std::string>("format");
+  mf.hash_bits = input.Get<int>("hash_bits");
+  if (input.Has("transforms")) mf.transforms_json = raw["input"]["transforms"].dump();
+  mf.feature_count = m.Get<decltype(mf.feature_count)>("feature_count");
+  if (m.Has("training")) mf.training_json = raw["training"].dump();
+  m.Allow({"format"});
+
+  const config::Node tables_node = m.Get("tables");
+  const std::vector<config::Node> tables = tables_node.Items();
+  if (tables.empty()) tables_node.Fail("must list the model's table");
+  const config::Map sparse = tables[0].AsMap();
+  sparse.Allow({"name", "kind", "rows"});
+  p->dim = sparse.Get<int>("dim");
+  p->state_dim = sparse.Get<int>("state_dim");
+  const std::optional<config::Node> checkpoint = m.Find("checkpoint");
+  p->sharded = sparse.Has("shards");
+  if (!p->sharded) {
+    p->table = ReadTableFile(sparse.node(), false);
+  } else if (!checkpoint) {
+    sparse.Get("shards").Fail("only a checkpoint's table has shards");
+  }
+  if (tables.size() > 1 && !checkpoint) tables[1].Fail("only a checkpoint has dense tables");
+  if (!checkpoint) return;
+  const config::Map c = checkpoint->AsMap();
+  CheckpointInfo info;
+  info.id = c.Get<decltype(info.id)>("id");
+  info.previous = c.Get<std::string>("previous");
+  if (!info.previous.empty()) ReadPlainName(c.Get("previous"));
+  info.worker_clocks = c.Get<std::vector<int64_t>>("worker_clocks");
+  if (p->sharded) info.shards = ReadShards(sparse);
+  for (size_t t = 1; t < tables.size(); ++t) info.dense.push_back(ReadDenseTable(tables[t]));
+  p->checkpoint = std::move(info);
 }
 
 }  // namespace
@@ -124,128 +195,52 @@ absl::StatusOr<TableFile> ParseTableFile(const json& t, const std::string& where
 absl::StatusOr<ParsedManifest> ReadManifest(const std::string& dir) {
   ParsedManifest p;
   p.where = (fs::path(dir) / "manifest.json").string();
-  const std::string& where = p.where;
-  std::ifstream in(where);
+  std::ifstream in(p.where);
   if (!in) {
-    return absl::NotFoundError(absl::StrCat("no model at ", dir, ": cannot read ", where,
+    return absl::NotFoundError(absl::StrCat("no model at ", dir, ": cannot read ", p.where,
                                             " (is this a directory written by "
                                             "'parasol train --out'?)"));
   }
-  p.m = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  const json& m = p.m;
-  if (m.is_discarded() || !m.is_object()) {
-    return absl::DataLossError(absl::StrCat(where, ": not valid JSON"));
+  const json raw = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (raw.is_discarded() || !raw.is_object()) {
+    return absl::DataLossError(absl::StrCat(p.where, ": not valid JSON"));
   }
   int version = 0;
-  RETURN_IF_ERROR(Get(m, "format_version", where, &version));
-  if (version != kModelFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(where, ": format_version ", version,
-                                                      " is not supported (this build reads ",
-                                                      kModelFormatVersion, ")"));
-  }
-  ModelManifest& mf = p.mf;
-  json model, optimizer, input, tables;
-  RETURN_IF_ERROR(Get(m, "model", where, &model));
-  RETURN_IF_ERROR(Get(m, "optimizer", where, &optimizer));
-  RETURN_IF_ERROR(Get(m, "input", where, &input));
-  RETURN_IF_ERROR(Get(m, "tables", where, &tables));
-  std::string type;
-  RETURN_IF_ERROR(Get(model, "type", where + " model", &type));
-  ASSIGN_OR_RETURN(mf.spec.type, ParseModelType(type));
-  RETURN_IF_ERROR(Get(model, "k", where + " model", &mf.spec.k));
-  RETURN_IF_ERROR(Get(model, "fields", where + " model", &mf.spec.num_fields));
-  RETURN_IF_ERROR(Get(model, "init_scale", where + " model", &mf.spec.init_scale));
-  RETURN_IF_ERROR(Get(model, "seed", where + " model", &mf.spec.seed));
-  const std::string owhere = where + " optimizer";
-  RETURN_IF_ERROR(Get(optimizer, "name", owhere, &mf.optimizer.name));
-  RETURN_IF_ERROR(Get(optimizer, "lr", owhere, &mf.optimizer.lr));
-  RETURN_IF_ERROR(Get(optimizer, "l1", owhere, &mf.optimizer.l1));
-  RETURN_IF_ERROR(Get(optimizer, "l2", owhere, &mf.optimizer.l2));
-  RETURN_IF_ERROR(Get(optimizer, "ftrl_beta", owhere, &mf.optimizer.ftrl_beta));
-  RETURN_IF_ERROR(Get(optimizer, "adam_beta1", owhere, &mf.optimizer.adam_beta1));
-  RETURN_IF_ERROR(Get(optimizer, "adam_beta2", owhere, &mf.optimizer.adam_beta2));
-  RETURN_IF_ERROR(Get(optimizer, "epsilon", owhere, &mf.optimizer.epsilon));
-  RETURN_IF_ERROR(Get(input, "format", where + " input", &mf.data_format));
-  RETURN_IF_ERROR(Get(input, "hash_bits", where + " input", &mf.hash_bits));
-  if (input.contains("transforms") && !input["transforms"].is_null()) {
-    mf.transforms_json = input["transforms"].dump();
-  }
-  RETURN_IF_ERROR(Get(m, "feature_count", where, &mf.feature_count));
-  if (m.contains("training")) mf.training_json = m["training"].dump();
-
-  ASSIGN_OR_RETURN(auto model_obj, Model::Create(mf.spec));
-  ASSIGN_OR_RETURN(auto opt, CreateOptimizer(mf.optimizer));
-  // The model's sparse table first; a checkpoint may list the servers' dense tables after it.
-  if (!tables.is_array() || tables.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": 'tables' must list the table"));
-  }
-  for (size_t t = 1; t < tables.size(); ++t) {
-    std::string kind;
-    RETURN_IF_ERROR(Get(tables[t], "kind", absl::StrCat(where, " tables[", t, "]"), &kind));
-    if (kind != "dense" || !m.contains("checkpoint")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": tables[", t, "] must be a dense table of a checkpoint"));
+  absl::Status unsupported;
+  RETURN_IF_ERROR(config::ReadJson(raw, p.where, [&](const config::Node& root) {
+    const config::Map m = root.AsMap();
+    version = m.Get<int>("format_version");
+    if (version != kModelFormatVersion) {
+      // Another version's fields are not this version's: checked no further.
+      unsupported = absl::FailedPreconditionError(absl::StrCat(
+          p.where, ": format_version ", version, " is not supported (this build reads ",
+          kModelFormatVersion, ")"));
+      for (const auto& [key, value] : root.Entries()) m.Allow({key});
+      return;
     }
-  }
-  const std::string twhere = where + " tables[0]";
-  RETURN_IF_ERROR(Get(tables[0], "dim", twhere, &p.dim));
-  RETURN_IF_ERROR(Get(tables[0], "state_dim", twhere, &p.state_dim));
-  if (p.dim != model_obj->dim() || p.state_dim != p.dim * opt->state_per_weight()) {
+    ReadManifestBody(m, raw, &p);
+  }));
+  RETURN_IF_ERROR(unsupported);
+  ASSIGN_OR_RETURN(auto model, Model::Create(p.mf.spec));
+  ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(p.mf.optimizer));
+  if (p.dim != model->dim() || p.state_dim != p.dim * optimizer->state_per_weight()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        twhere, ": dim ", p.dim, " / state_dim ", p.state_dim, " do not match model '", type,
-        "' (dim ", model_obj->dim(), ") and optimizer '", mf.optimizer.name, "'"));
+        p.where, ": tables[0]: dim ", p.dim, " / state_dim ", p.state_dim, " do not match model '",
+        ModelTypeName(p.mf.spec.type), "' (dim ", model->dim(), ") and optimizer '",
+        p.mf.optimizer.name, "'"));
   }
   return p;
 }
 
-bool HasShards(const ParsedManifest& p) { return p.m["tables"][0].contains("shards"); }
+bool HasShards(const ParsedManifest& p) { return p.sharded; }
 
-absl::StatusOr<TableFile> ParseModelTableFile(const ParsedManifest& p) {
-  return ParseTableFile(p.m["tables"][0], p.where + " tables[0]");
-}
+absl::StatusOr<TableFile> ParseModelTableFile(const ParsedManifest& p) { return p.table; }
 
 absl::StatusOr<CheckpointInfo> ParseCheckpoint(const ParsedManifest& p) {
-  if (!p.m.contains("checkpoint")) {
+  if (!p.checkpoint) {
     return absl::NotFoundError(absl::StrCat(p.where, ": not a checkpoint (no 'checkpoint')"));
   }
-  const json& c = p.m["checkpoint"];
-  const std::string where = p.where + " checkpoint";
-  CheckpointInfo info;
-  RETURN_IF_ERROR(Get(c, "id", where, &info.id));
-  RETURN_IF_ERROR(Get(c, "previous", where, &info.previous));
-  RETURN_IF_ERROR(Get(c, "worker_clocks", where, &info.worker_clocks));
-  if (!info.previous.empty()) RETURN_IF_ERROR(CheckPlainName(info.previous, where));
-  json shards;
-  RETURN_IF_ERROR(Get(p.m["tables"][0], "shards", p.where + " tables[0]", &shards));
-  if (!shards.is_array() || shards.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(p.where, ": 'shards' must be a list"));
-  }
-  for (size_t s = 0; s < shards.size(); ++s) {
-    ASSIGN_OR_RETURN(TableFile f,
-                     ParseTableFile(shards[s], absl::StrCat(p.where, " shards[", s, "]")));
-    info.shards.push_back(std::move(f));
-  }
-  for (size_t t = 1; t < p.m["tables"].size(); ++t) {
-    const json& d = p.m["tables"][t];
-    const std::string twhere = absl::StrCat(p.where, " tables[", t, "]");
-    DenseTableCheckpoint table;
-    json files;
-    RETURN_IF_ERROR(Get(d, "name", twhere, &table.name));
-    RETURN_IF_ERROR(Get(d, "size", twhere, &table.size));
-    RETURN_IF_ERROR(Get(d, "state_dim", twhere, &table.state_dim));
-    RETURN_IF_ERROR(Get(d, "shards", twhere, &files));
-    if (!files.is_array() || files.empty() || table.state_dim < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(twhere, ": 'shards' must be a list and 'state_dim' >= 0"));
-    }
-    for (size_t s = 0; s < files.size(); ++s) {
-      ASSIGN_OR_RETURN(TableFile f,
-                       ParseTableFile(files[s], absl::StrCat(twhere, " shards[", s, "]")));
-      table.shards.push_back(std::move(f));
-    }
-    info.dense.push_back(std::move(table));
-  }
-  return info;
+  return *p.checkpoint;
 }
 
 absl::StatusOr<int> ModelDim(const ModelSpec& spec) {

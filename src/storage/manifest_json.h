@@ -4,7 +4,7 @@
 // Thread-compatible, like the files it reads and writes.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -19,9 +19,11 @@ namespace parasol {
 // A manifest read and checked (everything but the table files themselves).
 struct ParsedManifest {
   std::string where;  // DIR/manifest.json, for messages
-  nlohmann::json m;
   ModelManifest mf;
   int dim = 0, state_dim = 0;  // of the sparse table, tables[0]
+  bool sharded = false;        // tables[0] lists shards (a checkpoint) rather than one file
+  TableFile table;             // tables[0]'s one file, when not sharded
+  std::optional<CheckpointInfo> checkpoint;  // the checkpoint section with its shard files
 };
 
 // Reads and checks DIR/manifest.json: everything ReadModelManifest describes.

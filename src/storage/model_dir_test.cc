@@ -144,7 +144,25 @@ TEST_F(ModelDirTest, MissingManifestAndMissingFieldAreNamed) {
   std::ofstream(dir_ / "manifest.json") << text;
   auto bad = LoadModelDir(dir_, false);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("feature_count"), std::string::npos);
+  EXPECT_EQ(bad.status().message(),
+            (dir_ / "manifest.json").string() +
+                ": feature_count: required (is 'feature_cnt' a misspelling?)");
+}
+
+TEST_F(ModelDirTest, ManifestFieldsAreTyped) {
+  Trained t = MakeTrained("sgd");
+  ASSERT_TRUE(SaveModelDir(dir_, t.manifest, *t.table, *t.optimizer, 500).ok());
+  std::ifstream in(dir_ / "manifest.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t pos = text.find("\"hash_bits\": ");
+  ASSERT_NE(pos, std::string::npos);
+  text.insert(pos + 13, "\"many\", \"old\": ");  // "hash_bits": "many", "old": N
+  std::ofstream(dir_ / "manifest.json") << text;
+  auto bad = LoadModelDir(dir_, false);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message(), (dir_ / "manifest.json").string() +
+                                        ": input.hash_bits: expected an integer, got the string "
+                                        "\"many\"");
 }
 
 }  // namespace
