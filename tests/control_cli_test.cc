@@ -164,15 +164,17 @@ TEST_F(ControlCliTest, BadSpecsAndBadRequestsGetErrorsNamingWhatIsWrong) {
                 "name: bad\nkind: custom\nreplicas:\n  worker: {count: 0, command: [\"true\"]}\n");
   const CommandResult r = Job("submit -f " + bad);
   EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_NE(r.out.find("bad.yaml:4:"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("replicas.worker.count: expected a positive integer"), std::string::npos)
+  EXPECT_NE(r.out.find("bad.yaml:4: replicas.worker.count: expected a positive integer"),
+            std::string::npos)
       << r.out;
   const CommandResult typo =
       Job("submit -f " + WriteSpec("typo.yaml",
                                    "name: t\nkind: custom\nreplicas: {w: {command: [x]}}\n"
                                    "restartpolicy: Never\n"));
   EXPECT_EQ(typo.code, 2);
-  EXPECT_NE(typo.out.find("restartpolicy: unknown field"), std::string::npos) << typo.out;
+  EXPECT_NE(typo.out.find("typo.yaml:4: restartpolicy: unknown key, did you mean 'restartPolicy'?"),
+            std::string::npos)
+      << typo.out;
   const CommandResult greedy =
       Job("submit -f " + WriteSpec("greedy.yaml",
                                    "name: g\nkind: custom\nresources: {cpu: 100000}\n"
@@ -456,22 +458,33 @@ TEST(ControlCliReplyTest, MalformedRepliesAreErrorsNamingTheField) {
   ASSERT_GT(port, 0);
   std::thread serving([&] { server.listen_after_bind(); });
   const std::string endpoint = " --endpoint http://127.0.0.1:" + std::to_string(port);
+  // A job as the service writes it, but for one replica's exit code sent as text.
+  const std::string kJobWithTextExitCode =
+      R"({"name": "j", "kind": "custom", "state": "Failed", "reason": "", "createdAt": 1,
+          "startedAt": 1, "finishedAt": 2, "restarts": 0,
+          "spec": {"restartPolicy": "Never", "backoffLimit": 3},
+          "replicas": [{"name": "w-0", "state": "Failed", "reason": "", "restarts": 0,
+                        "pid": 0, "port": 1, "exitCode": "3"}]})";
   const struct {
     std::string command, reply, error;
   } cases[] = {
       {"describe j", R"({"name": "j", "kind": "custom", "state": 3})",
-       "malformed reply to GET /api/v1/jobs/j: state: expected a string, got 3"},
-      {"describe j", "{}", "malformed reply to GET /api/v1/jobs/j: name: missing"},
+       "malformed reply to GET /api/v1/jobs/j: state: expected a string, got '3'\n"},
+      {"describe j", "{}", "malformed reply to GET /api/v1/jobs/j: name: required\n"},
+      {"describe j", kJobWithTextExitCode,
+       "malformed reply to GET /api/v1/jobs/j: replicas[0].exitCode: expected an integer, got "
+       "the string \"3\"\n"},
       {"describe j --json", "[]",
-       "malformed reply to GET /api/v1/jobs/j: the reply: expected an "
-       "object, got []"},
-      {"list", R"({"jobs": {}})", "malformed reply to GET /api/v1/jobs: jobs: expected an array"},
+       "malformed reply to GET /api/v1/jobs/j: expected a mapping, got a list\n"},
+      {"list", R"({"jobs": {}})",
+       "malformed reply to GET /api/v1/jobs: jobs: expected a list, got a mapping\n"},
       {"metrics j", R"({"series": [{"replica": "w", "name": "loss", "points": [["x", 1]]}]})",
-       "series[0].points[0][0]: expected a number, got \"x\""},
+       "malformed reply to GET /api/v1/jobs/j/metrics: series[0].points[0][0]: expected a "
+       "number, got the string \"x\"\n"},
       {"stop j", "nothing", "sent bad JSON to POST /api/v1/jobs/j/stop"},
       {"delete j", R"({"deleted": 1})",
-       "malformed reply to DELETE /api/v1/jobs/j: deleted: expected true or false, got 1"},
-      {"logs j", R"({"name": "j"})", "malformed reply to GET /api/v1/jobs/j: kind: missing"},
+       "malformed reply to DELETE /api/v1/jobs/j: deleted: expected true or false, got '1'\n"},
+      {"logs j", R"({"name": "j"})", "malformed reply to GET /api/v1/jobs/j: kind: required\n"},
   };
   for (const auto& c : cases) {
     {

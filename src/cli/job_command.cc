@@ -23,8 +23,6 @@
 namespace parasol {
 namespace {
 
-using nlohmann::json;
-
 int FailStatus(const absl::Status& st) {
   return Fail(absl::IsInvalidArgument(st) ? kExitUsage : kExitRuntime, st);
 }
@@ -68,33 +66,30 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::st
   }
 }
 
-std::string StateWithReason(const json& j) {
-  const std::string reason = j.value("reason", "");
-  return j.value("state", "?") + (reason.empty() ? "" : " (" + reason + ")");
+// "Failed (exit 3)" for a job or a replica.
+template <typename View>
+std::string StateWithReason(const View& v) {
+  return v.state + (v.reason.empty() ? "" : " (" + v.reason + ")");
 }
 
-void PrintDescribe(const json& job) {
-  std::printf("Name:       %s\n", job.value("name", "").c_str());
-  std::printf("Kind:       %s\n", job.value("kind", "").c_str());
+void PrintDescribe(const control::JobView& job) {
+  std::printf("Name:       %s\n", job.name.c_str());
+  std::printf("Kind:       %s\n", job.kind.c_str());
   std::printf("State:      %s\n", StateWithReason(job).c_str());
-  std::printf("Created:    %s (%s ago)\n", Clock(job.value("createdAt", 0.0)).c_str(),
-              Age(job.value("createdAt", 0.0)).c_str());
-  std::printf("Started:    %s\n", Clock(job.value("startedAt", 0.0)).c_str());
-  std::printf("Finished:   %s\n", Clock(job.value("finishedAt", 0.0)).c_str());
-  const json& spec = job["spec"];
-  std::printf("Restarts:   %d (restartPolicy %s, backoffLimit %d)\n", job.value("restarts", 0),
-              spec.value("restartPolicy", "").c_str(), spec.value("backoffLimit", 0));
-  if (spec.contains("workingDir")) {
-    std::printf("WorkingDir: %s\n", spec["workingDir"].get<std::string>().c_str());
-  }
+  std::printf("Created:    %s (%s ago)\n", Clock(job.created_at).c_str(),
+              Age(job.created_at).c_str());
+  std::printf("Started:    %s\n", Clock(job.started_at).c_str());
+  std::printf("Finished:   %s\n", Clock(job.finished_at).c_str());
+  std::printf("Restarts:   %s (restartPolicy %s, backoffLimit %s)\n",
+              absl::StrCat(job.restarts).c_str(), job.restart_policy.c_str(),
+              absl::StrCat(job.backoff_limit).c_str());
+  if (!job.working_dir.empty()) std::printf("WorkingDir: %s\n", job.working_dir.c_str());
   std::vector<std::vector<std::string>> rows = {
       {"REPLICA", "STATE", "RESTARTS", "EXIT", "PID", "ADDRESS", "REASON"}};
-  for (const auto& r : job["replicas"]) {
-    const int64_t pid = r.value("pid", int64_t{0});
-    rows.push_back({r.value("name", ""), r.value("state", ""), absl::StrCat(r.value("restarts", 0)),
-                    r["exitCode"].is_null() ? "-" : absl::StrCat(r["exitCode"].get<int>()),
-                    pid > 0 ? absl::StrCat(pid) : "-",
-                    absl::StrCat("127.0.0.1:", r.value("port", 0)), r.value("reason", "")});
+  for (const control::ReplicaView& r : job.replicas) {
+    rows.push_back(
+        {r.name, r.state, absl::StrCat(r.restarts), r.exit_code ? absl::StrCat(*r.exit_code) : "-",
+         r.pid > 0 ? absl::StrCat(r.pid) : "-", absl::StrCat("127.0.0.1:", r.port), r.reason});
   }
   std::printf("Replicas:\n");
   if (rows.size() == 1) {
@@ -116,22 +111,22 @@ int Watch(control::ControlClient& client, const std::string& name) {
   for (;;) {
     auto job = client.Get(name);
     if (!job.ok()) return FailStatus(job.status());
-    for (const auto& r : (*job)["replicas"]) {
+    for (const control::ReplicaView& r : job->replicas) {
       const std::string line = StateWithReason(r);
-      std::string& last = seen[r.value("name", "")];
+      std::string& last = seen[r.name];
       if (line != last) {
-        std::printf("%s: %s\n", r.value("name", "").c_str(), line.c_str());
+        std::printf("%s: %s\n", r.name.c_str(), line.c_str());
         last = line;
       }
     }
-    const std::string state = job->value("state", "");
+    const std::string state = job->state;
     if (state != job_state) {
       std::printf("job %s: %s\n", name.c_str(), StateWithReason(*job).c_str());
       job_state = state;
     }
     std::fflush(stdout);
     bool stopping = false;  // replicas still being stopped after the job ended
-    for (const auto& r : (*job)["replicas"]) stopping |= r.value("state", "") == "Running";
+    for (const control::ReplicaView& r : job->replicas) stopping |= r.state == "Running";
     if (IsFinalState(state) && !stopping) return state == "Succeeded" ? kExitOk : kExitRuntime;
     Sleep(300);
   }
@@ -141,7 +136,7 @@ int Logs(control::ControlClient& client, const JobFlags& f) {
   auto job = client.Get(f.name);
   if (!job.ok()) return FailStatus(job.status());
   // Following a job that is still queued: wait for its replicas to start.
-  while (f.follow && (*job)["replicas"].empty() && !IsFinalState(job->value("state", ""))) {
+  while (f.follow && job->replicas.empty() && !IsFinalState(job->state)) {
     Sleep(200);
     job = client.Get(f.name);
     if (!job.ok()) return FailStatus(job.status());
@@ -150,7 +145,7 @@ int Logs(control::ControlClient& client, const JobFlags& f) {
   if (!f.replica.empty()) {
     replicas.push_back(f.replica);
   } else {
-    for (const auto& r : (*job)["replicas"]) replicas.push_back(r.value("name", ""));
+    for (const control::ReplicaView& r : job->replicas) replicas.push_back(r.name);
   }
   if (replicas.empty()) {
     std::fprintf(stderr, "job %s has not started any replica yet\n", f.name.c_str());
@@ -267,9 +262,9 @@ int Submit(control::ControlClient& client, const JobFlags& f) {
   const std::string cwd = std::filesystem::current_path(ec).string();
   auto job = client.Submit(text, f.file == "-" ? "stdin" : f.file, ec ? "" : cwd);
   if (!job.ok()) return FailStatus(job.status());
-  const std::string name = job->value("name", "");
+  const std::string name = job->name;
   if (f.json && !f.watch) {
-    std::printf("%s\n", job->dump().c_str());
+    std::printf("%s\n", job->json.dump().c_str());
   } else {
     std::printf("job %s submitted\n", name.c_str());
   }
@@ -277,25 +272,20 @@ int Submit(control::ControlClient& client, const JobFlags& f) {
   return f.watch ? Watch(client, name) : kExitOk;
 }
 
-// The replies read below have been checked by ControlClient: every field used is present with
-// its type, so operator[] and get<T> cannot fail on them.
-
 int List(control::ControlClient& c, const JobFlags& f) {
   auto jobs = c.List();
   if (!jobs.ok()) return FailStatus(jobs.status());
   if (f.json) {
-    std::printf("%s\n", jobs->dump().c_str());
+    std::printf("%s\n", jobs->json.dump().c_str());
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "KIND", "STATE", "RUNNING", "RESTARTS", "AGE", "REASON"}};
-  for (const auto& j : (*jobs)["jobs"]) {
+  for (const control::JobView& j : jobs->jobs) {
     int running = 0;
-    for (const auto& r : j["replicas"]) running += r.value("state", "") == "Running";
-    rows.push_back({j.value("name", ""), j.value("kind", ""), j.value("state", ""),
-                    absl::StrCat(running, "/", j["replicas"].size()),
-                    absl::StrCat(j.value("restarts", 0)), Age(j.value("createdAt", 0.0)),
-                    j.value("reason", "")});
+    for (const control::ReplicaView& r : j.replicas) running += r.state == "Running";
+    rows.push_back({j.name, j.kind, j.state, absl::StrCat(running, "/", j.replicas.size()),
+                    absl::StrCat(j.restarts), Age(j.created_at), j.reason});
   }
   PrintTable(rows, "");
   return kExitOk;
@@ -305,7 +295,7 @@ int Describe(control::ControlClient& c, const JobFlags& f) {
   auto job = c.Get(f.name);
   if (!job.ok()) return FailStatus(job.status());
   if (f.json) {
-    std::printf("%s\n", job->dump().c_str());
+    std::printf("%s\n", job->json.dump().c_str());
   } else {
     PrintDescribe(*job);
   }
@@ -316,24 +306,22 @@ int Metrics(control::ControlClient& c, const JobFlags& f) {
   auto metrics = c.Metrics(f.name);
   if (!metrics.ok()) return FailStatus(metrics.status());
   if (f.json) {
-    std::printf("%s\n", metrics->dump().c_str());
+    std::printf("%s\n", metrics->json.dump().c_str());
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows = {
       {"REPLICA", "SERIES", "POINTS", "LAST STEP", "LAST", "MIN", "MAX"}};
-  for (const auto& s : (*metrics)["series"]) {
-    const auto& points = s["points"];
-    if (points.empty()) continue;
-    double lo = points[0][1].get<double>(), hi = lo;
-    for (const auto& p : points) {
-      lo = std::min(lo, p[1].get<double>());
-      hi = std::max(hi, p[1].get<double>());
+  for (const control::MetricSeriesView& s : metrics->series) {
+    if (s.points.empty()) continue;
+    double lo = s.points[0].second, hi = lo;
+    for (const auto& [step, value] : s.points) {
+      lo = std::min(lo, value);
+      hi = std::max(hi, value);
     }
-    const auto& last = points.back();
-    rows.push_back({s.value("replica", ""), s.value("name", ""), absl::StrCat(points.size()),
-                    absl::StrCat(last[0].get<int64_t>()),
-                    absl::StrFormat("%.6g", last[1].get<double>()), absl::StrFormat("%.6g", lo),
-                    absl::StrFormat("%.6g", hi)});
+    const auto& [last_step, last_value] = s.points.back();
+    rows.push_back({s.replica, s.name, absl::StrCat(s.points.size()),
+                    absl::StrFormat("%.15g", last_step), absl::StrFormat("%.6g", last_value),
+                    absl::StrFormat("%.6g", lo), absl::StrFormat("%.6g", hi)});
   }
   if (rows.size() == 1) {
     std::printf("job %s has reported no metrics\n", f.name.c_str());

@@ -2,49 +2,81 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/config_reader.h"
+#include "common/status_macros.h"
 
 namespace parasol {
 namespace {
 
 using nlohmann::json;
 
-absl::Status Bad(const std::string& field, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(kClusterEnv, ": ", field, ": ", what));
+const std::vector<std::string>& Role(const ClusterAddresses& cluster, const std::string& role) {
+  static const std::vector<std::string>* const kNone = new std::vector<std::string>();
+  const auto it = cluster.find(role);
+  return it == cluster.end() ? *kNone : it->second;
 }
 
-// cluster[role] as a list of "host:port"; `required`: present and non-empty.
-absl::StatusOr<std::vector<std::string>> Addresses(const json& cluster, const std::string& role,
-                                                   bool required) {
+// A role's list of "host:port" (`required`: non-empty).
+std::vector<std::string> ReadAddresses(const config::Node& list, bool required) {
+  if (!list.IsSequence() || (required && list.Items().empty())) {
+    list.Fail("expected a non-empty list of \"host:port\"");
+  }
   std::vector<std::string> out;
-  const std::string field = absl::StrCat("cluster.", role);
-  if (!cluster.contains(role)) {
-    if (required) return Bad(field, "missing (a list of \"host:port\")");
-    return out;
-  }
-  const json& list = cluster[role];
-  if (!list.is_array() || (required && list.empty())) {
-    return Bad(field, "expected a non-empty list of \"host:port\"");
-  }
-  for (size_t i = 0; i < list.size(); ++i) {
-    const std::string item = absl::StrCat(field, "[", i, "]");
-    if (!list[i].is_string()) return Bad(item, "expected a \"host:port\" string");
-    const std::string address = list[i].get<std::string>();
+  for (const config::Node& item : list.Items()) {
+    if (!item.IsScalar()) item.Fail("expected a \"host:port\" string");
+    const std::string address = item.As<std::string>();
     const size_t colon = address.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) {
-      return Bad(item, absl::StrCat("'", address, "' is not host:port"));
+      item.Fail(absl::StrCat("'", address, "' is not host:port"));
     }
     out.push_back(address);
   }
   return out;
 }
 
-const std::vector<std::string>& Role(const ClusterAddresses& cluster, const std::string& role) {
-  static const std::vector<std::string>* const kNone = new std::vector<std::string>();
-  const auto it = cluster.find(role);
-  return it == cluster.end() ? *kNone : it->second;
+ClusterSpec ReadClusterSpec(const config::Node& root) {
+  if (!root.IsMap()) root.Fail("expected a JSON object");
+  const config::Map m = root.AsMap();
+  m.Allow({"environment"});  // TF_CONFIG's, not read
+  ClusterSpec spec;
+  m.Read("job", &spec.job);
+  const config::Node cluster = m.Require("cluster", "an object ROLE: [\"host:port\", ...]");
+  if (!cluster.IsMap()) cluster.Fail("expected an object ROLE: [\"host:port\", ...]");
+  // Roles are the job's own names. "ps" first and "worker" second, so that the same document
+  // gives the same first error as before other roles were read.
+  const auto roles = cluster.Entries();
+  auto role_node = [&](const std::string& role) -> std::optional<config::Node> {
+    for (const auto& [name, node] : roles) {
+      if (name == role) return node;
+    }
+    return std::nullopt;
+  };
+  const std::optional<config::Node> ps = role_node("ps");
+  if (!ps) cluster.AsMap().Require("ps", "a list of \"host:port\"");
+  spec.cluster["ps"] = ReadAddresses(*ps, /*required=*/true);
+  if (auto workers = role_node("worker")) spec.cluster["worker"] = ReadAddresses(*workers, false);
+  for (const auto& [role, node] : roles) {
+    if (role != "ps" && role != "worker") spec.cluster[role] = ReadAddresses(node, false);
+  }
+  const config::Map task = m.Require("task", "an object {type, index}").AsMap();
+  task.Allow({"address"});  // PARASOL_CLUSTER's: cluster[type][index]
+  const config::Node type = task.Require("type", "\"ps\" or \"worker\"");
+  spec.task_type = type.As<std::string>();
+  if (spec.task_type != "ps" && spec.task_type != "worker") {
+    type.Fail(absl::StrCat("'", spec.task_type, "' is not \"ps\" or \"worker\""));
+  }
+  const config::Node index = task.Require("index", "an integer");
+  spec.task_index = index.As<int>();
+  const size_t count = Role(spec.cluster, spec.task_type).size();
+  if (spec.task_index < 0 || static_cast<size_t>(spec.task_index) >= count) {
+    index.Fail(absl::StrCat(spec.task_index, " is not in [0, ", count, ") (the number of ",
+                            spec.task_type, " entries)"));
+  }
+  return spec;
 }
 
 // The JSON written with index -1, whose only "index":-1 becomes the expression.
@@ -63,49 +95,12 @@ const std::vector<std::string>& ClusterSpec::workers() const { return Role(clust
 
 absl::StatusOr<ClusterSpec> ParseClusterSpec(const std::string& text) {
   const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return Bad("(document)", "not a JSON object");
-  if (!doc.contains("cluster") || !doc["cluster"].is_object()) {
-    return Bad("cluster", "missing or not an object");
+  if (doc.is_discarded()) {
+    return absl::InvalidArgumentError(absl::StrCat(kClusterEnv, ": not JSON"));
   }
   ClusterSpec spec;
-  if (doc.contains("job")) {
-    if (!doc["job"].is_string()) return Bad("job", "expected a string");
-    spec.job = doc["job"].get<std::string>();
-  }
-  const json& cluster = doc["cluster"];
-  // "ps" first and "worker" second, as before roles other than these were read, so the same
-  // document gives the same first error.
-  for (const char* role : {"ps", "worker"}) {
-    auto addresses = Addresses(cluster, role, /*required=*/std::string(role) == "ps");
-    if (!addresses.ok()) return addresses.status();
-    if (cluster.contains(role)) spec.cluster[role] = *std::move(addresses);
-  }
-  for (const auto& [role, unused] : cluster.items()) {
-    if (role == "ps" || role == "worker") continue;
-    auto addresses = Addresses(cluster, role, /*required=*/false);
-    if (!addresses.ok()) return addresses.status();
-    spec.cluster[role] = *std::move(addresses);
-  }
-  if (!doc.contains("task") || !doc["task"].is_object()) {
-    return Bad("task", "missing or not an object");
-  }
-  const json& task = doc["task"];
-  if (!task.contains("type") || !task["type"].is_string()) {
-    return Bad("task.type", "expected \"ps\" or \"worker\"");
-  }
-  spec.task_type = task["type"].get<std::string>();
-  if (spec.task_type != "ps" && spec.task_type != "worker") {
-    return Bad("task.type", absl::StrCat("'", spec.task_type, "' is not \"ps\" or \"worker\""));
-  }
-  if (!task.contains("index") || !task["index"].is_number_integer()) {
-    return Bad("task.index", "expected an integer");
-  }
-  spec.task_index = task["index"].get<int>();
-  const size_t count = Role(spec.cluster, spec.task_type).size();
-  if (spec.task_index < 0 || static_cast<size_t>(spec.task_index) >= count) {
-    return Bad("task.index", absl::StrCat(spec.task_index, " is not in [0, ", count,
-                                          ") (the number of ", spec.task_type, " entries)"));
-  }
+  RETURN_IF_ERROR(config::ReadJson(
+      doc, kClusterEnv, [&](const config::Node& root) { spec = ReadClusterSpec(root); }));
   return spec;
 }
 

@@ -32,6 +32,7 @@ struct MapState {
   const Value* value = nullptr;
   std::string path;
   std::set<std::string, std::less<>> known;
+  bool allow_other_keys = false;
   std::vector<std::string> asked;  // known, in the order asked (for suggestions)
 };
 
@@ -42,6 +43,7 @@ struct ReadError {
 
 struct Document {
   std::string origin;
+  bool json = false;  // a JSON value: strings are JSON strings
   Value root;
   Value null_value;
   std::deque<MapState> maps;
@@ -58,6 +60,7 @@ struct Document {
   // Keys of every mapping the reader opened that it never asked about.
   void RefuseUnknownKeys() const {
     for (const MapState& map : maps) {
+      if (map.allow_other_keys) continue;
       for (size_t i = 0; i < map.value->keys.size(); ++i) {
         const std::string& key = map.value->keys[i];
         if (map.known.count(key) != 0) continue;
@@ -199,7 +202,14 @@ void Node::Fail(absl::string_view message) const { doc_->Fail(value_->line, path
 
 template <>
 std::string Node::As<std::string>() const {
-  if (value_->kind != Kind::kScalar) Fail("expected a string, got " + Describe(*value_));
+  if (value_->kind != Kind::kScalar || (doc_->json && !value_->quoted)) {
+    Fail("expected a string, got " + Describe(*value_));
+  }
+  return value_->text;
+}
+
+std::string Node::ScalarText() const {
+  if (value_->kind != Kind::kScalar) Fail("expected a value, got " + Describe(*value_));
   return value_->text;
 }
 
@@ -285,7 +295,7 @@ Map Node::AsMap() const {
   if (value_->kind != Kind::kMap) Fail("expected a mapping, got " + Describe(*value_));
   internal::MapState*& state = doc_->map_of[value_];
   if (state == nullptr) {
-    doc_->maps.push_back({value_, path_, {}, {}});
+    doc_->maps.push_back({value_, path_, {}, false, {}});
     state = &doc_->maps.back();
   }
   return Map(*this, state);
@@ -315,7 +325,9 @@ std::optional<Node> Map::Find(absl::string_view key) const {
 
 bool Map::Has(absl::string_view key) const { return Find(key).has_value(); }
 
-Node Map::Get(absl::string_view key) const {
+Node Map::Get(absl::string_view key) const { return Require(key, ""); }
+
+Node Map::Require(absl::string_view key, absl::string_view what) const {
   std::optional<Node> node = Find(key);
   if (node) return *std::move(node);
   std::vector<std::string> unasked;
@@ -324,13 +336,27 @@ Node Map::Get(absl::string_view key) const {
   }
   const std::string nearest = NearestName(key, unasked);
   node_.doc_->Fail(node_.value_->line, Document::Join(node_.path_, key),
-                   nearest.empty() ? "required"
-                                   : absl::StrCat("required (is '", nearest, "' a misspelling?)"));
+                   absl::StrCat("required", what.empty() ? "" : ": ", what,
+                                nearest.empty() ? ""
+                                                : absl::StrCat(" (is '", nearest,
+                                                               "' a misspelling?)")));
+}
+
+void Map::Fail(absl::string_view key, absl::string_view message) const {
+  MarkKnown(state_, key);
+  int line = node_.value_->line;
+  const Value& map = *state_->value;
+  for (size_t i = 0; i < map.keys.size(); ++i) {
+    if (map.keys[i] == key) line = map.key_lines[i];
+  }
+  node_.doc_->Fail(line, Document::Join(node_.path_, key), message);
 }
 
 void Map::Allow(std::initializer_list<absl::string_view> keys) const {
   for (absl::string_view key : keys) MarkKnown(state_, key);
 }
+
+void Map::AllowOtherKeys() const { state_->allow_other_keys = true; }
 
 absl::Status ReadYaml(absl::string_view text, const std::string& origin,
                       const std::function<void(const Node& root)>& read) {
@@ -352,6 +378,7 @@ absl::Status ReadJson(const nlohmann::json& value, const std::string& origin,
                       const std::function<void(const Node& root)>& read) {
   Document doc;
   doc.origin = origin;
+  doc.json = true;
   return Run(doc, read, [&] { FromJson(value, 0, doc, &doc.root); });
 }
 

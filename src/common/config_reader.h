@@ -9,7 +9,8 @@
 // have no lines: "request body: replicas[0].count: ..."). Once the function returns, each mapping
 // it opened must not hold keys it never asked about: "train.yaml:3: epcohs: unknown key, did you
 // mean 'epochs'?". Keys whose names are the user's own (environment variables, roles) are read
-// with `Entries()`, which accepts them all.
+// with `Entries()`, which accepts them all; a mapping another program writes and may extend (a
+// service's reply) accepts keys never asked about with `AllowOtherKeys()`.
 //
 // Scalars are typed as written: a quoted "5" is a string, not a number. Nodes and Maps are
 // handles into the document being read; they are valid only inside the read function.
@@ -48,9 +49,12 @@ class Node {
   bool IsMap() const;
 
   // The value as T: std::string, bool, int, int64_t, uint64_t, double, float, or a std::vector
-  // of std::string, int64_t or double (a sequence).
+  // of std::string, int64_t or double (a sequence). In YAML any scalar is a string; in a JSON
+  // value (ReadJson) only a JSON string is.
   template <typename T>
   T As() const;
+  // A scalar's text whatever its type, for values written either way (a quantity: 2 or "500m").
+  std::string ScalarText() const;
 
   // The scalar given to `parse` (text → absl::StatusOr<T>); its error is reported here.
   template <typename ParseFn>
@@ -113,6 +117,14 @@ class Map {
   }
   // Marks keys as known without reading them (another reader takes them from the same text).
   void Allow(std::initializer_list<absl::string_view> keys) const;
+  // Accepts every key of this mapping, asked about or not: for documents another program
+  // writes and may extend (a newer service's replies), never for what users write.
+  void AllowOtherKeys() const;
+  // Get, failing with "required: `what`" (and any near misspelling) when absent.
+  Node Require(absl::string_view key, absl::string_view what) const;
+  // Ends the read with `message` about `key` of this mapping: at the key's line when present,
+  // else the mapping's.
+  [[noreturn]] void Fail(absl::string_view key, absl::string_view message) const;
 
   // The mapping itself, e.g. to Fail about it as a whole.
   const Node& node() const { return node_; }

@@ -159,6 +159,55 @@ TEST(ConfigReaderTest, AllowMarksKeysReadElsewhere) {
   EXPECT_TRUE(st.ok()) << st;
 }
 
+TEST(ConfigReaderTest, InJsonOnlyStringsAreStrings) {
+  const nlohmann::json body = {{"name", 5}, {"cpu", 0.5}};
+  std::string cpu;
+  const absl::Status st = ReadJson(body, "reply", [&](const Node& root) {
+    const Map m = root.AsMap();
+    cpu = m.Get("cpu").ScalarText();  // a quantity may be either
+    m.Get<std::string>("name");
+  });
+  EXPECT_EQ(st.message(), "reply: name: expected a string, got '5'");
+  EXPECT_EQ(cpu, "0.5");
+  std::string name;
+  ASSERT_TRUE(ReadYaml("name: 5\n", "y.yaml", [&](const Node& root) {
+                name = root.AsMap().Get<std::string>("name");
+              }).ok());
+  EXPECT_EQ(name, "5");  // in YAML a plain scalar is text
+}
+
+TEST(ConfigReaderTest, AllowOtherKeysAcceptsWhatTheReaderDoesNotAsk) {
+  std::string name;
+  const nlohmann::json reply = {{"name", "j"}, {"added_later", 1}, {"inner", {{"x", 1}}}};
+  const absl::Status st = ReadJson(reply, "reply", [&](const Node& root) {
+    const Map m = root.AsMap();
+    m.AllowOtherKeys();
+    name = m.Get<std::string>("name");
+    m.Get("inner").AsMap();  // other mappings stay strict
+  });
+  EXPECT_EQ(st.message(), "reply: inner.x: unknown key (known here: )");
+  EXPECT_EQ(name, "j");
+}
+
+TEST(ConfigReaderTest, RequireSaysWhatIsRequired) {
+  const absl::Status st = ReadYaml("nmae: x\n", "j.yaml", [&](const Node& root) {
+    root.AsMap().Require("name", "the job's name");
+  });
+  EXPECT_EQ(st.message(), "j.yaml:1: name: required: the job's name (is 'nmae' a misspelling?)");
+}
+
+TEST(ConfigReaderTest, MapFailNamesTheKeyAtItsLine) {
+  auto fail_about = [](const std::string& text) {
+    return ReadYaml(text, "j.yaml", [&](const Node& root) {
+      root.AsMap().Get("train").AsMap().Fail("dir", "needed with every");
+    });
+  };
+  EXPECT_EQ(fail_about("train:\n  every: 1\n  dir: x\n").message(),
+            "j.yaml:3: train.dir: needed with every");
+  EXPECT_EQ(fail_about("\ntrain:\n  every: 1\n").message(),
+            "j.yaml:3: train.dir: needed with every");
+}
+
 TEST(ConfigReaderTest, ReadsJsonValuesWithTypes) {
   Settings s;
   const nlohmann::json body = {{"name", "churn"}, {"epochs", 3}, {"lr", 0.5}, {"verbose", false}};

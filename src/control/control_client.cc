@@ -2,9 +2,12 @@
 
 #include <httplib.h>
 
+#include <type_traits>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/config_reader.h"
 #include "wire/http_status.h"
 
 namespace parasol::control {
@@ -52,155 +55,72 @@ ControlClient::~ControlClient() = default;
 
 namespace {
 
+using config::Map;
+using config::Node;
 using nlohmann::json;
 
-enum class Want { kString, kNumber, kInteger, kBool, kObject, kArray, kIntegerOrNull };
-
-const char* WantName(Want want) {
-  switch (want) {
-    case Want::kString:
-      return "a string";
-    case Want::kNumber:
-      return "a number";
-    case Want::kInteger:
-      return "an integer";
-    case Want::kBool:
-      return "true or false";
-    case Want::kObject:
-      return "an object";
-    case Want::kArray:
-      return "an array";
-    case Want::kIntegerOrNull:
-      return "an integer or null";
-  }
-  return "?";
+ReplicaView ReadReplica(const Node& node) {
+  const Map m = node.AsMap();
+  m.AllowOtherKeys();
+  ReplicaView r;
+  r.name = m.Get<std::string>("name");
+  r.state = m.Get<std::string>("state");
+  r.reason = m.Get<std::string>("reason");
+  r.restarts = m.Get<int64_t>("restarts");
+  r.pid = m.Get<int64_t>("pid");
+  r.port = m.Get<int64_t>("port");
+  if (auto code = m.Find("exitCode")) r.exit_code = code->As<int64_t>();
+  return r;
 }
 
-bool Matches(const json& v, Want want) {
-  switch (want) {
-    case Want::kString:
-      return v.is_string();
-    case Want::kNumber:
-      return v.is_number();
-    case Want::kInteger:
-      return v.is_number_integer();
-    case Want::kBool:
-      return v.is_boolean();
-    case Want::kObject:
-      return v.is_object();
-    case Want::kArray:
-      return v.is_array();
-    case Want::kIntegerOrNull:
-      return v.is_null() || v.is_number_integer();
-  }
-  return false;
+JobView ReadJob(const Node& node) {
+  const Map m = node.AsMap();
+  m.AllowOtherKeys();
+  JobView job;
+  job.name = m.Get<std::string>("name");
+  job.kind = m.Get<std::string>("kind");
+  job.state = m.Get<std::string>("state");
+  job.reason = m.Get<std::string>("reason");
+  job.created_at = m.Get<double>("createdAt");
+  job.started_at = m.Get<double>("startedAt");
+  job.finished_at = m.Get<double>("finishedAt");
+  job.restarts = m.Get<int64_t>("restarts");
+  const Map spec = m.Get("spec").AsMap();
+  spec.AllowOtherKeys();
+  job.restart_policy = spec.Get<std::string>("restartPolicy");
+  job.backoff_limit = spec.Get<int64_t>("backoffLimit");
+  spec.Read("workingDir", &job.working_dir);
+  for (const Node& r : m.Get("replicas").Items()) job.replicas.push_back(ReadReplica(r));
+  return job;
 }
 
-// The reply's value at `path` must be `want`: "replicas[1].exitCode: expected an integer or
-// null, got "x"".
-absl::Status Expect(const json& v, Want want, const std::string& path) {
-  if (Matches(v, want)) return absl::OkStatus();
-  std::string got = v.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (got.size() > 60) got = got.substr(0, 57) + "...";
-  return absl::InternalError(absl::StrCat(path.empty() ? "the reply" : path, ": expected ",
-                                          WantName(want), ", got ", got));
-}
-
-// `object` (already checked to be an object) must have `key`, of `want` unless `optional`.
-absl::Status ExpectField(const json& object, const std::string& path, const char* key, Want want,
-                         bool optional = false) {
-  const std::string at = path.empty() ? key : absl::StrCat(path, ".", key);
-  const auto it = object.find(key);
-  if (it == object.end()) {
-    return optional ? absl::OkStatus() : absl::InternalError(at + ": missing");
-  }
-  return Expect(*it, want, at);
-}
-
-#define PARASOL_RETURN_IF_ERROR(expr)       \
-  if (absl::Status st = (expr); !st.ok()) { \
-    return st;                              \
-  }
-
-absl::Status CheckReplica(const json& r, const std::string& path) {
-  PARASOL_RETURN_IF_ERROR(Expect(r, Want::kObject, path));
-  for (const char* key : {"name", "state", "reason"}) {
-    PARASOL_RETURN_IF_ERROR(ExpectField(r, path, key, Want::kString));
-  }
-  for (const char* key : {"restarts", "pid", "port"}) {
-    PARASOL_RETURN_IF_ERROR(ExpectField(r, path, key, Want::kInteger));
-  }
-  return ExpectField(r, path, "exitCode", Want::kIntegerOrNull);
-}
-
-// A job record as the CLI reads it (JobRecordToJson's form).
-absl::Status CheckJob(const json& j, const std::string& path) {
-  PARASOL_RETURN_IF_ERROR(Expect(j, Want::kObject, path));
-  for (const char* key : {"name", "kind", "state", "reason"}) {
-    PARASOL_RETURN_IF_ERROR(ExpectField(j, path, key, Want::kString));
-  }
-  for (const char* key : {"createdAt", "startedAt", "finishedAt"}) {
-    PARASOL_RETURN_IF_ERROR(ExpectField(j, path, key, Want::kNumber));
-  }
-  PARASOL_RETURN_IF_ERROR(ExpectField(j, path, "restarts", Want::kInteger));
-  PARASOL_RETURN_IF_ERROR(ExpectField(j, path, "spec", Want::kObject));
-  const std::string spec = path.empty() ? "spec" : path + ".spec";
-  PARASOL_RETURN_IF_ERROR(ExpectField(j["spec"], spec, "restartPolicy", Want::kString));
-  PARASOL_RETURN_IF_ERROR(ExpectField(j["spec"], spec, "backoffLimit", Want::kInteger));
-  PARASOL_RETURN_IF_ERROR(
-      ExpectField(j["spec"], spec, "workingDir", Want::kString, /*optional=*/true));
-  PARASOL_RETURN_IF_ERROR(ExpectField(j, path, "replicas", Want::kArray));
-  const std::string replicas = path.empty() ? "replicas" : path + ".replicas";
-  for (size_t i = 0; i < j["replicas"].size(); ++i) {
-    PARASOL_RETURN_IF_ERROR(CheckReplica(j["replicas"][i], absl::StrCat(replicas, "[", i, "]")));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckJobList(const json& j) {
-  PARASOL_RETURN_IF_ERROR(Expect(j, Want::kObject, ""));
-  PARASOL_RETURN_IF_ERROR(ExpectField(j, "", "jobs", Want::kArray));
-  for (size_t i = 0; i < j["jobs"].size(); ++i) {
-    PARASOL_RETURN_IF_ERROR(CheckJob(j["jobs"][i], absl::StrCat("jobs[", i, "]")));
-  }
-  return absl::OkStatus();
-}
-
-// {"series": [{"replica", "name", "points": [[step, value, ...], ...]}, ...]}.
-absl::Status CheckMetrics(const json& j) {
-  PARASOL_RETURN_IF_ERROR(Expect(j, Want::kObject, ""));
-  PARASOL_RETURN_IF_ERROR(ExpectField(j, "", "series", Want::kArray));
-  for (size_t i = 0; i < j["series"].size(); ++i) {
-    const json& s = j["series"][i];
-    const std::string path = absl::StrCat("series[", i, "]");
-    PARASOL_RETURN_IF_ERROR(Expect(s, Want::kObject, path));
-    PARASOL_RETURN_IF_ERROR(ExpectField(s, path, "replica", Want::kString));
-    PARASOL_RETURN_IF_ERROR(ExpectField(s, path, "name", Want::kString));
-    PARASOL_RETURN_IF_ERROR(ExpectField(s, path, "points", Want::kArray));
-    for (size_t k = 0; k < s["points"].size(); ++k) {
-      const json& p = s["points"][k];
-      const std::string at = absl::StrCat(path, ".points[", k, "]");
-      if (!p.is_array() || p.size() < 2) {
-        return absl::InternalError(at + ": expected [step, value, ...], got " + p.dump());
+MetricsView ReadMetrics(const Node& node) {
+  const Map m = node.AsMap();
+  m.AllowOtherKeys();
+  MetricsView metrics;
+  for (const Node& s : m.Get("series").Items()) {
+    const Map sm = s.AsMap();
+    sm.AllowOtherKeys();
+    MetricSeriesView series;
+    series.replica = sm.Get<std::string>("replica");
+    series.name = sm.Get<std::string>("name");
+    for (const Node& p : sm.Get("points").Items()) {
+      const std::vector<Node> items = p.Items();
+      if (items.size() < 2) {
+        p.Fail(absl::StrCat("expected [step, value, ...], got ", items.size(), " item(s)"));
       }
-      PARASOL_RETURN_IF_ERROR(Expect(p[0], Want::kNumber, at + "[0]"));
-      PARASOL_RETURN_IF_ERROR(Expect(p[1], Want::kNumber, at + "[1]"));
+      series.points.emplace_back(items[0].As<double>(), items[1].As<double>());
     }
+    metrics.series.push_back(std::move(series));
   }
-  return absl::OkStatus();
+  return metrics;
 }
 
-absl::Status CheckDeleted(const json& j) {
-  PARASOL_RETURN_IF_ERROR(Expect(j, Want::kObject, ""));
-  return ExpectField(j, "", "deleted", Want::kBool);
-}
-
-#undef PARASOL_RETURN_IF_ERROR
-
-// The reply's JSON once `check` accepts it; a reply that is not JSON or not of the expected
-// shape is Internal, naming the request and the field.
-absl::StatusOr<json> JsonBody(const httplib::Result& r, int ok_status, const std::string& request,
-                              absl::Status (*check)(const json&)) {
+// The reply as `read` makes it, once it is JSON of the expected shape; otherwise
+// Internal, naming the request and the field.
+template <typename T>
+absl::StatusOr<T> ReadReply(const httplib::Result& r, int ok_status, const std::string& request,
+                            T (*read)(const Node&)) {
   if (r->status != ok_status && !(ok_status == 200 && r->status == 202)) {
     return StatusFromHttp(r->status, r->body);
   }
@@ -211,61 +131,73 @@ absl::StatusOr<json> JsonBody(const httplib::Result& r, int ok_status, const std
     return absl::InternalError(
         absl::StrCat("the control service sent bad JSON to ", request, ": ", e.what()));
   }
-  if (absl::Status st = check(j); !st.ok()) {
-    return absl::InternalError(absl::StrCat("the control service sent a malformed reply to ",
-                                            request, ": ", st.message()));
-  }
-  return j;
+  T out;
+  const absl::Status st =
+      config::ReadJson(j, "the control service sent a malformed reply to " + request,
+                       [&](const Node& root) { out = read(root); });
+  if (!st.ok()) return absl::InternalError(st.message());
+  if constexpr (!std::is_same_v<T, bool>) out.json = std::move(j);
+  return out;
 }
 
-absl::Status CheckOneJob(const json& j) { return CheckJob(j, ""); }
+JobListView ReadJobList(const Node& node) {
+  const Map m = node.AsMap();
+  m.AllowOtherKeys();
+  JobListView list;
+  for (const Node& job : m.Get("jobs").Items()) list.jobs.push_back(ReadJob(job));
+  return list;
+}
+
+bool ReadDeleted(const Node& node) {
+  const Map m = node.AsMap();
+  m.AllowOtherKeys();
+  return m.Get<bool>("deleted");
+}
 
 }  // namespace
 
-absl::StatusOr<nlohmann::json> ControlClient::Submit(const std::string& spec_text,
-                                                     const std::string& source,
-                                                     const std::string& working_dir) {
+absl::StatusOr<JobView> ControlClient::Submit(const std::string& spec_text,
+                                              const std::string& source,
+                                              const std::string& working_dir) {
   httplib::Headers headers = {{"X-Parasol-Source", source}};
   if (!working_dir.empty()) headers.emplace("X-Parasol-Working-Dir", working_dir);
   auto r = client_->Post("/api/v1/jobs", headers, spec_text, "application/yaml");
   PARASOL_CALL(r);
-  return JsonBody(r, 201, "POST /api/v1/jobs", CheckOneJob);
+  return ReadReply(r, 201, "POST /api/v1/jobs", ReadJob);
 }
 
-absl::StatusOr<nlohmann::json> ControlClient::List() {
+absl::StatusOr<JobListView> ControlClient::List() {
   auto r = client_->Get("/api/v1/jobs");
   PARASOL_CALL(r);
-  return JsonBody(r, 200, "GET /api/v1/jobs", CheckJobList);
+  return ReadReply(r, 200, "GET /api/v1/jobs", ReadJobList);
 }
 
-absl::StatusOr<nlohmann::json> ControlClient::Get(const std::string& name) {
+absl::StatusOr<JobView> ControlClient::Get(const std::string& name) {
   const std::string path = "/api/v1/jobs/" + Escape(name);
   auto r = client_->Get(path);
   PARASOL_CALL(r);
-  return JsonBody(r, 200, "GET " + path, CheckOneJob);
+  return ReadReply(r, 200, "GET " + path, ReadJob);
 }
 
-absl::StatusOr<nlohmann::json> ControlClient::Stop(const std::string& name) {
+absl::StatusOr<JobView> ControlClient::Stop(const std::string& name) {
   const std::string path = "/api/v1/jobs/" + Escape(name) + "/stop";
   auto r = client_->Post(path);
   PARASOL_CALL(r);
-  return JsonBody(r, 200, "POST " + path, CheckOneJob);
+  return ReadReply(r, 200, "POST " + path, ReadJob);
 }
 
-absl::StatusOr<nlohmann::json> ControlClient::Metrics(const std::string& name) {
+absl::StatusOr<MetricsView> ControlClient::Metrics(const std::string& name) {
   const std::string path = "/api/v1/jobs/" + Escape(name) + "/metrics";
   auto r = client_->Get(path);
   PARASOL_CALL(r);
-  return JsonBody(r, 200, "GET " + path, CheckMetrics);
+  return ReadReply(r, 200, "GET " + path, ReadMetrics);
 }
 
 absl::StatusOr<bool> ControlClient::Delete(const std::string& name) {
   const std::string path = "/api/v1/jobs/" + Escape(name);
   auto r = client_->Delete(path);
   PARASOL_CALL(r);
-  auto body = JsonBody(r, 200, "DELETE " + path, CheckDeleted);
-  if (!body.ok()) return body.status();
-  return (*body)["deleted"].get<bool>();
+  return ReadReply(r, 200, "DELETE " + path, ReadDeleted);
 }
 
 absl::StatusOr<LogChunk> ControlClient::Logs(const std::string& name, const std::string& replica,

@@ -1,15 +1,19 @@
 // A client of the control service's REST API (what `parasol job ...` uses), on cpp-httplib.
 // Server errors come back as absl::Status with the server's message; an unreachable service is
-// Unavailable naming the endpoint. Every reply is checked before it is returned: it is JSON and
-// has each field the CLI reads, of its type, or the call is Internal naming the request and the
-// field ("... malformed reply to GET /api/v1/jobs/x: replicas[0].exitCode: expected an integer
-// or null, got \"3\""); callers may then read those fields with operator[] and get<T>.
-// Thread-compatible.
+// Unavailable naming the endpoint. Every reply is read with common/config_reader.h into the
+// typed views below, or the call is Internal naming the request and the field ("the control
+// service sent a malformed reply to GET /api/v1/jobs/x: replicas[0].exitCode: expected an
+// integer, got the string \"3\""). Fields the views do not hold are not read (a newer service may
+// add some). Thread-compatible.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "control/job_service.h"
@@ -22,25 +26,65 @@ namespace parasol::control {
 
 inline constexpr char kDefaultEndpoint[] = "http://127.0.0.1:7900";
 
+// What `parasol job` shows of a replica and of a job (JobRecordToJson's form).
+struct ReplicaView {
+  std::string name;
+  std::string state;
+  std::string reason;
+  int64_t restarts = 0;
+  int64_t pid = 0;
+  int64_t port = 0;
+  std::optional<int64_t> exit_code;  // null: has not exited
+};
+
+struct JobView {
+  std::string name;
+  std::string kind;
+  std::string state;
+  std::string reason;
+  double created_at = 0;
+  double started_at = 0;
+  double finished_at = 0;
+  int64_t restarts = 0;
+  std::string restart_policy;  // spec.restartPolicy
+  int64_t backoff_limit = 0;   // spec.backoffLimit
+  std::string working_dir;     // spec.workingDir; empty: none
+  std::vector<ReplicaView> replicas;
+  nlohmann::json json;  // the reply as sent, for --json (a job of a list: null)
+};
+
+struct JobListView {
+  std::vector<JobView> jobs;
+  nlohmann::json json;
+};
+
+// {"series": [{"replica", "name", "points": [[step, value, time], ...]}]} (http_api.h).
+struct MetricSeriesView {
+  std::string replica;
+  std::string name;
+  std::vector<std::pair<double, double>> points;  // (step, value)
+};
+
+struct MetricsView {
+  std::vector<MetricSeriesView> series;
+  nlohmann::json json;
+};
+
 class ControlClient {
  public:
   // `endpoint`: "http://HOST:PORT". InvalidArgument for anything else.
   static absl::StatusOr<std::unique_ptr<ControlClient>> Create(const std::string& endpoint);
   ~ControlClient();
 
-  // The job records as JSON (JobRecordToJson's form): name, kind, state, reason, createdAt,
-  // startedAt, finishedAt, restarts, spec.restartPolicy, spec.backoffLimit, spec.workingDir (if
-  // any), replicas[] with name, state, reason, restarts, pid, port, exitCode are checked.
   // `working_dir`: the default working directory for a spec that names none ("" for none).
-  absl::StatusOr<nlohmann::json> Submit(const std::string& spec_text, const std::string& source,
-                                        const std::string& working_dir);
-  absl::StatusOr<nlohmann::json> List();
-  absl::StatusOr<nlohmann::json> Get(const std::string& name);
-  absl::StatusOr<nlohmann::json> Stop(const std::string& name);
+  absl::StatusOr<JobView> Submit(const std::string& spec_text, const std::string& source,
+                                 const std::string& working_dir);
+  absl::StatusOr<JobListView> List();
+  absl::StatusOr<JobView> Get(const std::string& name);
+  absl::StatusOr<JobView> Stop(const std::string& name);
   // True when the job is gone; false when it goes once its replicas have stopped.
   absl::StatusOr<bool> Delete(const std::string& name);
-  // {"job", "series": [{"replica", "name", "points": [[step, value, time], ...]}]} (http_api.h).
-  absl::StatusOr<nlohmann::json> Metrics(const std::string& name);
+  absl::StatusOr<MetricsView> Metrics(const std::string& name);
   absl::StatusOr<LogChunk> Logs(const std::string& name, const std::string& replica,
                                 uint64_t offset);
 

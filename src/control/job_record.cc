@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "common/config_reader.h"
 
 namespace parasol::control {
 namespace {
@@ -114,51 +115,68 @@ std::string JobRecordToJson(const JobRecord& record) {
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
-absl::StatusOr<JobRecord> JobRecordFromJson(const std::string& json, const std::string& source) {
-  try {
-    const auto j = nlohmann::json::parse(json);
-    JobRecord record;
-    auto spec = ParseJobSpec(j.at("spec").dump(), source + ": spec");
-    if (!spec.ok()) return spec.status();
-    record.spec = *spec;
-    auto state = EnumFromName(j.at("state").get<std::string>(), kJobStates, JobStateName);
-    if (!state) return absl::DataLossError(source + ": unknown job state " + j["state"].dump());
-    record.state = *state;
-    record.reason = j.at("reason").get<std::string>();
-    record.created_at = j.at("createdAt").get<double>();
-    record.started_at = j.at("startedAt").get<double>();
-    record.finished_at = j.at("finishedAt").get<double>();
-    record.restarts = j.at("restarts").get<int>();
-    record.delete_requested = j.at("deleteRequested").get<bool>();
-    for (const auto& rj : j.at("replicas")) {
-      ReplicaStatus r;
-      r.name = rj.at("name").get<std::string>();
-      r.role = rj.at("role").get<std::string>();
-      r.index = rj.at("index").get<int>();
-      auto rs = EnumFromName(rj.at("state").get<std::string>(), kReplicaStates, ReplicaStateName);
-      if (!rs) {
-        return absl::DataLossError(
-            absl::StrCat(source, ": replica ", r.name, ": unknown state ", rj["state"].dump()));
-      }
-      r.state = *rs;
-      r.port = rj.at("port").get<int>();
-      r.pid = rj.at("pid").get<int64_t>();
-      r.start_ticks = rj.at("startTicks").get<uint64_t>();
-      r.restarts = rj.at("restarts").get<int>();
-      if (!rj.at("exitCode").is_null()) r.exit_code = rj["exitCode"].get<int>();
-      r.reason = rj.at("reason").get<std::string>();
-      r.next_start = rj.at("nextStart").get<double>();
-      r.stopping = rj.at("stopping").get<bool>();
-      r.stop_deadline = rj.at("stopDeadline").get<double>();
-      r.gpus = rj.at("gpus").get<std::vector<int>>();
-      r.metrics_offsets = rj.value("metricsOffsets", std::map<std::string, uint64_t>{});
-      r.metrics_bad_lines = rj.value("metricsBadLines", 0);
-      record.replicas.push_back(r);
+namespace {
+
+// "Running" as a state of `values`, named by `to_name`.
+template <typename Enum, size_t N>
+Enum ReadEnum(const config::Node& node, const Enum (&values)[N], const char* (*to_name)(Enum)) {
+  const std::string name = node.As<std::string>();
+  const std::optional<Enum> value = EnumFromName(name, values, to_name);
+  if (!value) node.Fail("unknown state '" + name + "'");
+  return *value;
+}
+
+ReplicaStatus ReadReplica(const config::Node& node) {
+  const config::Map m = node.AsMap();
+  ReplicaStatus r;
+  r.name = m.Get<std::string>("name");
+  r.role = m.Get<std::string>("role");
+  r.index = m.Get<int>("index");
+  r.state = ReadEnum(m.Get("state"), kReplicaStates, ReplicaStateName);
+  r.port = m.Get<int>("port");
+  r.pid = m.Get<int64_t>("pid");
+  r.start_ticks = m.Get<uint64_t>("startTicks");
+  r.restarts = m.Get<int>("restarts");
+  if (auto code = m.Find("exitCode")) r.exit_code = code->As<int>();  // null: still running
+  r.reason = m.Get<std::string>("reason");
+  r.next_start = m.Get<double>("nextStart");
+  r.stopping = m.Get<bool>("stopping");
+  r.stop_deadline = m.Get<double>("stopDeadline");
+  for (const config::Node& gpu : m.Get("gpus").Items()) r.gpus.push_back(gpu.As<int>());
+  // Written since metric series were added; older records have none.
+  if (auto offsets = m.Find("metricsOffsets")) {
+    for (const auto& [path, offset] : offsets->Entries()) {
+      r.metrics_offsets[path] = offset.As<uint64_t>();
     }
-    return record;
-  } catch (const nlohmann::json::exception& e) {
-    return absl::DataLossError(source + ": damaged job record: " + e.what());
   }
+  m.Read("metricsBadLines", &r.metrics_bad_lines);
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<JobRecord> JobRecordFromJson(const std::string& json, const std::string& source) {
+  const std::string origin = source + ": damaged job record";
+  const auto j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::DataLossError(origin + ": not JSON");
+  JobRecord record;
+  const absl::Status st = config::ReadJson(j, origin, [&](const config::Node& root) {
+    const config::Map m = root.AsMap();
+    record.spec = ReadJobSpec(m.Get("spec"));
+    m.Allow({"name", "kind"});  // the spec's, repeated at the top for readers of the API
+    record.state = ReadEnum(m.Get("state"), kJobStates, JobStateName);
+    record.reason = m.Get<std::string>("reason");
+    record.created_at = m.Get<double>("createdAt");
+    record.started_at = m.Get<double>("startedAt");
+    record.finished_at = m.Get<double>("finishedAt");
+    record.restarts = m.Get<int>("restarts");
+    record.delete_requested = m.Get<bool>("deleteRequested");
+    for (const config::Node& r : m.Get("replicas").Items()) {
+      record.replicas.push_back(ReadReplica(r));
+    }
+  });
+  if (!st.ok()) return absl::DataLossError(st.message());
+  return record;
 }
 
 }  // namespace parasol::control

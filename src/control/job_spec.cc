@@ -1,185 +1,148 @@
 #include "control/job_spec.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
-#include <set>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "common/config_reader.h"
+#include "common/status_macros.h"
 
 namespace parasol::control {
 namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-// Thrown inside the parser only; ParseJobSpec turns it into a Status.
-struct SpecError {
-  std::string field;
-  std::string message;
-  YAML::Mark mark;
-};
+using config::Map;
+using config::Node;
 
-[[noreturn]] void Bad(const YAML::Node& node, const std::string& field, const std::string& what) {
-  throw SpecError{field, what, node.Mark()};
+// An integer of at least `min`; `what` says what is expected when it is less.
+int64_t Integer(const Node& node, int64_t min, const char* what) {
+  const int64_t v = node.As<int64_t>();
+  if (v < min) node.Fail(what);
+  return v;
 }
-
-std::string Join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
-
-void CheckKeys(const YAML::Node& map, const std::string& path, std::set<std::string> allowed) {
-  if (!map.IsMap()) Bad(map, path.empty() ? "spec" : path, "expected a mapping");
-  for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
-    if (allowed.count(key) == 0) {
-      Bad(kv.first, Join(path, key),
-          "unknown field (allowed: " + absl::StrJoin(allowed, ", ") + ")");
-    }
-  }
-}
-
-std::string Scalar(const YAML::Node& node, const std::string& field) {
-  if (!node.IsScalar()) Bad(node, field, "expected a string");
-  return node.Scalar();
-}
-
-int64_t Integer(const YAML::Node& node, const std::string& field, int64_t min, const char* what) {
-  int64_t v = 0;
-  if (!node.IsScalar() || !YAML::convert<int64_t>::decode(node, v) || v < min) {
-    Bad(node, field, what);
-  }
+int SmallInteger(const Node& node, int min, const char* what) {
+  const int v = node.As<int>();
+  if (v < min) node.Fail(what);
   return v;
 }
 
-double ParseCpu(const YAML::Node& node, const std::string& field) {
+double ParseCpu(const Node& node) {
   const char* what = "expected a number of cores (2, 0.5 or \"500m\")";
-  if (!node.IsScalar()) Bad(node, field, what);
-  std::string s = node.Scalar();
+  if (!node.IsScalar()) node.Fail(what);
+  std::string s = node.ScalarText();
   double scale = 1;
   if (!s.empty() && s.back() == 'm') {
     s.pop_back();
     scale = 1e-3;
   }
+  double v = 0;
+  size_t used = 0;
   try {
-    size_t used = 0;
-    const double v = std::stod(s, &used);
-    if (used != s.size() || !(v >= 0) || !std::isfinite(v)) Bad(node, field, what);
-    return v * scale;
+    v = std::stod(s, &used);
   } catch (const std::logic_error&) {
-    Bad(node, field, what);
+    node.Fail(what);
   }
+  if (used != s.size() || !(v >= 0) || !std::isfinite(v)) node.Fail(what);
+  return v * scale;
 }
 
-int64_t ParseMemory(const YAML::Node& node, const std::string& field) {
+int64_t ParseMemory(const Node& node) {
   const char* what = "expected bytes or a quantity such as 512Mi, 2Gi or 1G";
-  if (!node.IsScalar()) Bad(node, field, what);
+  if (!node.IsScalar()) node.Fail(what);
   static const std::regex kQuantity("([0-9]+)(Ki|Mi|Gi|Ti|K|M|G|T)?");
   std::smatch m;
-  const std::string s = node.Scalar();
-  if (!std::regex_match(s, m, kQuantity) || m[1].length() > 15) Bad(node, field, what);
+  const std::string s = node.ScalarText();
+  if (!std::regex_match(s, m, kQuantity) || m[1].length() > 15) node.Fail(what);
   static const std::map<std::string, int64_t> kScale = {
       {"", 1},           {"K", 1000},          {"M", 1000000},
       {"G", 1000000000}, {"T", 1000000000000}, {"Ki", 1LL << 10},
       {"Mi", 1LL << 20}, {"Gi", 1LL << 30},    {"Ti", 1LL << 40}};
   const int64_t v = std::stoll(m[1].str());
   const int64_t scale = kScale.at(m[2].str());
-  if (v > (int64_t{1} << 62) / scale) Bad(node, field, what);
+  if (v > (int64_t{1} << 62) / scale) node.Fail(what);
   return v * scale;
 }
 
-Resources ParseResources(const YAML::Node& node, const std::string& path) {
-  CheckKeys(node, path, {"cpu", "memory", "gpu"});
+Resources ParseResources(const Node& node) {
+  const Map m = node.AsMap();
   Resources r;
-  if (node["cpu"]) r.cpu = ParseCpu(node["cpu"], path + ".cpu");
-  if (node["memory"]) r.memory_bytes = ParseMemory(node["memory"], path + ".memory");
-  if (node["gpu"]) {
-    r.gpu =
-        static_cast<int>(Integer(node["gpu"], path + ".gpu", 0, "expected a whole number >= 0"));
-  }
+  if (auto cpu = m.Find("cpu")) r.cpu = ParseCpu(*cpu);
+  if (auto memory = m.Find("memory")) r.memory_bytes = ParseMemory(*memory);
+  if (auto gpu = m.Find("gpu")) r.gpu = SmallInteger(*gpu, 0, "expected a whole number >= 0");
   return r;
 }
 
-std::map<std::string, std::string> ParseEnv(const YAML::Node& node, const std::string& path) {
+std::map<std::string, std::string> ParseEnv(const Node& node) {
   static const std::regex kName("[A-Za-z_][A-Za-z0-9_]*");
-  if (!node.IsMap()) Bad(node, path, "expected a mapping NAME: value");
+  if (!node.IsMap()) node.Fail("expected a mapping NAME: value");
   std::map<std::string, std::string> env;
-  for (const auto& kv : node) {
-    const std::string name = kv.first.as<std::string>();
-    if (!std::regex_match(name, kName)) {
-      Bad(kv.first, Join(path, name), "not a valid environment variable name");
-    }
-    env[name] = Scalar(kv.second, Join(path, name));
+  for (const auto& [name, value] : node.Entries()) {
+    if (!std::regex_match(name, kName)) value.Fail("not a valid environment variable name");
+    env[name] = value.As<std::string>();
   }
   return env;
 }
 
-std::vector<std::string> ParseCommand(const YAML::Node& node, const std::string& field) {
+std::vector<std::string> ParseCommand(const Node& node) {
   const char* what = "expected a non-empty list of strings, e.g. [\"sh\", \"-c\", \"...\"]";
-  if (!node.IsSequence() || node.size() == 0) Bad(node, field, what);
+  if (!node.IsSequence() || node.Items().empty()) node.Fail(what);
+  const std::vector<Node> items = node.Items();
   std::vector<std::string> argv;
-  for (size_t i = 0; i < node.size(); ++i) {
-    argv.push_back(Scalar(node[i], absl::StrCat(field, "[", i, "]")));
-  }
-  if (argv[0].empty()) Bad(node, field + "[0]", "the program must not be empty");
+  for (const Node& item : items) argv.push_back(item.As<std::string>());
+  if (argv[0].empty()) items[0].Fail("the program must not be empty");
   return argv;
 }
 
-std::string ParseDir(const YAML::Node& node, const std::string& field) {
-  std::string dir = Scalar(node, field);
-  if (dir.empty()) Bad(node, field, "expected a directory");
-  if (dir.find('\0') != std::string::npos) Bad(node, field, "contains a NUL byte");
+std::string ParseDir(const Node& node) {
+  std::string dir = node.As<std::string>();
+  if (dir.empty()) node.Fail("expected a directory");
+  if (dir.find('\0') != std::string::npos) node.Fail("contains a NUL byte");
   return dir;
 }
 
-std::string ParseImage(const YAML::Node& node, const std::string& field) {
+std::string ParseImage(const Node& node) {
   static const std::regex kImage("[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}");
-  const std::string image = Scalar(node, field);
-  if (!std::regex_match(image, kImage))
-    Bad(node, field, "expected an image reference, e.g. python:3.11");
+  const std::string image = node.As<std::string>();
+  if (!std::regex_match(image, kImage)) node.Fail("expected an image reference, e.g. python:3.11");
   return image;
 }
 
-ReplicaSpec ParseReplica(const std::string& role, const YAML::Node& node, const std::string& path) {
-  CheckKeys(node, path, {"count", "command", "env", "workingDir", "resources", "image"});
+ReplicaSpec ParseReplica(const std::string& role, const Node& node) {
+  const Map m = node.AsMap();
   ReplicaSpec r;
   r.role = role;
-  if (node["count"]) {
-    r.count =
-        static_cast<int>(Integer(node["count"], path + ".count", 1, "expected a positive integer"));
-    if (r.count > 1000) Bad(node["count"], path + ".count", "at most 1000 replicas per role");
+  if (auto count = m.Find("count")) {
+    r.count = SmallInteger(*count, 1, "expected a positive integer");
+    if (r.count > 1000) count->Fail("at most 1000 replicas per role");
   }
-  if (!node["command"]) Bad(node, path + ".command", "required: the program and its arguments");
-  r.command = ParseCommand(node["command"], path + ".command");
-  if (node["env"]) r.env = ParseEnv(node["env"], path + ".env");
-  if (node["workingDir"]) r.working_dir = ParseDir(node["workingDir"], path + ".workingDir");
-  if (node["resources"]) r.resources = ParseResources(node["resources"], path + ".resources");
-  if (node["image"]) r.image = ParseImage(node["image"], path + ".image");
+  r.command = ParseCommand(m.Require("command", "the program and its arguments"));
+  if (auto env = m.Find("env")) r.env = ParseEnv(*env);
+  if (auto dir = m.Find("workingDir")) r.working_dir = ParseDir(*dir);
+  if (auto resources = m.Find("resources")) r.resources = ParseResources(*resources);
+  if (auto image = m.Find("image")) r.image = ParseImage(*image);
   return r;
 }
 
 // The `args` mapping of a built-in kind (FLAG: value, passed as --FLAG value); `refused`: flags
 // the control plane sets itself, with the reason.
 std::vector<std::pair<std::string, std::string>> ParseArgs(
-    const YAML::Node& node, const std::string& field,
+    const Node& args,
     const std::vector<std::pair<std::vector<std::string>, std::string>>& refused) {
   static const std::regex kFlag("[a-z][a-z0-9-]*");
-  const YAML::Node& args = node["args"];
-  if (!args.IsMap()) Bad(args, field, "expected a mapping FLAG: value");
+  if (!args.IsMap()) args.Fail("expected a mapping FLAG: value");
   std::vector<std::pair<std::string, std::string>> flags;
-  for (const auto& kv : args) {
-    const std::string flag = kv.first.as<std::string>();
-    const std::string name = field + "." + flag;
-    if (!std::regex_match(flag, kFlag)) Bad(kv.first, name, "not a flag name (--" + flag + ")");
+  for (const auto& [flag, value] : args.Entries()) {
+    if (!std::regex_match(flag, kFlag)) value.Fail("not a flag name (--" + flag + ")");
     for (const auto& [flags_refused, why] : refused) {
       for (const auto& r : flags_refused) {
-        if (flag == r) Bad(kv.first, name, why);
+        if (flag == r) value.Fail(why);
       }
     }
-    flags.emplace_back(flag, Scalar(kv.second, name));
+    flags.emplace_back(flag, value.As<std::string>());
   }
   return flags;
 }
@@ -195,175 +158,77 @@ bool IsCheckpointEvery(const std::string& text) {
          std::count(number.begin(), number.end(), '.') <= 1 && number != ".";
 }
 
-TrainSpec ParseTrain(const YAML::Node& node) {
-  CheckKeys(node, "train",
-            {"servers", "workers", "args", "checkpointEvery", "checkpointDir", "keepCheckpoints"});
+TrainSpec ParseTrain(const Node& node) {
+  const Map m = node.AsMap();
   TrainSpec t;
-  if (node["servers"]) {
-    t.servers = static_cast<int>(
-        Integer(node["servers"], "train.servers", 0, "expected a whole number >= 0"));
+  if (auto servers = m.Find("servers")) {
+    t.servers = SmallInteger(*servers, 0, "expected a whole number >= 0");
   }
-  if (node["workers"]) {
-    t.workers = static_cast<int>(
-        Integer(node["workers"], "train.workers", 1, "expected a positive integer"));
-  }
-  if (t.servers > 256 || t.workers > 256) Bad(node, "train", "at most 256 servers and workers");
+  const std::optional<Node> workers = m.Find("workers");
+  if (workers) t.workers = SmallInteger(*workers, 1, "expected a positive integer");
+  if (t.servers > 256 || t.workers > 256) node.Fail("at most 256 servers and workers");
   if (t.servers == 0 && t.workers > 1) {
-    Bad(node["workers"], "train.workers", "more than one worker needs train.servers >= 1");
+    workers->Fail("more than one worker needs train.servers >= 1");
   }
-  if (!node["args"])
-    Bad(node, "train.args", "required: the training flags, e.g. {train: x.svm, out: model}");
   // `parasol cluster` launcher options: the control plane itself places, restarts and stops
   // the servers and workers of a distributed job.
-  t.flags = ParseArgs(node, "train.args",
+  t.flags = ParseArgs(m.Require("args", "the training flags, e.g. {train: x.svm, out: model}"),
                       {{{"servers"}, "set train.servers instead"},
                        {{"workers"}, "set train.workers instead"},
                        {{"checkpoint-every", "checkpoint-dir", "restore", "max-restarts",
                          "worker-index", "num-workers", "resume", "retry-seconds"},
                         "not a training flag (a parameter-server launcher option; restarts follow "
                         "restartPolicy and backoffLimit; checkpoints: train.checkpointEvery)"}});
-  if (node["checkpointEvery"]) {
-    t.checkpoint_every = Scalar(node["checkpointEvery"], "train.checkpointEvery");
+  if (auto every = m.Find("checkpointEvery")) {
+    t.checkpoint_every = every->As<std::string>();
     if (!IsCheckpointEvery(t.checkpoint_every)) {
-      Bad(node["checkpointEvery"], "train.checkpointEvery",
-          "expected seconds (\"30s\") or worker batches (\"500\")");
+      every->Fail("expected seconds (\"30s\") or worker batches (\"500\")");
     }
     if (t.servers == 0) {
-      Bad(node["checkpointEvery"], "train.checkpointEvery",
-          "checkpoints are of parameter servers: needs train.servers >= 1");
+      every->Fail("checkpoints are of parameter servers: needs train.servers >= 1");
     }
   }
-  if (node["checkpointDir"]) {
-    t.checkpoint_dir = Scalar(node["checkpointDir"], "train.checkpointDir");
+  if (auto dir = m.Find("checkpointDir")) {
+    t.checkpoint_dir = dir->As<std::string>();
   } else if (!t.checkpoint_every.empty()) {
     const auto out = std::find_if(t.flags.begin(), t.flags.end(),
                                   [](const auto& f) { return f.first == "out"; });
     if (out == t.flags.end()) {
-      Bad(node, "train.checkpointDir", "required with checkpointEvery when args has no out");
+      m.Fail("checkpointDir", "required with checkpointEvery when args has no out");
     }
     t.checkpoint_dir = out->second + "/checkpoints";
   }
-  if (node["keepCheckpoints"]) {
-    t.keep_checkpoints = static_cast<int>(Integer(node["keepCheckpoints"], "train.keepCheckpoints",
-                                                  0, "expected a whole number >= 0 (0: all)"));
+  if (auto keep = m.Find("keepCheckpoints")) {
+    t.keep_checkpoints = SmallInteger(*keep, 0, "expected a whole number >= 0 (0: all)");
   }
   return t;
 }
 
-ServeSpec ParseServe(const YAML::Node& node) {
-  CheckKeys(node, "serve", {"replicas", "args"});
+ServeSpec ParseServe(const Node& node) {
+  const Map m = node.AsMap();
   ServeSpec s;
-  if (node["replicas"]) {
-    s.replicas = static_cast<int>(
-        Integer(node["replicas"], "serve.replicas", 1, "expected a positive integer"));
+  if (auto replicas = m.Find("replicas")) {
+    s.replicas = SmallInteger(*replicas, 1, "expected a positive integer");
+    if (s.replicas > 64) replicas->Fail("at most 64");
   }
-  if (s.replicas > 64) Bad(node["replicas"], "serve.replicas", "at most 64");
-  if (!node["args"]) {
-    Bad(node, "serve.args", "required: the model server's flags, e.g. {model-base: models/churn}");
-  }
-  s.flags = ParseArgs(node, "serve.args",
-                      {{{"rest-port"},
-                        "set by the control plane: each replica serves REST on its own port "
-                        "(PARASOL_PORT, shown by describe)"}});
+  const Node args = m.Require("args", "the model server's flags, e.g. {model-base: models/churn}");
+  s.flags = ParseArgs(args, {{{"rest-port"},
+                              "set by the control plane: each replica serves REST on its own "
+                              "port (PARASOL_PORT, shown by describe)"}});
   bool has_model = false;
   for (const auto& [flag, value] : s.flags) {
     has_model |= flag == "model-base" || flag == "model-config";
   }
-  if (!has_model) Bad(node["args"], "serve.args", "needs model-base or model-config");
+  if (!has_model) args.Fail("needs model-base or model-config");
   return s;
 }
 
-JobSpec ParseRoot(const YAML::Node& root) {
-  if (!root.IsMap()) Bad(root, "spec", "expected a mapping with name, kind and replicas");
-  CheckKeys(root, "",
-            {"name", "kind", "replicas", "env", "workingDir", "resources", "restartPolicy",
-             "backoffLimit", "activeDeadlineSeconds", "train", "serve", "image", "nodeSelector"});
-  JobSpec spec;
-  static const std::regex kName("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-  if (!root["name"]) Bad(root, "name", "required");
-  spec.name = Scalar(root["name"], "name");
-  if (!std::regex_match(spec.name, kName)) {
-    Bad(root["name"], "name",
-        "expected lowercase letters, digits and '-', starting and ending with a letter or digit, "
-        "at most 63 characters");
-  }
-  if (!root["kind"]) Bad(root, "kind", "required: train, serve or custom");
-  const std::string kind = Scalar(root["kind"], "kind");
-  if (kind == "custom") {
-    spec.kind = JobKind::kCustom;
-  } else if (kind == "train") {
-    spec.kind = JobKind::kTrain;
-  } else if (kind == "serve") {
-    spec.kind = JobKind::kServe;
-    spec.restart_policy = RestartPolicy::kOnFailure;  // a server runs until stopped
-  } else {
-    Bad(root["kind"], "kind", "expected train, serve or custom, not '" + kind + "'");
-  }
-  if (root["env"]) spec.env = ParseEnv(root["env"], "env");
-  if (root["workingDir"]) spec.working_dir = ParseDir(root["workingDir"], "workingDir");
-  if (root["resources"]) spec.resources = ParseResources(root["resources"], "resources");
-  if (root["image"]) spec.image = ParseImage(root["image"], "image");
-  if (root["nodeSelector"]) {
-    const YAML::Node& selector = root["nodeSelector"];
-    if (!selector.IsMap()) Bad(selector, "nodeSelector", "expected a mapping LABEL: value");
-    for (const auto& kv : selector) {
-      const std::string key = kv.first.as<std::string>();
-      spec.node_selector[key] = Scalar(kv.second, "nodeSelector." + key);
-    }
-  }
-  if (root["restartPolicy"]) {
-    const std::string p = Scalar(root["restartPolicy"], "restartPolicy");
-    if (p == "Never") {
-      spec.restart_policy = RestartPolicy::kNever;
-    } else if (p == "OnFailure") {
-      spec.restart_policy = RestartPolicy::kOnFailure;
-    } else if (p == "ExitCode") {
-      spec.restart_policy = RestartPolicy::kExitCode;
-    } else {
-      Bad(root["restartPolicy"], "restartPolicy",
-          "expected Never, OnFailure or ExitCode, not '" + p + "'");
-    }
-  }
-  if (root["backoffLimit"]) {
-    spec.backoff_limit = static_cast<int>(
-        Integer(root["backoffLimit"], "backoffLimit", 0, "expected a whole number >= 0"));
-  }
-  if (root["activeDeadlineSeconds"]) {
-    spec.active_deadline_seconds = Integer(root["activeDeadlineSeconds"], "activeDeadlineSeconds",
-                                           1, "expected a positive integer");
-  }
-  if (spec.kind == JobKind::kTrain) {
-    if (root["replicas"]) {
-      Bad(root["replicas"], "replicas", "not used by kind train (set train.servers/workers)");
-    }
-    if (!root["train"]) Bad(root, "train", "required for kind train");
-    spec.train = ParseTrain(root["train"]);
-    return spec;
-  }
-  if (root["train"]) Bad(root["train"], "train", "only used by kind train");
-  if (spec.kind == JobKind::kServe) {
-    if (root["replicas"]) {
-      Bad(root["replicas"], "replicas", "not used by kind serve (set serve.replicas)");
-    }
-    if (!root["serve"]) Bad(root, "serve", "required for kind serve");
-    spec.serve = ParseServe(root["serve"]);
-    return spec;
-  }
-  if (root["serve"]) Bad(root["serve"], "serve", "only used by kind serve");
-  if (!root["replicas"]) Bad(root, "replicas", "required: ROLE: {count, command}");
-  const YAML::Node& replicas = root["replicas"];
-  if (!replicas.IsMap() || replicas.size() == 0) {
-    Bad(replicas, "replicas", "expected a mapping ROLE: {count, command}");
-  }
-  static const std::regex kRole("[a-z][a-z0-9]{0,30}");
-  for (const auto& kv : replicas) {
-    const std::string role = kv.first.as<std::string>();
-    if (!std::regex_match(role, kRole)) {
-      Bad(kv.first, "replicas." + role, "role names are lowercase letters and digits (ps, worker)");
-    }
-    spec.replicas.push_back(ParseReplica(role, kv.second, "replicas." + role));
-  }
-  return spec;
+RestartPolicy ParseRestartPolicy(const Node& node) {
+  const std::string p = node.As<std::string>();
+  if (p == "Never") return RestartPolicy::kNever;
+  if (p == "OnFailure") return RestartPolicy::kOnFailure;
+  if (p == "ExitCode") return RestartPolicy::kExitCode;
+  node.Fail("expected Never, OnFailure or ExitCode, not '" + p + "'");
 }
 
 ordered_json ResourcesJson(const Resources& r) {
@@ -375,6 +240,76 @@ ordered_json ResourcesJson(const Resources& r) {
 }
 
 }  // namespace
+
+JobSpec ReadJobSpec(const config::Node& root) {
+  if (!root.IsMap()) root.Fail("expected a mapping with name, kind and replicas");
+  const Map m = root.AsMap();
+  JobSpec spec;
+  static const std::regex kName("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  const Node name = m.Get("name");
+  spec.name = name.As<std::string>();
+  if (!std::regex_match(spec.name, kName)) {
+    name.Fail(
+        "expected lowercase letters, digits and '-', starting and ending with a letter or digit, "
+        "at most 63 characters");
+  }
+  const Node kind_node = m.Require("kind", "train, serve or custom");
+  const std::string kind = kind_node.As<std::string>();
+  if (kind == "custom") {
+    spec.kind = JobKind::kCustom;
+  } else if (kind == "train") {
+    spec.kind = JobKind::kTrain;
+  } else if (kind == "serve") {
+    spec.kind = JobKind::kServe;
+    spec.restart_policy = RestartPolicy::kOnFailure;  // a server runs until stopped
+  } else {
+    kind_node.Fail("expected train, serve or custom, not '" + kind + "'");
+  }
+  if (auto env = m.Find("env")) spec.env = ParseEnv(*env);
+  if (auto dir = m.Find("workingDir")) spec.working_dir = ParseDir(*dir);
+  if (auto resources = m.Find("resources")) spec.resources = ParseResources(*resources);
+  if (auto image = m.Find("image")) spec.image = ParseImage(*image);
+  if (auto selector = m.Find("nodeSelector")) {
+    if (!selector->IsMap()) selector->Fail("expected a mapping LABEL: value");
+    for (const auto& [key, value] : selector->Entries()) {
+      spec.node_selector[key] = value.As<std::string>();
+    }
+  }
+  if (auto policy = m.Find("restartPolicy")) spec.restart_policy = ParseRestartPolicy(*policy);
+  if (auto limit = m.Find("backoffLimit")) {
+    spec.backoff_limit = SmallInteger(*limit, 0, "expected a whole number >= 0");
+  }
+  if (auto deadline = m.Find("activeDeadlineSeconds")) {
+    spec.active_deadline_seconds = Integer(*deadline, 1, "expected a positive integer");
+  }
+  // Asked about whatever the kind, so that none is refused as unknown before the kind rules.
+  const std::optional<Node> replicas = m.Find("replicas");
+  const std::optional<Node> train = m.Find("train");
+  const std::optional<Node> serve = m.Find("serve");
+  if (spec.kind == JobKind::kTrain) {
+    if (replicas) replicas->Fail("not used by kind train (set train.servers/workers)");
+    spec.train = ParseTrain(m.Require("train", "the servers, workers and flags of kind train"));
+  }
+  if (spec.kind != JobKind::kTrain && train) train->Fail("only used by kind train");
+  if (spec.kind == JobKind::kServe) {
+    if (replicas) replicas->Fail("not used by kind serve (set serve.replicas)");
+    spec.serve = ParseServe(m.Require("serve", "the replicas and flags of kind serve"));
+  }
+  if (spec.kind != JobKind::kServe && serve) serve->Fail("only used by kind serve");
+  if (spec.kind != JobKind::kCustom) return spec;
+  const Node roles = m.Require("replicas", "ROLE: {count, command}");
+  if (!roles.IsMap() || roles.Entries().empty()) {
+    roles.Fail("expected a mapping ROLE: {count, command}");
+  }
+  static const std::regex kRole("[a-z][a-z0-9]{0,30}");
+  for (const auto& [role, value] : roles.Entries()) {
+    if (!std::regex_match(role, kRole)) {
+      value.Fail("role names are lowercase letters and digits (ps, worker)");
+    }
+    spec.replicas.push_back(ParseReplica(role, value));
+  }
+  return spec;
+}
 
 const char* JobKindName(JobKind kind) {
   switch (kind) {
@@ -428,18 +363,10 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": not UTF-8 text (byte ", bad, " is not valid UTF-8)"));
   }
-  auto where = [&](const YAML::Mark& mark) {
-    if (mark.is_null()) return source;
-    return absl::StrCat(source, ":", mark.line + 1, ":", mark.column + 1);
-  };
-  try {
-    return ParseRoot(YAML::Load(text));
-  } catch (const SpecError& e) {
-    return absl::InvalidArgumentError(absl::StrCat(where(e.mark), ": ", e.field, ": ", e.message));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where(e.mark), ": not valid YAML or JSON: ", e.msg));
-  }
+  JobSpec spec;
+  RETURN_IF_ERROR(
+      config::ReadYaml(text, source, [&](const config::Node& root) { spec = ReadJobSpec(root); }));
+  return spec;
 }
 
 std::string JobSpecToJson(const JobSpec& spec) {

@@ -11,6 +11,10 @@
 
 #include "absl/status/statusor.h"
 
+namespace parasol::config {
+class Node;
+}  // namespace parasol::config
+
 namespace parasol::control {
 
 enum class JobKind { kTrain, kServe, kCustom };
@@ -82,9 +86,15 @@ struct JobSpec {
 };
 
 // Parses and validates a spec. `source` names the input in messages ("job.yaml"); errors read
-// "SOURCE:LINE:COL: FIELD: what was expected", e.g. "replicas.worker.count: expected a positive
-// integer". JSON is accepted as the YAML subset it is.
+// "SOURCE:LINE: FIELD: what was expected", e.g. "job.yaml:4: replicas.worker.count: expected a
+// positive integer"; unknown fields are refused ("did you mean 'restartPolicy'?"). JSON is
+// accepted as the YAML subset it is.
 absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string& source);
+
+// The spec at `node` of a document being read with common/config_reader.h (ParseJobSpec's
+// reader, for documents that hold a spec, such as stored job records). Fails the read at the
+// field at fault.
+JobSpec ReadJobSpec(const config::Node& node);
 
 // The canonical JSON form; ParseJobSpec(ToJson(spec)) == spec.
 std::string JobSpecToJson(const JobSpec& spec);

@@ -194,71 +194,167 @@ TEST(JobSpecTest, EnvReferencesExpandLikeKubernetes) {
 
 struct BadSpec {
   const char* yaml;
-  const char* message;  // must appear in the error
+  const char* message;  // the whole error
 };
+
+// Each spec, read as "bad.yaml", is InvalidArgument with exactly its message.
+template <size_t N>
+void ExpectRejected(const BadSpec (&cases)[N]) {
+  for (const BadSpec& c : cases) {
+    auto spec = ParseJobSpec(c.yaml, "bad.yaml");
+    ASSERT_FALSE(spec.ok()) << c.yaml;
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(spec.status().message(), c.message) << "spec:\n" << c.yaml;
+  }
+}
 
 TEST(JobSpecTest, BadSpecsAreRejectedNamingTheFieldAndLine) {
   const BadSpec cases[] = {
       {"name: a\nkind: custom\nreplicas:\n  worker: {count: 0, command: [x]}\n",
-       "bad.yaml:4:19: replicas.worker.count: expected a positive integer"},
+       "bad.yaml:4: replicas.worker.count: expected a positive integer"},
       {"name: a\nkind: custom\nreplicas:\n  worker: {count: two, command: [x]}\n",
-       "replicas.worker.count: expected a positive integer"},
+       "bad.yaml:4: replicas.worker.count: expected an integer, got 'two'"},
+      {"name: a\nkind: custom\nreplicas:\n  worker: {count: \"2\", command: [x]}\n",
+       "bad.yaml:4: replicas.worker.count: expected an integer, got the string \"2\""},
       {"name: a\nkind: custom\nreplicas:\n  worker: {count: 1}\n",
-       "replicas.worker.command: required"},
+       "bad.yaml:4: replicas.worker.command: required: the program and its arguments"},
       {"name: a\nkind: custom\nreplicas:\n  worker: {command: []}\n",
-       "replicas.worker.command: expected a non-empty list"},
-      {"name: Bad_Name\nkind: custom\nreplicas: {w: {command: [x]}}\n", "bad.yaml:1:7: name:"},
-      {"kind: custom\nreplicas: {w: {command: [x]}}\n", "name: required"},
+       "bad.yaml:4: replicas.worker.command: expected a non-empty list of strings, e.g. "
+       "[\"sh\", \"-c\", \"...\"]"},
+      {"name: a\nkind: custom\nreplicas:\n  worker: {command: [\"\", x]}\n",
+       "bad.yaml:4: replicas.worker.command[0]: the program must not be empty"},
+      {"name: Bad_Name\nkind: custom\nreplicas: {w: {command: [x]}}\n",
+       "bad.yaml:1: name: expected lowercase letters, digits and '-', starting and ending with a "
+       "letter or digit, at most 63 characters"},
+      {"kind: custom\nreplicas: {w: {command: [x]}}\n", "bad.yaml:1: name: required"},
       {"name: a\nkind: batch\nreplicas: {w: {command: [x]}}\n",
-       "kind: expected train, serve or custom"},
+       "bad.yaml:2: kind: expected train, serve or custom, not 'batch'"},
+      {"name: a\nreplicas: {w: {command: [x]}}\n",
+       "bad.yaml:1: kind: required: train, serve or custom"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nrestartPolicy: Always\n",
-       "restartPolicy: expected Never, OnFailure or ExitCode"},
+       "bad.yaml:4: restartPolicy: expected Never, OnFailure or ExitCode, not 'Always'"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nbackoffLimit: -1\n",
-       "backoffLimit: expected a whole number >= 0"},
+       "bad.yaml:4: backoffLimit: expected a whole number >= 0"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nactiveDeadlineSeconds: 0\n",
-       "activeDeadlineSeconds: expected a positive integer"},
+       "bad.yaml:4: activeDeadlineSeconds: expected a positive integer"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x], resources: {memory: lots}}}\n",
-       "replicas.w.resources.memory: expected bytes or a quantity"},
+       "bad.yaml:3: replicas.w.resources.memory: expected bytes or a quantity such as 512Mi, 2Gi "
+       "or 1G"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x], resources: {cpu: -1}}}\n",
-       "replicas.w.resources.cpu: expected a number of cores"},
+       "bad.yaml:3: replicas.w.resources.cpu: expected a number of cores (2, 0.5 or \"500m\")"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x], resources: {gpu: 1.5}}}\n",
+       "bad.yaml:3: replicas.w.resources.gpu: expected an integer, got '1.5'"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x], env: {1X: y}}}\n",
-       "replicas.w.env.1X: not a valid environment variable name"},
-      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nrestartpolicy: Never\n",
-       "bad.yaml:4:1: restartpolicy: unknown field"},
+       "bad.yaml:3: replicas.w.env.1X: not a valid environment variable name"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x], env: {X: [y]}}}\n",
+       "bad.yaml:3: replicas.w.env.X: expected a string, got a list"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nnodeSelector: [ssd]\n",
+       "bad.yaml:4: nodeSelector: expected a mapping LABEL: value"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nimage: \"-bad\"\n",
+       "bad.yaml:4: image: expected an image reference, e.g. python:3.11"},
       {"name: a\nkind: custom\nreplicas: {Worker: {command: [x]}}\n",
-       "replicas.Worker: role names"},
-      {"name: a\nkind: custom\n", "replicas: required"},
-      {"name: a\nkind: serve\n", "serve: required for kind serve"},
+       "bad.yaml:3: replicas.Worker: role names are lowercase letters and digits (ps, worker)"},
+      {"name: a\nkind: custom\nreplicas: {}\n",
+       "bad.yaml:3: replicas: expected a mapping ROLE: {count, command}"},
+      {"name: a\nkind: custom\n", "bad.yaml:1: replicas: required: ROLE: {count, command}"},
+      {"name: a\nkind: serve\n",
+       "bad.yaml:1: serve: required: the replicas and flags of kind serve"},
       {"name: a\nkind: serve\nserve: {args: {model-name: m}}\n",
-       "serve.args: needs model-base or model-config"},
+       "bad.yaml:3: serve.args: needs model-base or model-config"},
+      {"name: a\nkind: serve\nserve: {replicas: 2}\n",
+       "bad.yaml:3: serve.args: required: the model server's flags, e.g. "
+       "{model-base: models/churn}"},
       {"name: a\nkind: serve\nserve: {args: {model-base: m, rest-port: 8501}}\n",
-       "serve.args.rest-port: set by the control plane"},
+       "bad.yaml:3: serve.args.rest-port: set by the control plane: each replica serves REST on "
+       "its own port (PARASOL_PORT, shown by describe)"},
       {"name: a\nkind: serve\nserve: {replicas: 0, args: {model-base: m}}\n",
-       "serve.replicas: expected a positive integer"},
+       "bad.yaml:3: serve.replicas: expected a positive integer"},
+      {"name: a\nkind: serve\nserve: {replicas: 65, args: {model-base: m}}\n",
+       "bad.yaml:3: serve.replicas: at most 64"},
       {"name: a\nkind: serve\nserve: {args: {model-base: m}}\nreplicas: {w: {command: [x]}}\n",
-       "replicas: not used by kind serve"},
+       "bad.yaml:4: replicas: not used by kind serve (set serve.replicas)"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nserve: {args: {}}\n",
-       "serve: only used by kind serve"},
+       "bad.yaml:4: serve: only used by kind serve"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\ntrain: {args: {}}\n",
+       "bad.yaml:4: train: only used by kind train"},
       {"name: a\nkind: train\ntrain: {servers: 0, workers: 2, args: {train: x}}\n",
-       "train.workers: more than one worker needs train.servers >= 1"},
-      {"name: a\nkind: train\nreplicas: {w: {command: [x]}}\n", "replicas: not used by kind train"},
+       "bad.yaml:3: train.workers: more than one worker needs train.servers >= 1"},
+      {"name: a\nkind: train\ntrain: {servers: 300, args: {train: x}}\n",
+       "bad.yaml:3: train: at most 256 servers and workers"},
+      {"name: a\nkind: train\nreplicas: {w: {command: [x]}}\n",
+       "bad.yaml:3: replicas: not used by kind train (set train.servers/workers)"},
+      {"name: a\nkind: train\ntrain: {servers: 1}\n",
+       "bad.yaml:3: train.args: required: the training flags, e.g. {train: x.svm, out: model}"},
       {"name: a\nkind: train\ntrain: {servers: 1, args: {train: x, checkpoint-every: 30s}}\n",
-       "train.args.checkpoint-every: not a training flag"},
-      {"name: a\nkind: custom\nreplicas: {w: {command: [x]\n",
-       "bad.yaml:4:1: not valid YAML or JSON"},
-      {"[1, 2]", "spec: expected a mapping"},
-      {"", "spec: expected a mapping"},
+       "bad.yaml:3: train.args.checkpoint-every: not a training flag (a parameter-server launcher "
+       "option; restarts follow restartPolicy and backoffLimit; checkpoints: "
+       "train.checkpointEvery)"},
+      {"name: a\nkind: train\ntrain: {servers: 1, args: {train: x, workers: 2}}\n",
+       "bad.yaml:3: train.args.workers: set train.workers instead"},
+      {"name: a\nkind: train\ntrain: {args: {Train: x}}\n",
+       "bad.yaml:3: train.args.Train: not a flag name (--Train)"},
+      {"name: a\nkind: train\ntrain:\n  servers: 1\n  checkpointEvery: 30s\n  args: {train: x}\n",
+       "bad.yaml:4: train.checkpointDir: required with checkpointEvery when args has no out"},
+      {"[1, 2]", "bad.yaml:1: expected a mapping with name, kind and replicas"},
+      {"", "bad.yaml: expected a mapping with name, kind and replicas"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [\"\xff\"]}}\n",
        "bad.yaml: not UTF-8 text (byte 47 is not valid UTF-8)"},
+      {"name: a\nname: b\nkind: custom\nreplicas: {w: {command: [x]}}\n",
+       "bad.yaml:2: name: duplicate key"},
   };
-  for (const auto& c : cases) {
-    auto spec = ParseJobSpec(c.yaml, "bad.yaml");
-    ASSERT_FALSE(spec.ok()) << c.yaml;
-    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(spec.status().message().find(c.message), std::string::npos)
-        << "spec:\n"
-        << c.yaml << "\nerror: " << spec.status().message() << "\nwanted: " << c.message;
-  }
+  ExpectRejected(cases);
+}
+
+TEST(JobSpecTest, InvalidYamlNamesTheLine) {
+  auto spec = ParseJobSpec("name: a\nkind: custom\nreplicas: {w: {command: [x]\n", "bad.yaml");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(spec.status().message().rfind("bad.yaml:4: not valid YAML: ", 0), 0u) << spec.status();
+}
+
+// Misspelled keys are refused with the nearest valid name, at every level of the spec.
+TEST(JobSpecTest, MisspelledKeysGetDidYouMean) {
+  const BadSpec cases[] = {
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nrestartpolicy: Never\n",
+       "bad.yaml:4: restartpolicy: unknown key, did you mean 'restartPolicy'?"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nnodeSelecter: {disk: ssd}\n",
+       "bad.yaml:4: nodeSelecter: unknown key, did you mean 'nodeSelector'?"},
+      {"name: a\nkind: custom\nreplicas:\n  w:\n    command: [x]\n    imgae: python\n",
+       "bad.yaml:6: replicas.w.imgae: unknown key, did you mean 'image'?"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x], resources: {cpus: 2}}}\n",
+       "bad.yaml:3: replicas.w.resources.cpus: unknown key, did you mean 'cpu'?"},
+      {"name: a\nkind: train\ntrain: {servers: 1, checkpointEvry: 30s, args: {out: m}}\n",
+       "bad.yaml:3: train.checkpointEvry: unknown key, did you mean 'checkpointEvery'?"},
+      {"name: a\nkind: custom\nreplicas: {w: {comand: [x]}}\n",
+       "bad.yaml:3: replicas.w.command: required: the program and its arguments (is 'comand' a "
+       "misspelling?)"},
+      {"name: a\nkind: serve\nsrve: {args: {model-base: m}}\n",
+       "bad.yaml:1: serve: required: the replicas and flags of kind serve (is 'srve' a "
+       "misspelling?)"},
+      {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\ncolour: red\n",
+       "bad.yaml:4: colour: unknown key (known here: name, kind, env, workingDir, resources, "
+       "image, nodeSelector, restartPolicy, backoffLimit, activeDeadlineSeconds, replicas, "
+       "train, serve)"},
+  };
+  ExpectRejected(cases);
+}
+
+// Fields whose names are the user's own are read as written, in order.
+TEST(JobSpecTest, UsersOwnNamesAreAccepted) {
+  auto spec = ParseJobSpec(
+      "name: a\nkind: custom\nenv: {Zed: \"1\", A_B: two}\nnodeSelector: {any/label: x}\n"
+      "replicas: {ps: {command: [x]}, chief: {command: [y], env: {PORT: 8080}}}\n",
+      "a.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->env, (std::map<std::string, std::string>{{"A_B", "two"}, {"Zed", "1"}}));
+  EXPECT_EQ(spec->node_selector, (std::map<std::string, std::string>{{"any/label", "x"}}));
+  ASSERT_EQ(spec->replicas.size(), 2u);
+  EXPECT_EQ(spec->replicas[0].role, "ps");
+  EXPECT_EQ(spec->replicas[1].role, "chief");
+  EXPECT_EQ(spec->replicas[1].env.at("PORT"), "8080");  // a plain number is text here
+  auto again = ParseJobSpec(JobSpecToJson(*spec), "json");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *spec);
 }
 
 }  // namespace
