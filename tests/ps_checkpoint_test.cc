@@ -66,6 +66,28 @@ class PsCheckpointTest : public ::testing::Test {
     return job;
   }
 
+  // Waits until a checkpoint of job NAME records batches finished by worker W, so a worker
+  // killed after it has a share to resume (the first checkpoint can precede any batch of a
+  // worker on a loaded machine).
+  static bool WaitForCheckpointedBatches(const std::string& name, size_t w) {
+    const fs::path root = dir_ / name / "checkpoints";
+    for (int i = 0; i < 1500; ++i) {
+      std::string latest = fs::exists(root / "LATEST") ? ReadFile(root / "LATEST") : "";
+      if (!latest.empty() && latest.back() == '\n') latest.pop_back();
+      const auto manifest = nlohmann::json::parse(
+          latest.empty() ? "{}" : ReadFile(root / latest / "manifest.json"), nullptr, false);
+      if (manifest.is_object() && manifest.contains("checkpoint")) {
+        const auto& clocks = manifest["checkpoint"]["worker_clocks"];
+        if (clocks.is_array() && clocks.size() > w && clocks[w].is_number_integer() &&
+            clocks[w].get<int64_t>() > 0) {
+          return true;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+
   // The pid the launcher logged for "server S" / "worker W".
   static pid_t LoggedPid(const std::string& name, const std::string& role) {
     std::istringstream log(ReadFile(dir_ / (name + ".log")));
@@ -164,6 +186,7 @@ TEST_F(PsCheckpointTest, KilledServerRestartsFromTheLatestCheckpointAndTheJobFin
 
 TEST_F(PsCheckpointTest, KilledWorkerIsRestartedAndResumesItsShare) {
   auto job = StartJob("wrk");
+  ASSERT_TRUE(WaitForCheckpointedBatches("wrk", 1)) << ReadFile(dir_ / "wrk.log");
   const pid_t worker = LoggedPid("wrk", "worker 1");
   ASSERT_GT(worker, 0);
   ASSERT_EQ(kill(worker, SIGKILL), 0);
