@@ -1,6 +1,7 @@
 // `parasol cluster`: flags for a whole distributed job on this machine; the job itself is
 // distributed/local_cluster.h. A failing job exits 1.
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -69,6 +70,12 @@ std::vector<std::pair<std::string, std::string>> ForwardedTrainFlags(
   return passed;
 }
 
+// Set by SIGINT and SIGTERM while a job runs: RunLocalCluster then stops its replicas (which run
+// in their own sessions, so a terminal's Ctrl-C reaches only this process).
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void OnStopSignal(int signal) { stop_signal = signal; }
+
 }  // namespace
 
 int RunCluster(const ClusterFlags& f, const std::string& argv0,
@@ -103,6 +110,9 @@ int RunCluster(const ClusterFlags& f, const std::string& argv0,
   options.restore = f.restore;
   options.max_restarts = f.max_restarts;
   options.train_flags = ForwardedTrainFlags(args);
+  options.stop_signal = &stop_signal;
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
   const auto seconds = RunLocalCluster(options);
   if (!seconds.ok()) return Fail(kExitRuntime, seconds.status());
   std::fprintf(stderr, "cluster: job finished in %.2fs; model written to %s\n", *seconds,

@@ -178,11 +178,20 @@ absl::StatusOr<double> RunLocalCluster(const LocalClusterOptions& options) {
   RETURN_IF_ERROR(backend.Admit(job.spec));
   LocalClusterLog events(options.checkpoint_root, options.restore);
   // Until the job has ended and none of its replicas runs any more.
+  int stopped_by = 0;
   while (true) {
+    if (options.stop_signal != nullptr && *options.stop_signal != 0 && stopped_by == 0) {
+      stopped_by = *options.stop_signal;
+      log::Info("cluster: stopping the job (signal {})", stopped_by);
+      supervisor.Stop(job, absl::StrCat("signal ", stopped_by), SecondsNow());
+    }
     supervisor.Step(job, SecondsNow());
     events.Report(job);
     if (control::IsFinal(job.state) && !job.HasLiveReplicas()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (stopped_by != 0 && job.state == control::JobState::kStopped) {
+    return absl::CancelledError(absl::StrCat("stopped by signal ", stopped_by, "; job stopped"));
   }
   if (job.state != control::JobState::kSucceeded) {
     return absl::AbortedError(LocalClusterLog::FailureOf(job));

@@ -8,6 +8,7 @@
 // replicas write to this process's stdout and stderr. Not thread-safe: one job per call.
 #pragma once
 
+#include <csignal>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,9 @@ struct LocalClusterOptions {
   std::string binary;    // the parasol binary the replicas run; empty: this process's
   // Training flags every server and worker gets, as --KEY VALUE (not --out: see out_dir).
   std::vector<std::pair<std::string, std::string>> train_flags;
+  // When set and it turns non-zero (the caller's signal handler stores the signal number), the
+  // job is stopped as the supervisor stops any: SIGTERM to every replica, SIGKILL after 5 s.
+  const volatile std::sig_atomic_t* stop_signal = nullptr;
 };
 
 // The kind-train job the options describe, named "cluster", working in `working_dir`: restart
@@ -64,7 +68,8 @@ class LocalClusterLog {
 };
 
 // Runs the job; returns its wall seconds, or the failure that stopped it (a model its workers
-// refuse, such as the averaged perceptron, fails them and so the job).
+// refuse, such as the averaged perceptron, fails them and so the job; Cancelled after
+// `stop_signal`). Returns only once none of its processes runs.
 absl::StatusOr<double> RunLocalCluster(const LocalClusterOptions& options);
 
 }  // namespace parasol
