@@ -1,13 +1,17 @@
 // `parasol cluster` end to end: real server and worker processes on loopback.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "gtest/gtest.h"
+#include "test_util/parasol_process.h"
 #include "test_util/run_parasol.h"
 
 namespace {
@@ -113,6 +117,35 @@ TEST_F(ClusterTest, AFailingWorkerFailsTheJobAndStopsTheServers) {
   EXPECT_NE(cluster.out.find("job stopped"), std::string::npos) << cluster.out;
   EXPECT_FALSE(fs::exists(dir_ / "bad" / "manifest.json"));
   EXPECT_EQ(ProcessesWith("4103"), 0);
+}
+
+// Ctrl-C reaches only the launcher (its replicas run in their own sessions): it stops the job as
+// the supervisor stops any, so the servers shut down cleanly and nothing is left running.
+TEST_F(ClusterTest, InterruptStopsEveryReplicaAndFailsTheJob) {
+  const std::string d = dir_.string();
+  const fs::path log = dir_ / "interrupted.log";
+  ::parasol::testing::ParasolProcess job(
+      {"cluster", "--servers", "2", "--workers", "2", "--train", d + "/train.svm", "--out",
+       d + "/interrupted", "--epochs", "1000", "--seed", "4105"},
+      log.string());
+  // Until both servers listen (their output reaches the launcher's stderr).
+  auto listening = [&] {
+    const std::string text = ReadFile(log);
+    const size_t first = text.find("listening on ");
+    return first != std::string::npos && text.find("listening on ", first + 1) != std::string::npos;
+  };
+  for (int i = 0; i < 500 && !listening(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // Each server is a shim and its `ps server` (the workers do not count).
+  ASSERT_EQ(ProcessesWith("4105"), 4) << ReadFile(log);
+  EXPECT_EQ(job.Stop(SIGINT), 1);
+  const std::string text = ReadFile(log);
+  EXPECT_NE(text.find("cluster: stopping the job (signal 2)"), std::string::npos) << text;
+  EXPECT_NE(text.find("stopping (SIGTERM)"), std::string::npos) << text;  // a server's last words
+  EXPECT_NE(text.find("stopped by signal 2; job stopped"), std::string::npos) << text;
+  EXPECT_FALSE(fs::exists(dir_ / "interrupted" / "manifest.json"));
+  EXPECT_EQ(ProcessesWith("4105"), 0);
 }
 
 }  // namespace

@@ -72,9 +72,9 @@ void AddPsServer(CLI::App* ps, PsServerFlags& f) {
   server->add_flag("--restore-clocks", f.restore_clocks,
                    "Also take the worker clocks of --restore (resuming the same job)");
   server->add_flag("--restore-latest", f.restore_latest,
-                   "Without --restore: start from the newest whole checkpoint under "
-                   "--checkpoint-dir when there is one, worker clocks included (a restarted "
-                   "server of a running job)");
+                   "Start from the newest whole checkpoint under --checkpoint-dir when there "
+                   "is one, worker clocks included (a restarted server of a running job); "
+                   "--restore then only applies while there is none");
   server->add_option(
       "train-flags", f.train_args,
       "After '--': the job's training flags as its workers get them (--config, --train, "
@@ -102,10 +102,11 @@ void AddPsWorker(CLI::App* ps, PsWorkerFlags& w) {
                      "(default 60)");
   worker->add_option("--checkpoint-every", w.checkpoint_every,
                      "Worker 0 checkpoints the servers every N seconds ('30s') or N worker "
-                     "batches ('500'), and once at the end (a job without `parasol cluster`); "
+                     "batches ('500'), and once at the end; "
                      "other workers ignore it");
   worker->add_option("--checkpoint-dir", w.checkpoint_dir,
-                     "The servers' --checkpoint-dir (where the manifests and LATEST go)");
+                     "The servers' --checkpoint-dir (where the manifests and LATEST go); without "
+                     "--checkpoint-every worker 0 checkpoints once, at the end");
   worker->add_option("--keep-checkpoints", w.keep_checkpoints,
                      "Keep the newest N whole checkpoints (and what their deltas build on); 0: "
                      "all (default 5)");
@@ -153,14 +154,14 @@ int RunPsCheckpoint(const PsCheckpointFlags& f) {
 
 namespace {
 
-// Worker 0's checkpoint schedule from --checkpoint-every/--checkpoint-dir; null when it does not
-// checkpoint (other workers, or no schedule).
+// Worker 0's checkpoint schedule from --checkpoint-every/--checkpoint-dir (a directory alone: the
+// checkpoint at the end only); null when it does not checkpoint (other workers, or neither).
 absl::StatusOr<std::unique_ptr<ScheduledCheckpoints>> WorkerCheckpoints(
     const PsWorkerFlags& f, const WorkerOptions& options, const InputSpec& input,
     const ModelSpec& spec, PsTransport& transport) {
   ASSIGN_OR_RETURN(const CheckpointSchedule schedule,
                    ParseCheckpointSchedule(f.checkpoint_every, "--checkpoint-every"));
-  if (!schedule.enabled() || options.worker_index != 0) {
+  if ((!schedule.enabled() && f.checkpoint_dir.empty()) || options.worker_index != 0) {
     return std::unique_ptr<ScheduledCheckpoints>();
   }
   if (f.checkpoint_dir.empty()) {
@@ -243,7 +244,7 @@ int RunPsWorker(const PsWorkerFlags& f) {
     if (*checkpoints != nullptr) (*checkpoints)->TakeNow();
     return kExitOk;
   }
-  // Worker 0 is the chief of a job without a launcher: it writes the model once all finished
+  // Worker 0 is the job's chief: it writes the model once all finished
   // (after a last checkpoint when it checkpoints).
   const absl::Status all = WaitForWorkers(transport, options.num_workers, 24 * 3600);
   if (!all.ok()) return Fail(kExitRuntime, all);

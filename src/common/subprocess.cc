@@ -95,6 +95,8 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Spawn(const SpawnOptions
       if (null_in >= 0) dup2(null_in, STDIN_FILENO);
     } else if (capture) {
       dup2(out[1], STDOUT_FILENO);
+    } else if (o.stdout_to_stderr) {
+      dup2(STDERR_FILENO, STDOUT_FILENO);
     }
     execvpe(plan.argv[0], plan.argv.data(), plan.envp.data());
     ChildFail(report[1], 'x');

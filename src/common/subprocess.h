@@ -1,6 +1,7 @@
 // Starting and supervising child processes (fork/exec): the one place Parasol spawns programs,
-// used by `parasol cluster` (server and worker processes) and the control plane's local backend
-// (job replicas). A Subprocess is thread-compatible: one thread at a time may use it.
+// used by the local backend (control/local_backend.h: the replicas of control-plane jobs and of
+// `parasol cluster`) and its replica shim. A Subprocess is thread-compatible: one thread at a time
+// may use it.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +27,9 @@ struct SpawnOptions {
   std::string output_file;
   // stdout becomes a pipe read by ReadLine (ignored when output_file is set).
   bool capture_stdout = false;
+  // stdout goes where this process's stderr goes (ignored when output_file or capture_stdout is
+  // set): a child's output shown as a log, apart from this process's own stdout.
+  bool stdout_to_stderr = false;
   // The child starts its own session and process group (pgid == pid), so Signal(sig,
   // /*group=*/true) reaches everything it starts and terminal signals do not.
   bool new_session = false;

@@ -1,8 +1,10 @@
 #include "common/subprocess.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -30,6 +32,31 @@ TEST(SubprocessTest, ExitCodeEnvWorkingDirAndOutputFile) {
   s << in.rdbuf();
   EXPECT_EQ(s.str(), "hello " + fs::canonical(dir).string() + "\noops\n");
   fs::remove_all(dir);
+}
+
+TEST(SubprocessTest, StdoutToStderrSendsBothStreamsWhereThisProcesssStderrGoes) {
+  const fs::path file = fs::path(::testing::TempDir()) / ("stderr_" + std::to_string(getpid()));
+  // This process's stderr goes to `file` while the child runs; stdout stays where it was.
+  std::fflush(stderr);
+  const int saved = dup(STDERR_FILENO);
+  const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  dup2(fd, STDERR_FILENO);
+  close(fd);
+  SpawnOptions o;
+  o.argv = {"sh", "-c", "echo to-stdout; echo to-stderr >&2"};
+  o.stdout_to_stderr = true;
+  auto p = Subprocess::Spawn(o);
+  const int code = p.ok() ? (*p)->Wait() : -1;
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(code, 0);
+  std::ifstream in(file);
+  std::stringstream s;
+  s << in.rdbuf();
+  EXPECT_EQ(s.str(), "to-stdout\nto-stderr\n");
+  fs::remove(file);
 }
 
 TEST(SubprocessTest, CapturedStdoutAndSignals) {

@@ -178,7 +178,8 @@ TrainSpec ParseTrain(const Node& node) {
                        {{"checkpoint-every", "checkpoint-dir", "restore", "max-restarts",
                          "worker-index", "num-workers", "resume", "retry-seconds"},
                         "not a training flag (a parameter-server launcher option; restarts follow "
-                        "restartPolicy and backoffLimit; checkpoints: train.checkpointEvery)"}});
+                        "restartPolicy and backoffLimit; checkpoints: train.checkpointEvery; "
+                        "a start: train.restore)"}});
   if (auto every = m.Find("checkpointEvery")) {
     t.checkpoint_every = every->As<std::string>();
     if (!IsCheckpointEvery(t.checkpoint_every)) {
@@ -200,6 +201,17 @@ TrainSpec ParseTrain(const Node& node) {
   }
   if (auto keep = m.Find("keepCheckpoints")) {
     t.keep_checkpoints = SmallInteger(*keep, 0, "expected a whole number >= 0 (0: all)");
+  }
+  if (t.servers == 0 && !t.checkpoint_dir.empty()) {
+    m.Fail("checkpointDir", "checkpoints are of parameter servers: needs train.servers >= 1");
+  }
+  if (auto restore = m.Find("restore")) {
+    t.restore = restore->As<std::string>();
+    if (t.restore.empty()) restore->Fail("expected a checkpoint or model directory");
+    if (t.servers == 0) {
+      restore->Fail(
+          "restores parameter servers: needs train.servers >= 1 (parasol train has no restore)");
+    }
   }
   return t;
 }
@@ -379,9 +391,12 @@ std::string JobSpecToJson(const JobSpec& spec) {
     j["train"] = {{"servers", spec.train.servers}, {"workers", spec.train.workers}, {"args", args}};
     if (!spec.train.checkpoint_every.empty()) {
       j["train"]["checkpointEvery"] = spec.train.checkpoint_every;
+    }
+    if (!spec.train.checkpoint_dir.empty()) {
       j["train"]["checkpointDir"] = spec.train.checkpoint_dir;
       j["train"]["keepCheckpoints"] = spec.train.keep_checkpoints;
     }
+    if (!spec.train.restore.empty()) j["train"]["restore"] = spec.train.restore;
   } else if (spec.kind == JobKind::kServe) {
     ordered_json args = ordered_json::object();
     for (const auto& [flag, value] : spec.serve.flags) args[flag] = value;
@@ -447,14 +462,19 @@ JobSpec ExpandJob(const JobSpec& spec, const std::string& parasol_binary) {
   // Workers always resume: at a first start server 0 records no batches for them, so it is a
   // no-op, and a restarted worker (any backend restarts the same command) skips what it did.
   std::vector<std::string> server = {"ps", "server"}, worker = {"ps", "worker", "--resume"};
-  if (!spec.train.checkpoint_every.empty()) {
-    // Worker 0 checkpoints; a restarted server starts from the newest checkpoint.
+  if (!spec.train.checkpoint_dir.empty()) {
+    // Worker 0 checkpoints (on the schedule, and at the end); a restarted server starts from the
+    // newest checkpoint.
     const std::string& dir = spec.train.checkpoint_dir;
     server.insert(server.end(), {"--checkpoint-dir", dir, "--restore-latest"});
-    worker.insert(worker.end(),
-                  {"--checkpoint-every", spec.train.checkpoint_every, "--checkpoint-dir", dir,
-                   "--keep-checkpoints", std::to_string(spec.train.keep_checkpoints)});
+    if (!spec.train.checkpoint_every.empty()) {
+      worker.insert(worker.end(), {"--checkpoint-every", spec.train.checkpoint_every});
+    }
+    worker.insert(worker.end(), {"--checkpoint-dir", dir, "--keep-checkpoints",
+                                 std::to_string(spec.train.keep_checkpoints)});
   }
+  // Without a checkpoint yet (--restore-latest), servers start from `restore`.
+  if (!spec.train.restore.empty()) server.insert(server.end(), {"--restore", spec.train.restore});
   server.push_back("--");
   out.replicas = {role("ps", spec.train.servers, server),
                   role("worker", spec.train.workers, worker)};

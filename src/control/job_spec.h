@@ -51,11 +51,16 @@ struct TrainSpec {
   int workers = 1;
   std::vector<std::pair<std::string, std::string>> flags;
   // Distributed jobs: worker 0 checkpoints the servers every "30s" or "500" worker batches into
-  // `checkpoint_dir` (default ARGS.out/checkpoints), keeping the newest `keep_checkpoints`; a
-  // restarted server starts from the newest one (`ps server --restore-latest`). Empty: none.
+  // `checkpoint_dir` (default ARGS.out/checkpoints), and once at the end, keeping the newest
+  // `keep_checkpoints`; a restarted server starts from the newest one (`ps server
+  // --restore-latest`). A `checkpoint_dir` without `checkpoint_every`: only the checkpoint at the
+  // end. Both empty: none.
   std::string checkpoint_every;
   std::string checkpoint_dir;
   int keep_checkpoints = 5;
+  // Distributed jobs: the servers start from this checkpoint or model directory (any server
+  // count) while `checkpoint_dir` has no checkpoint yet. Empty: from initial weights.
+  std::string restore;
   bool operator==(const TrainSpec&) const = default;
 };
 

@@ -123,6 +123,34 @@ TEST(JobSpecTest, TrainCheckpointsExpandToWorkerZerosScheduleAndRestoringServers
   ASSERT_TRUE(again.ok()) << again.status() << JobSpecToJson(*spec);
   EXPECT_EQ(*again, *spec);
 
+  // A directory without a schedule: the checkpoint at the end only; `restore` seeds the servers
+  // while the directory has no checkpoint.
+  auto end_only = ParseJobSpec(
+      "name: t\nkind: train\ntrain: {servers: 1, checkpointDir: c, restore: old/ckpt-000002,\n"
+      "  args: {train: a.svm, out: m}}\n",
+      "t.yaml");
+  ASSERT_TRUE(end_only.ok()) << end_only.status();
+  const JobSpec end_expanded = ExpandJob(*end_only, "/bin/parasol");
+  EXPECT_EQ(end_expanded.replicas[0].command,
+            (std::vector<std::string>{"/bin/parasol", "ps", "server", "--checkpoint-dir", "c",
+                                      "--restore-latest", "--restore", "old/ckpt-000002", "--",
+                                      "--train", "a.svm", "--out", "m"}));
+  EXPECT_EQ(
+      end_expanded.replicas[1].command,
+      (std::vector<std::string>{"/bin/parasol", "ps", "worker", "--resume", "--checkpoint-dir", "c",
+                                "--keep-checkpoints", "5", "--train", "a.svm", "--out", "m"}));
+  auto end_again = ParseJobSpec(JobSpecToJson(*end_only), "json");
+  ASSERT_TRUE(end_again.ok()) << end_again.status() << JobSpecToJson(*end_only);
+  EXPECT_EQ(*end_again, *end_only);
+  for (const char* bad : {"restore: x", "checkpointDir: c"}) {
+    auto trainer = ParseJobSpec(
+        std::string("name: t\nkind: train\ntrain: {") + bad + ", args: {train: a.svm, out: m}}\n",
+        "t.yaml");
+    ASSERT_FALSE(trainer.ok()) << bad;
+    EXPECT_NE(trainer.status().message().find("needs train.servers >= 1"), std::string::npos)
+        << trainer.status();
+  }
+
   auto dir = ParseJobSpec(
       "name: t\nkind: train\ntrain: {servers: 1, checkpointEvery: \"500\", checkpointDir: /c,\n"
       "  args: {train: a.svm}}\n",

@@ -258,7 +258,11 @@ absl::Status LocalBackend::StartReplica(const JobRecord& job, ReplicaStatus& rep
   const std::string exit_file = dir + "/exit/" + replica.name + ".exit";
   std::error_code ec;
   fs::remove(exit_file, ec);
-  o.output_file = LogPath(job.name(), replica.name);
+  if (options_.log_to_files) {
+    o.output_file = LogPath(job.name(), replica.name);
+  } else {
+    o.stdout_to_stderr = true;  // the shim's, and so the command's
+  }
   o.argv = {options_.parasol_binary, "replica-exec", "--exit-file", exit_file, "--"};
   std::map<std::string, std::string> env;  // later entries win, as in the process's environment
   for (const std::string& kv : o.env) {
@@ -268,7 +272,8 @@ absl::Status LocalBackend::StartReplica(const JobRecord& job, ReplicaStatus& rep
   for (const std::string& arg : role->command) o.argv.push_back(ExpandEnvReferences(arg, env));
   o.new_session = true;
   o.kill_on_destroy = false;
-  if (replica.restarts > 0) {
+  o.die_with_parent = !options_.replicas_outlive_process;
+  if (replica.restarts > 0 && options_.log_to_files) {
     std::ofstream log(o.output_file, std::ios::app);
     log << "--- parasol: restart " << replica.restarts << " of " << replica.name << " ---\n";
   }

@@ -4,6 +4,9 @@
 // are reserved per job; a job that does not fit waits as Pending. Reports exits; the job
 // supervisor decides what they mean. Thread-compatible (the service serializes calls).
 //
+// Two uses: the control service (replicas outlive it, logs in files) and `parasol cluster`
+// (LocalBackendOptions: replicas die with it and write to its terminal).
+//
 // Layout under STATE_DIR/jobs/NAME/: logs/REPLICA.log (stdout+stderr of every attempt, kept
 // after the job ends), exit/REPLICA.exit (the last attempt's exit code), metrics/REPLICA.jsonl
 // (metric lines the replica reports), work/ (the default working directory).
@@ -26,6 +29,12 @@ struct LocalBackendOptions {
   double cpu_capacity = 0;      // cores that jobs may reserve; 0: this machine's
   int64_t memory_capacity = 0;  // bytes; 0: this machine's
   int gpus = 0;                 // devices 0..gpus-1 handed out via CUDA_VISIBLE_DEVICES
+  // False: replicas write their stdout and stderr to this process's stderr instead of
+  // logs/REPLICA.log (a supervisor in a terminal, `parasol cluster`); ReadLog then finds nothing.
+  bool log_to_files = true;
+  // False: the kernel kills every replica (SIGKILL) when this process dies, so none outlives an
+  // in-process supervisor (`parasol cluster`); Recover then has nothing to re-attach.
+  bool replicas_outlive_process = true;
 };
 
 // A loopback TCP port held for a replica while its job runs: a socket bound to it with

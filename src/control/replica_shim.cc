@@ -15,6 +15,9 @@ int RunReplicaShim(const std::string& exit_file, const std::vector<std::string>&
   SpawnOptions options;
   options.argv = command;
   options.kill_on_destroy = false;
+  // The shim is the command's lifeline: killed, it takes the command with it (its exit is then
+  // "unknown" anyway, and the backend kills the process group when it sees the shim gone).
+  options.die_with_parent = true;
   int code = 127;
   auto child = Subprocess::Spawn(options);
   if (child.ok()) {

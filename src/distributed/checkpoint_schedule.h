@@ -1,7 +1,7 @@
 // Checkpoints of a running distributed job on a schedule: every N seconds of wall time or every N
-// worker batches (all workers together, as server 0 records them). One schedule serves both
-// places that checkpoint a job: the `parasol cluster` launcher's loop and worker 0 of a job
-// without a launcher (control-plane `kind: train`, `parasol ps worker --checkpoint-every`).
+// worker batches (all workers together, as server 0 records them). Worker 0 of every distributed
+// job drives it (`parasol ps worker --checkpoint-every`), whether `parasol cluster` or the control
+// plane's `kind: train` runs the job.
 // Thread-compatible: one caller drives it.
 #pragma once
 
@@ -31,7 +31,7 @@ absl::StatusOr<CheckpointSchedule> ParseCheckpointSchedule(const std::string& te
 class ScheduledCheckpoints {
  public:
   // `coordinator` writes the checkpoints; `transport` (not owned) reads server 0's worker clocks
-  // for a batch schedule. `who` prefixes the log lines ("cluster", "worker 0").
+  // for a batch schedule. `who` prefixes the log lines ("worker 0").
   ScheduledCheckpoints(CheckpointSchedule schedule,
                        std::unique_ptr<CheckpointCoordinator> coordinator, PsTransport* transport,
                        std::string who);

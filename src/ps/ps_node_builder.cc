@@ -34,7 +34,7 @@ absl::Status RestoreDense(const std::string& dir, const CheckpointInfo& info, De
 
 absl::StatusOr<std::unique_ptr<PsNode>> BuildPsNode(const PsNodeOptions& given) {
   PsNodeOptions options = given;
-  if (options.restore.empty() && options.restore_latest) {
+  if (options.restore_latest) {
     if (options.checkpoint_root.empty()) {
       return absl::InvalidArgumentError("--restore-latest needs --checkpoint-dir");
     }

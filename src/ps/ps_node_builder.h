@@ -32,9 +32,10 @@ struct PsNodeOptions {
   int shard = 0;
   int num_shards = 1;
   bool restore_clocks = false;  // also take the worker clocks of `restore` (the same job resumes)
-  // Without `restore`: start from the newest whole checkpoint under `checkpoint_root` when there
-  // is one, clocks included — a server of a running job restarted by whatever supervises it
-  // (the control plane's restart policy, Kubernetes) picks up where the job's checkpoints are.
+  // Start from the newest whole checkpoint under `checkpoint_root` when there is one, clocks
+  // included, instead of `restore` (which then only seeds a job with no checkpoint yet) — a
+  // server of a running job restarted by whatever supervises it (the job supervisor's restart
+  // policy, Kubernetes) picks up where the job's checkpoints are.
   bool restore_latest = false;
 };
 
