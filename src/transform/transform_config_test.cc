@@ -39,7 +39,21 @@ TEST(TransformConfigTest, YamlChecksShapesNotTheSchema) {
   ASSERT_TRUE(specs.ok()) << specs.status();
   EXPECT_EQ((*specs)[0].field, "nope");
   auto bad = ParseYamlTransforms("transforms: [{type: pickcat, field: f, keep: x}]\n", "m");
-  EXPECT_THAT(bad.status().message(), HasSubstr("m:1: transforms[0] (pickcat, field 'f'): keep"));
+  EXPECT_EQ(bad.status().message(), "m:1: transforms[0].keep: expected a list, got 'x'");
+}
+
+TEST(TransformConfigTest, MisspelledKeysGetTheNearestName) {
+  auto yaml = ParseYamlTransforms(
+      "epochs: 3\ntransforms:\n  - {type: piecewise, field: f, boundaries: [1], boundries: 2}\n",
+      "m.yaml");
+  EXPECT_EQ(std::string(yaml.status().message()),
+            "m.yaml:3: transforms[0].boundries: unknown key, did you mean 'boundaries'?");
+  auto json = PipelineConfigFromJson(
+      R"({"version": 1, "hash_bits": 0, "fields": [], "transforms": [],
+          "schema": {"label": "y", "positive": ["1"], "numeric": [], "categorical": [],
+                     "columns": [], "header": true, "delimiter": ",", "delimeter": ";"}})");
+  EXPECT_EQ(std::string(json.status().message()),
+            "pipeline JSON: schema.delimeter: unknown key, did you mean 'delimiter'?");
 }
 
 TEST(TransformConfigTest, JsonWriteThenReadGivesTheSameConfig) {
