@@ -562,6 +562,11 @@ struct ConfigErrorCase {
 
 TEST(FeaturePipelineTest, ConfigErrorsNameOriginTransformAndField) {
   const std::vector<ConfigErrorCase> cases = {
+      // Shapes, keys and types are the reader's (transform_config_test.cc has them all).
+      {"transforms:\n"
+       "  - {type: piecewise, field: tenure, boundaries: [1]}\n"
+       "  - {type: pickcat, field: payment, kep: [card]}\n",
+       {"model.yaml:3: transforms[1].keep: required (is 'kep' a misspelling?)"}},
       {"transforms:\n  - {type: piecewise, field: age, boundaries: [1, 2]}\n",
        {"transforms[0]", "field 'age'", "not a numeric or categorical column"}},
       {"transforms:\n  - {type: piecewise, field: churn, boundaries: [1, 2]}\n",
@@ -609,55 +614,6 @@ TEST(FeaturePipelineTest, ConfigErrorsNameOriginTransformAndField) {
       EXPECT_THAT(p.status().message(), HasSubstr(w)) << c.yaml;
     }
   }
-}
-
-// Shapes, keys and types are the config reader's: "file:line: transforms[i].key: what".
-TEST(FeaturePipelineTest, ConfigShapeErrorsNameFileLineAndField) {
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"transforms:\n  - {type: bucketize, field: tenure}\n",
-       "model.yaml:2: transforms[0].type: unknown type 'bucketize' (expected piecewise, pickcat, "
-       "normalize, descartes or combinehash)"},
-      {"transforms:\n"
-       "  - {type: piecewise, field: tenure, boundaries: [1]}\n"
-       "  - {type: pickcat, field: payment, kep: [card]}\n",
-       "model.yaml:3: transforms[1].keep: required (is 'kep' a misspelling?)"},
-      {"transforms:\n  - {type: pickcat, field: payment, keep: [card], othr: rare}\n",
-       "model.yaml:2: transforms[0].othr: unknown key, did you mean 'other'?"},
-      {"transforms:\n  - {type: piecewise, field: tenure, boundaries: [1], keep: [a]}\n",
-       "model.yaml:2: transforms[0].keep: unknown key (known here: type, field, boundaries)"},
-      {"transforms:\n  - {type: descartes, fields: [contract, payment], name: x, field: y}\n",
-       "model.yaml:2: transforms[0].field: unknown key, did you mean 'fields'?"},
-      {"transforms:\n  - {type: piecewise, field: tenure, boundaries: [6, x]}\n",
-       "model.yaml:2: transforms[0].boundaries[1]: not a number: 'x'"},
-      {"transforms:\n  - {type: piecewise, field: tenure}\n",
-       "model.yaml:2: transforms[0].boundaries: required"},
-      {"transforms:\n  - {type: normalize, field: monthly, method: log}\n",
-       "model.yaml:2: transforms[0].method: unknown method 'log' (expected minmax or zscore)"},
-      {"transforms:\n  - {type: normalize, field: monthly}\n",
-       "model.yaml:2: transforms[0].method: required"},
-      {"transforms:\n  - {type: normalize, field: [monthly], method: minmax}\n",
-       "model.yaml:2: transforms[0].field: expected a string, got a list"},
-      {"transforms:\n  - {type: descartes, fields: [contract, payment]}\n",
-       "model.yaml:2: transforms[0].name: required"},
-      {"transforms:\n  - {type: descartes, fields: contract, name: x}\n",
-       "model.yaml:2: transforms[0].fields: expected a list, got 'contract'"},
-      {"transforms:\n  - {field: tenure}\n", "model.yaml:2: transforms[0].type: required"},
-      {"transforms: {type: piecewise}\n",
-       "model.yaml:1: transforms: expected a list, got a mapping"},
-      {"transforms:\n  - [piecewise]\n",
-       "model.yaml:2: transforms[0]: expected a mapping, got a list"},
-      {"- transforms\n", "model.yaml:1: expected a mapping, got a list"},
-  };
-  for (const auto& [yaml, want] : cases) {
-    auto p = FeaturePipeline::Create(TestSchema(), yaml, "model.yaml", 0);
-    ASSERT_FALSE(p.ok()) << yaml;
-    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << yaml;
-    EXPECT_EQ(std::string(p.status().message()), want) << yaml;
-  }
-  auto p = FeaturePipeline::Create(TestSchema(), "transforms: [{type: piecewise, field: tenure\n",
-                                   "model.yaml", 0);
-  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(p.status().message()), StartsWith("model.yaml:2: not valid YAML: "));
 }
 
 TEST(FeaturePipelineTest, InvalidSchemaIsRejected) {
