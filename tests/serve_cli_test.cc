@@ -506,7 +506,7 @@ TEST_F(ServeCliTest, BadFlagsConfigsAndBusyPortsExitWithTheReason) {
                                    << " traffic: {c: 1}}]\n";
   r = RunParasol("serve --model-config " + (dir_ / "bad.yaml").string());
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.out.find("bad.yaml: models[0].traffic.c: not a label of this model"),
+  EXPECT_NE(r.out.find("bad.yaml:1: models[0].traffic.c: not a label of this model"),
             std::string::npos)
       << r.out;
   Train("model.yaml", 1);

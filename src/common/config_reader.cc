@@ -59,17 +59,18 @@ struct Document {
 
   // Keys of every mapping the reader opened that it never asked about.
   void RefuseUnknownKeys() const {
-    for (const MapState& map : maps) {
-      if (map.allow_other_keys) continue;
-      for (size_t i = 0; i < map.value->keys.size(); ++i) {
-        const std::string& key = map.value->keys[i];
-        if (map.known.count(key) != 0) continue;
-        const std::string nearest = NearestName(key, map.asked);
-        Fail(map.value->key_lines[i], Join(map.path, key),
-             nearest.empty()
-                 ? absl::StrCat("unknown key (known here: ", absl::StrJoin(map.asked, ", "), ")")
-                 : absl::StrCat("unknown key, did you mean '", nearest, "'?"));
-      }
+    for (const MapState& map : maps) RefuseUnknownKeys(map);
+  }
+  void RefuseUnknownKeys(const MapState& map) const {
+    if (map.allow_other_keys) return;
+    for (size_t i = 0; i < map.value->keys.size(); ++i) {
+      const std::string& key = map.value->keys[i];
+      if (map.known.count(key) != 0) continue;
+      const std::string nearest = NearestName(key, map.asked);
+      Fail(map.value->key_lines[i], Join(map.path, key),
+           nearest.empty()
+               ? absl::StrCat("unknown key (known here: ", absl::StrJoin(map.asked, ", "), ")")
+               : absl::StrCat("unknown key, did you mean '", nearest, "'?"));
     }
   }
 
@@ -357,6 +358,8 @@ void Map::Allow(std::initializer_list<absl::string_view> keys) const {
 }
 
 void Map::AllowOtherKeys() const { state_->allow_other_keys = true; }
+
+void Map::RefuseUnknownKeys() const { node_.doc_->RefuseUnknownKeys(*state_); }
 
 absl::Status ReadYaml(absl::string_view text, const std::string& origin,
                       const std::function<void(const Node& root)>& read) {

@@ -117,6 +117,10 @@ class Map {
   }
   // Marks keys as known without reading them (another reader takes them from the same text).
   void Allow(std::initializer_list<absl::string_view> keys) const;
+  // Refuses now, rather than when the read ends, the keys not asked about so far: call it after
+  // asking about every key and before checks across fields, whose errors a misspelled optional
+  // key would otherwise explain badly.
+  void RefuseUnknownKeys() const;
   // Accepts every key of this mapping, asked about or not: for documents another program
   // writes and may extend (a newer service's replies), never for what users write.
   void AllowOtherKeys() const;

@@ -220,6 +220,19 @@ TEST(ConfigReaderTest, ReadsJsonValuesWithTypes) {
   EXPECT_EQ(st.message(), "request body: epochs: expected an integer, got the string \"3\"");
 }
 
+TEST(ConfigReaderTest, RefuseUnknownKeysBeforeCheckingAcrossFields) {
+  const absl::Status st = ReadYaml("lo: 50\nhii: 100\n", "c.yaml", [&](const Node& root) {
+    const Map m = root.AsMap();
+    const int64_t lo = m.Get<int64_t>("lo");
+    int64_t hi = 10;
+    const std::optional<Node> hi_node = m.Find("hi");
+    if (hi_node) hi = hi_node->As<int64_t>();
+    m.RefuseUnknownKeys();
+    if (hi < lo) m.node().Fail("hi must be >= lo");
+  });
+  EXPECT_EQ(st.message(), "c.yaml:2: hii: unknown key, did you mean 'hi'?");
+}
+
 TEST(ConfigReaderTest, IntegersAreRangeChecked) {
   const absl::Status st = ReadYaml("n: 99999999999\n", "c.yaml", [&](const Node& root) {
     root.AsMap().Get<int>("n");

@@ -1,182 +1,129 @@
 #include "data/schema.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/config_reader.h"
 
 namespace parasol {
 namespace {
 
-// "origin:LINE: field 'name': what" (LINE when the YAML node knows its position).
-absl::Status FieldError(const std::string& origin, const YAML::Node& node, const std::string& field,
-                        const std::string& what) {
-  std::string where = origin;
-  if (node.IsDefined()) {
-    const YAML::Mark mark = node.Mark();
-    if (!mark.is_null()) absl::StrAppend(&where, ":", mark.line + 1);
-  }
-  return absl::InvalidArgumentError(absl::StrCat(where, ": field '", field, "': ", what));
-}
+// A list of column names as read, with the node of each name for messages.
+struct Names {
+  std::vector<std::string> names;
+  std::vector<config::Node> nodes;
+};
 
-absl::StatusOr<std::string> ReadString(const std::string& origin, const YAML::Node& node,
-                                       const std::string& field) {
-  if (!node.IsScalar()) return FieldError(origin, node, field, "expected a string");
-  return node.Scalar();
-}
-
-// A list of strings; a single scalar is accepted as a one-element list.
-absl::StatusOr<std::vector<std::string>> ReadStringList(const std::string& origin,
-                                                        const YAML::Node& node,
-                                                        const std::string& field) {
-  std::vector<std::string> out;
-  if (node.IsNull()) return out;
-  if (node.IsScalar()) {
-    out.push_back(node.Scalar());
+// A list of strings; a single scalar is accepted as a one-element list. Absent: empty.
+Names ReadNames(const config::Map& m, absl::string_view key) {
+  Names out;
+  const std::optional<config::Node> node = m.Find(key);
+  if (!node) return out;
+  if (node->IsScalar()) {
+    out.names.push_back(node->As<std::string>());
+    out.nodes.push_back(*node);
     return out;
   }
-  if (!node.IsSequence()) return FieldError(origin, node, field, "expected a list of strings");
-  for (const YAML::Node& item : node) {
-    if (!item.IsScalar()) {
-      return FieldError(origin, item, field, "expected a list of strings, found a non-string item");
-    }
-    out.push_back(item.Scalar());
+  for (const config::Node& item : node->Items()) {
+    out.names.push_back(item.As<std::string>());
+    out.nodes.push_back(item);
   }
   return out;
 }
 
-absl::StatusOr<bool> ReadBool(const std::string& origin, const YAML::Node& node,
-                              const std::string& field) {
-  bool value = false;
-  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
-    return FieldError(origin, node, field, "expected true or false");
+// Column lists name each column once.
+Names ReadColumns(const config::Map& m, absl::string_view key) {
+  Names out = ReadNames(m, key);
+  std::set<std::string> seen;
+  for (size_t i = 0; i < out.names.size(); ++i) {
+    if (!seen.insert(out.names[i]).second) {
+      out.nodes[i].Fail(absl::StrCat("column '", out.names[i], "' listed twice"));
+    }
   }
-  return value;
+  return out;
 }
 
-absl::StatusOr<char> ReadDelimiter(const std::string& origin, const YAML::Node& node) {
-  if (!node.IsScalar()) return FieldError(origin, node, "delimiter", "expected a string");
-  const std::string& s = node.Scalar();
+char ReadDelimiter(const config::Node& node) {
+  const std::string s = node.As<std::string>();
   if (s == "tab" || s == "\\t") return '\t';
   if (s.size() != 1) {
-    return FieldError(origin, node, "delimiter",
-                      absl::StrCat("expected one character (or \"\\t\" / tab), got '", s, "'"));
+    node.Fail(absl::StrCat("expected one character (or \"\\t\" / tab), got '", s, "'"));
   }
   if (s[0] == '"' || s[0] == '\n' || s[0] == '\r') {
-    return FieldError(origin, node, "delimiter", "a quote or line break cannot be the delimiter");
+    node.Fail("a quote or line break cannot be the delimiter");
   }
   return s[0];
 }
 
-absl::StatusOr<Schema> ParseSchema(const YAML::Node& root, const std::string& origin) {
-  if (!root.IsMap()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(origin, ": a schema must be a YAML mapping (label:, numeric:, ...)"));
+void ReadSchema(const config::Node& root, Schema* schema) {
+  if (!root.IsMap()) root.Fail("a schema must be a YAML mapping (label:, numeric:, ...)");
+  const config::Map m = root.AsMap();
+  const config::Node label = m.Get("label");
+  schema->label = label.As<std::string>();
+  if (schema->label.empty()) label.Fail("must name the label column");
+  if (const std::optional<config::Node> positive = m.Find("positive")) {
+    schema->positive = ReadNames(m, "positive").names;
+    if (schema->positive.empty()) positive->Fail("must name at least one value");
   }
-  Schema schema;
-  bool has_label = false;
-  for (const auto& entry : root) {
-    if (!entry.first.IsScalar()) {
-      return FieldError(origin, entry.first, "?", "keys must be strings");
+  const Names numeric = ReadColumns(m, "numeric");
+  const Names categorical = ReadColumns(m, "categorical");
+  const Names columns = ReadColumns(m, "columns");
+  schema->numeric = numeric.names;
+  schema->categorical = categorical.names;
+  schema->columns = columns.names;
+  const std::optional<config::Node> header = m.Find("header");
+  if (header) schema->header = header->As<bool>();
+  if (const std::optional<config::Node> delimiter = m.Find("delimiter")) {
+    schema->delimiter = ReadDelimiter(*delimiter);
+  }
+  // A misspelled key explains the checks below better than they would.
+  m.RefuseUnknownKeys();
+
+  const std::set<std::string> numeric_set(schema->numeric.begin(), schema->numeric.end());
+  for (size_t i = 0; i < categorical.names.size(); ++i) {
+    if (numeric_set.count(categorical.names[i]) != 0) {
+      categorical.nodes[i].Fail(absl::StrCat("column '", categorical.names[i],
+                                             "' is listed as both numeric and categorical"));
     }
-    const std::string key = entry.first.Scalar();
-    const YAML::Node& value = entry.second;
-    if (key == "label") {
-      auto s = ReadString(origin, value, key);
-      if (!s.ok()) return s.status();
-      schema.label = *s;
-      has_label = true;
-    } else if (key == "positive") {
-      auto l = ReadStringList(origin, value, key);
-      if (!l.ok()) return l.status();
-      if (l->empty()) return FieldError(origin, value, key, "must name at least one value");
-      schema.positive = *std::move(l);
-    } else if (key == "numeric" || key == "categorical" || key == "columns") {
-      auto l = ReadStringList(origin, value, key);
-      if (!l.ok()) return l.status();
-      std::vector<std::string>& dest = key == "numeric"       ? schema.numeric
-                                       : key == "categorical" ? schema.categorical
-                                                              : schema.columns;
-      dest = *std::move(l);
-      std::set<std::string> seen;
-      for (const std::string& name : dest) {
-        if (!seen.insert(name).second) {
-          return FieldError(origin, value, key, absl::StrCat("column '", name, "' listed twice"));
-        }
+  }
+  if (numeric_set.count(schema->label) != 0 ||
+      std::find(schema->categorical.begin(), schema->categorical.end(), schema->label) !=
+          schema->categorical.end()) {
+    label.Fail(absl::StrCat("label column '", schema->label, "' is also listed as a feature"));
+  }
+  if (!schema->header && schema->columns.empty()) {
+    header->Fail("false needs columns: [...] (the file does not name its columns)");
+  }
+  if (!schema->columns.empty()) {
+    const std::set<std::string> known(schema->columns.begin(), schema->columns.end());
+    auto check = [&](const std::string& name, const config::Node& node) {
+      if (known.count(name) == 0) {
+        node.Fail(absl::StrCat("column '", name, "' is not in columns: [",
+                               absl::StrJoin(schema->columns, ", "), "]"));
       }
-    } else if (key == "header") {
-      auto b = ReadBool(origin, value, key);
-      if (!b.ok()) return b.status();
-      schema.header = *b;
-    } else if (key == "delimiter") {
-      auto d = ReadDelimiter(origin, value);
-      if (!d.ok()) return d.status();
-      schema.delimiter = *d;
-    } else {
-      return FieldError(origin, entry.first, key,
-                        "unknown key (expected label, positive, numeric, categorical, columns, "
-                        "header or delimiter)");
-    }
-  }
-  if (!has_label || schema.label.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(origin, ": field 'label': required (the name of the label column)"));
-  }
-  const std::set<std::string> numeric(schema.numeric.begin(), schema.numeric.end());
-  for (const std::string& name : schema.categorical) {
-    if (numeric.count(name) != 0) {
-      return FieldError(
-          origin, root["categorical"], "categorical",
-          absl::StrCat("column '", name, "' is listed as both numeric and categorical"));
-    }
-  }
-  if (numeric.count(schema.label) != 0 ||
-      std::find(schema.categorical.begin(), schema.categorical.end(), schema.label) !=
-          schema.categorical.end()) {
-    return FieldError(
-        origin, root["label"], "label",
-        absl::StrCat("label column '", schema.label, "' is also listed as a feature"));
-  }
-  if (!schema.header && schema.columns.empty()) {
-    return FieldError(origin, root["header"], "columns",
-                      "required when header is false (the file does not name its columns)");
-  }
-  if (!schema.columns.empty()) {
-    const std::set<std::string> columns(schema.columns.begin(), schema.columns.end());
-    auto check = [&](const std::string& field,
-                     const std::vector<std::string>& names) -> absl::Status {
-      for (const std::string& name : names) {
-        if (columns.count(name) == 0) {
-          return FieldError(origin, root[field], field,
-                            absl::StrCat("column '", name, "' is not in columns: [",
-                                         absl::StrJoin(schema.columns, ", "), "]"));
-        }
-      }
-      return absl::OkStatus();
     };
-    if (absl::Status s = check("label", {schema.label}); !s.ok()) return s;
-    if (absl::Status s = check("numeric", schema.numeric); !s.ok()) return s;
-    if (absl::Status s = check("categorical", schema.categorical); !s.ok()) return s;
+    check(schema->label, label);
+    for (size_t i = 0; i < numeric.names.size(); ++i) check(numeric.names[i], numeric.nodes[i]);
+    for (size_t i = 0; i < categorical.names.size(); ++i) {
+      check(categorical.names[i], categorical.nodes[i]);
+    }
   }
-  return schema;
 }
 
 }  // namespace
 
 absl::StatusOr<Schema> Schema::FromYamlString(const std::string& text, const std::string& origin) {
-  try {
-    return ParseSchema(YAML::Load(text), origin);
-  } catch (const YAML::Exception& e) {
-    const std::string where =
-        e.mark.is_null() ? origin : absl::StrCat(origin, ":", e.mark.line + 1);
-    return absl::InvalidArgumentError(absl::StrCat(where, ": invalid YAML: ", e.msg));
-  }
+  Schema schema;
+  const absl::Status status =
+      config::ReadYaml(text, origin, [&](const config::Node& root) { ReadSchema(root, &schema); });
+  if (!status.ok()) return status;
+  return schema;
 }
 
 absl::StatusOr<Schema> Schema::FromYamlFile(const std::string& path) {

@@ -1,22 +1,18 @@
 #include "serve/model_config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/config_reader.h"
 
 namespace parasol {
 namespace {
 
 namespace fs = std::filesystem;
-
-absl::Status Bad(const std::string& origin, const std::string& where, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(origin, ": ", where, ": ", what));
-}
 
 bool AllOf(const std::string& s, const std::string& extra) {
   if (s.empty()) return false;
@@ -28,124 +24,83 @@ bool AllOf(const std::string& s, const std::string& extra) {
   return true;
 }
 
-// yaml-cpp throws on conversion errors; every access goes through these.
-template <typename T>
-absl::StatusOr<T> As(const YAML::Node& node, const std::string& origin, const std::string& where,
-                     const char* expected) {
-  try {
-    if (!node) return Bad(origin, where, absl::StrCat("missing (expected ", expected, ")"));
-    if (!node.IsScalar()) return Bad(origin, where, absl::StrCat("expected ", expected));
-    return node.as<T>();
-  } catch (const YAML::Exception&) {
-    return Bad(origin, where, absl::StrCat("expected ", expected, ", got '", node.Scalar(), "'"));
-  }
-}
-
-absl::StatusOr<VersionPolicy> ParsePolicy(const YAML::Node& node, const std::string& origin,
-                                          const std::string& where) {
+// `all`, or a mapping holding exactly one of latest (N or {num_versions: N}), all ({} or
+// anything), specific ([...] or {versions: [...]}): TF Serving's spellings.
+VersionPolicy ReadPolicy(const config::Node& node) {
   VersionPolicy policy;
-  if (node.IsScalar()) {
-    if (node.Scalar() == "all") {
+  if (!node.IsMap()) {
+    if (node.IsScalar() && node.As<std::string>() == "all") {
       policy.kind = VersionPolicy::Kind::kAll;
       return policy;
     }
-    return Bad(origin, where, "expected 'all', {latest: N}, {all: {}} or {specific: [...]}");
+    node.Fail("expected 'all', {latest: N}, {all: {}} or {specific: [...]}");
   }
-  if (!node.IsMap() || node.size() != 1) {
-    return Bad(origin, where, "expected exactly one of latest, all, specific");
-  }
-  const std::string kind = node.begin()->first.Scalar();
-  const YAML::Node value = node.begin()->second;
-  if (kind == "all") {
-    policy.kind = VersionPolicy::Kind::kAll;
-  } else if (kind == "latest") {
-    const YAML::Node n = value.IsMap() ? value["num_versions"] : value;
-    auto latest = As<int>(n, origin, where + ".latest", "a positive integer");
-    if (!latest.ok()) return latest.status();
-    if (*latest < 1) return Bad(origin, where + ".latest", "must be >= 1");
-    policy.latest = *latest;
-  } else if (kind == "specific") {
-    const YAML::Node list = value.IsMap() ? value["versions"] : value;
-    if (!list.IsSequence() || list.size() == 0) {
-      return Bad(origin, where + ".specific", "expected a non-empty list of versions");
+  const config::Map m = node.AsMap();
+  const std::optional<config::Node> latest = m.Find("latest");
+  const std::optional<config::Node> specific = m.Find("specific");
+  m.Allow({"all"});  // its value is not read: `all: {}` and `all:` alike
+  int kinds = (latest ? 1 : 0) + (specific ? 1 : 0);
+  for (const auto& [key, value] : node.Entries()) kinds += key == "all" ? 1 : 0;
+  m.RefuseUnknownKeys();
+  if (kinds != 1) node.Fail("expected exactly one of latest, all, specific");
+  if (latest) {
+    const config::Node n = latest->IsMap() ? latest->AsMap().Get("num_versions") : *latest;
+    policy.latest = n.As<int>();
+    if (policy.latest < 1) n.Fail("must be >= 1");
+  } else if (specific) {
+    const config::Node list = specific->IsMap() ? specific->AsMap().Get("versions") : *specific;
+    if (!list.IsSequence() || list.Items().empty()) {
+      list.Fail("expected a non-empty list of versions");
     }
     policy.kind = VersionPolicy::Kind::kSpecific;
-    for (size_t i = 0; i < list.size(); ++i) {
-      auto v = As<int64_t>(list[i], origin, absl::StrCat(where, ".specific[", i, "]"),
-                           "a version number");
-      if (!v.ok()) return v.status();
-      if (*v < 0) return Bad(origin, absl::StrCat(where, ".specific[", i, "]"), "must be >= 0");
-      policy.specific.push_back(*v);
+    for (const config::Node& item : list.Items()) {
+      policy.specific.push_back(item.As<int64_t>());
+      if (policy.specific.back() < 0) item.Fail("must be >= 0");
     }
   } else {
-    return Bad(origin, where, absl::StrCat("unknown policy '", kind, "'"));
+    policy.kind = VersionPolicy::Kind::kAll;
   }
   return policy;
 }
 
-absl::StatusOr<ModelConfig> ParseModel(const YAML::Node& node, const std::string& origin,
-                                       const std::string& where, const fs::path& folder) {
-  if (!node.IsMap()) return Bad(origin, where, "expected a mapping");
-  static const std::set<std::string> kKeys = {"name",   "base_path", "version_policy",
-                                              "labels", "traffic",   "model_platform"};
-  for (const auto& kv : node) {
-    if (!kKeys.count(kv.first.Scalar())) {
-      return Bad(origin, where, absl::StrCat("unknown key '", kv.first.Scalar(), "'"));
-    }
-  }
+ModelConfig ReadModel(const config::Node& node, const fs::path& folder) {
+  const config::Map m = node.AsMap();
   ModelConfig model;
-  auto name = As<std::string>(node["name"], origin, where + ".name", "a model name");
-  if (!name.ok()) return name.status();
-  if (!IsValidModelName(*name)) {
-    return Bad(origin, where + ".name", absl::StrCat("'", *name, "' is not [A-Za-z0-9_.-]+"));
+  const config::Node name = m.Get("name");
+  model.name = name.As<std::string>();
+  if (!IsValidModelName(model.name)) {
+    name.Fail(absl::StrCat("'", model.name, "' is not [A-Za-z0-9_.-]+"));
   }
-  model.name = *name;
-  auto base = As<std::string>(node["base_path"], origin, where + ".base_path", "a folder");
-  if (!base.ok()) return base.status();
-  fs::path base_path(*base);
+  fs::path base_path(m.Get<std::string>("base_path"));
   if (base_path.is_relative()) base_path = folder / base_path;
   model.base_path = base_path.lexically_normal().string();
-  if (node["version_policy"]) {
-    auto policy = ParsePolicy(node["version_policy"], origin, where + ".version_policy");
-    if (!policy.ok()) return policy.status();
-    model.policy = *policy;
-  }
-  if (const YAML::Node labels = node["labels"]) {
-    if (!labels.IsMap()) return Bad(origin, where + ".labels", "expected label: version pairs");
-    for (const auto& kv : labels) {
-      const std::string label = kv.first.Scalar();
-      const std::string at = absl::StrCat(where, ".labels.", label);
-      if (!IsValidLabel(label)) return Bad(origin, at, "a label is [A-Za-z0-9_]+");
-      auto v = As<int64_t>(kv.second, origin, at, "a version number");
-      if (!v.ok()) return v.status();
-      model.labels[label] = *v;
+  const std::optional<config::Node> policy = m.Find("version_policy");
+  const std::optional<config::Node> labels = m.Find("labels");
+  const std::optional<config::Node> traffic = m.Find("traffic");
+  m.Allow({"model_platform"});  // TF Serving's; Parasol serves its own models only
+  m.RefuseUnknownKeys();        // a misspelled 'labels' explains the traffic check better
+  if (policy) model.policy = ReadPolicy(*policy);
+  if (labels) {
+    for (const auto& [label, version] : labels->Entries()) {
+      if (!IsValidLabel(label)) version.Fail("a label is [A-Za-z0-9_]+");
+      model.labels[label] = version.As<int64_t>();
     }
   }
-  if (const YAML::Node traffic = node["traffic"]) {
-    if (!traffic.IsMap()) return Bad(origin, where + ".traffic", "expected label: weight pairs");
+  if (traffic) {
     double total = 0;
-    for (const auto& kv : traffic) {
-      const std::string label = kv.first.Scalar();
-      const std::string at = absl::StrCat(where, ".traffic.", label);
-      if (!model.labels.count(label)) return Bad(origin, at, "not a label of this model");
-      auto w = As<double>(kv.second, origin, at, "a weight");
-      if (!w.ok()) return w.status();
-      if (!(*w >= 0 && *w < 1e12)) return Bad(origin, at, "a weight is a number >= 0");
-      model.traffic[label] = *w;
-      total += *w;
+    for (const auto& [label, weight] : traffic->Entries()) {
+      if (!model.labels.count(label)) weight.Fail("not a label of this model");
+      const double w = weight.As<double>();
+      if (!(w >= 0 && w < 1e12)) weight.Fail("a weight is a number >= 0");
+      model.traffic[label] = w;
+      total += w;
     }
-    if (!model.traffic.empty() && total <= 0) {
-      return Bad(origin, where + ".traffic", "weights must not all be 0");
-    }
+    if (!model.traffic.empty() && total <= 0) traffic->Fail("weights must not all be 0");
   }
   return model;
 }
 
 }  // namespace
-
-static absl::StatusOr<RepositoryConfig> ParseModels(const YAML::Node& models,
-                                                    const std::string& origin,
-                                                    const fs::path& folder);
 
 bool IsValidLabel(const std::string& label) { return AllOf(label, ""); }
 bool IsValidModelName(const std::string& name) {
@@ -154,44 +109,19 @@ bool IsValidModelName(const std::string& name) {
 
 absl::StatusOr<RepositoryConfig> ParseRepositoryConfig(const std::string& text,
                                                        const std::string& origin) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(origin, ":", e.mark.line + 1, ": not valid YAML/JSON: ", e.msg));
-  }
-  if (!root.IsMap() || !root["models"] || !root["models"].IsSequence()) {
-    return Bad(origin, "models", "expected a list of models");
-  }
-  for (const auto& kv : root) {
-    if (kv.first.Scalar() != "models") {
-      return Bad(origin, kv.first.Scalar(), "unknown key (expected 'models')");
-    }
-  }
   const fs::path folder = fs::path(origin).parent_path();
-  try {
-    return ParseModels(root["models"], origin, folder);
-  } catch (const YAML::Exception& e) {  // a node of an unexpected kind somewhere
-    return absl::InvalidArgumentError(
-        absl::StrCat(origin, ":", e.mark.line + 1, ": unexpected structure: ", e.msg));
-  }
-}
-
-static absl::StatusOr<RepositoryConfig> ParseModels(const YAML::Node& models,
-                                                    const std::string& origin,
-                                                    const fs::path& folder) {
   RepositoryConfig config;
-  std::set<std::string> names;
-  for (size_t i = 0; i < models.size(); ++i) {
-    const std::string where = absl::StrCat("models[", i, "]");
-    auto model = ParseModel(models[i], origin, where, folder);
-    if (!model.ok()) return model.status();
-    if (!names.insert(model->name).second) {
-      return Bad(origin, where + ".name", absl::StrCat("duplicate model '", model->name, "'"));
+  const absl::Status status = config::ReadYaml(text, origin, [&](const config::Node& root) {
+    std::set<std::string> names;
+    for (const config::Node& item : root.AsMap().Get("models").Items()) {
+      ModelConfig model = ReadModel(item, folder);
+      if (!names.insert(model.name).second) {
+        item.AsMap().Get("name").Fail(absl::StrCat("duplicate model '", model.name, "'"));
+      }
+      config.models.push_back(std::move(model));
     }
-    config.models.push_back(std::move(*model));
-  }
+  });
+  if (!status.ok()) return status;
   return config;
 }
 

@@ -38,10 +38,11 @@ struct RepositoryConfig {
   std::vector<ModelConfig> models;
 };
 
-// Parses a model config file's text. `origin` (the path) prefixes every error, which names the
-// field at fault ("models[1].labels.canary: ..."); relative base paths are resolved against
-// `origin`'s folder. Rejects unknown keys, duplicate names, bad label names, negative weights,
-// and traffic naming a label that is not in `labels`.
+// Parses a model config file's text. Every error names `origin` (the path), the line and the
+// field at fault ("models.yaml:7: models[1].labels.canary: ..."); relative base paths are
+// resolved against `origin`'s folder. Rejects unknown keys (naming the nearest valid one),
+// duplicate names, bad label names, negative weights, and traffic naming a label that is not in
+// `labels`.
 absl::StatusOr<RepositoryConfig> ParseRepositoryConfig(const std::string& text,
                                                        const std::string& origin);
 

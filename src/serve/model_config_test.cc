@@ -49,39 +49,81 @@ TEST(ModelConfigTest, ParsesJsonAndDefaultsToLatestOne) {
 
 struct BadCase {
   const char* text;
-  const char* message;  // expected substring
+  const char* message;  // "file:line: field: what"
 };
 
-TEST(ModelConfigTest, RejectsBadConfigsNamingTheField) {
+TEST(ModelConfigTest, RejectsBadConfigsNamingLineAndField) {
   const BadCase cases[] = {
       {"models: [{name: a, base_path: /a, colour: red}]",
-       "c.yaml: models[0]: unknown key 'colour'"},
-      {"models: [{base_path: /a}]", "models[0].name"},
-      {"models: [{name: 'a b', base_path: /a}]", "models[0].name: 'a b' is not"},
-      {"models: [{name: a, base_path: /a}, {name: a, base_path: /b}]", "models[1].name: duplicate"},
-      {"models: [{name: a, base_path: /a, labels: {'can-ary': 1}}]", "models[0].labels.can-ary"},
+       "c.yaml:1: models[0].colour: unknown key (known here: name, base_path, version_policy, "
+       "labels, traffic, model_platform)"},
+      {"models: [{base_path: /a}]", "c.yaml:1: models[0].name: required"},
+      {"models: [{name: 'a b', base_path: /a}]",
+       "c.yaml:1: models[0].name: 'a b' is not [A-Za-z0-9_.-]+"},
+      {"models: [{name: a, base_path: /a}, {name: a, base_path: /b}]",
+       "c.yaml:1: models[1].name: duplicate model 'a'"},
+      {"models: [{name: a, base_path: /a, labels: {'can-ary': 1}}]",
+       "c.yaml:1: models[0].labels.can-ary: a label is [A-Za-z0-9_]+"},
       {"models: [{name: a, base_path: /a, labels: {x: one}}]",
-       "models[0].labels.x: expected a version"},
+       "c.yaml:1: models[0].labels.x: expected an integer, got 'one'"},
       {"models: [{name: a, base_path: /a, labels: {x: 1}, traffic: {y: 1}}]",
-       "models[0].traffic.y: not a label"},
+       "c.yaml:1: models[0].traffic.y: not a label of this model"},
       {"models: [{name: a, base_path: /a, labels: {x: 1}, traffic: {x: -1}}]",
-       "models[0].traffic.x: a weight is a number >= 0"},
-      {"models: [{name: a, base_path: /a, labels: {x: 1}, traffic: {x: 0}}]", "must not all be 0"},
+       "c.yaml:1: models[0].traffic.x: a weight is a number >= 0"},
+      {"models: [{name: a, base_path: /a, labels: {x: 1}, traffic: {x: 0}}]",
+       "c.yaml:1: models[0].traffic: weights must not all be 0"},
       {"models: [{name: a, base_path: /a, version_policy: {latest: 0}}]",
-       "models[0].version_policy.latest: must be >= 1"},
+       "c.yaml:1: models[0].version_policy.latest: must be >= 1"},
+      {"models: [{name: a, base_path: /a, version_policy: {latest: {num_versions: two}}}]",
+       "c.yaml:1: models[0].version_policy.latest.num_versions: expected an integer, got 'two'"},
       {"models: [{name: a, base_path: /a, version_policy: {newest: 1}}]",
-       "unknown policy 'newest'"},
-      {"models: [{name: a, base_path: /a, version_policy: {specific: []}}]", "non-empty list"},
-      {"model: []", "c.yaml: models: expected a list"},
-      {"models: [{name: a", "c.yaml:1: not valid YAML/JSON"},
+       "c.yaml:1: models[0].version_policy.newest: unknown key (known here: latest, specific, "
+       "all)"},
+      {"models: [{name: a, base_path: /a, version_policy: {latest: 1, all: {}}}]",
+       "c.yaml:1: models[0].version_policy: expected exactly one of latest, all, specific"},
+      {"models: [{name: a, base_path: /a, version_policy: newest}]",
+       "c.yaml:1: models[0].version_policy: expected 'all', {latest: N}, {all: {}} or "
+       "{specific: [...]}"},
+      {"models: [{name: a, base_path: /a, version_policy: {specific: []}}]",
+       "c.yaml:1: models[0].version_policy.specific: expected a non-empty list of versions"},
+      {"models: [{name: a, base_path: /a, version_policy: {specific: [3, -1]}}]",
+       "c.yaml:1: models[0].version_policy.specific[1]: must be >= 0"},
+      {"model: []", "c.yaml:1: models: required (is 'model' a misspelling?)"},
+      {"models: {name: a}", "c.yaml:1: models: expected a list, got a mapping"},
   };
   for (const BadCase& c : cases) {
     auto config = ParseRepositoryConfig(c.text, "c.yaml");
     ASSERT_FALSE(config.ok()) << c.text;
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_NE(config.status().message().find(c.message), std::string::npos)
-        << c.text << " → " << config.status().message();
+    EXPECT_EQ(std::string(config.status().message()), c.message) << c.text;
   }
+  auto bad = ParseRepositoryConfig("models: [{name: a", "c.yaml");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(bad.status().message()).rfind("c.yaml:1: not valid YAML: ", 0), 0u)
+      << bad.status();
+}
+
+TEST(ModelConfigTest, MisspelledKeysGetTheNearestNameAndTheirLine) {
+  const char* text = R"(models:
+  - name: churn
+    base_path: /m
+    lables: {stable: 3}
+    traffic: {stable: 1}
+)";
+  // 'lables' is named before traffic's "not a label of this model" could mislead.
+  EXPECT_EQ(std::string(ParseRepositoryConfig(text, "m.yaml").status().message()),
+            "m.yaml:4: models[0].lables: unknown key, did you mean 'labels'?");
+  EXPECT_EQ(std::string(ParseRepositoryConfig("models:\n  - name: a\n    base_pth: /a\n", "m.yaml")
+                            .status()
+                            .message()),
+            "m.yaml:2: models[0].base_path: required (is 'base_pth' a misspelling?)");
+  // JSON, which YAML reads too, has lines as well.
+  EXPECT_EQ(std::string(ParseRepositoryConfig("{\"models\": [\n  {\"name\": \"a\",\n"
+                                              "   \"base_path\": \"/a\", \"trafic\": {}}]}",
+                                              "m.json")
+                            .status()
+                            .message()),
+            "m.json:3: models[0].trafic: unknown key, did you mean 'traffic'?");
 }
 
 TEST(ModelConfigTest, LabelAndNameTokens) {

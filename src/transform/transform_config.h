@@ -1,8 +1,9 @@
 // The pipeline config as written: the `transforms:` list of a model config YAML and the JSON form
 // saved in a model manifest, read into plain structs and written back. No validation against a
-// schema happens here (that is feature_plan.h); this only checks shapes, keys and types, with
-// messages that name where (`origin:line: transforms[i] (type, field 'x'): ...` for YAML, the JSON
-// path for JSON). Pure functions; thread-safe.
+// schema happens here (that is feature_plan.h); this only checks shapes, keys and types, through
+// common/config_reader.h, whose messages name where (`origin:line: transforms[i].key: ...` for
+// YAML, `pipeline JSON: transforms[i].key: ...` for JSON) and refuse unknown keys with the nearest
+// valid name. Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -68,13 +69,15 @@ struct PipelineConfig {
 // The origin named by JSON errors and by plans built from JSON.
 inline constexpr char kJsonOrigin[] = "pipeline JSON";
 
-// Reads the `transforms:` key of a model config YAML (absent or null → empty). Errors name
-// `origin`, the line, the transform's position and type, and the key at fault.
+// Reads the `transforms:` key of a model config YAML (absent or null → empty; the other keys are
+// left to the model config's reader). Errors name `origin`, the line and the key at fault
+// ("model.yaml:3: transforms[1].keep: required").
 absl::StatusOr<std::vector<TransformSpec>> ParseYamlTransforms(const std::string& text,
                                                                const std::string& origin);
 
-// Reads the JSON form. Rejects unknown keys and wrong types, and a version other than the one
-// written; errors name the JSON path ("pipeline JSON: transforms[1].boundaries[0]: ...").
+// Reads the JSON form. Rejects unknown keys and wrong types (a number is not a string), and a
+// version other than the one written; errors name the JSON path ("pipeline JSON:
+// transforms[1].boundaries[0]: ...").
 // hash_bits is checked to be in [0, 63]; the rest is checked by the plan.
 absl::StatusOr<PipelineConfig> PipelineConfigFromJson(const std::string& json);
 

@@ -7,7 +7,7 @@ namespace parasol::transform {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 TEST(TransformConfigTest, YamlReadsEveryTypeIntoSpecs) {
   auto specs = ParseYamlTransforms(
@@ -39,7 +39,69 @@ TEST(TransformConfigTest, YamlChecksShapesNotTheSchema) {
   ASSERT_TRUE(specs.ok()) << specs.status();
   EXPECT_EQ((*specs)[0].field, "nope");
   auto bad = ParseYamlTransforms("transforms: [{type: pickcat, field: f, keep: x}]\n", "m");
-  EXPECT_THAT(bad.status().message(), HasSubstr("m:1: transforms[0] (pickcat, field 'f'): keep"));
+  EXPECT_EQ(bad.status().message(), "m:1: transforms[0].keep: expected a list, got 'x'");
+}
+
+// Shapes, keys and types are the config reader's: "file:line: transforms[i].key: what".
+TEST(TransformConfigTest, YamlShapeErrorsNameFileLineAndField) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"transforms:\n  - {type: bucketize, field: tenure}\n",
+       "model.yaml:2: transforms[0].type: unknown type 'bucketize' (expected piecewise, pickcat, "
+       "normalize, descartes or combinehash)"},
+      {"transforms:\n"
+       "  - {type: piecewise, field: tenure, boundaries: [1]}\n"
+       "  - {type: pickcat, field: payment, kep: [card]}\n",
+       "model.yaml:3: transforms[1].keep: required (is 'kep' a misspelling?)"},
+      {"transforms:\n  - {type: pickcat, field: payment, keep: [card], othr: rare}\n",
+       "model.yaml:2: transforms[0].othr: unknown key, did you mean 'other'?"},
+      {"transforms:\n  - {type: piecewise, field: tenure, boundaries: [1], keep: [a]}\n",
+       "model.yaml:2: transforms[0].keep: unknown key (known here: type, field, boundaries)"},
+      {"transforms:\n  - {type: descartes, fields: [contract, payment], name: x, field: y}\n",
+       "model.yaml:2: transforms[0].field: unknown key, did you mean 'fields'?"},
+      {"transforms:\n  - {type: piecewise, field: tenure, boundaries: [6, x]}\n",
+       "model.yaml:2: transforms[0].boundaries[1]: not a number: 'x'"},
+      {"transforms:\n  - {type: piecewise, field: tenure}\n",
+       "model.yaml:2: transforms[0].boundaries: required"},
+      {"transforms:\n  - {type: normalize, field: monthly, method: log}\n",
+       "model.yaml:2: transforms[0].method: unknown method 'log' (expected minmax or zscore)"},
+      {"transforms:\n  - {type: normalize, field: monthly}\n",
+       "model.yaml:2: transforms[0].method: required"},
+      {"transforms:\n  - {type: normalize, field: [monthly], method: minmax}\n",
+       "model.yaml:2: transforms[0].field: expected a string, got a list"},
+      {"transforms:\n  - {type: descartes, fields: [contract, payment]}\n",
+       "model.yaml:2: transforms[0].name: required"},
+      {"transforms:\n  - {type: descartes, fields: contract, name: x}\n",
+       "model.yaml:2: transforms[0].fields: expected a list, got 'contract'"},
+      {"transforms:\n  - {field: tenure}\n", "model.yaml:2: transforms[0].type: required"},
+      {"transforms: {type: piecewise}\n",
+       "model.yaml:1: transforms: expected a list, got a mapping"},
+      {"transforms:\n  - [piecewise]\n",
+       "model.yaml:2: transforms[0]: expected a mapping, got a list"},
+      {"- transforms\n", "model.yaml:1: expected a mapping, got a list"},
+  };
+  for (const auto& [yaml, want] : cases) {
+    auto p = ParseYamlTransforms(yaml, "model.yaml");
+    ASSERT_FALSE(p.ok()) << yaml;
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << yaml;
+    EXPECT_EQ(std::string(p.status().message()), want) << yaml;
+  }
+  auto p = ParseYamlTransforms("transforms: [{type: piecewise, field: tenure\n", "model.yaml");
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(p.status().message()), StartsWith("model.yaml:2: not valid YAML: "));
+}
+
+TEST(TransformConfigTest, MisspelledKeysGetTheNearestName) {
+  auto yaml = ParseYamlTransforms(
+      "epochs: 3\ntransforms:\n  - {type: piecewise, field: f, boundaries: [1], boundries: 2}\n",
+      "m.yaml");
+  EXPECT_EQ(std::string(yaml.status().message()),
+            "m.yaml:3: transforms[0].boundries: unknown key, did you mean 'boundaries'?");
+  auto json = PipelineConfigFromJson(
+      R"({"version": 1, "hash_bits": 0, "fields": [], "transforms": [],
+          "schema": {"label": "y", "positive": ["1"], "numeric": [], "categorical": [],
+                     "columns": [], "header": true, "delimiter": ",", "delimeter": ";"}})");
+  EXPECT_EQ(std::string(json.status().message()),
+            "pipeline JSON: schema.delimeter: unknown key, did you mean 'delimiter'?");
 }
 
 TEST(TransformConfigTest, JsonWriteThenReadGivesTheSameConfig) {
