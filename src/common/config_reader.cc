@@ -20,12 +20,12 @@ namespace internal {
 struct Value {
   enum class Kind { kNull, kScalar, kSequence, kMap };
   Kind kind = Kind::kNull;
-  std::string text;     // a scalar's text
-  bool quoted = false;  // a quoted YAML scalar or a JSON string: text, never a number
-  int line = 0;         // 1-based; 0 when unknown
-  std::vector<Value> items;         // a list's items, or a mapping's values
-  std::vector<std::string> keys;    // a mapping's keys, in document order
-  std::vector<int> key_lines;       // where each key is
+  std::string text;               // a scalar's text
+  bool quoted = false;            // a quoted YAML scalar or a JSON string: text, never a number
+  int line = 0;                   // 1-based; 0 when unknown
+  std::vector<Value> items;       // a list's items, or a mapping's values
+  std::vector<std::string> keys;  // a mapping's keys, in document order
+  std::vector<int> key_lines;     // where each key is
 };
 
 struct MapState {
@@ -181,7 +181,6 @@ absl::Status Run(Document& doc, const std::function<void(const Node&)>& read,
   return absl::OkStatus();
 }
 
-
 template <typename Int>
 Int ParseInteger(const Node& node, const Value& v, const char* what) {
   Int out{};
@@ -336,11 +335,10 @@ Node Map::Require(absl::string_view key, absl::string_view what) const {
     if (state_->known.count(k) == 0) unasked.push_back(k);
   }
   const std::string nearest = NearestName(key, unasked);
-  node_.doc_->Fail(node_.value_->line, Document::Join(node_.path_, key),
-                   absl::StrCat("required", what.empty() ? "" : ": ", what,
-                                nearest.empty() ? ""
-                                                : absl::StrCat(" (is '", nearest,
-                                                               "' a misspelling?)")));
+  node_.doc_->Fail(
+      node_.value_->line, Document::Join(node_.path_, key),
+      absl::StrCat("required", what.empty() ? "" : ": ", what,
+                   nearest.empty() ? "" : absl::StrCat(" (is '", nearest, "' a misspelling?)")));
 }
 
 void Map::Fail(absl::string_view key, absl::string_view message) const {
@@ -370,8 +368,7 @@ absl::Status ReadYaml(absl::string_view text, const std::string& origin,
     try {
       root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
-      doc.Fail(e.mark.line >= 0 ? e.mark.line + 1 : 0, "",
-               absl::StrCat("not valid YAML: ", e.msg));
+      doc.Fail(e.mark.line >= 0 ? e.mark.line + 1 : 0, "", absl::StrCat("not valid YAML: ", e.msg));
     }
     FromYaml(root, 0, doc, &doc.root);
   });

@@ -211,7 +211,8 @@ TEST(ConfigReaderTest, MapFailNamesTheKeyAtItsLine) {
 TEST(ConfigReaderTest, ReadsJsonValuesWithTypes) {
   Settings s;
   const nlohmann::json body = {{"name", "churn"}, {"epochs", 3}, {"lr", 0.5}, {"verbose", false}};
-  ASSERT_TRUE(ReadJson(body, "request body", [&](const Node& root) { ReadSettings(root, &s); }).ok());
+  ASSERT_TRUE(
+      ReadJson(body, "request body", [&](const Node& root) { ReadSettings(root, &s); }).ok());
   EXPECT_EQ(s.epochs, 3);
   EXPECT_DOUBLE_EQ(s.lr, 0.5);
   const nlohmann::json wrong = {{"name", "x"}, {"epochs", "3"}};
@@ -234,13 +235,11 @@ TEST(ConfigReaderTest, RefuseUnknownKeysBeforeCheckingAcrossFields) {
 }
 
 TEST(ConfigReaderTest, IntegersAreRangeChecked) {
-  const absl::Status st = ReadYaml("n: 99999999999\n", "c.yaml", [&](const Node& root) {
-    root.AsMap().Get<int>("n");
-  });
+  const absl::Status st =
+      ReadYaml("n: 99999999999\n", "c.yaml", [&](const Node& root) { root.AsMap().Get<int>("n"); });
   EXPECT_EQ(st.message(), "c.yaml:1: n: expected an integer, got '99999999999'");
-  const absl::Status negative = ReadYaml("n: -1\n", "c.yaml", [&](const Node& root) {
-    root.AsMap().Get<uint64_t>("n");
-  });
+  const absl::Status negative =
+      ReadYaml("n: -1\n", "c.yaml", [&](const Node& root) { root.AsMap().Get<uint64_t>("n"); });
   EXPECT_EQ(negative.message(), "c.yaml:1: n: expected a whole number >= 0, got '-1'");
 }
 

@@ -1,7 +1,6 @@
 #include "control/k8s_api.h"
 
 #include <httplib.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -10,7 +9,9 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/config_reader.h"
 #include "common/files.h"
+#include "common/status_macros.h"
 #include "wire/http_status.h"
 
 namespace parasol::control {
@@ -18,13 +19,24 @@ namespace {
 
 std::string ReadText(const std::string& path) { return ReadFileToString(path).value_or(""); }
 
-// The entry named `name` of a kubeconfig list (clusters, contexts, users), or a null node.
-YAML::Node Named(const YAML::Node& list, const std::string& name) {
-  if (!list.IsSequence()) return YAML::Node();
-  for (const auto& item : list) {
-    if (item["name"] && item["name"].as<std::string>() == name) return item;
+// The `field` mapping of the entry named `name` in kubeconfig list `list` (clusters, contexts,
+// users); Fails naming "list[name].field" when there is none. Kubeconfig files carry more than
+// Parasol reads (preferences, extensions, exec plugins): other keys are accepted.
+config::Map Named(const config::Map& root, const std::string& list, const std::string& name,
+                  const std::string& field, const std::string& what) {
+  if (std::optional<config::Node> entries = root.Find(list)) {
+    for (const config::Node& item : entries->Items()) {
+      const config::Map entry = item.AsMap();
+      entry.AllowOtherKeys();
+      if (entry.Get<std::string>("name") != name) continue;
+      if (std::optional<config::Node> value = entry.Find(field)) {
+        const config::Map inner = value->AsMap();
+        inner.AllowOtherKeys();
+        return inner;
+      }
+    }
   }
-  return YAML::Node();
+  root.node().Fail(absl::StrCat(list, "[", name, "].", field, ": ", what));
 }
 
 // The server's answer as a Status: its Status object's message when it sent one.
@@ -47,56 +59,54 @@ std::string ObjectPath(const std::string& collection, const std::string& name) {
 
 absl::StatusOr<K8sConnection> LoadKubeconfig(const std::string& path, const std::string& context,
                                              const std::string& ca_dir) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(path + ": cannot read kubeconfig: " + e.msg);
-  }
-  auto bad = [&](const std::string& field, const std::string& what) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", field, ": ", what));
-  };
-  std::string ctx_name = context;
-  if (ctx_name.empty()) {
-    if (!root["current-context"]) return bad("current-context", "missing (or pass a context)");
-    ctx_name = root["current-context"].as<std::string>();
-  }
-  const YAML::Node ctx = Named(root["contexts"], ctx_name)["context"];
-  if (!ctx || !ctx["cluster"] || !ctx["user"]) {
-    return bad("contexts[" + ctx_name + "].context", "expected cluster and user");
-  }
-  const std::string cluster_name = ctx["cluster"].as<std::string>();
-  const std::string user_name = ctx["user"].as<std::string>();
-  const YAML::Node cluster = Named(root["clusters"], cluster_name)["cluster"];
-  if (!cluster || !cluster["server"]) {
-    return bad("clusters[" + cluster_name + "].cluster.server", "missing");
-  }
+  const std::optional<std::string> text = ReadFileToString(path);
+  if (!text) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read kubeconfig"));
   K8sConnection c;
-  c.server = cluster["server"].as<std::string>();
-  c.kube_namespace = ctx["namespace"] ? ctx["namespace"].as<std::string>() : "default";
-  if (cluster["insecure-skip-tls-verify"]) {
-    c.insecure_skip_tls_verify = cluster["insecure-skip-tls-verify"].as<bool>();
-  }
-  if (cluster["certificate-authority"]) {
-    c.ca_file = cluster["certificate-authority"].as<std::string>();
-  } else if (cluster["certificate-authority-data"]) {
-    std::string pem;
-    if (!absl::Base64Unescape(cluster["certificate-authority-data"].as<std::string>(), &pem)) {
-      return bad("clusters[" + cluster_name + "].cluster.certificate-authority-data", "not base64");
+  std::string ca_pem, ca_name, token_file;
+  RETURN_IF_ERROR(config::ReadYaml(*text, path, [&](const config::Node& node) {
+    const config::Map root = node.AsMap();
+    root.AllowOtherKeys();
+    const std::string ctx_name =
+        context.empty() ? root.Require("current-context", "or pass a context").As<std::string>()
+                        : context;
+    const config::Map ctx =
+        Named(root, "contexts", ctx_name, "context", "expected cluster and user");
+    const std::string cluster_name =
+        ctx.Require("cluster", "the cluster of this context").As<std::string>();
+    const std::string user_name = ctx.Require("user", "the user of this context").As<std::string>();
+    c.kube_namespace = "default";
+    ctx.Read("namespace", &c.kube_namespace);
+    const config::Map cluster = Named(root, "clusters", cluster_name, "cluster", "missing");
+    c.server = cluster.Require("server", "the API server's URL").As<std::string>();
+    cluster.Read("insecure-skip-tls-verify", &c.insecure_skip_tls_verify);
+    if (!cluster.Read("certificate-authority", &c.ca_file)) {
+      if (std::optional<config::Node> data = cluster.Find("certificate-authority-data")) {
+        if (!absl::Base64Unescape(data->As<std::string>(), &ca_pem)) data->Fail("not base64");
+        ca_name = cluster_name;
+      }
     }
+    if (std::optional<config::Node> users = root.Find("users")) {
+      for (const config::Node& item : users->Items()) {
+        const config::Map entry = item.AsMap();
+        entry.AllowOtherKeys();
+        if (entry.Get<std::string>("name") != user_name || !entry.Has("user")) continue;
+        const config::Map user = entry.Get("user").AsMap();
+        user.AllowOtherKeys();
+        if (!user.Read("token", &c.token) && !user.Read("tokenFile", &token_file) &&
+            !user.node().Entries().empty()) {
+          user.node().Fail(absl::StrCat("users[", user_name,
+                                        "].user: only token authentication is supported "
+                                        "(token or tokenFile)"));
+        }
+      }
+    }
+  }));
+  if (!ca_name.empty()) {
     std::filesystem::create_directories(ca_dir);
-    c.ca_file = (std::filesystem::path(ca_dir) / (cluster_name + "-ca.crt")).string();
-    std::ofstream(c.ca_file, std::ios::binary) << pem;
+    c.ca_file = (std::filesystem::path(ca_dir) / (ca_name + "-ca.crt")).string();
+    std::ofstream(c.ca_file, std::ios::binary) << ca_pem;
   }
-  const YAML::Node user = Named(root["users"], user_name)["user"];
-  if (user && user["token"]) {
-    c.token = user["token"].as<std::string>();
-  } else if (user && user["tokenFile"]) {
-    c.token = ReadText(user["tokenFile"].as<std::string>());
-  } else if (user && user.size() > 0) {
-    return bad("users[" + user_name + "].user",
-               "only token authentication is supported (token or tokenFile)");
-  }
+  if (!token_file.empty()) c.token = ReadText(token_file);
   while (!c.token.empty() && (c.token.back() == '\n' || c.token.back() == '\r')) c.token.pop_back();
   return c;
 }

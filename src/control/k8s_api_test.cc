@@ -214,6 +214,16 @@ users:
       << other.status();
   auto none = LoadKubeconfig((dir / "config").string(), "nosuch", (dir / "ca").string());
   EXPECT_NE(none.status().message().find("contexts[nosuch].context"), std::string::npos);
+  // A value of the wrong shape is an error naming it, never an exception out of the reader.
+  std::ofstream(dir / "bad") << "current-context: dev\ncontexts:\n- name: dev\n"
+                                "  context: {cluster: lab, user: alice}\nclusters:\n- name: lab\n"
+                                "  cluster:\n    server: {url: x}\n";
+  auto bad = LoadKubeconfig((dir / "bad").string(), "", (dir / "ca").string());
+  EXPECT_EQ(
+      bad.status().message(),
+      (dir / "bad").string() + ":8: clusters[0].cluster.server: expected a string, got a mapping");
+  EXPECT_EQ(LoadKubeconfig((dir / "absent").string(), "", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
   fs::remove_all(dir);
 }
 

@@ -212,9 +212,9 @@ absl::StatusOr<ParsedManifest> ReadManifest(const std::string& dir) {
     version = m.Get<int>("format_version");
     if (version != kModelFormatVersion) {
       // Another version's fields are not this version's: checked no further.
-      unsupported = absl::FailedPreconditionError(absl::StrCat(
-          p.where, ": format_version ", version, " is not supported (this build reads ",
-          kModelFormatVersion, ")"));
+      unsupported = absl::FailedPreconditionError(
+          absl::StrCat(p.where, ": format_version ", version,
+                       " is not supported (this build reads ", kModelFormatVersion, ")"));
       for (const auto& [key, value] : root.Entries()) m.Allow({key});
       return;
     }
@@ -224,10 +224,10 @@ absl::StatusOr<ParsedManifest> ReadManifest(const std::string& dir) {
   ASSIGN_OR_RETURN(auto model, Model::Create(p.mf.spec));
   ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(p.mf.optimizer));
   if (p.dim != model->dim() || p.state_dim != p.dim * optimizer->state_per_weight()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        p.where, ": tables[0]: dim ", p.dim, " / state_dim ", p.state_dim, " do not match model '",
-        ModelTypeName(p.mf.spec.type), "' (dim ", model->dim(), ") and optimizer '",
-        p.mf.optimizer.name, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(p.where, ": tables[0]: dim ", p.dim, " / state_dim ", p.state_dim,
+                     " do not match model '", ModelTypeName(p.mf.spec.type), "' (dim ",
+                     model->dim(), ") and optimizer '", p.mf.optimizer.name, "'"));
   }
   return p;
 }

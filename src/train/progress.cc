@@ -181,11 +181,10 @@ void Progress::Render() {
   }
   if (interactive_) {
     const int width = 24, filled = fraction > 0 ? static_cast<int>(fraction * width) : 0;
-    log::Transient(absl::StrFormat("epoch %d/%d [%s%s] %s ex, %s ex/s, loss %.5f, ETA %s", epoch_,
-                                   epochs_, std::string(filled, '#'),
-                                   std::string(width - filled, fraction >= 0 ? '.' : '?'),
-                                   FormatRate(static_cast<double>(n)), FormatRate(rate), loss,
-                                   FormatDuration(eta)));
+    log::Transient(absl::StrFormat(
+        "epoch %d/%d [%s%s] %s ex, %s ex/s, loss %.5f, ETA %s", epoch_, epochs_,
+        std::string(filled, '#'), std::string(width - filled, fraction >= 0 ? '.' : '?'),
+        FormatRate(static_cast<double>(n)), FormatRate(rate), loss, FormatDuration(eta)));
   }
 }
 
