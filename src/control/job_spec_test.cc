@@ -316,7 +316,7 @@ TEST(JobSpecTest, BadSpecsAreRejectedNamingTheFieldAndLine) {
       {"name: a\nkind: train\ntrain: {servers: 1, args: {train: x, checkpoint-every: 30s}}\n",
        "bad.yaml:3: train.args.checkpoint-every: not a training flag (a parameter-server launcher "
        "option; restarts follow restartPolicy and backoffLimit; checkpoints: "
-       "train.checkpointEvery)"},
+       "train.checkpointEvery; a start: train.restore)"},
       {"name: a\nkind: train\ntrain: {servers: 1, args: {train: x, workers: 2}}\n",
        "bad.yaml:3: train.args.workers: set train.workers instead"},
       {"name: a\nkind: train\ntrain: {args: {Train: x}}\n",
