@@ -406,7 +406,13 @@ int RunPsServer(const PsServerFlags& flags) {
   sigwait(&stop, &signal);
   (*server)->Shutdown();
   PrintStopLines(**server, signal);
-  return kExitOk;
+  // Exit without destroying the gRPC server: gRPC 1.51's grpc_shutdown() in ~Server joins its
+  // executor, which can sit for up to ~10 s in a closure left by a client that disconnected just
+  // before (worker 0 writing the model and exiting), and the job's supervisor then kills the
+  // server after its grace period. Nothing is left to save: checkpoints and the model are
+  // written while the server runs.
+  std::fflush(nullptr);
+  std::_Exit(kExitOk);
 }
 
 }  // namespace parasol
