@@ -108,7 +108,7 @@ GrpcTransport::GrpcTransport(const std::vector<std::string>& addresses, double r
   // A restarted server is back within a second or two: reconnect promptly, not after minutes.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
   for (const std::string& address : addresses) {
     impl_->lanes.push_back(std::make_unique<ServerLane>(ps::ParameterServer::NewStub(
         grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args))));
