@@ -408,9 +408,9 @@ TEST_F(ServeCliTest, HotReloadAndTrafficShiftUnderLoadFailNoRequest) {
 // another base is refused with the reason in status.
 TEST_F(ServeCliTest, DeltaCheckpointsApplyInPlaceUnderLoadAndEqualParasolPredict) {
   const fs::path job = dir_ / "job";
-  auto r = RunParasol("cluster --config " + kChurn + "/fm.yaml --train " + kChurn +
-                      "/train.csv --out " + job.string() +
-                      " --epochs 1 --batch-size 1 --checkpoint-every 1500");
+  auto r =
+      RunParasol("cluster --config " + kChurn + "/fm.yaml --train " + kChurn + "/train.csv --out " +
+                 job.string() + " --epochs 1 --batch-size 1 --checkpoint-every 1500");
   ASSERT_EQ(r.code, 0) << r.out;
   auto ckpt = [&](int id) {
     char name[32];
@@ -476,9 +476,8 @@ TEST_F(ServeCliTest, DeltaCheckpointsApplyInPlaceUnderLoadAndEqualParasolPredict
 
   // Delta 2 (over checkpoint 1) applies, and then the waiting delta 3 on top of it.
   drop(2);
-  ASSERT_TRUE(WaitForStatus(admin, [](const json& s) {
-    return s["model_version_status"][0]["deltas"]["applied"] == 2;
-  }));
+  ASSERT_TRUE(WaitForStatus(
+      admin, [](const json& s) { return s["model_version_status"][0]["deltas"]["applied"] == 2; }));
   status = json::parse(admin.Get("/v1/models/churn")->body)["model_version_status"][0];
   EXPECT_EQ(status["deltas"]["checkpoint"], "ckpt-000003") << status;
   EXPECT_TRUE(status["deltas"]["refused"].empty()) << status;
