@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -68,6 +69,18 @@ std::vector<pid_t> ProcessesWith(const std::vector<std::string>& needles,
     }
   }
   return pids;
+}
+
+// Polls every 20 ms, at most `tries` times, until `ready()`; then the pids ProcessesWith finds
+// (empty when never ready).
+inline std::vector<pid_t> ProcessesOnceReady(const std::function<bool()>& ready,
+                                             const std::vector<std::string>& needles,
+                                             const std::string& argv_part, int tries) {
+  for (int i = 0; i < tries; ++i) {
+    if (ready()) return ProcessesWith(needles, argv_part);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {};
 }
 
 class ControlCliTest : public ::testing::Test {

@@ -102,15 +102,12 @@ TEST_F(ControlCliTest, KilledTrainingWorkerResumesItsShare) {
   ASSERT_EQ(Job("submit -f " + WriteSpec("resume.yaml", spec)).code, 0);
   const fs::path metrics = dir_ / "state/jobs/resume/metrics/worker-1.jsonl";
   const std::vector<std::string> worker1 = {"PARASOL_REPLICA=worker-1", metrics.string()};
-  std::vector<pid_t> pids;
-  for (int i = 0; i < 600; ++i) {  // until worker 1 has finished 3 epochs
-    const std::string lines = ReadFile(metrics);
-    if (std::count(lines.begin(), lines.end(), '\n') >= 3) {
-      pids = ProcessesWith(worker1, "ps worker");
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const std::vector<pid_t> pids = ProcessesOnceReady(
+      [&] {  // worker 1 has finished 3 epochs
+        const std::string lines = ReadFile(metrics);
+        return std::count(lines.begin(), lines.end(), '\n') >= 3;
+      },
+      worker1, "ps worker", 600);
   ASSERT_EQ(pids.size(), 1u) << ReadFile(metrics);
   ASSERT_EQ(kill(pids[0], SIGKILL), 0);
 
@@ -144,14 +141,9 @@ TEST_F(ControlCliTest, KilledParameterServerRestartsFromTheJobsCheckpoint) {
   ASSERT_EQ(Job("submit -f " + WriteSpec("ckpt.yaml", spec)).code, 0);
   const fs::path latest = dir_ / "cmodel/checkpoints/LATEST";
   const std::vector<std::string> ps1 = {"PARASOL_REPLICA=ps-1"};
-  std::vector<pid_t> pids;
-  for (int i = 0; i < 1500; ++i) {  // until worker 0 has written a checkpoint
-    if (fs::exists(latest)) {
-      pids = ProcessesWith(ps1, "ps server");
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  // Once worker 0 has written a checkpoint.
+  const std::vector<pid_t> pids =
+      ProcessesOnceReady([&] { return fs::exists(latest); }, ps1, "ps server", 1500);
   ASSERT_EQ(pids.size(), 1u) << Job("logs ckpt --replica worker-0").out;
   ASSERT_EQ(kill(pids[0], SIGKILL), 0);
 
