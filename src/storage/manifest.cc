@@ -182,8 +182,9 @@ void ReadManifestBody(const config::Map& m, const json& raw, ParsedManifest* p) 
   const config::Map c = checkpoint->AsMap();
   CheckpointInfo info;
   info.id = c.Get<decltype(info.id)>("id");
-  info.previous = c.Get<std::string>("previous");
-  if (!info.previous.empty()) ReadPlainName(c.Get("previous"));
+  const config::Node previous = c.Get("previous");
+  info.previous = previous.As<std::string>();
+  if (!info.previous.empty()) ReadPlainName(previous);
   info.worker_clocks = c.Get<std::vector<int64_t>>("worker_clocks");
   if (p->sharded) info.shards = ReadShards(sparse);
   for (size_t t = 1; t < tables.size(); ++t) info.dense.push_back(ReadDenseTable(tables[t]));
@@ -231,10 +232,6 @@ absl::StatusOr<ParsedManifest> ReadManifest(const std::string& dir) {
   }
   return p;
 }
-
-bool HasShards(const ParsedManifest& p) { return p.sharded; }
-
-absl::StatusOr<TableFile> ParseModelTableFile(const ParsedManifest& p) { return p.table; }
 
 absl::StatusOr<CheckpointInfo> ParseCheckpoint(const ParsedManifest& p) {
   if (!p.checkpoint) {

@@ -29,12 +29,6 @@ struct ParsedManifest {
 // Reads and checks DIR/manifest.json: everything ReadModelManifest describes.
 absl::StatusOr<ParsedManifest> ReadManifest(const std::string& dir);
 
-// Whether the sparse table is sharded (a checkpoint's manifest) rather than one table file.
-bool HasShards(const ParsedManifest& p);
-
-// The one table file of a plain model directory (tables[0]).
-absl::StatusOr<TableFile> ParseModelTableFile(const ParsedManifest& p);
-
 // The checkpoint section; NotFound when the manifest has none.
 absl::StatusOr<CheckpointInfo> ParseCheckpoint(const ParsedManifest& p);
 

@@ -53,9 +53,8 @@ absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state
     return ReadTableFile((fs::path(in_dir) / f.file).string(), p.dim, p.state_dim, f.rows,
                          f.checksum, with_state, loaded.table.get(), keep);
   };
-  if (!HasShards(p)) {
-    ASSIGN_OR_RETURN(const TableFile f, ParseModelTableFile(p));
-    RETURN_IF_ERROR(read(dir, f));
+  if (!p.sharded) {
+    RETURN_IF_ERROR(read(dir, p.table));
     return loaded;
   }
   // A checkpoint: each shard's whole file, then its deltas, oldest first.
