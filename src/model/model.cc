@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
+#include "model/deep_model.h"
 
 namespace parasol {
 namespace {
@@ -136,8 +137,18 @@ absl::StatusOr<ModelType> ParseModelType(const std::string& name) {
   if (name == "fm") return ModelType::kFm;
   if (name == "ffm") return ModelType::kFfm;
   if (name == "perceptron") return ModelType::kPerceptron;
+  if (name == "dnn") return ModelType::kDnn;
+  if (name == "wide_deep") return ModelType::kWideDeep;
+  if (name == "deepfm") return ModelType::kDeepFm;
+  if (name == "dcn") return ModelType::kDcn;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown model '", name, "' (expected lr, fm, ffm or perceptron)"));
+      absl::StrCat("unknown model '", name,
+                   "' (expected lr, fm, ffm, perceptron, dnn, wide_deep, deepfm or dcn)"));
+}
+
+bool IsDeep(ModelType type) {
+  return type == ModelType::kDnn || type == ModelType::kWideDeep || type == ModelType::kDeepFm ||
+         type == ModelType::kDcn;
 }
 
 const char* ModelTypeName(ModelType type) {
@@ -150,6 +161,14 @@ const char* ModelTypeName(ModelType type) {
       return "ffm";
     case ModelType::kPerceptron:
       return "perceptron";
+    case ModelType::kDnn:
+      return "dnn";
+    case ModelType::kWideDeep:
+      return "wide_deep";
+    case ModelType::kDeepFm:
+      return "deepfm";
+    case ModelType::kDcn:
+      return "dcn";
   }
   return "?";
 }
@@ -166,6 +185,40 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec) {
   if (!(spec.init_scale >= 0)) {
     return absl::InvalidArgumentError("init_scale must be >= 0");
   }
+  if (IsDeep(spec.type)) {
+    if (spec.embedding_dim < 1 || spec.embedding_dim > 1024) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("embedding_dim must be in [1, 1024], got ", spec.embedding_dim));
+    }
+    if (spec.num_fields < 1 || spec.num_fields > 4096) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("deep models need 1 to 4096 fields, got ", spec.num_fields));
+    }
+    for (int width : spec.hidden) {
+      if (width < 1 || width > 65536) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("hidden layer widths must be in [1, 65536], got ", width));
+      }
+    }
+    if (!(spec.dropout >= 0 && spec.dropout < 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dropout must be in [0, 1), got ", spec.dropout));
+    }
+    if (spec.cross_layers < 0 || spec.cross_layers > 64) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cross_layers must be in [0, 64], got ", spec.cross_layers));
+    }
+    if (spec.type != ModelType::kDcn && spec.hidden.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(ModelTypeName(spec.type), " needs at least one hidden layer"));
+    }
+    const int64_t width = int64_t{spec.num_fields} * spec.embedding_dim;
+    if (width > 65536) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fields × embedding_dim = ", width, " is too wide for the dense layers (max 65536)"));
+    }
+    return std::unique_ptr<Model>(new DeepModel(spec));
+  }
   switch (spec.type) {
     case ModelType::kLr:
       return std::unique_ptr<Model>(new LinearModel(spec));
@@ -175,6 +228,8 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Create(const ModelSpec& spec) {
       return std::unique_ptr<Model>(new FmModel(spec));
     case ModelType::kFfm:
       return std::unique_ptr<Model>(new FfmModel(spec));
+    default:
+      break;
   }
   return absl::InternalError("unhandled model type");
 }
@@ -185,6 +240,38 @@ void Model::InitRow(uint64_t key, float* w) const {
 }
 
 float Model::LossGradient(float score, float label) const { return Sigmoid(score) - label; }
+
+void Model::ScoreBatch(const BatchInput& in, BatchScratch*, float* scores) const {
+  ModelScratch scratch;
+  const float* const* rows = in.rows;
+  for (size_t e = in.begin; e < in.end; ++e) {
+    const ExampleView ex = in.block->example(e);
+    scores[e - in.begin] = Score(ex, rows, in.bias, &scratch);
+    rows += ex.size;
+  }
+}
+
+float Model::TrainBatch(const BatchInput& in, BatchScratch*, float* scores, float* row_grads,
+                        float*) const {
+  ModelScratch scratch;
+  const float* const* rows = in.rows;
+  float bias_grad = 0;
+  for (size_t e = in.begin; e < in.end; ++e) {
+    const ExampleView ex = in.block->example(e);
+    const float score = Score(ex, rows, in.bias, &scratch);
+    scores[e - in.begin] = score;
+    const float dloss = LossGradient(score, ex.label);
+    if (dloss == 0) {
+      std::fill(row_grads, row_grads + static_cast<size_t>(ex.size) * dim_, 0.0f);
+    } else {
+      Gradient(ex, rows, dloss, &scratch, row_grads);
+    }
+    bias_grad += dloss;
+    rows += ex.size;
+    row_grads += static_cast<size_t>(ex.size) * dim_;
+  }
+  return bias_grad;
+}
 
 float Sigmoid(float x) {
   if (x >= 0) return 1.0f / (1.0f + std::exp(-x));

@@ -1,0 +1,64 @@
+#include "model/dense_kernels.h"
+
+#include <cstring>
+
+namespace parasol::dense {
+namespace avx512 {
+extern const internal::Kernels kKernels;
+}
+namespace avx2 {
+extern const internal::Kernels kKernels;
+}
+namespace baseline {
+extern const internal::Kernels kKernels;
+}
+
+namespace {
+
+struct Choice {
+  const internal::Kernels* kernels;
+  const char* isa;
+};
+
+bool Supports(const char* isa) {
+  __builtin_cpu_init();
+  if (std::strcmp(isa, "avx512") == 0) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("fma");
+  }
+  if (std::strcmp(isa, "avx2") == 0) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return std::strcmp(isa, "baseline") == 0;
+}
+
+Choice Pick(const char* isa) {
+  if (std::strcmp(isa, "avx512") == 0) return {&avx512::kKernels, "avx512"};
+  if (std::strcmp(isa, "avx2") == 0) return {&avx2::kKernels, "avx2"};
+  return {&baseline::kKernels, "baseline"};
+}
+
+Choice& Current() {
+  static Choice choice = Supports("avx512") ? Pick("avx512")
+                         : Supports("avx2") ? Pick("avx2")
+                                            : Pick("baseline");
+  return choice;
+}
+
+}  // namespace
+
+void Gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda, const float* b,
+          int ldb, bool accumulate, float* c, int ldc) {
+  Current().kernels->gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+}
+
+const char* KernelIsa() { return Current().isa; }
+
+bool UseKernelIsaForTesting(const char* isa) {
+  if (!Supports(isa)) return false;
+  Current() = Pick(isa);
+  return true;
+}
+
+}  // namespace parasol::dense
