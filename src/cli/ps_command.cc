@@ -189,7 +189,7 @@ int RunPsWorker(const PsWorkerFlags& f) {
   if (!config.ok()) return Fail(kExitUsage, config.status());
   WorkerOptions options;
   options.train = *config;
-  if (options.train.batch_size == 1 && !f.train.batch->count()) {
+  if (options.train.batch_size == 0) {
     options.train.batch_size = kDefaultDistributedBatch;
   }
   std::vector<std::string> servers = absl::StrSplit(f.servers, ',', absl::SkipEmpty());

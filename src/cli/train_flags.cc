@@ -16,8 +16,12 @@ void AddTrainOptions(CLI::App* cmd, TrainFlags& f, bool out_required) {
   if (out_required) out->required();
   cmd->add_option("--config", f.config_path,
                   "Model config YAML (model, optimizer, transforms, ...); flags override it");
-  cmd->add_option("--model", f.model, "lr | fm | ffm | perceptron (default lr)");
-  cmd->add_option("--optimizer", f.optimizer, "sgd | adagrad | ftrl | adam (default adagrad)");
+  cmd->add_option(
+      "--model", f.model,
+      "lr | fm | ffm | perceptron | dnn | wide_deep | deepfm | dcn (default lr; deep models "
+      "take embedding_dim, hidden, dropout, cross_layers... from --config)");
+  cmd->add_option("--optimizer", f.optimizer,
+                  "sgd | adagrad | ftrl | adam (default adagrad; deep models adam)");
   f.lr = cmd->add_option("--lr", c.optimizer.lr, "Learning rate (default per optimizer)");
   f.l1 = cmd->add_option("--l1", c.optimizer.l1, "L1 regularisation");
   f.l2 = cmd->add_option("--l2", c.optimizer.l2, "L2 regularisation");
@@ -34,8 +38,8 @@ void AddTrainOptions(CLI::App* cmd, TrainFlags& f, bool out_required) {
   f.max_bad = cmd->add_option("--max-bad-lines", c.max_bad_lines,
                               "Skip up to N malformed lines (default 0: stop at the first)");
   f.batch = cmd->add_option("--batch-size", c.batch_size,
-                            "Examples per optimizer step (default 1; B > 1 sums gradients per key, "
-                            "as distributed training does)");
+                            "Examples per optimizer step (default 1, deep models 256; B > 1 sums "
+                            "gradients per key, as distributed training does)");
   cmd->add_option("--consistency", f.consistency,
                   "Distributed only: bsp (default), ssp:S (at most S batches ahead) or asp");
   f.early =

@@ -31,6 +31,12 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
   if (config.model.type == ModelType::kPerceptron) {
     return absl::UnimplementedError("the averaged perceptron trains on one machine only");
   }
+  if (IsDeep(config.model.type)) {
+    return absl::UnimplementedError(
+        absl::StrCat("model ", ModelTypeName(config.model.type),
+                     " trains on one machine ('parasol train') for now: its dense layers on the "
+                     "parameter server's dense tables are not done yet"));
+  }
   ASSIGN_OR_RETURN(auto model, Model::Create(spec));
   const int dim = model->dim();
   KvWorker kv(&transport, "weights", dim);
@@ -72,7 +78,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
     for (size_t i = 0; i < valid_keys.size(); ++i) {
       std::copy_n(pulled.data() + i * dim, dim, table.FindOrInsert(valid_keys[i]));
     }
-    const std::vector<float> probs = PredictBlocks(*model, table, valid, 1);
+    const std::vector<float> probs = PredictBlocks(*model, table, /*dense=*/nullptr, valid, 1);
     m.valid_auc = RocAuc(probs, valid_labels);
     m.valid_logloss = LogLoss(probs, valid_labels);
     return absl::OkStatus();
@@ -103,10 +109,13 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
       }
       const ExampleBlock& mine = options.num_workers > 1 ? share : block;
       const uint32_t* offsets = mine.offsets().data();
-      const size_t batches = (mine.size() + config.batch_size - 1) / config.batch_size;
-      auto batch_begin = [&](size_t b) { return b * static_cast<size_t>(config.batch_size); };
+      const size_t batches =
+          (mine.size() + config.resolved_batch_size() - 1) / config.resolved_batch_size();
+      auto batch_begin = [&](size_t b) {
+        return b * static_cast<size_t>(config.resolved_batch_size());
+      };
       auto batch_end = [&](size_t b) {
-        return std::min(mine.size(), (b + 1) * static_cast<size_t>(config.batch_size));
+        return std::min(mine.size(), (b + 1) * static_cast<size_t>(config.resolved_batch_size()));
       };
       // Pulls batch b's rows (its features' keys, then the bias) into slot b % 2.
       auto start_pull = [&](size_t b) {
@@ -222,7 +231,7 @@ absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& i
                                    {"best_epoch", config.epochs},
                                    {"seconds", seconds},
                                    {"servers", transport.num_servers()},
-                                   {"batch_size", config.batch_size},
+                                   {"batch_size", config.resolved_batch_size()},
                                    {"staleness", config.staleness},
                                    {"train_path", config.train_path},
                                    {"seed", config.model.seed}};

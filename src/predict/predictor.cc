@@ -1,5 +1,6 @@
 #include "predict/predictor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -8,11 +9,39 @@
 
 namespace parasol {
 
-void PredictBlock(const Model& model, const SparseTable& table, const ExampleBlock& block,
-                  std::vector<float>* probs) {
+namespace {
+
+// Deep models score batches: rows of up to kChunk examples at a time through ScoreBatch.
+void PredictDeepBlock(const Model& model, const SparseTable& table, const float* dense, float bias,
+                      const ExampleBlock& block, std::vector<float>* probs) {
+  constexpr size_t kChunk = 256;
   const std::vector<float> zeros(model.dim(), 0.0f);
+  std::vector<const float*> rows;
+  std::vector<float> scores;
+  BatchScratch scratch;
+  const uint32_t* offsets = block.offsets().data();
+  const uint64_t* keys = block.keys().data();
+  for (size_t begin = 0; begin < block.size(); begin += kChunk) {
+    const size_t end = std::min(block.size(), begin + kChunk);
+    rows.resize(offsets[end] - offsets[begin]);
+    for (uint32_t i = offsets[begin]; i < offsets[end]; ++i) {
+      const float* row = table.Find(keys[i]);
+      rows[i - offsets[begin]] = row == nullptr ? zeros.data() : row;
+    }
+    scores.resize(end - begin);
+    model.ScoreBatch({&block, begin, end, rows.data(), bias, dense}, &scratch, scores.data());
+    for (float s : scores) probs->push_back(Sigmoid(s));
+  }
+}
+
+}  // namespace
+
+void PredictBlock(const Model& model, const SparseTable& table, const float* dense,
+                  const ExampleBlock& block, std::vector<float>* probs) {
   const float* bias_row = table.Find(kBiasKey);
   const float bias = bias_row == nullptr ? 0.0f : bias_row[0];
+  if (model.dense_size() > 0) return PredictDeepBlock(model, table, dense, bias, block, probs);
+  const std::vector<float> zeros(model.dim(), 0.0f);
   std::vector<const float*> rows;
   ModelScratch scratch;
   for (size_t e = 0; e < block.size(); ++e) {
@@ -26,7 +55,7 @@ void PredictBlock(const Model& model, const SparseTable& table, const ExampleBlo
   }
 }
 
-std::vector<float> PredictBlocks(const Model& model, const SparseTable& table,
+std::vector<float> PredictBlocks(const Model& model, const SparseTable& table, const float* dense,
                                  const std::vector<ExampleBlock>& blocks, int threads) {
   std::vector<size_t> start(blocks.size() + 1, 0);
   for (size_t b = 0; b < blocks.size(); ++b) start[b + 1] = start[b] + blocks[b].size();
@@ -36,7 +65,7 @@ std::vector<float> PredictBlocks(const Model& model, const SparseTable& table,
     std::vector<float> local;
     for (size_t b; (b = next.fetch_add(1)) < blocks.size();) {
       local.clear();
-      PredictBlock(model, table, blocks[b], &local);
+      PredictBlock(model, table, dense, blocks[b], &local);
       std::copy(local.begin(), local.end(), probs.begin() + start[b]);
     }
   };
@@ -67,7 +96,7 @@ absl::Status Predictor::PredictFile(
     ASSIGN_OR_RETURN(bool more, reader->Next(&block));
     if (!more) break;
     probs.clear();
-    PredictBlock(*loaded_.model, *loaded_.table, block, &probs);
+    PredictBlock(*loaded_.model, *loaded_.table, loaded_.dense.data(), block, &probs);
     fn(block, probs);
   }
   return absl::OkStatus();

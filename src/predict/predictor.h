@@ -17,12 +17,13 @@
 namespace parasol {
 
 // Appends the probability of every example of `block` to *probs. Rows of `table` start with
-// model.dim() weights; keys absent from the table count as all-zero weights.
-void PredictBlock(const Model& model, const SparseTable& table, const ExampleBlock& block,
-                  std::vector<float>* probs);
+// model.dim() weights; keys absent from the table count as all-zero weights. `dense` holds a
+// deep model's dense weights (model.dense_size() floats; null for the sparse models).
+void PredictBlock(const Model& model, const SparseTable& table, const float* dense,
+                  const ExampleBlock& block, std::vector<float>* probs);
 
 // Scores `blocks` on up to `threads` threads; probs[i] belongs to the i-th example overall.
-std::vector<float> PredictBlocks(const Model& model, const SparseTable& table,
+std::vector<float> PredictBlocks(const Model& model, const SparseTable& table, const float* dense,
                                  const std::vector<ExampleBlock>& blocks, int threads);
 
 class Predictor {

@@ -54,7 +54,8 @@ TEST(SavedModelTest, PredictBlocksMatchesPredictFileOnTheSameRows) {
                                 })
                   .ok());
   const LoadedModel& loaded = (*predictor)->loaded();
-  EXPECT_EQ(PredictBlocks(*loaded.model, *loaded.table, blocks, /*threads=*/2), streamed);
+  EXPECT_EQ(PredictBlocks(*loaded.model, *loaded.table, loaded.dense.data(), blocks, /*threads=*/2),
+            streamed);
 }
 
 }  // namespace

@@ -168,7 +168,8 @@ absl::Status Servable::Encode(absl::Span<const RawInstance> rows, ExampleBlock* 
 }
 
 void Servable::Score(const ExampleBlock& block, std::vector<float>* probs) const {
-  PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table, block, probs);
+  PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table,
+               predictor_->loaded().dense.data(), block, probs);
 }
 
 absl::StatusOr<std::vector<float>> Servable::Predict(absl::Span<const RawInstance> rows) const {

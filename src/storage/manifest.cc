@@ -64,16 +64,23 @@ json ManifestJson(const ModelManifest& manifest, int dim, int state_dim, json ta
   table["kind"] = "sparse";
   table["dim"] = dim;
   table["state_dim"] = state_dim;
-  return {
+  const ModelSpec& spec = manifest.spec;
+  json model = {
+      {"type", ModelTypeName(spec.type)}, {"k", spec.k},       {"fields", spec.num_fields},
+      {"init_scale", spec.init_scale},    {"seed", spec.seed}, {"dim", dim}};
+  const bool deep = IsDeep(spec.type);
+  if (deep) {
+    model["embedding_dim"] = spec.embedding_dim;
+    model["hidden"] = spec.hidden;
+    model["dropout"] = spec.dropout;
+    model["cross_layers"] = spec.cross_layers;
+    model["dcn_structure"] = spec.dcn_stacked ? "stacked" : "parallel";
+    model["pooling"] = spec.pooling == Pooling::kMean ? "mean" : "sum";
+  }
+  json out = {
       {"format", "parasol-model"},
-      {"format_version", kModelFormatVersion},
-      {"model",
-       {{"type", ModelTypeName(manifest.spec.type)},
-        {"k", manifest.spec.k},
-        {"fields", manifest.spec.num_fields},
-        {"init_scale", manifest.spec.init_scale},
-        {"seed", manifest.spec.seed},
-        {"dim", dim}}},
+      {"format_version", deep ? kDeepModelFormatVersion : kModelFormatVersion},
+      {"model", model},
       {"optimizer", OptimizerToJson(manifest.optimizer)},
       {"input",
        {{"format", manifest.data_format},
@@ -83,6 +90,8 @@ json ManifestJson(const ModelManifest& manifest, int dim, int state_dim, json ta
       {"feature_count", manifest.feature_count},
       {"training", training},
   };
+  if (deep) out["dense_optimizer"] = OptimizerToJson(manifest.dense_optimizer);
+  return out;
 }
 
 std::string ReadPlainName(const config::Node& node) {
@@ -123,6 +132,22 @@ void ReadModelSection(const config::Map& model, ModelSpec* spec) {
   spec->init_scale = model.Get<float>("init_scale");
   spec->seed = model.Get<uint64_t>("seed");
   model.Allow({"dim"});  // written for readers of the file; derived from the rest here
+  if (!IsDeep(spec->type)) return;
+  spec->embedding_dim = model.Get<int>("embedding_dim");
+  spec->hidden.clear();
+  for (const config::Node& width : model.Get("hidden").Items()) {
+    spec->hidden.push_back(width.As<int>());
+  }
+  spec->dropout = model.Get<float>("dropout");
+  spec->cross_layers = model.Get<int>("cross_layers");
+  const config::Node structure = model.Get("dcn_structure");
+  const std::string s = structure.As<std::string>();
+  if (s != "parallel" && s != "stacked") structure.Fail("expected parallel or stacked");
+  spec->dcn_stacked = s == "stacked";
+  const config::Node pooling = model.Get("pooling");
+  const std::string pool = pooling.As<std::string>();
+  if (pool != "sum" && pool != "mean") pooling.Fail("expected sum or mean");
+  spec->pooling = pool == "mean" ? Pooling::kMean : Pooling::kSum;
 }
 
 void ReadOptimizerSection(const config::Map& o, OptimizerConfig* optimizer) {
@@ -151,10 +176,19 @@ DenseTableCheckpoint ReadDenseTable(const config::Node& node) {
 }
 
 // Everything after format_version, which the caller checked.
-void ReadManifestBody(const config::Map& m, const json& raw, ParsedManifest* p) {
+void ReadManifestBody(const config::Map& m, const json& raw, int version, ParsedManifest* p) {
   ModelManifest& mf = p->mf;
-  ReadModelSection(m.Get("model").AsMap(), &mf.spec);
+  const config::Node model = m.Get("model");
+  ReadModelSection(model.AsMap(), &mf.spec);
+  if (IsDeep(mf.spec.type) != (version == kDeepModelFormatVersion)) {
+    model.AsMap().Get("type").Fail(
+        absl::StrCat("a '", ModelTypeName(mf.spec.type), "' model needs format_version ",
+                     IsDeep(mf.spec.type) ? kDeepModelFormatVersion : kModelFormatVersion));
+  }
   ReadOptimizerSection(m.Get("optimizer").AsMap(), &mf.optimizer);
+  if (IsDeep(mf.spec.type)) {
+    ReadOptimizerSection(m.Get("dense_optimizer").AsMap(), &mf.dense_optimizer);
+  }
   const config::Map input = m.Get("input").AsMap();
   mf.data_format = input.Get<std::string>("format");
   mf.hash_bits = input.Get<int>("hash_bits");
@@ -177,7 +211,10 @@ void ReadManifestBody(const config::Map& m, const json& raw, ParsedManifest* p) 
   } else if (!checkpoint) {
     sparse.Get("shards").Fail("only a checkpoint's table has shards");
   }
-  if (tables.size() > 1 && !checkpoint) tables[1].Fail("only a checkpoint has dense tables");
+  for (size_t t = 1; t < tables.size(); ++t) p->dense.push_back(ReadDenseTable(tables[t]));
+  if (!checkpoint && !IsDeep(mf.spec.type) && tables.size() > 1) {
+    tables[1].Fail("only a checkpoint or a deep model has dense tables");
+  }
   if (!checkpoint) return;
   const config::Map c = checkpoint->AsMap();
   CheckpointInfo info;
@@ -187,7 +224,7 @@ void ReadManifestBody(const config::Map& m, const json& raw, ParsedManifest* p) 
   if (!info.previous.empty()) ReadPlainName(previous);
   info.worker_clocks = c.Get<std::vector<int64_t>>("worker_clocks");
   if (p->sharded) info.shards = ReadShards(sparse);
-  for (size_t t = 1; t < tables.size(); ++t) info.dense.push_back(ReadDenseTable(tables[t]));
+  info.dense = p->dense;
   p->checkpoint = std::move(info);
 }
 
@@ -211,15 +248,15 @@ absl::StatusOr<ParsedManifest> ReadManifest(const std::string& dir) {
   RETURN_IF_ERROR(config::ReadJson(raw, p.where, [&](const config::Node& root) {
     const config::Map m = root.AsMap();
     version = m.Get<int>("format_version");
-    if (version != kModelFormatVersion) {
+    if (version != kModelFormatVersion && version != kDeepModelFormatVersion) {
       // Another version's fields are not this version's: checked no further.
-      unsupported = absl::FailedPreconditionError(
-          absl::StrCat(p.where, ": format_version ", version,
-                       " is not supported (this build reads ", kModelFormatVersion, ")"));
+      unsupported = absl::FailedPreconditionError(absl::StrCat(
+          p.where, ": format_version ", version, " is not supported (this build reads ",
+          kModelFormatVersion, " and ", kDeepModelFormatVersion, ")"));
       for (const auto& [key, value] : root.Entries()) m.Allow({key});
       return;
     }
-    ReadManifestBody(m, raw, &p);
+    ReadManifestBody(m, raw, version, &p);
   }));
   RETURN_IF_ERROR(unsupported);
   ASSIGN_OR_RETURN(auto model, Model::Create(p.mf.spec));
@@ -245,12 +282,22 @@ absl::StatusOr<int> ModelDim(const ModelSpec& spec) {
   return model->dim();
 }
 
+// A dense table's entry in `tables`.
+json DenseTableJson(const DenseTableCheckpoint& d) {
+  json files = json::array();
+  for (const TableFile& f : d.shards) files.push_back(TableFileJson(f));
+  return {{"name", d.name}, {"kind", "dense"},          {"size", d.size},
+          {"dim", 1},       {"state_dim", d.state_dim}, {"shards", files}};
+}
+
 absl::Status WriteModelManifest(const std::string& dir, const ModelManifest& manifest, int dim,
-                                int state_dim, const TableFile& table) {
+                                int state_dim, const TableFile& table,
+                                const std::vector<DenseTableCheckpoint>& dense) {
   json t = TableFileJson(table);
   t.erase("delta");
-  return WriteFileAtomically(fs::path(dir) / "manifest.json",
-                             ManifestJson(manifest, dim, state_dim, std::move(t)).dump(2) + "\n");
+  json m = ManifestJson(manifest, dim, state_dim, std::move(t));
+  for (const DenseTableCheckpoint& d : dense) m["tables"].push_back(DenseTableJson(d));
+  return WriteFileAtomically(fs::path(dir) / "manifest.json", m.dump(2) + "\n");
 }
 
 absl::Status WriteShardedManifest(const std::string& dir, const ModelManifest& manifest, int dim,
@@ -262,16 +309,7 @@ absl::Status WriteShardedManifest(const std::string& dir, const ModelManifest& m
     rows += f.rows;
   }
   json m = ManifestJson(manifest, dim, state_dim, {{"shards", shards}, {"rows", rows}});
-  for (const DenseTableCheckpoint& d : checkpoint.dense) {
-    json files = json::array();
-    for (const TableFile& f : d.shards) files.push_back(TableFileJson(f));
-    m["tables"].push_back({{"name", d.name},
-                           {"kind", "dense"},
-                           {"size", d.size},
-                           {"dim", 1},
-                           {"state_dim", d.state_dim},
-                           {"shards", files}});
-  }
+  for (const DenseTableCheckpoint& d : checkpoint.dense) m["tables"].push_back(DenseTableJson(d));
   m["checkpoint"] = {{"id", checkpoint.id},
                      {"previous", checkpoint.previous},
                      {"worker_clocks", checkpoint.worker_clocks}};

@@ -14,11 +14,18 @@
 
 namespace parasol {
 
+// Version 1: the sparse models. Version 2 adds the deep models' keys (model.embedding_dim,
+// hidden, ...) and their dense table; written only for deep models, so that sparse models stay
+// readable by builds that know version 1 alone. Both are read.
 inline constexpr int kModelFormatVersion = 1;
+inline constexpr int kDeepModelFormatVersion = 2;
+// The name of a deep model's dense-layer table in a manifest's `tables`.
+inline constexpr char kDenseTableName[] = "dense";
 
 struct ModelManifest {
   ModelSpec spec;
   OptimizerConfig optimizer;
+  OptimizerConfig dense_optimizer;     // deep models: the dense layers' optimizer
   std::string data_format = "libsvm";  // how raw input is read: libsvm | csv | criteo
   int hash_bits = 0;
   std::string transforms_json;       // FeaturePipeline::ToJson(); empty for libsvm input

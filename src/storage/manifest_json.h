@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -24,6 +25,7 @@ struct ParsedManifest {
   bool sharded = false;        // tables[0] lists shards (a checkpoint) rather than one file
   TableFile table;             // tables[0]'s one file, when not sharded
   std::optional<CheckpointInfo> checkpoint;  // the checkpoint section with its shard files
+  std::vector<DenseTableCheckpoint> dense;   // tables[1..]: a checkpoint's or a deep model's
 };
 
 // Reads and checks DIR/manifest.json: everything ReadModelManifest describes.
@@ -35,10 +37,12 @@ absl::StatusOr<CheckpointInfo> ParseCheckpoint(const ParsedManifest& p);
 // The width of one row's weights for `spec` (Model::dim()).
 absl::StatusOr<int> ModelDim(const ModelSpec& spec);
 
-// Writes DIR/manifest.json atomically for a plain model directory whose one table file
-// (rows of dim weights and state_dim state floats) is `table`.
+// Writes DIR/manifest.json atomically for a plain model directory whose sparse table file
+// (rows of dim weights and state_dim state floats) is `table`, and whose dense tables (a deep
+// model's layers) are `dense`.
 absl::Status WriteModelManifest(const std::string& dir, const ModelManifest& manifest, int dim,
-                                int state_dim, const TableFile& table);
+                                int state_dim, const TableFile& table,
+                                const std::vector<DenseTableCheckpoint>& dense = {});
 
 // Writes DIR/manifest.json atomically for a checkpoint: its sparse shards (rows of dim weights
 // and state_dim state floats), its dense tables and its checkpoint section.

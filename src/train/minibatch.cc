@@ -48,14 +48,20 @@ void MiniBatchAccumulator::Add(const ExampleBlock& block, size_t begin, size_t e
     if (dloss == 0) continue;
     example_grads_.resize(static_cast<size_t>(ex.size) * dim_);
     model_.Gradient(ex, ex_rows, dloss, &scratch_, example_grads_.data());
-    for (uint32_t i = 0; i < ex.size; ++i) {
-      const size_t slot = SlotOf(ex.keys[i]);  // may grow grads_: take data() afterwards
-      float* dst = grads_.data() + slot * dim_;
-      const float* src = example_grads_.data() + static_cast<size_t>(i) * dim_;
-      for (int j = 0; j < dim_; ++j) dst[j] += src[j];
-    }
-    bias_grad_ += dloss;
+    AddGradients(ex.keys, ex.size, example_grads_.data(), dloss, 0);
   }
+}
+
+void MiniBatchAccumulator::AddGradients(const uint64_t* keys, size_t count, const float* grads,
+                                        float bias_grad, double loss_sum) {
+  for (size_t i = 0; i < count; ++i) {
+    const size_t slot = SlotOf(keys[i]);  // may grow grads_: take data() afterwards
+    float* dst = grads_.data() + slot * dim_;
+    const float* src = grads + i * dim_;
+    for (int j = 0; j < dim_; ++j) dst[j] += src[j];
+  }
+  bias_grad_ += bias_grad;
+  loss_sum_ += loss_sum;
 }
 
 }  // namespace parasol

@@ -23,6 +23,11 @@ class MiniBatchAccumulator {
   void Add(const ExampleBlock& block, size_t begin, size_t end, const float* const* rows,
            float bias);
 
+  // Accumulates gradients computed elsewhere (a deep model's TrainBatch): grads holds dim floats
+  // for each of the `count` keys, in order; bias_grad and loss_sum are added as they are.
+  void AddGradients(const uint64_t* keys, size_t count, const float* grads, float bias_grad,
+                    double loss_sum);
+
   // Distinct keys, their summed gradients (keys().size() * dim, row-major), the summed bias
   // gradient and the summed logistic loss of the examples added since the last Clear().
   const std::vector<uint64_t>& keys() const { return keys_; }

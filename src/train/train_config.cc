@@ -15,11 +15,24 @@ int TrainConfig::resolved_threads() const {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+int TrainConfig::resolved_batch_size() const {
+  if (batch_size > 0) return batch_size;
+  return IsDeep(model.type) ? kDefaultDeepBatch : 1;
+}
+
 OptimizerConfig TrainConfig::resolved_optimizer() const {
   OptimizerConfig resolved = optimizer;
   if (resolved.name.empty()) {
-    resolved.name = model.type == ModelType::kPerceptron ? "averaged" : "adagrad";
+    resolved.name = model.type == ModelType::kPerceptron ? "averaged"
+                    : IsDeep(model.type)                 ? "adam"
+                                                         : "adagrad";
   }
+  return resolved;
+}
+
+OptimizerConfig TrainConfig::resolved_dense_optimizer() const {
+  OptimizerConfig resolved = dense_optimizer;
+  if (resolved.name.empty()) resolved.name = "adam";
   return resolved;
 }
 
@@ -44,6 +57,28 @@ absl::Status ApplyConfigYaml(const std::string& text, const std::string& origin,
     m.Read("k", &read.model.k);
     m.Read("fields", &read.model.num_fields);
     m.Read("init_scale", &read.model.init_scale);
+    m.Read("embedding_dim", &read.model.embedding_dim);
+    if (auto hidden = m.Find("hidden")) {
+      read.model.hidden.clear();
+      if (!hidden->IsNull()) {
+        for (const config::Node& width : hidden->Items())
+          read.model.hidden.push_back(width.As<int>());
+      }
+    }
+    m.Read("dropout", &read.model.dropout);
+    m.Read("cross_layers", &read.model.cross_layers);
+    if (auto structure = m.Find("dcn_structure")) {
+      const std::string text = structure->As<std::string>();
+      if (text != "parallel" && text != "stacked") structure->Fail("expected parallel or stacked");
+      read.model.dcn_stacked = text == "stacked";
+    }
+    if (auto pooling = m.Find("pooling")) {
+      const std::string text = pooling->As<std::string>();
+      if (text != "sum" && text != "mean") pooling->Fail("expected sum or mean");
+      read.model.pooling = text == "mean" ? Pooling::kMean : Pooling::kSum;
+    }
+    m.Read("dense_optimizer", &read.dense_optimizer.name);
+    m.Read("dense_lr", &read.dense_optimizer.lr);
     m.Read("seed", &read.model.seed);
     m.Read("optimizer", &read.optimizer.name);
     m.Read("lr", &read.optimizer.lr);
@@ -87,8 +122,19 @@ absl::Status ValidateTrainConfig(const TrainConfig& c) {
         absl::StrCat("hash_bits must be in [0, 63], got ", c.hash_bits));
   }
   if (c.early_stopping < 0) return absl::InvalidArgumentError("early_stopping must be >= 0");
-  if (c.batch_size < 1) {
-    return absl::InvalidArgumentError(absl::StrCat("batch_size must be >= 1, got ", c.batch_size));
+  if (c.batch_size < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch_size must be >= 1 (0: the model's default), got ", c.batch_size));
+  }
+  if (IsDeep(c.model.type)) {
+    const std::string& dense = c.dense_optimizer.name;
+    if (!dense.empty() && dense != "adam" && dense != "adagrad" && dense != "sgd") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dense_optimizer must be adam, adagrad or sgd, got '", dense, "'"));
+    }
+    if (c.optimizer.name == "averaged") {
+      return absl::InvalidArgumentError("the averaged optimizer is the perceptron's");
+    }
   }
   if (c.max_bad_lines < 0) return absl::InvalidArgumentError("max_bad_lines must be >= 0");
   if (c.format == DataFormat::kCsv && c.schema_path.empty()) {

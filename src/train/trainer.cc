@@ -20,6 +20,7 @@
 #include "predict/input_spec.h"
 #include "predict/predictor.h"
 #include "storage/model_dir.h"
+#include "train/deep_learner.h"
 #include "train/minibatch.h"
 #include "train/progress.h"
 #include "train/training_input.h"
@@ -236,6 +237,7 @@ class Trainer {
   absl::Status TrainEpoch(int epoch);
   absl::Status TrainFromReader(DataReader& reader, CacheWriter* cache_writer, bool keep);
   void TrainFromMemory();
+  std::unique_ptr<DeepLearner> MakeDeepLearner();
   int bias_batch() const { return threads_ == 1 ? 1 : 32; }
   absl::Status Save();
   std::string SummaryJson() const;
@@ -247,6 +249,8 @@ class Trainer {
   InputSpec input_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<Optimizer> dense_optimizer_;  // deep models only
+  DenseState dense_;                            // deep models only
   std::unique_ptr<SparseTable> table_;
   float* bias_row_ = nullptr;
   std::unique_ptr<Progress> progress_;
@@ -303,19 +307,45 @@ absl::Status Trainer::Prepare() {
                                            optimizer->InitState(row, row + dim, dim);
                                          });
   bias_row_ = table_->FindOrInsert(kBiasKey);  // InitRow starts its weight at 0
+  if (model_->dense_size() > 0) {
+    ASSIGN_OR_RETURN(dense_optimizer_, CreateOptimizer(config_.resolved_dense_optimizer()));
+    const size_t size = model_->dense_size();
+    dense_.weights.resize(size);
+    dense_.state.resize(size * dense_optimizer_->state_per_weight());
+    model_->InitDense(dense_.weights.data());
+    dense_optimizer_->InitState(dense_.weights.data(), dense_.state.data(), static_cast<int>(size));
+  }
   if (!config_.valid_path.empty()) {
     ASSIGN_OR_RETURN(valid_, ReadAll(config_.valid_path));
   }
   return absl::OkStatus();
 }
 
+std::unique_ptr<DeepLearner> Trainer::MakeDeepLearner() {
+  return std::make_unique<DeepLearner>(*model_, *optimizer_, *dense_optimizer_, *table_, bias_row_,
+                                       dense_, threads_, config_.resolved_batch_size(),
+                                       config_.model.seed);
+}
+
 absl::Status Trainer::TrainFromReader(DataReader& reader, CacheWriter* cache_writer, bool keep) {
   BlockQueue queue(2 * threads_);
   std::vector<std::thread> learners;
-  for (int t = 0; t < threads_; ++t) {
+  if (dense_optimizer_ != nullptr) {
+    // A deep model: one learner takes the blocks in order and splits each batch over its team.
+    learners.emplace_back([&] {
+      auto learner = MakeDeepLearner();
+      while (Block work = queue.Pop()) {
+        const double loss =
+            learner->Train(work->block, work->keep_rows ? &work->rows : nullptr, &work->resolved);
+        steps_.fetch_add(work->block.size());
+        progress_->Add(work->block.size(), loss);
+      }
+    });
+  }
+  for (int t = 0; t < threads_ && dense_optimizer_ == nullptr; ++t) {
     learners.emplace_back([&] {
       Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_, bias_batch(),
-                      config_.batch_size);
+                      config_.resolved_batch_size());
       while (Block work = queue.Pop()) learner.Train(*work);
     });
   }
@@ -358,10 +388,19 @@ absl::Status Trainer::TrainFromReader(DataReader& reader, CacheWriter* cache_wri
 }
 
 void Trainer::TrainFromMemory() {
+  if (dense_optimizer_ != nullptr) {
+    auto learner = MakeDeepLearner();
+    for (const Block& work : memory_) {
+      const double loss = learner->Train(work->block, &work->rows, &work->resolved);
+      steps_.fetch_add(work->block.size());
+      progress_->Add(work->block.size(), loss);
+    }
+    return;
+  }
   std::atomic<size_t> next{0};
   auto work = [&] {
     Learner learner(*model_, *optimizer_, *table_, bias_row_, steps_, *progress_, bias_batch(),
-                    config_.batch_size);
+                    config_.resolved_batch_size());
     for (size_t b; (b = next.fetch_add(1)) < memory_.size();) learner.Train(*memory_[b]);
   };
   std::vector<std::thread> learners;
@@ -426,10 +465,16 @@ std::string Trainer::SummaryJson() const {
 
 absl::Status Trainer::Save() {
   summary_.features = table_->size() - 1;
-  return SaveModelDir(config_.out_dir,
-                      BuildManifest(model_->spec(), optimizer_->config(), input_,
-                                    static_cast<int64_t>(summary_.features), SummaryJson()),
-                      *table_, *optimizer_, steps_.load());
+  ModelManifest manifest = BuildManifest(model_->spec(), optimizer_->config(), input_,
+                                         static_cast<int64_t>(summary_.features), SummaryJson());
+  if (dense_optimizer_ == nullptr) {
+    return SaveModelDir(config_.out_dir, manifest, *table_, *optimizer_, steps_.load());
+  }
+  manifest.dense_optimizer = dense_optimizer_->config();
+  const DenseWeights dense{dense_.weights.data(), dense_.state.data(),
+                           static_cast<int64_t>(dense_.weights.size()), dense_optimizer_.get(),
+                           dense_.steps};
+  return SaveModelDir(config_.out_dir, manifest, *table_, *optimizer_, steps_.load(), &dense);
 }
 
 absl::StatusOr<TrainSummary> Trainer::Run() {
@@ -453,7 +498,8 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
       progress_->EndEpoch(std::nullopt, std::nullopt);
       continue;
     }
-    const std::vector<float> probs = PredictBlocks(*model_, *table_, valid_, threads_);
+    const std::vector<float> probs =
+        PredictBlocks(*model_, *table_, dense_.weights.data(), valid_, threads_);
     std::vector<float> labels;
     labels.reserve(probs.size());
     for (const auto& b : valid_) labels.insert(labels.end(), b.labels().begin(), b.labels().end());

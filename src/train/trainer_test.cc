@@ -290,5 +290,91 @@ TEST_F(TrainerTest, MissingInputIsAClearError) {
   EXPECT_NE(result.status().message().find("nope.svm"), std::string::npos);
 }
 
+// XOR of two binary fields (libffm lines, plus a noise field): no linear model separates it.
+std::string WriteXor(const fs::path& dir, const std::string& name, int rows, uint64_t seed) {
+  const fs::path path = dir / name;
+  std::ofstream out(path);
+  for (int i = 0; i < rows; ++i) {
+    const uint64_t h = hash_internal::Mix(seed * 1000003 + i);
+    const int a = h & 1, b = (h >> 1) & 1;
+    const int noise = static_cast<int>((h >> 8) % 20);
+    out << (a ^ b) << " 0:" << a << ":1 1:" << 2 + b << ":1 2:" << 10 + noise << ":1\n";
+  }
+  return path.string();
+}
+
+TrainConfig DeepConfig(const fs::path& dir, const std::string& model, const std::string& out) {
+  TrainConfig c;
+  c.train_path = WriteXor(dir, "xor_train.ffm", 4000, 1);
+  c.valid_path = WriteXor(dir, "xor_valid.ffm", 1000, 2);
+  c.out_dir = (dir / out).string();
+  c.threads = 1;
+  c.model.type = *ParseModelType(model);
+  c.model.embedding_dim = 4;
+  c.model.hidden = {16, 16};
+  c.model.cross_layers = 2;
+  c.batch_size = 32;
+  c.epochs = 8;
+  c.early_stopping = 0;
+  c.optimizer.lr = 0.01f;
+  c.dense_optimizer.lr = 0.01f;
+  return c;
+}
+
+TEST_F(TrainerTest, DeepModelsFitTheXorThatLrCannot) {
+  TrainConfig lr = DeepConfig(dir_, "lr", "xor_lr");
+  lr.optimizer = {};
+  lr.batch_size = 0;
+  auto linear = Train(lr, false);
+  ASSERT_TRUE(linear.ok()) << linear.status();
+  EXPECT_LT(*linear->valid_auc, 0.6);
+  for (const char* name : {"dnn", "dcn", "wide_deep", "deepfm"}) {
+    auto summary = Train(DeepConfig(dir_, name, std::string("xor_") + name), false);
+    ASSERT_TRUE(summary.ok()) << name << ": " << summary.status();
+    EXPECT_GT(*summary->valid_auc, 0.99) << name;
+  }
+}
+
+TEST_F(TrainerTest, DeepTrainingIsReproducibleAndTheSavedModelScoresAsTrained) {
+  for (int threads : {1, 2}) {
+    TrainConfig a = DeepConfig(dir_, "dcn", "repro_a");
+    TrainConfig b = DeepConfig(dir_, "dcn", "repro_b");
+    a.threads = b.threads = threads;
+    a.model.dropout = b.model.dropout = 0.1f;
+    a.epochs = b.epochs = 2;
+    auto first = Train(a, false);
+    auto second = Train(b, false);
+    ASSERT_TRUE(first.ok() && second.ok());
+    for (const char* file : {"weights.bin", "dense.bin"}) {
+      EXPECT_EQ(ReadFile(fs::path(a.out_dir) / file), ReadFile(fs::path(b.out_dir) / file))
+          << file << " with " << threads << " threads";
+    }
+    // The loaded model scores the validation set as the trainer's last validation did.
+    auto predictor = Predictor::Load(a.out_dir);
+    ASSERT_TRUE(predictor.ok()) << predictor.status();
+    std::vector<float> probs, labels;
+    ASSERT_TRUE((*predictor)
+                    ->PredictFile(a.valid_path, 1,
+                                  [&](const ExampleBlock& blk, const std::vector<float>& p) {
+                                    probs.insert(probs.end(), p.begin(), p.end());
+                                    labels.insert(labels.end(), blk.labels().begin(),
+                                                  blk.labels().end());
+                                  })
+                    .ok());
+    EXPECT_NEAR(RocAuc(probs, labels), *first->valid_auc, 1e-9);
+    EXPECT_NEAR(LogLoss(probs, labels), *first->valid_logloss, 1e-6);
+  }
+}
+
+TEST_F(TrainerTest, ADeepModelOnLibsvmWithoutFieldsSaysHowToAddThem) {
+  TrainConfig c = Config("deep_no_fields");
+  c.model.type = ModelType::kDeepFm;
+  auto result = Train(c, false);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("field:idx:value"), std::string::npos)
+      << result.status();
+}
+
 }  // namespace
 }  // namespace parasol

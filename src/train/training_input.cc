@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace parasol {
@@ -42,7 +43,7 @@ absl::StatusOr<InputSpec> PrepareTrainingInput(const TrainConfig& config) {
 
 absl::StatusOr<ModelSpec> ResolveModelSpec(const TrainConfig& config, const InputSpec& input) {
   ModelSpec spec = config.model;
-  if (spec.type != ModelType::kFfm) return spec;
+  if (spec.type != ModelType::kFfm && !IsDeep(spec.type)) return spec;
   if (input.pipeline != nullptr) {
     spec.num_fields = input.pipeline->num_fields();
     return spec;
@@ -59,6 +60,13 @@ absl::StatusOr<ModelSpec> ResolveModelSpec(const TrainConfig& config, const Inpu
     for (uint32_t f : block.fields()) max_field = std::max(max_field, f);
   }
   spec.num_fields = static_cast<int>(max_field) + 1;
+  if (IsDeep(spec.type) && spec.num_fields == 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        config.train_path, ": model ", ModelTypeName(spec.type),
+        " learns one embedding per field, and this libsvm file has no fields (every feature is "
+        "idx:value). Write features as field:idx:value (libffm), e.g. '1 0:12:1 1:7:0.5', or use "
+        "CSV with a schema (--format csv --schema FILE), where each column is a field"));
+  }
   return spec;
 }
 
