@@ -292,6 +292,7 @@ absl::StatusOr<HttpResponse> Score(const Route& route, const ServingCore& core,
   } else {
     auto parsed = ParseTfRequest(body, route.method);
     if (!parsed.ok()) return parsed.status();
+    if (auto st = CheckSignatureName(route.api, parsed->signature_name); !st.ok()) return st;
     auto probs = core.Predict(servable, parsed->instances);
     if (!probs.ok()) return probs.status();
     if (route.method == TfMethod::kPredict) {
@@ -318,7 +319,8 @@ absl::StatusOr<HttpResponse> ModelCall(RestCall* call, absl::StatusOr<Route> par
   call->api = route.api;
   call->recorded = true;
   HttpResponse response;
-  const bool needs_servable = route.api != ServeApi::kStatus;
+  // Readiness resolves in its handler: a version that does not serve is "not ready" (503).
+  const bool needs_servable = route.api != ServeApi::kStatus && route.api != ServeApi::kReady;
   absl::Status status = call->core.Call(
       route.api, route.model, route.selector, needs_servable,
       [&](const ServedModel& model, const ServingCore::ServablePtr& servable) -> absl::Status {
@@ -332,9 +334,14 @@ absl::StatusOr<HttpResponse> ModelCall(RestCall* call, absl::StatusOr<Route> par
             r = Json({{"model_version_status", out}});
             break;
           }
-          case ServeApi::kReady:
+          case ServeApi::kReady: {
+            auto ready = model.Resolve(route.selector, 0);
+            if (!ready.ok()) {
+              return absl::UnavailableError(absl::StrCat("not ready: ", ready.status().message()));
+            }
             r = Json({{"name", route.model}, {"ready", true}});
             break;
+          }
           case ServeApi::kMetadata:
             r = Json(route.v2 ? V2Metadata(model, *servable) : TfMetadata(route.model, *servable));
             break;
