@@ -143,9 +143,13 @@ TEST_F(RestApiTest, ErrorsGetTheRightStatusAndSayWhat) {
   EXPECT_NE(Error(Post("/v1/models/empty:predict", R"({"instances": ["3:1"]})"), 404)
                 .find("no available version"),
             std::string::npos);
-  EXPECT_NE(Error(Post("/v1/models/csv:explain", "{}"), 404).find("unknown method ':explain'"),
+  // A /v1 path TF Serving does not serve is INVALID_ARGUMENT there ("Malformed request"): 400.
+  EXPECT_NE(Error(Post("/v1/models/csv:explain", "{}"), 400).find("unknown method ':explain'"),
             std::string::npos);
-  Error(Get("/v1/models/csv:predict"), 404);
+  Error(Get("/v1/models/csv:predict"), 400);
+  Error(Post("/v1/models/csv", "{}"), 400);
+  Error(Get("/v1/models"), 400);
+  EXPECT_NE(Error(Get("/v1/nothing"), 400).find("malformed request: "), std::string::npos);
   Error(Get("/nowhere"), 404);
 }
 
