@@ -72,56 +72,56 @@ class TfGrpcServiceTest : public ::testing::Test {
   Answers Codes(const std::function<void(tfs::ModelSpec*)>& edit,
                 std::map<std::string, std::string>* messages = nullptr) {
     Answers codes;
-    auto record = [&](const std::string& rpc, const grpc::Status& st) {
+    // One call of `method` on `stub`, with `request`'s model_spec written by `edit`.
+    auto call = [&](const std::string& rpc, auto* stub, auto method, auto request, auto response) {
+      if (edit) edit(request.mutable_model_spec());
+      grpc::ClientContext context;
+      const grpc::Status st = (stub->*method)(&context, request, &response);
       codes[rpc] = st.error_code();
       if (messages != nullptr) (*messages)[rpc] = st.error_message();
     };
-    auto spec = [&](auto* request) {
-      if (edit) edit(request->mutable_model_spec());
-    };
+    using Prediction = tfs::PredictionService::Stub;
+    tfs::PredictRequest predict;
+    (*predict.mutable_inputs())["x"] = FloatContent({1});
+    (*predict.mutable_inputs())["c"] = Strings({"red"});
+    call("Predict", predict_.get(), &Prediction::Predict, predict, tfs::PredictResponse());
     tfs::Input input;
     auto& example = *input.mutable_example_list()->add_examples()->mutable_features();
     (*example.mutable_feature())["x"].mutable_float_list()->add_value(1.0f);
-    {
-      tfs::PredictRequest request;
-      spec(&request);
-      (*request.mutable_inputs())["x"] = FloatContent({1});
-      (*request.mutable_inputs())["c"] = Strings({"red"});
-      tfs::PredictResponse response;
-      record("Predict", Predict(request, &response));
-    }
-    {
-      tfs::ClassificationRequest request;
-      spec(&request);
-      *request.mutable_input() = input;
-      tfs::ClassificationResponse response;
-      grpc::ClientContext context;
-      record("Classify", predict_->Classify(&context, request, &response));
-    }
-    {
-      tfs::RegressionRequest request;
-      spec(&request);
-      *request.mutable_input() = input;
-      tfs::RegressionResponse response;
-      grpc::ClientContext context;
-      record("Regress", predict_->Regress(&context, request, &response));
-    }
-    {
-      tfs::GetModelMetadataRequest request;
-      spec(&request);
-      request.add_metadata_field("signature_def");
-      tfs::GetModelMetadataResponse response;
-      grpc::ClientContext context;
-      record("GetModelMetadata", predict_->GetModelMetadata(&context, request, &response));
-    }
-    {
-      tfs::GetModelStatusRequest request;
-      spec(&request);
-      tfs::GetModelStatusResponse response;
-      grpc::ClientContext context;
-      record("GetModelStatus", models_->GetModelStatus(&context, request, &response));
-    }
+    tfs::ClassificationRequest classify;
+    *classify.mutable_input() = input;
+    call("Classify", predict_.get(), &Prediction::Classify, classify,
+         tfs::ClassificationResponse());
+    tfs::RegressionRequest regress;
+    *regress.mutable_input() = input;
+    call("Regress", predict_.get(), &Prediction::Regress, regress, tfs::RegressionResponse());
+    tfs::GetModelMetadataRequest metadata;
+    metadata.add_metadata_field("signature_def");
+    call("GetModelMetadata", predict_.get(), &Prediction::GetModelMetadata, metadata,
+         tfs::GetModelMetadataResponse());
+    call("GetModelStatus", models_.get(), &tfs::ModelService::Stub::GetModelStatus,
+         tfs::GetModelStatusRequest(), tfs::GetModelStatusResponse());
     return codes;
+  }
+  // model_spec writers for Codes().
+  using Spec = std::function<void(tfs::ModelSpec*)>;
+  static Spec Named(const std::string& name, const std::string& signature = "") {
+    return [=](tfs::ModelSpec* s) {
+      s->set_name(name);
+      if (!signature.empty()) s->set_signature_name(signature);
+    };
+  }
+  static Spec Labelled(const std::string& name, const std::string& label) {
+    return [=](tfs::ModelSpec* s) {
+      s->set_name(name);
+      s->set_version_label(label);
+    };
+  }
+  static Spec AtVersion(const std::string& name, int64_t version) {
+    return [=](tfs::ModelSpec* s) {
+      s->set_name(name);
+      s->mutable_version()->set_value(version);
+    };
   }
   // Every RPC answering `code`, then the `exceptions`.
   static Answers All(grpc::StatusCode code, Answers exceptions = {}) {
@@ -319,7 +319,7 @@ TEST_F(TfGrpcServiceTest, StatusAndMetadataInTfServingsShapes) {
 using Code = grpc::StatusCode;
 
 TEST_F(TfGrpcServiceTest, TfServingCodeForAValidRequestIsOk) {
-  EXPECT_EQ(Codes([](tfs::ModelSpec* s) { s->set_name("csv"); }), All(Code::OK));
+  EXPECT_EQ(Codes(Named("csv")), All(Code::OK));
 }
 
 TEST_F(TfGrpcServiceTest, TfServingCodeForAMissingModelSpecIsInvalidArgument) {
@@ -331,40 +331,27 @@ TEST_F(TfGrpcServiceTest, TfServingCodeForAMissingModelSpecIsInvalidArgument) {
 TEST_F(TfGrpcServiceTest, TfServingCodeForAnEmptyModelNameIsInvalidArgumentButStatusSaysNotFound) {
   // ServerCore refuses a spec without a name; GetModelStatus only finds no versions of "".
   std::map<std::string, std::string> messages;
-  EXPECT_EQ(Codes([](tfs::ModelSpec* s) { s->set_signature_name("serving_default"); }, &messages),
+  EXPECT_EQ(Codes(Named("", "serving_default"), &messages),
             All(Code::INVALID_ARGUMENT, {{"GetModelStatus", Code::NOT_FOUND}}));
   EXPECT_EQ(messages["Regress"], "model_spec.name: empty; name the model to call");
 }
 
 TEST_F(TfGrpcServiceTest, TfServingCodeForAnUnknownModelIsNotFound) {
   std::map<std::string, std::string> messages;
-  EXPECT_EQ(Codes([](tfs::ModelSpec* s) { s->set_name("nope"); }, &messages), All(Code::NOT_FOUND));
+  EXPECT_EQ(Codes(Named("nope"), &messages), All(Code::NOT_FOUND));
   EXPECT_EQ(messages["GetModelMetadata"], "no model named 'nope'");
 }
 
 TEST_F(TfGrpcServiceTest, TfServingCodeForAVersionThatDoesNotServeIsNotFound) {
-  auto version = [](int64_t v) {
-    return [v](tfs::ModelSpec* s) {
-      s->set_name("csv");
-      s->mutable_version()->set_value(v);
-    };
-  };
   std::map<std::string, std::string> messages;
-  EXPECT_EQ(Codes(version(9), &messages), All(Code::NOT_FOUND));
+  EXPECT_EQ(Codes(AtVersion("csv", 9), &messages), All(Code::NOT_FOUND));
   EXPECT_EQ(messages["Predict"], "model 'csv' has no version 9");
   // A label naming a version that is not serving (TF Serving: Specific(csv, 2) not found).
-  EXPECT_EQ(Codes(
-                [](tfs::ModelSpec* s) {
-                  s->set_name("csv");
-                  s->set_version_label("next");
-                },
-                &messages),
-            All(Code::NOT_FOUND));
+  EXPECT_EQ(Codes(Labelled("csv", "next"), &messages), All(Code::NOT_FOUND));
   EXPECT_NE(messages["Classify"].find("label 'next' → version 2"), std::string::npos)
       << messages["Classify"];
   // No version available at all (TF Serving: Latest(empty) not found; status: no versions).
-  EXPECT_EQ(Codes([](tfs::ModelSpec* s) { s->set_name("empty"); }, &messages),
-            All(Code::NOT_FOUND));
+  EXPECT_EQ(Codes(Named("empty"), &messages), All(Code::NOT_FOUND));
   EXPECT_NE(messages["Predict"].find("model 'empty' has no available version"), std::string::npos)
       << messages["Predict"];
   EXPECT_NE(messages["GetModelStatus"].find("model 'empty' has no versions"), std::string::npos)
@@ -373,22 +360,11 @@ TEST_F(TfGrpcServiceTest, TfServingCodeForAVersionThatDoesNotServeIsNotFound) {
 
 TEST_F(TfGrpcServiceTest, TfServingCodeForAnUnknownVersionLabelIsInvalidArgument) {
   std::map<std::string, std::string> messages;
-  EXPECT_EQ(Codes(
-                [](tfs::ModelSpec* s) {
-                  s->set_name("csv");
-                  s->set_version_label("nope");
-                },
-                &messages),
-            All(Code::INVALID_ARGUMENT));
+  EXPECT_EQ(Codes(Labelled("csv", "nope"), &messages), All(Code::INVALID_ARGUMENT));
   EXPECT_EQ(messages["Predict"], "model 'csv' has no label 'nope'");
   // TF Serving looks the label up before the model: a label of an unknown model is unknown too
   // (GetModelStatus, which finds the model first, says the model is not found).
-  EXPECT_EQ(Codes(
-                [](tfs::ModelSpec* s) {
-                  s->set_name("gone");
-                  s->set_version_label("stable");
-                },
-                &messages),
+  EXPECT_EQ(Codes(Labelled("gone", "stable"), &messages),
             All(Code::INVALID_ARGUMENT, {{"GetModelStatus", Code::NOT_FOUND}}));
   EXPECT_EQ(messages["Regress"], "no model named 'gone', so no label 'stable'");
 }
@@ -397,12 +373,7 @@ TEST_F(TfGrpcServiceTest, TfServingCodeForAnUnknownSignatureDependsOnTheRpc) {
   // predict_util.cc: FAILED_PRECONDITION; classifier.cc, regressor.cc: INVALID_ARGUMENT;
   // metadata (every signature) and status ignore the name.
   std::map<std::string, std::string> messages;
-  EXPECT_EQ(Codes(
-                [](tfs::ModelSpec* s) {
-                  s->set_name("csv");
-                  s->set_signature_name("other");
-                },
-                &messages),
+  EXPECT_EQ(Codes(Named("csv", "other"), &messages),
             All(Code::OK, {{"Predict", Code::FAILED_PRECONDITION},
                            {"Classify", Code::INVALID_ARGUMENT},
                            {"Regress", Code::INVALID_ARGUMENT}}));
