@@ -287,6 +287,75 @@ TEST_F(ServeCliTest, OversizedBodyGets413AndTheServerKeepsServing) {
   EXPECT_EQ(res->status, 200) << res->body;
 }
 
+// `curl ARGS` (silent); the HTTP status and body it got, or status 0 when curl failed.
+struct CurlAnswer {
+  int status = 0;
+  std::string body;
+};
+CurlAnswer Curl(const std::string& args) {
+  CurlAnswer answer;
+  FILE* pipe = popen(("curl -s -w '\\n%{http_code}' " + args).c_str(), "r");
+  if (pipe == nullptr) return answer;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) answer.body.append(buf, n);
+  if (pclose(pipe) != 0) return {};
+  const auto last = answer.body.rfind('\n');
+  if (last == std::string::npos) return {};
+  answer.status = std::stoi(answer.body.substr(last + 1));
+  answer.body.resize(last);
+  return answer;
+}
+
+// TF Serving's docs post JSON with `curl -d @file` and no Content-Type, so curl declares it
+// application/x-www-form-urlencoded: any size up to --max-body-bytes is read as JSON (httplib's
+// form handling used to refuse it over 8 KiB), and over the limit it is still 413.
+TEST_F(ServeCliTest, CurlDashDBodiesAreJsonWhateverTheirTypeUpToTheBodyLimit) {
+  Train("model.yaml", 1);
+  Server server({"--model-base", (dir_ / "churn").string(), "--rest-port", "0", "--max-body-bytes",
+                 "200000"});
+  ASSERT_GT(server.port(), 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/v1/models/churn";
+  const std::vector<float> expected = PredictFile(dir_ / "churn" / "1");
+  const json instances = ChurnInstances();
+  const size_t rows = 200;
+  ASSERT_GT(instances.size(), rows);
+  const json some(instances.begin(), instances.begin() + rows);
+
+  const fs::path body = dir_ / "predict.json";
+  std::ofstream(body) << json{{"instances", some}}.dump();
+  ASSERT_GT(fs::file_size(body), 8192u * 4);
+  ASSERT_LT(fs::file_size(body), 200000u);
+  CurlAnswer res = Curl("-d @" + body.string() + " " + url + ":predict");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(Floats(json::parse(res.body)["predictions"]),
+            std::vector<float>(expected.begin(), expected.begin() + rows));
+  // The same from a classify body (examples), as TF Serving's docs show.
+  const fs::path examples = dir_ / "regress.json";
+  std::ofstream(examples) << json{{"examples", some}}.dump();
+  res = Curl("-d @" + examples.string() + " " + url + ":regress");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(Floats(json::parse(res.body)["results"]),
+            std::vector<float>(expected.begin(), expected.begin() + rows));
+
+  // Over --max-body-bytes, whatever the type: 413 with the reason, and the server keeps serving.
+  json many = json::array();
+  while (many.dump().size() < 210000) many.insert(many.end(), some.begin(), some.end());
+  const fs::path big = dir_ / "big.json";
+  std::ofstream(big) << json{{"instances", many}}.dump();
+  res = Curl("-d @" + big.string() + " " + url + ":predict");
+  EXPECT_EQ(res.status, 413) << res.body;
+  EXPECT_NE(res.body.find("over the limit of 200000 bytes"), std::string::npos) << res.body;
+  res = Curl("-H 'Content-Type: application/json' -d @" + big.string() + " " + url + ":predict");
+  EXPECT_EQ(res.status, 413) << res.body;
+
+  // A multipart form is not a JSON document: refused with the way to send it.
+  res = Curl("-F 'file=@" + body.string() + "' " + url + ":predict");
+  EXPECT_EQ(res.status, 400) << res.body;
+  EXPECT_NE(res.body.find("multipart/form-data"), std::string::npos) << res.body;
+  res = Curl("-d @" + body.string() + " " + url + ":predict");
+  EXPECT_EQ(res.status, 200) << res.body;
+}
+
 TEST_F(ServeCliTest, NewVersionGoesLiveAndABrokenOneNeverReplacesIt) {
   Train("model.yaml", 1);
   Server server(

@@ -42,19 +42,46 @@ absl::StatusOr<int> HttpServer::Start() {
     Send(api_->Handle(HttpRequest{req.method, req.path, req.body}), &res);
   };
   s.Get(".*", handle);
-  s.Post(".*", handle);
+  // Every body we take is JSON, whatever its declared type: TF Serving's own docs post it with
+  // `curl -d` (Content-Type application/x-www-form-urlencoded). httplib's plain handlers parse
+  // such a body as a form and refuse it over 8 KiB (CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH,
+  // compiled into Debian's libcpp-httplib, so no define of ours changes it); a content reader
+  // gets the bytes as sent, bounded only by set_payload_max_length above.
+  s.Post(".*", [this](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& read) {
+    std::string body;
+    bool ok;
+    if (req.is_multipart_form_data()) {
+      // httplib splits such a body into parts; none of it is a JSON document. Read and drop it
+      // (keeping the connection usable), then refuse it.
+      ok = read([](const httplib::MultipartFormData&) { return true; },
+                [](const char*, size_t) { return true; });
+      if (ok) {
+        Send(RestApi::Error(absl::InvalidArgumentError(
+                 "request body is multipart/form-data; send the JSON document itself as the "
+                 "body (curl -d @FILE or --data-binary @FILE)")),
+             &res);
+        return;
+      }
+    } else {
+      ok = read([&body](const char* data, size_t n) {
+        body.append(data, n);
+        return true;
+      });
+    }
+    // A failed read has set the status (413 over the bound, 400 a bad body; else the connection
+    // broke): the error handler below writes the body.
+    if (!ok) {
+      if (res.status < 400) res.status = 400;
+      return;
+    }
+    Send(api_->Handle(HttpRequest{req.method, req.path, std::move(body)}), &res);
+  });
   s.set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         absl::Status status;
-        if (res.status == 413 &&
-            req.get_header_value("Content-Type") == "application/x-www-form-urlencoded") {
-          // cpp-httplib 0.11 caps form bodies (curl -d's default type) at 8 KiB, whatever the
-          // limit.
-          status = absl::ResourceExhaustedError(
-              "request bodies with Content-Type application/x-www-form-urlencoded (curl -d's "
-              "default) are limited to 8192 bytes; send Content-Type: application/json");
-        } else if (res.status == 413) {
+        if (res.status == 413) {
           status = absl::ResourceExhaustedError(absl::StrCat("request body is over the limit of ",
                                                              api_->max_body_bytes(),
                                                              " bytes (--max-body-bytes)"));

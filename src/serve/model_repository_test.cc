@@ -174,7 +174,8 @@ TEST_F(ModelRepositoryTest, LabelsAndWeightedTrafficChangeWithoutRestart) {
   auto model = repo.snapshot()->models.at("m");
   EXPECT_EQ((*model->Resolve(Label("stable"), 0))->version(), 1);
   EXPECT_EQ((*model->Resolve(Label("canary"), 0))->version(), 2);
-  EXPECT_EQ(model->Resolve(Label("beta"), 0).status().code(), absl::StatusCode::kNotFound);
+  // An unknown label is a bad argument, as TF Serving answers (INVALID_ARGUMENT).
+  EXPECT_EQ(model->Resolve(Label("beta"), 0).status().code(), absl::StatusCode::kInvalidArgument);
   // Labels take consecutive shares of [0, 1) in name order: canary [0, 0.1), stable [0.1, 1).
   EXPECT_EQ((*model->Resolve(Default(), 0.0))->version(), 2);
   EXPECT_EQ((*model->Resolve(Default(), 0.09))->version(), 2);
@@ -205,14 +206,15 @@ TEST_F(ModelRepositoryTest, CanaryOnABrokenVersionDoesNotFailBareNameRequests) {
   ASSERT_TRUE(repo.PollOnce().ok());
   auto model = repo.snapshot()->models.at("m");
   for (double u : {0.0, 0.6, 0.99}) EXPECT_EQ((*model->Resolve(Default(), u))->version(), 1);
-  EXPECT_EQ(model->Resolve(Label("canary"), 0).status().code(), absl::StatusCode::kUnavailable);
+  // The label exists, its version does not serve: NOT_FOUND, as TF Serving answers.
+  EXPECT_EQ(model->Resolve(Label("canary"), 0).status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(ModelRepositoryTest, NoVersionsMeansUnavailableWithTheReason) {
+TEST_F(ModelRepositoryTest, NoVersionsMeansNotFoundWithTheReason) {
   ModelRepository repo(Options());  // base folder does not exist
   ASSERT_TRUE(repo.PollOnce().ok());
   auto r = repo.snapshot()->models.at("m")->Resolve(Default(), 0);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);  // TF Serving: NOT_FOUND
   EXPECT_NE(r.status().message().find("cannot list model base"), std::string::npos) << r.status();
 }
 
@@ -338,7 +340,7 @@ TEST_F(ModelRepositoryTest, ASlowLoadOfOneModelDoesNotDelayAnother) {
   EXPECT_FALSE(a_gate.IsOpen());
   EXPECT_EQ(States(repo, "a"), (std::map<int64_t, std::string>{{1, "LOADING"}}));
   EXPECT_EQ(repo.snapshot()->models.at("a")->Resolve(Default(), 0).status().code(),
-            absl::StatusCode::kUnavailable);
+            absl::StatusCode::kNotFound);  // still loading: TF Serving's NOT_FOUND
 
   a_gate.Open();
   repo.WaitUntilIdle();

@@ -141,6 +141,10 @@ absl::StatusOr<TfRequest> ParseTfRequest(std::string_view body, TfMethod method)
   auto doc = ParseBody(body);
   if (!doc.ok()) return doc.status();
   TfRequest request;
+  if (auto sig = doc->find("signature_name"); sig != doc->end()) {
+    if (!sig->is_string()) return Bad("signature_name", "expected a string");
+    request.signature_name = sig->get<std::string>();
+  }
   if (method != TfMethod::kPredict) {
     for (const auto& [key, value] : doc->items()) {
       if (key != "examples" && key != "context" && key != "signature_name") {

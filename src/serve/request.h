@@ -26,12 +26,14 @@ enum class TfMethod { kPredict, kClassify, kRegress };
 
 struct TfRequest {
   std::vector<RawInstance> instances;
-  bool columnar = false;  // predict with `inputs` (answered with `outputs`)
+  bool columnar = false;       // predict with `inputs` (answered with `outputs`)
+  std::string signature_name;  // "signature_name" when given (checked by the caller)
 };
 
 // TF Serving REST bodies. predict: {"instances": [row, ...]} or {"inputs": {field: [v, ...]}} /
 // {"inputs": [row, ...]}; a row is an object of field → scalar, or a string. classify/regress:
 // {"examples": [object, ...], "context": object}; example fields override context fields.
+// Both may name a "signature_name" (a string).
 // Scalars: strings as given, numbers in their shortest round-trip form ("42.3"), true/false as
 // "1"/"0", null as absent.
 absl::StatusOr<TfRequest> ParseTfRequest(std::string_view body, TfMethod method);

@@ -53,6 +53,12 @@ struct Route {
   bool v2 = false;
 };
 
+// A /v1 path TF Serving's REST API does not serve: INVALID_ARGUMENT (400), as TF Serving
+// answers every /v1 request its routes do not match ("Malformed request").
+absl::Status MalformedV1(const std::string& why) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed request: ", why));
+}
+
 // /v1/models/NAME[/versions/N|/labels/L][/metadata|:predict|:classify|:regress]
 absl::StatusOr<Route> ParseV1(std::string rest, const std::string& http_method) {
   Route route;
@@ -68,7 +74,7 @@ absl::StatusOr<Route> ParseV1(std::string rest, const std::string& http_method) 
     parts.pop_back();
   }
   if (parts.empty() || parts[0].empty() || (parts.size() != 1 && parts.size() != 3)) {
-    return absl::NotFoundError(absl::StrCat("no such endpoint: /v1/models/", rest));
+    return MalformedV1(absl::StrCat("no such endpoint: /v1/models/", rest));
   }
   route.model = parts[0];
   if (parts.size() == 3) {
@@ -81,22 +87,22 @@ absl::StatusOr<Route> ParseV1(std::string rest, const std::string& http_method) 
       route.selector.kind = VersionSelector::Kind::kLabel;
       route.selector.label = parts[2];
     } else {
-      return absl::NotFoundError(absl::StrCat("no such endpoint: /v1/models/", rest,
-                                              " (expected versions/N or labels/L)"));
+      return MalformedV1(absl::StrCat("no such endpoint: /v1/models/", rest,
+                                      " (expected versions/N or labels/L)"));
     }
   }
   if (verb.empty()) {
     if (http_method != "GET") {
-      return absl::NotFoundError(absl::StrCat(http_method,
-                                              " is not served here; model status "
-                                              "and metadata are GET, predict is POST ...:predict"));
+      return MalformedV1(absl::StrCat(http_method,
+                                      " is not served here; model status "
+                                      "and metadata are GET, predict is POST ...:predict"));
     }
     route.api = metadata ? ServeApi::kMetadata : ServeApi::kStatus;
     return route;
   }
-  if (metadata) return absl::NotFoundError("metadata takes no :method");
+  if (metadata) return MalformedV1("metadata takes no :method");
   if (http_method != "POST") {
-    return absl::NotFoundError(absl::StrCat(":", verb, " takes POST, not ", http_method));
+    return MalformedV1(absl::StrCat(":", verb, " takes POST, not ", http_method));
   }
   if (verb == "predict") {
     route.api = ServeApi::kPredict;
@@ -108,7 +114,7 @@ absl::StatusOr<Route> ParseV1(std::string rest, const std::string& http_method) 
     route.api = ServeApi::kRegress;
     route.method = TfMethod::kRegress;
   } else {
-    return absl::NotFoundError(
+    return MalformedV1(
         absl::StrCat("unknown method ':", verb, "' (expected :predict, :classify or :regress)"));
   }
   return route;
@@ -292,6 +298,7 @@ absl::StatusOr<HttpResponse> Score(const Route& route, const ServingCore& core,
   } else {
     auto parsed = ParseTfRequest(body, route.method);
     if (!parsed.ok()) return parsed.status();
+    if (auto st = CheckSignatureName(route.api, parsed->signature_name); !st.ok()) return st;
     auto probs = core.Predict(servable, parsed->instances);
     if (!probs.ok()) return probs.status();
     if (route.method == TfMethod::kPredict) {
@@ -318,7 +325,8 @@ absl::StatusOr<HttpResponse> ModelCall(RestCall* call, absl::StatusOr<Route> par
   call->api = route.api;
   call->recorded = true;
   HttpResponse response;
-  const bool needs_servable = route.api != ServeApi::kStatus;
+  // Readiness resolves in its handler: a version that does not serve is "not ready" (503).
+  const bool needs_servable = route.api != ServeApi::kStatus && route.api != ServeApi::kReady;
   absl::Status status = call->core.Call(
       route.api, route.model, route.selector, needs_servable,
       [&](const ServedModel& model, const ServingCore::ServablePtr& servable) -> absl::Status {
@@ -332,9 +340,14 @@ absl::StatusOr<HttpResponse> ModelCall(RestCall* call, absl::StatusOr<Route> par
             r = Json({{"model_version_status", out}});
             break;
           }
-          case ServeApi::kReady:
+          case ServeApi::kReady: {
+            auto ready = model.Resolve(route.selector, 0);
+            if (!ready.ok()) {
+              return absl::UnavailableError(absl::StrCat("not ready: ", ready.status().message()));
+            }
             r = Json({{"name", route.model}, {"ready", true}});
             break;
+          }
           case ServeApi::kMetadata:
             r = Json(route.v2 ? V2Metadata(model, *servable) : TfMetadata(route.model, *servable));
             break;
@@ -354,6 +367,11 @@ absl::StatusOr<HttpResponse> V1Model(RestCall* call) {
   return ModelCall(call, ParseV1(std::string(call->rest), call->request.method));
 }
 
+absl::StatusOr<HttpResponse> V1Other(RestCall* call) {
+  return MalformedV1(absl::StrCat("no such endpoint: ", call->request.method, " ",
+                                  call->request.path, " (TF Serving's API is under /v1/models/)"));
+}
+
 absl::StatusOr<HttpResponse> V2Model(RestCall* call) {
   return ModelCall(call, ParseV2(std::string(call->rest), call->request.method));
 }
@@ -366,9 +384,13 @@ struct RouteEntry {
   RouteHandler handler;
 };
 constexpr RouteEntry kRoutes[] = {
-    {"/metrics", false, &Metrics},         {"/v2", false, &V2Server},
-    {"/v2/health/live", false, &V2Server}, {"/v2/health/ready", false, &V2Server},
-    {"/v1/models/", true, &V1Model},       {"/v2/models/", true, &V2Model},
+    {"/metrics", false, &Metrics},
+    {"/v2", false, &V2Server},
+    {"/v2/health/live", false, &V2Server},
+    {"/v2/health/ready", false, &V2Server},
+    {"/v1/models/", true, &V1Model},
+    {"/v2/models/", true, &V2Model},
+    {"/v1/", true, &V1Other},
 };
 
 absl::StatusOr<HttpResponse> Dispatch(RestCall* call) {

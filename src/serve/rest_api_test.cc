@@ -121,7 +121,7 @@ TEST_F(RestApiTest, ErrorsGetTheRightStatusAndSayWhat) {
   EXPECT_NE(Error(Post("/v1/models/svm/versions/7:predict", R"({"instances": ["1:1"]})"), 404)
                 .find("has no version 7"),
             std::string::npos);
-  EXPECT_NE(Error(Post("/v1/models/svm/labels/beta:predict", "{}"), 404).find("no label 'beta'"),
+  EXPECT_NE(Error(Post("/v1/models/svm/labels/beta:predict", "{}"), 400).find("no label 'beta'"),
             std::string::npos);
   EXPECT_NE(Error(Get("/v1/models/svm/versions/x"), 400).find("version 'x'"), std::string::npos);
   EXPECT_EQ(Error(Post("/v1/models/csv:predict", "{oops"), 400), "request body is not valid JSON");
@@ -140,13 +140,47 @@ TEST_F(RestApiTest, ErrorsGetTheRightStatusAndSayWhat) {
   EXPECT_NE(
       Error(Post("/v1/models/csv:predict", std::string(5000, ' ')), 413).find("over the limit"),
       std::string::npos);
-  EXPECT_NE(Error(Post("/v1/models/empty:predict", R"({"instances": ["3:1"]})"), 503)
+  EXPECT_NE(Error(Post("/v1/models/empty:predict", R"({"instances": ["3:1"]})"), 404)
                 .find("no available version"),
             std::string::npos);
-  EXPECT_NE(Error(Post("/v1/models/csv:explain", "{}"), 404).find("unknown method ':explain'"),
+  // A /v1 path TF Serving does not serve is INVALID_ARGUMENT there ("Malformed request"): 400.
+  EXPECT_NE(Error(Post("/v1/models/csv:explain", "{}"), 400).find("unknown method ':explain'"),
             std::string::npos);
-  Error(Get("/v1/models/csv:predict"), 404);
+  Error(Get("/v1/models/csv:predict"), 400);
+  Error(Post("/v1/models/csv", "{}"), 400);
+  Error(Get("/v1/models"), 400);
+  EXPECT_NE(Error(Get("/v1/nothing"), 400).find("malformed request: "), std::string::npos);
   Error(Get("/nowhere"), 404);
+}
+
+// The same error paths as TF Serving's gRPC API (tf_grpc_service_test.cc), as TF Serving's REST
+// API answers them: its gRPC code through the HTTP mapping both servers share (wire/).
+TEST_F(RestApiTest, TfServingCodesOverRest) {
+  const std::string row = R"({"instances": ["3:1"]})";
+  // An unknown label is INVALID_ARGUMENT → 400, for scoring and status alike.
+  EXPECT_EQ(Error(Post("/v1/models/svm/labels/beta:regress", R"({"examples": ["3:1"]})"), 400),
+            "model 'svm' has no label 'beta'");
+  Error(Get("/v1/models/svm/labels/beta"), 400);
+  EXPECT_EQ(Error(Post("/v1/models/gone/labels/stable:predict", row), 400),
+            "no model named 'gone', so no label 'stable'");
+  // A version that does not serve, or none available: NOT_FOUND → 404.
+  Error(Post("/v1/models/svm/versions/3:predict", row), 404);
+  Error(Post("/v1/models/empty:classify", R"({"examples": ["3:1"]})"), 404);
+  Error(Get("/v1/models/empty/metadata"), 404);
+  // signature_name in the body: serving_default or nothing; else 400 (TF Serving's REST checks it
+  // against the model's signatures: INVALID_ARGUMENT).
+  EXPECT_EQ(Post("/v1/models/svm:predict", R"({"signature_name": "serving_default", )"
+                                           R"("instances": ["3:1"]})")
+                .status,
+            200);
+  EXPECT_EQ(
+      Error(Post("/v1/models/svm:predict", R"({"signature_name": "other", "instances": ["3:1"]})"),
+            400),
+      "model_spec.signature_name: no signature 'other' (this model has 'serving_default')");
+  Error(Post("/v1/models/svm:classify", R"({"signature_name": "other", "examples": ["3:1"]})"),
+        400);
+  EXPECT_EQ(Error(Post("/v1/models/svm:predict", R"({"signature_name": 7, "instances": []})"), 400),
+            "signature_name: expected a string");
 }
 
 TEST_F(RestApiTest, KserveV2) {

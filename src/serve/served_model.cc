@@ -61,17 +61,23 @@ absl::StatusOr<std::vector<VersionStatus>> ServedModel::StatusesFor(
   }
   int64_t v = selector.version;
   if (selector.kind == VersionSelector::Kind::kLabel) {
-    auto l = config.labels.find(selector.label);
-    if (l == config.labels.end()) {
-      return absl::NotFoundError(
-          absl::StrCat("model '", config.name, "' has no label '", selector.label, "'"));
-    }
-    v = l->second;
+    auto l = LabelVersion(selector.label);
+    if (!l.ok()) return l.status();
+    v = *l;
   }
   for (auto& s : all) {
     if (s.version == v) return std::vector<VersionStatus>{std::move(s)};
   }
   return absl::NotFoundError(absl::StrCat("model '", config.name, "' has no version ", v));
+}
+
+absl::StatusOr<int64_t> ServedModel::LabelVersion(const std::string& label) const {
+  auto it = config.labels.find(label);
+  if (it == config.labels.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model '", config.name, "' has no label '", label, "'"));
+  }
+  return it->second;
 }
 
 absl::StatusOr<std::shared_ptr<const ServedModel>> RepositorySnapshot::Find(
@@ -88,7 +94,7 @@ absl::StatusOr<std::shared_ptr<const Servable>> ServedModel::Resolve(
                         const std::string& via) -> absl::StatusOr<std::shared_ptr<const Servable>> {
     if (auto it = available.find(v); it != available.end()) return it->second;
     if (loading.count(v)) {
-      return absl::UnavailableError(
+      return absl::NotFoundError(
           absl::StrCat("model '", name, "' ", via, "version ", v, " is still loading"));
     }
     if (auto it = failed.find(v); it != failed.end()) {
@@ -105,17 +111,9 @@ absl::StatusOr<std::shared_ptr<const Servable>> ServedModel::Resolve(
     case VersionSelector::Kind::kVersion:
       return by_version(selector.version, "");
     case VersionSelector::Kind::kLabel: {
-      auto it = config.labels.find(selector.label);
-      if (it == config.labels.end()) {
-        return absl::NotFoundError(
-            absl::StrCat("model '", name, "' has no label '", selector.label, "'"));
-      }
-      auto servable = by_version(it->second, absl::StrCat("label '", selector.label, "' → "));
-      if (!servable.ok() && absl::IsNotFound(servable.status())) {
-        // The label exists; its version does not serve (yet): the label is not ready.
-        return absl::UnavailableError(servable.status().message());
-      }
-      return servable;
+      auto v = LabelVersion(selector.label);
+      if (!v.ok()) return v.status();
+      return by_version(*v, absl::StrCat("label '", selector.label, "' → "));
     }
     case VersionSelector::Kind::kDefault:
       break;
@@ -144,9 +142,8 @@ absl::StatusOr<std::shared_ptr<const Servable>> ServedModel::Resolve(
       why = absl::StrCat("version ", failed.rbegin()->first,
                          " failed to load: ", failed.rbegin()->second.message());
     }
-    return absl::UnavailableError(absl::StrCat("model '", name, "' has no available version",
-                                               why.empty() ? "" : " (", why,
-                                               why.empty() ? "" : ")"));
+    return absl::NotFoundError(absl::StrCat("model '", name, "' has no available version",
+                                            why.empty() ? "" : " (", why, why.empty() ? "" : ")"));
   }
   return available.rbegin()->second;
 }

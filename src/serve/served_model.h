@@ -66,13 +66,19 @@ struct ServedModel {
   // Every known version, newest first (states computed now).
   std::vector<VersionStatus> Statuses() const;
   // The statuses a status request asks for: every version (default), one version, or a
-  // label's version. NotFound names the unknown version or label.
+  // label's version. NotFound names the unknown version (or says the model has none);
+  // InvalidArgument the unknown label.
   absl::StatusOr<std::vector<VersionStatus>> StatusesFor(const VersionSelector& selector) const;
   // The version a request gets. `uniform` in [0, 1) drives the weighted label split.
-  // NotFound: no such version or label (or it failed to load, with the reason);
-  // Unavailable: it exists but is not (yet) serving, or nothing is available.
+  // InvalidArgument: no such label. NotFound: the version is not serving — none such, failed to
+  // load (with the reason), still loading, unloaded by the policy, or (default) no version is
+  // available. These are TF Serving's codes: a label is looked up in the config
+  // (ServerCore::GetModelVersionForLabel, INVALID_ARGUMENT), a version among the servables the
+  // manager serves (NOT_FOUND "Servable not found for request", whatever the reason).
   absl::StatusOr<std::shared_ptr<const Servable>> Resolve(const VersionSelector& selector,
                                                           double uniform) const;
+  // The version `label` names; InvalidArgument when the config has no such label.
+  absl::StatusOr<int64_t> LabelVersion(const std::string& label) const;
 };
 
 struct RepositorySnapshot {

@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <random>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 
@@ -20,6 +21,16 @@ double SecondsSince(ServingCore::Clock::time_point start) {
 
 }  // namespace
 
+absl::Status CheckSignatureName(ServeApi api, const std::string& name) {
+  if (name.empty() || name == kServingSignature) return absl::OkStatus();
+  const std::string message = absl::StrCat("model_spec.signature_name: no signature '", name,
+                                           "' (this model has '", kServingSignature, "')");
+  // TF Serving: predict_util.cc answers FAILED_PRECONDITION, classifier.cc and regressor.cc
+  // INVALID_ARGUMENT.
+  if (api == ServeApi::kPredict) return absl::FailedPreconditionError(message);
+  return absl::InvalidArgumentError(message);
+}
+
 ServingCore::ServingCore(const ModelRepository* repository, Batcher* batcher)
     : repository_(*repository), batcher_(batcher) {}
 
@@ -31,7 +42,14 @@ absl::Status ServingCore::Call(ServeApi api, const std::string& model_name,
   absl::Status status;
   try {
     status = [&]() -> absl::Status {
+      if (needs_servable && model_name.empty()) {
+        return absl::InvalidArgumentError("model_spec.name: empty; name the model to call");
+      }
       auto model = snapshot->Find(model_name);
+      if (!model.ok() && needs_servable && selector.kind == VersionSelector::Kind::kLabel) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(model.status().message(), ", so no label '", selector.label, "'"));
+      }
       if (!model.ok()) return model.status();
       metrics = (*model)->metrics.get();
       ServablePtr servable;

@@ -4,6 +4,9 @@
 // in the model's metrics. Front ends only translate wire formats; the status they get back is
 // converted to a wire code in wire/ (the one place). Thread-safe: one snapshot load per call, no
 // lock; a handler that throws is answered as Internal, never crashes the server.
+//
+// The error codes are TF Serving's (its ServerCore, manager and servables), so a client written
+// for TF Serving branches the same way on either server; README.md lists them.
 #pragma once
 
 #include <chrono>
@@ -20,6 +23,13 @@
 
 namespace parasol {
 
+// The one signature every Parasol model has.
+inline constexpr char kServingSignature[] = "serving_default";
+
+// A request's signature name: empty (the default) or kServingSignature. Otherwise
+// FailedPrecondition for predict and InvalidArgument for classify/regress (TF Serving's codes).
+absl::Status CheckSignatureName(ServeApi api, const std::string& name);
+
 class ServingCore {
  public:
   using Clock = std::chrono::steady_clock;
@@ -32,7 +42,10 @@ class ServingCore {
   // Finds `model_name` in the current snapshot, resolves `selector` when `needs_servable` (else
   // the servable is null), runs `handler` and records the call as `api` in the model's metrics
   // (the repository's unrouted metrics when the model is unknown) with the time since `start`.
-  // Returns NotFound/Unavailable from finding and resolving, else the handler's status.
+  // Returns, before the handler runs: InvalidArgument for an empty name or an unknown label
+  // when resolving (also when the model is unknown: a label is looked up first, as TF Serving
+  // does); NotFound for an unknown model, or a version that is not serving
+  // (ServedModel::Resolve). Else the handler's status.
   absl::Status Call(ServeApi api, const std::string& model_name, const VersionSelector& selector,
                     bool needs_servable, Handler handler,
                     Clock::time_point start = Clock::now()) const;

@@ -21,33 +21,43 @@ namespace {
 namespace tfs = tensorflow::serving;
 using ServablePtr = ServingCore::ServablePtr;
 
-constexpr char kSignature[] = "serving_default";
 constexpr char kOutput[] = "probability";
 
 VersionSelector Selector(const tfs::ModelSpec& spec) {
   return SelectorOf(spec, spec.version().value());
 }
 
-// The shared call path for a TF Serving request, the status converted in wire/; also checks the
-// signature name (every Parasol model has one signature, serving_default).
-template <typename Fn>
-grpc::Status Serve(const ServingCore& core, ServeApi api, const tfs::ModelSpec& spec,
-                   bool needs_servable, Fn fn) {
+// The shared call path for a TF Serving request, the status converted in wire/. As TF Serving,
+// a request without model_spec is refused first (INVALID_ARGUMENT), then `precheck` (what TF
+// Serving checks before it looks the model up); both count as calls to no model. Predict,
+// classify and regress then check the signature name (every Parasol model has one).
+template <typename Request, typename Fn>
+grpc::Status Serve(const ServingCore& core, ServeApi api, const Request& request,
+                   bool needs_servable, Fn fn, absl::Status precheck = absl::OkStatus()) {
+  const auto start = ServingCore::Clock::now();
+  if (!request.has_model_spec()) {
+    precheck = absl::InvalidArgumentError("model_spec: missing; name the model to call");
+  }
+  if (!precheck.ok()) {
+    core.RecordUnrouted(api, /*error=*/true, start);
+    return ToGrpcStatus(precheck);
+  }
+  const tfs::ModelSpec& spec = request.model_spec();
+  const bool scores = api == ServeApi::kPredict || api == ServeApi::kClassify ||
+                      api == ServeApi::kRegress;  // metadata and status ignore the signature
   auto checked = [&](const ServedModel& model, const ServablePtr& servable) -> absl::Status {
-    if (!spec.signature_name().empty() && spec.signature_name() != kSignature) {
-      return absl::NotFoundError(absl::StrCat("model_spec.signature_name: no signature '",
-                                              spec.signature_name(), "' (this model has '",
-                                              kSignature, "')"));
+    if (scores) {
+      if (auto st = CheckSignatureName(api, spec.signature_name()); !st.ok()) return st;
     }
     return fn(model, servable);
   };
-  return ToGrpcStatus(core.Call(api, spec.name(), Selector(spec), needs_servable, checked));
+  return ToGrpcStatus(core.Call(api, spec.name(), Selector(spec), needs_servable, checked, start));
 }
 
 void Answered(const tfs::ModelSpec& request, const Servable& servable, tfs::ModelSpec* out) {
   out->set_name(request.name());
   out->mutable_version()->set_value(servable.version());
-  out->set_signature_name(kSignature);
+  out->set_signature_name(kServingSignature);
 }
 
 // A number as the text a CSV would hold: its shortest round-trip form, as the REST API reads
@@ -234,6 +244,22 @@ absl::StatusOr<std::vector<RawInstance>> RowsOfExamples(const tfs::Input& input)
   return rows;
 }
 
+// GetModelMetadata's fields, checked before the model is looked up (as TF Serving does): at
+// least one, each "signature_def".
+absl::Status MetadataFields(const tfs::GetModelMetadataRequest& request) {
+  if (request.metadata_field().empty()) {
+    return absl::InvalidArgumentError(
+        "metadata_field: empty; ask for at least one field (\"signature_def\")");
+  }
+  for (const std::string& field : request.metadata_field()) {
+    if (field != "signature_def") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("metadata_field: '", field, "' is not supported (only 'signature_def')"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 tensorflow::TensorInfo Info(const std::string& name, tensorflow::DataType dtype) {
   tensorflow::TensorInfo info;
   info.set_name(name);
@@ -265,12 +291,17 @@ class PredictionService final : public tfs::PredictionService::Service {
   grpc::Status Predict(grpc::ServerContext*, const tfs::PredictRequest* request,
                        tfs::PredictResponse* response) override {
     return Serve(
-        core_, ServeApi::kPredict, request->model_spec(), true,
+        core_, ServeApi::kPredict, *request, true,
         [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
-          for (const std::string& name : request->output_filter()) {
+          for (int i = 0; i < request->output_filter_size(); ++i) {
+            const std::string& name = request->output_filter(i);
             if (name != kOutput) {
               return absl::InvalidArgumentError(absl::StrCat("output_filter: no output '", name,
                                                              "' (this model has '", kOutput, "')"));
+            }
+            if (i > 0) {
+              return absl::InvalidArgumentError(
+                  absl::StrCat("output_filter: '", name, "' named twice"));
             }
           }
           auto rows = RowsOfTensors(*request);
@@ -288,7 +319,7 @@ class PredictionService final : public tfs::PredictionService::Service {
 
   grpc::Status Classify(grpc::ServerContext*, const tfs::ClassificationRequest* request,
                         tfs::ClassificationResponse* response) override {
-    return Serve(core_, ServeApi::kClassify, request->model_spec(), true,
+    return Serve(core_, ServeApi::kClassify, *request, true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    auto probs = ScoreExamples(request->input(), servable);
                    if (!probs.ok()) return probs.status();
@@ -308,7 +339,7 @@ class PredictionService final : public tfs::PredictionService::Service {
 
   grpc::Status Regress(grpc::ServerContext*, const tfs::RegressionRequest* request,
                        tfs::RegressionResponse* response) override {
-    return Serve(core_, ServeApi::kRegress, request->model_spec(), true,
+    return Serve(core_, ServeApi::kRegress, *request, true,
                  [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
                    auto probs = ScoreExamples(request->input(), servable);
                    if (!probs.ok()) return probs.status();
@@ -322,16 +353,10 @@ class PredictionService final : public tfs::PredictionService::Service {
   grpc::Status GetModelMetadata(grpc::ServerContext*, const tfs::GetModelMetadataRequest* request,
                                 tfs::GetModelMetadataResponse* response) override {
     return Serve(
-        core_, ServeApi::kMetadata, request->model_spec(), true,
+        core_, ServeApi::kMetadata, *request, true,
         [&](const ServedModel&, const ServablePtr& servable) -> absl::Status {
-          for (const std::string& field : request->metadata_field()) {
-            if (field != "signature_def") {
-              return absl::InvalidArgumentError(absl::StrCat(
-                  "metadata_field: '", field, "' is not supported (only 'signature_def')"));
-            }
-          }
           tfs::SignatureDefMap map;
-          tensorflow::SignatureDef& sig = (*map.mutable_signature_def())[kSignature];
+          tensorflow::SignatureDef& sig = (*map.mutable_signature_def())[kServingSignature];
           sig.set_method_name("tensorflow/serving/predict");
           auto& inputs = *sig.mutable_inputs();
           if (servable->inputs().empty()) {  // libsvm: one "idx:val ..." string per row
@@ -345,7 +370,8 @@ class PredictionService final : public tfs::PredictionService::Service {
           (*response->mutable_metadata())["signature_def"].PackFrom(map);
           Answered(request->model_spec(), *servable, response->mutable_model_spec());
           return absl::OkStatus();
-        });
+        },
+        MetadataFields(*request));
   }
 
  private:
@@ -365,7 +391,7 @@ class ModelService final : public tfs::ModelService::Service {
 
   grpc::Status GetModelStatus(grpc::ServerContext*, const tfs::GetModelStatusRequest* request,
                               tfs::GetModelStatusResponse* response) override {
-    return Serve(core_, ServeApi::kStatus, request->model_spec(), false,
+    return Serve(core_, ServeApi::kStatus, *request, false,
                  [&](const ServedModel& model, const ServablePtr&) -> absl::Status {
                    auto statuses = model.StatusesFor(Selector(request->model_spec()));
                    if (!statuses.ok()) return statuses.status();
