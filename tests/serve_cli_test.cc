@@ -269,6 +269,89 @@ TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
   EXPECT_EQ(tf_response.model_spec().version().value(), 1);
 }
 
+// Every probability within 1e-6 of the other's (deep models score in batches, whose row
+// grouping may differ between a file and a request by the last bit of a GEMM).
+void ExpectClose(const std::vector<float>& got, const std::vector<float>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-6) << "row " << i;
+}
+
+TEST_F(ServeCliTest, DeepModelsAnswerAsParasolPredictOnEveryApi) {
+  // DeepFM, then DCN-v2, as version 1 of the churn model (small layers: fast).
+  const json instances = ChurnInstances();
+  for (const char* model : {"deepfm", "dcn"}) {
+    SCOPED_TRACE(model);
+    fs::remove_all(dir_ / "churn");
+    fs::create_directories(dir_ / "churn");
+    const int version = 1;
+    const fs::path tmp = dir_ / (std::string("train-") + model);
+    const fs::path config = dir_ / (std::string(model) + ".yaml");
+    std::ofstream(config) << "format: csv\nschema: " << kChurn << "/schema.yaml\nmodel: " << model
+                          << "\nembedding_dim: 8\nhidden: [32, 16]\ncross_layers: 2\nepochs: 2\n";
+    auto r = RunParasol("train --config " + config.string() + " --train " + kChurn +
+                        "/train.csv --out " + tmp.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    fs::rename(tmp, dir_ / "churn" / std::to_string(version));
+    Server server({"--model-base", (dir_ / "churn").string(), "--rest-port", "0"});
+    ASSERT_GT(server.port(), 0);
+    httplib::Client client("127.0.0.1", server.port());
+    auto tf_stub = tensorflow::serving::PredictionService::NewStub(
+        grpc::CreateChannel(server.grpc_address(), grpc::InsecureChannelCredentials()));
+    const std::vector<float> expected = PredictFile(dir_ / "churn" / std::to_string(version));
+    ASSERT_EQ(instances.size(), expected.size());
+    const std::string path = "/v1/models/churn/versions/" + std::to_string(version);
+    // TF Serving REST, every row.
+    auto res =
+        client.Post(path + ":predict", json{{"instances", instances}}.dump(), "application/json");
+    ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+    ExpectClose(Floats(json::parse(res->body)["predictions"]), expected);
+    // One row at a time (a batch of one), the first 20 rows.
+    for (size_t i = 0; i < 20; ++i) {
+      res = client.Post(path + ":predict", json{{"instances", {instances[i]}}}.dump(),
+                        "application/json");
+      ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+      ExpectClose(Floats(json::parse(res->body)["predictions"]), {expected[i]});
+    }
+    // KServe V2, the first 50 rows as columns.
+    json columns = json::object();
+    for (size_t i = 0; i < 50; ++i) {
+      for (const auto& [name, value] : instances[i].items()) columns[name].push_back(value);
+    }
+    json inputs = json::array();
+    for (const auto& [name, values] : columns.items()) {
+      inputs.push_back({{"name", name},
+                        {"shape", {values.size()}},
+                        {"datatype", values[0].is_string() ? "BYTES" : "FP32"},
+                        {"data", values}});
+    }
+    res = client.Post("/v2/models/churn/versions/" + std::to_string(version) + "/infer",
+                      json{{"inputs", inputs}}.dump(), "application/json");
+    ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+    ExpectClose(Floats(json::parse(res->body)["outputs"][0]["data"]),
+                std::vector<float>(expected.begin(), expected.begin() + 50));
+    // TF Serving gRPC, the first 50 rows with every column as strings.
+    tensorflow::serving::PredictRequest request;
+    request.mutable_model_spec()->set_name("churn");
+    request.mutable_model_spec()->mutable_version()->set_value(version);
+    for (const auto& [name, unused] : instances[0].items()) {
+      tensorflow::TensorProto& t = (*request.mutable_inputs())[name];
+      t.set_dtype(tensorflow::DT_STRING);
+      t.mutable_tensor_shape()->add_dim()->set_size(50);
+      for (size_t i = 0; i < 50; ++i) {
+        const json& v = instances[i][name];
+        t.add_string_val(v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump());
+      }
+    }
+    tensorflow::serving::PredictResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status = tf_stub->Predict(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    const auto& probs = response.outputs().at("probability").float_val();
+    ExpectClose(std::vector<float>(probs.begin(), probs.end()),
+                std::vector<float>(expected.begin(), expected.begin() + 50));
+  }
+}
+
 TEST_F(ServeCliTest, OversizedBodyGets413AndTheServerKeepsServing) {
   Train("model.yaml", 1);
   Server server(

@@ -171,13 +171,13 @@ absl::StatusOr<std::unique_ptr<ScheduledCheckpoints>> WorkerCheckpoints(
     return absl::InvalidArgumentError(
         absl::StrCat("--keep-checkpoints must be >= 0, got ", f.keep_checkpoints));
   }
+  ModelManifest manifest =
+      BuildManifest(spec, options.train.resolved_optimizer(), input, 0, "{\"checkpoint\": true}");
+  manifest.dense_optimizer = options.train.resolved_dense_optimizer();
   return std::make_unique<ScheduledCheckpoints>(
       schedule,
-      std::make_unique<CheckpointCoordinator>(
-          f.checkpoint_dir,
-          BuildManifest(spec, options.train.resolved_optimizer(), input, 0,
-                        "{\"checkpoint\": true}"),
-          &transport, /*full_every=*/10, f.keep_checkpoints),
+      std::make_unique<CheckpointCoordinator>(f.checkpoint_dir, std::move(manifest), &transport,
+                                              /*full_every=*/10, f.keep_checkpoints),
       &transport, "worker 0");
 }
 
@@ -281,6 +281,7 @@ absl::Status ApplyTrainingFlags(const std::vector<std::string>& args, ServerTabl
   if (!spec.ok()) return spec.status();
   config->model = *spec;
   config->optimizer = resolved->resolved_optimizer();
+  config->dense_optimizer = resolved->resolved_dense_optimizer();
   return absl::OkStatus();
 }
 

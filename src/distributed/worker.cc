@@ -14,6 +14,7 @@
 #include "predict/predictor.h"
 #include "ps/kv_worker.h"
 #include "storage/model_dir.h"
+#include "train/deep_learner.h"
 #include "train/minibatch.h"
 #include "train/progress.h"
 
@@ -31,16 +32,17 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
   if (config.model.type == ModelType::kPerceptron) {
     return absl::UnimplementedError("the averaged perceptron trains on one machine only");
   }
-  if (IsDeep(config.model.type)) {
-    return absl::UnimplementedError(
-        absl::StrCat("model ", ModelTypeName(config.model.type),
-                     " trains on one machine ('parasol train') for now: its dense layers on the "
-                     "parameter server's dense tables are not done yet"));
-  }
   ASSIGN_OR_RETURN(auto model, Model::Create(spec));
   const int dim = model->dim();
   KvWorker kv(&transport, "weights", dim);
   MiniBatchAccumulator batch(*model);
+  // Deep models: the dense layers live in the servers' dense table kDenseTableName, pulled whole
+  // with each batch's rows and pushed as one summed gradient per batch.
+  const uint64_t dense_size = static_cast<uint64_t>(model->dense_size());
+  const bool deep = dense_size > 0;
+  std::vector<float> dense_values[2], dense_grads(dense_size), scores, row_grads;
+  KvWorker::Timestamp dense_pull[2] = {0, 0};
+  BatchScratch scratch;
 
   WorkerSummary summary;
   int64_t clock = 0;  // batches finished
@@ -72,13 +74,15 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
   }
   // AUC and log loss of the servers' current weights on the validation set.
   auto validate = [&](EpochMetrics& m) -> absl::Status {
-    std::vector<float> pulled;
+    std::vector<float> pulled, dense;
+    if (deep) RETURN_IF_ERROR(kv.Wait(kv.PullDense(kDenseTableName, dense_size, &dense)));
     RETURN_IF_ERROR(kv.Wait(kv.Pull(valid_keys, &pulled)));
     SparseTable table(dim, [](uint64_t, float*) {});
     for (size_t i = 0; i < valid_keys.size(); ++i) {
       std::copy_n(pulled.data() + i * dim, dim, table.FindOrInsert(valid_keys[i]));
     }
-    const std::vector<float> probs = PredictBlocks(*model, table, /*dense=*/nullptr, valid, 1);
+    const std::vector<float> probs =
+        PredictBlocks(*model, table, deep ? dense.data() : nullptr, valid, 1);
     m.valid_auc = RocAuc(probs, valid_labels);
     m.valid_logloss = LogLoss(probs, valid_labels);
     return absl::OkStatus();
@@ -87,7 +91,14 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
   std::vector<uint64_t> keys[2], push_keys;  // keys and values: double-buffered by batch parity
   std::vector<float> values[2], push_grads;
   std::vector<const float*> rows;
-  KvWorker::Timestamp pending_push = 0;  // 0: none in flight
+  KvWorker::Timestamp pending_push = 0, pending_dense = 0;  // 0: none in flight
+  auto wait_pushes = [&]() -> absl::Status {
+    for (KvWorker::Timestamp* ts : {&pending_push, &pending_dense}) {
+      if (*ts != 0) RETURN_IF_ERROR(kv.Wait(*ts));
+      *ts = 0;
+    }
+    return absl::OkStatus();
+  };
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     ASSIGN_OR_RETURN(auto reader, OpenDataReader(config.train_path,
                                                  input.MakeReaderOptions(1, config.max_bad_lines)));
@@ -123,6 +134,8 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
         k.assign(mine.keys().begin() + offsets[batch_begin(b)],
                  mine.keys().begin() + offsets[batch_end(b)]);
         k.push_back(kBiasKey);
+        if (deep)
+          dense_pull[b % 2] = kv.PullDense(kDenseTableName, dense_size, &dense_values[b % 2]);
         return kv.Pull(k, &values[b % 2]);
       };
       // With staleness >= 1 (SSP, ASP) the next batch's pull overlaps this batch's compute; BSP
@@ -138,12 +151,38 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
       KvWorker::Timestamp next_pull = first < batches ? start_pull(first) : 0;
       for (size_t b = first; b < batches; ++b) {
         RETURN_IF_ERROR(kv.Wait(next_pull));
+        if (deep) RETURN_IF_ERROR(kv.Wait(dense_pull[b % 2]));
         if (pipelined && b + 1 < batches) next_pull = start_pull(b + 1);
         const std::vector<float>& v = values[b % 2];
         rows.resize(keys[b % 2].size());
         for (size_t i = 0; i < rows.size(); ++i) rows[i] = v.data() + i * dim;
         batch.Clear();
-        batch.Add(mine, batch_begin(b), batch_end(b), rows.data(), rows.back()[0]);
+        if (deep) {
+          // As DeepLearner with one thread: the batch's batch number numbers dropout masks.
+          const size_t begin = batch_begin(b), end = batch_end(b);
+          const uint64_t number = static_cast<uint64_t>(clock) * options.num_workers +
+                                  static_cast<uint64_t>(options.worker_index);
+          const BatchInput in{&mine,
+                              begin,
+                              end,
+                              rows.data(),
+                              rows.back()[0],
+                              dense_values[b % 2].data(),
+                              DropoutSeed(config.model.seed, number, 0)};
+          scores.resize(end - begin);
+          row_grads.resize(static_cast<size_t>(offsets[end] - offsets[begin]) * dim);
+          std::fill(dense_grads.begin(), dense_grads.end(), 0.0f);
+          const float bias_grad =
+              model->TrainBatch(in, &scratch, scores.data(), row_grads.data(), dense_grads.data());
+          double loss = 0;
+          for (size_t e = begin; e < end; ++e) {
+            loss += LogisticLoss(Sigmoid(scores[e - begin]), mine.labels()[e]);
+          }
+          batch.AddGradients(mine.keys().data() + offsets[begin], offsets[end] - offsets[begin],
+                             row_grads.data(), bias_grad, loss);
+        } else {
+          batch.Add(mine, batch_begin(b), batch_end(b), rows.data(), rows.back()[0]);
+        }
         push_keys = batch.keys();
         push_grads = batch.grads();
         push_keys.push_back(kBiasKey);
@@ -151,19 +190,18 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
         push_grads.resize(push_grads.size() + dim - 1, 0.0f);
         // Pipelined, the push completes while the next batch computes (it is waited for before
         // the next push, so at most one is in flight); BSP waits for it here.
-        if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));
+        RETURN_IF_ERROR(wait_pushes());
         pending_push = kv.Push(push_keys, push_grads);
+        if (deep) pending_dense = kv.PushDense(kDenseTableName, dense_grads);
         if (!pipelined) {
-          RETURN_IF_ERROR(kv.Wait(pending_push));
-          pending_push = 0;
+          RETURN_IF_ERROR(wait_pushes());
           if (b + 1 < batches) next_pull = start_pull(b + 1);
         }
         ++clock;
         if (config.staleness != kAsp || clock % kAspClockEvery == 0) {
           // A recorded clock means the batch's push landed (SSP's bound; where a restarted
           // worker resumes).
-          if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));
-          pending_push = 0;
+          RETURN_IF_ERROR(wait_pushes());
           RETURN_IF_ERROR(AdvanceClock(transport, options.worker_index, options.num_workers, clock,
                                        config.staleness));
           if (options.after_clock) RETURN_IF_ERROR(options.after_clock(clock));
@@ -194,7 +232,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
                 options.metrics_path);
     }
   }
-  if (pending_push != 0) RETURN_IF_ERROR(kv.Wait(pending_push));
+  RETURN_IF_ERROR(wait_pushes());
   RETURN_IF_ERROR(FinishClock(transport, options.worker_index, options.num_workers));
   return summary;
 }
@@ -235,11 +273,20 @@ absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& i
                                    {"staleness", config.staleness},
                                    {"train_path", config.train_path},
                                    {"seed", config.model.seed}};
-  return SaveModelDir(
-      config.out_dir,
+  ModelManifest manifest =
       BuildManifest(spec, optimizer->config(), input,
-                    static_cast<int64_t>(table.size()) - (has_bias ? 1 : 0), training.dump()),
-      table, *optimizer, /*steps=*/0);  // steps matter only to the perceptron
+                    static_cast<int64_t>(table.size()) - (has_bias ? 1 : 0), training.dump());
+  if (model->dense_size() == 0) {
+    return SaveModelDir(config.out_dir, manifest, table, *optimizer, /*steps=*/0);
+  }  // steps matter only to the perceptron
+  ASSIGN_OR_RETURN(auto dense_optimizer, CreateOptimizer(config.resolved_dense_optimizer()));
+  std::vector<float> weights, state;
+  RETURN_IF_ERROR(ExportDenseTable(transport, kDenseTableName, model->dense_size(),
+                                   dense_optimizer->state_per_weight(), &weights, &state));
+  manifest.dense_optimizer = dense_optimizer->config();
+  const DenseWeights dense{weights.data(), state.data(), static_cast<int64_t>(weights.size()),
+                           dense_optimizer.get(), 0};
+  return SaveModelDir(config.out_dir, manifest, table, *optimizer, /*steps=*/0, &dense);
 }
 
 }  // namespace parasol

@@ -61,7 +61,7 @@ class InProcessJobTest : public ::testing::Test {
     PsNodeOptions options;
     options.table.model = prepared_.spec;
     options.table.optimizer = config_.resolved_optimizer();
-    options.dense.push_back({"mlp", 100});
+    options.dense.push_back({"mlp", 100, std::nullopt, nullptr});
     options.checkpoint_root = (dir_ / "ckpt").string();
     options.restore = restore;
     options.shard = shard;

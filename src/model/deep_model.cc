@@ -132,7 +132,10 @@ DeepModel::Buffers DeepModel::Carve(int n, BatchScratch* scratch) const {
 }
 
 void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* scores) const {
+  // b->n rows go through the layers; the first `real` are the batch's examples, the rest zero
+  // padding (ScoreBatch's fixed tiles).
   const int n = b->n, D = input_width_, d = d_;
+  const int real = static_cast<int>(in.end - in.begin);
   const ExampleBlock& block = *in.block;
   const uint32_t* offsets = block.offsets().data();
   const uint32_t* fields = block.fields().data();
@@ -143,7 +146,7 @@ void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* 
   if (spec_.pooling == Pooling::kMean)
     std::fill(b->field_count, b->field_count + n * fields_, 0.0f);
   const float* const* rows = in.rows;
-  for (int e = 0; e < n; ++e) {
+  for (int e = 0; e < real; ++e) {
     const uint32_t begin = offsets[in.begin + e], end = offsets[in.begin + e + 1];
     float* x = b->x0 + size_t(e) * D;
     float logit = in.bias;
@@ -231,7 +234,7 @@ void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* 
   }
   // Output layer.
   const float* wo = in.dense + out_w_;
-  for (int e = 0; e < n; ++e) {
+  for (int e = 0; e < real; ++e) {
     float s = 0;
     if (mlp_out_ > 0) {
       const float* he = h + size_t(e) * mlp_out_;
@@ -246,8 +249,19 @@ void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* 
 }
 
 void DeepModel::ScoreBatch(const BatchInput& in, BatchScratch* scratch, float* scores) const {
-  Buffers b = Carve(static_cast<int>(in.end - in.begin), scratch);
-  Forward(in, /*training=*/false, &b, scores);
+  // Fixed tiles of kScoreTile rows, the last one padded with zero rows: a GEMM's blocking (and so
+  // its rounding) depends on its row count, and an example must score the same whether it comes
+  // alone (a one-row request) or among thousands (a file).
+  Buffers b = Carve(kScoreTile, scratch);
+  const float* const* rows = in.rows;
+  const uint32_t* offsets = in.block->offsets().data();
+  for (size_t begin = in.begin; begin < in.end; begin += kScoreTile) {
+    BatchInput tile = in;
+    tile.begin = begin;
+    tile.end = std::min(in.end, begin + kScoreTile);
+    tile.rows = rows + (offsets[begin] - offsets[in.begin]);
+    Forward(tile, /*training=*/false, &b, scores + (begin - in.begin));
+  }
 }
 
 float DeepModel::TrainBatch(const BatchInput& in, BatchScratch* scratch, float* scores,

@@ -195,6 +195,30 @@ TEST(DeepModelTest, DropoutIsSeededAndOffWhenScoring) {
   EXPECT_NE(train_scores(5), scored);
 }
 
+TEST(DeepModelTest, AnExampleScoresTheSameAloneAsInABatch) {
+  for (ModelType type : {ModelType::kDcn, ModelType::kDeepFm}) {
+    ModelSpec spec = Spec(type);
+    spec.num_fields = 8;
+    spec.embedding_dim = 16;
+    spec.hidden = {96, 64};
+    auto made = Model::Create(spec);
+    ASSERT_TRUE(made.ok());
+    const Model& model = **made;
+    Batch b = MakeBatch(model, 37, spec.num_fields, 11);
+    BatchScratch scratch;
+    std::vector<float> all(b.block.size());
+    model.ScoreBatch({&b.block, 0, b.block.size(), b.ptrs.data(), 0.1f, b.dense.data()}, &scratch,
+                     all.data());
+    const uint32_t* offsets = b.block.offsets().data();
+    for (size_t e = 0; e < b.block.size(); ++e) {
+      float alone = 0;
+      model.ScoreBatch({&b.block, e, e + 1, b.ptrs.data() + offsets[e], 0.1f, b.dense.data()},
+                       &scratch, &alone);
+      EXPECT_EQ(alone, all[e]) << ModelTypeName(type) << " example " << e;
+    }
+  }
+}
+
 TEST(DeepModelTest, DenseLayoutNamesEveryBlock) {
   auto made = Model::Create(Spec(ModelType::kDcn));
   ASSERT_TRUE(made.ok());

@@ -28,6 +28,11 @@ absl::StatusOr<std::unique_ptr<DenseTable>> DenseTable::Create(const DenseTableC
     return absl::InvalidArgumentError(absl::StrCat("dense table '", config.name, "': shard ", shard,
                                                    " is not in [0, ", num_shards, ")"));
   }
+  if (config.initial != nullptr && config.initial->size() != config.size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dense table '", config.name, "': ", config.initial->size(),
+                     " initial weights for a table of ", config.size));
+  }
   if (!(config.init_scale >= 0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("dense table '", config.name, "': init_scale must be >= 0"));
@@ -47,6 +52,10 @@ DenseTable::DenseTable(DenseTableConfig config, IndexRange range,
       locks_(new std::mutex[(range.size() + kBlock - 1) / kBlock + 1]) {
   for (uint64_t i = 0; i < range_.size(); ++i) {
     const uint64_t index = range_.begin + i;
+    if (config_.initial != nullptr) {
+      weights_[i] = (*config_.initial)[index];
+      continue;
+    }
     weights_[i] =
         config_.init_scale == 0 ? 0.0f : config_.init_scale * HashUniform(config_.seed, index, 0);
   }

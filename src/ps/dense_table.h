@@ -36,6 +36,9 @@ struct DenseTableConfig {
   uint64_t seed = 0;          // of the initial weights (a hash of seed and index: any layout
                               // of servers starts from the same table)
   OptimizerConfig optimizer;  // the update rule applied to pushed gradients
+  // When set (size floats): the whole table's initial weights, instead of init_scale and seed
+  // (a deep model's layers start as DeepModel::InitDense says). Each server takes its range.
+  std::shared_ptr<const std::vector<float>> initial;
 };
 
 // What a worker or a checkpoint needs to know of a dense table.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/ps.grpc.pb.h"
+#include "ps/transport.h"
 #include "wire/grpc_status.h"
 
 namespace parasol {
@@ -77,23 +78,33 @@ class PsService final : public ps::ParameterServer::Service {
   grpc::Status Export(grpc::ServerContext* context, const ps::ExportRequest* request,
                       grpc::ServerWriter<ps::ExportChunk>* writer) override {
     ServerTable* table = Find(request->table());
-    if (table == nullptr) return ToGrpcStatus(UnknownTable(request->table()));
+    const DenseTable* dense = table == nullptr ? FindDense(request->table()) : nullptr;
+    if (table == nullptr && dense == nullptr) {
+      return ToGrpcStatus(UnknownTable(request->table()));
+    }
     const uint32_t per_chunk = request->rows_per_chunk() == 0 ? 65536 : request->rows_per_chunk();
-    const int row_floats = table->row_floats();
+    const int dim = table != nullptr ? table->dim() : 1;
+    const int row_floats = table != nullptr ? table->row_floats() : 1 + dense->state_per_weight();
     ps::ExportChunk chunk;
     bool ok = true;
     auto flush = [&] {
-      chunk.set_dim(table->dim());
+      chunk.set_dim(dim);
       chunk.set_row_floats(row_floats);
       ok = ok && !context->IsCancelled() && writer->Write(chunk);
       chunk.Clear();
     };
-    table->ForEachRow([&](uint64_t key, const float* row) {
+    auto add = [&](uint64_t key, const float* row) {
       if (!ok) return;
       chunk.add_keys(key);
       chunk.mutable_rows()->Add(row, row + row_floats);
       if (static_cast<uint32_t>(chunk.keys_size()) >= per_chunk) flush();
-    });
+    };
+    if (table != nullptr) {
+      table->ForEachRow(add);
+    } else {
+      ForEachDenseRow(*dense,
+                      [&](uint64_t index, absl::Span<const float> row) { add(index, row.data()); });
+    }
     if (chunk.keys_size() > 0) flush();
     return ok ? grpc::Status::OK : grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled");
   }

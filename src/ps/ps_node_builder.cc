@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<PsNode>> BuildPsNode(const PsNodeOptions& given) 
         "--shard ", options.shard, " is not in [0, --num-shards ", options.num_shards, ")"));
   }
   absl::StatusOr<CheckpointInfo> restored_from = absl::NotFoundError("no restore");
+  std::vector<float> loaded_dense, loaded_dense_state;  // a deep model directory's layers
   if (!options.restore.empty()) {
     // Only this server's keys are kept while reading (not the whole checkpoint first).
     const ShardMap map(options.num_shards);
@@ -60,6 +61,8 @@ absl::StatusOr<std::unique_ptr<PsNode>> BuildPsNode(const PsNodeOptions& given) 
                      LoadModelDir(options.restore, /*with_state=*/true,
                                   [&](uint64_t key) { return map.ServerOf(key) == shard; }));
     restored_from = ReadCheckpointInfo(options.restore);
+    loaded_dense = std::move(loaded.dense);
+    loaded_dense_state = std::move(loaded.dense_state);
     // Deltas may follow only when this server holds exactly a shard of that checkpoint.
     const bool same_layout =
         restored_from.ok() && static_cast<int>(restored_from->shards.size()) == options.num_shards;
@@ -69,6 +72,20 @@ absl::StatusOr<std::unique_ptr<PsNode>> BuildPsNode(const PsNodeOptions& given) 
         table->Restore(loaded, options.shard, options.num_shards, same_layout ? name : ""));
     log::Info("ps server: restored {} rows (shard {} of {}) from {}", table->Stats().rows,
               options.shard, options.num_shards, options.restore);
+  }
+  if (IsDeep(options.table.model.type)) {
+    // The deep model's layers: one dense table, starting as the single-machine trainer starts.
+    ASSIGN_OR_RETURN(auto model, Model::Create(options.table.model));
+    auto initial = std::make_shared<std::vector<float>>(model->dense_size());
+    model->InitDense(initial->data());
+    for (const DenseTableSpec& spec : options.dense) {
+      if (spec.name == kDenseTableName) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--dense ", spec.name, ": that name is the deep model's own dense table"));
+      }
+    }
+    options.dense.push_back(
+        {kDenseTableName, initial->size(), options.table.dense_optimizer, std::move(initial)});
   }
   std::vector<std::unique_ptr<DenseTable>> dense;
   for (const DenseTableSpec& spec : options.dense) {
@@ -81,10 +98,18 @@ absl::StatusOr<std::unique_ptr<PsNode>> BuildPsNode(const PsNodeOptions& given) 
     config.size = spec.size;
     config.init_scale = options.table.model.init_scale;
     config.seed = options.table.model.seed;
-    config.optimizer = options.table.optimizer;
+    config.optimizer = spec.optimizer.value_or(options.table.optimizer);
+    config.initial = spec.initial;
     ASSIGN_OR_RETURN(std::unique_ptr<DenseTable> d,
                      DenseTable::Create(config, options.shard, options.num_shards));
-    if (restored_from.ok()) RETURN_IF_ERROR(RestoreDense(options.restore, *restored_from, d.get()));
+    if (restored_from.ok()) {
+      RETURN_IF_ERROR(RestoreDense(options.restore, *restored_from, d.get()));
+    } else if (!loaded_dense.empty() && spec.name == kDenseTableName) {
+      // A model directory (not a checkpoint): its dense layers, with their optimizer state.
+      RETURN_IF_ERROR(d->Restore(loaded_dense, loaded_dense_state));
+      log::Info("ps server: restored dense table {} [{}, {}) from {}", spec.name, d->range().begin,
+                d->range().end, options.restore);
+    }
     dense.push_back(std::move(d));
   }
   std::vector<std::unique_ptr<ServerTable>> tables;

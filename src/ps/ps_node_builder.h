@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,12 +20,18 @@ namespace parasol {
 struct DenseTableSpec {
   std::string name;
   uint64_t size = 0;
+  // Unset: the sparse table's optimizer, init scale and seed (--dense tables). A deep model's
+  // layers (added by BuildPsNode) carry their own optimizer and initial weights.
+  std::optional<OptimizerConfig> optimizer;
+  std::shared_ptr<const std::vector<float>> initial;
 };
 
 struct PsNodeOptions {
-  ServerTableConfig table;            // the sparse table
-  std::vector<DenseTableSpec> dense;  // with the sparse table's optimizer, init scale and seed
-  std::string checkpoint_root;        // where checkpoint requests write; empty: refused
+  ServerTableConfig table;  // the sparse table
+  // With the sparse table's optimizer, init scale and seed. A deep model's layers are added as
+  // table kDenseTableName (storage/manifest.h) whatever is listed here.
+  std::vector<DenseTableSpec> dense;
+  std::string checkpoint_root;  // where checkpoint requests write; empty: refused
   // A checkpoint or model directory with optimizer state to start from; empty: initial weights.
   // Only the keys ShardMap(num_shards) gives to `shard` are read, and the ranges of the dense
   // tables this shard holds (a dense table the checkpoint lacks starts from initial weights).

@@ -34,7 +34,10 @@ struct ServerTableConfig {
   std::string name = "weights";
   ModelSpec model;            // row width and initial weights
   OptimizerConfig optimizer;  // the update rule applied to pushed gradients
-  uint32_t min_count = 0;     // admission: pushed sightings before a key gets a row (0, 1: at once)
+  // Deep models: the dense layers' update rule (their table, kDenseTableName, is added by
+  // BuildPsNode).
+  OptimizerConfig dense_optimizer{.name = "adam"};
+  uint32_t min_count = 0;  // admission: pushed sightings before a key gets a row (0, 1: at once)
   uint64_t sketch_width = 1 << 22;  // count-min counters per row when min_count > 1
   double ttl_seconds = 0;           // eviction of rows not updated for this long; 0: never
   // Seconds on a monotonic clock; tests substitute their own. Default: steady_clock.

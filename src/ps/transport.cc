@@ -1,5 +1,6 @@
 #include "ps/transport.h"
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 
@@ -108,6 +109,11 @@ absl::StatusOr<ShardCheckpoint> InProcessTransport::Checkpoint(
 }
 
 absl::Status InProcessTransport::Export(int server, const std::string& table, const RowFn& fn) {
+  ASSIGN_OR_RETURN(PsNode * node, Node(server));
+  if (const DenseTable* dense = node->dense_table(table)) {
+    ForEachDenseRow(*dense, fn);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(ServerTable * t, Find(server, table));
   const size_t row_floats = static_cast<size_t>(t->row_floats());
   t->ForEachRow(
@@ -175,6 +181,46 @@ absl::StatusOr<CheckpointInfo> WriteShards(PsTransport& transport, const std::st
   }
   info.worker_clocks = shards[0]->worker_clocks;
   return info;
+}
+
+void ForEachDenseRow(const DenseTable& table, const PsTransport::RowFn& fn) {
+  const std::vector<float> rows = table.CheckpointRows();
+  const size_t width = 1 + static_cast<size_t>(table.state_per_weight());
+  for (uint64_t i = 0; i < table.range().size(); ++i) {
+    fn(table.range().begin + i, absl::MakeConstSpan(rows.data() + i * width, width));
+  }
+}
+
+absl::Status ExportDenseTable(PsTransport& transport, const std::string& table, uint64_t size,
+                              int state_per_weight, std::vector<float>* weights,
+                              std::vector<float>* state) {
+  const size_t s = static_cast<size_t>(state_per_weight);
+  weights->assign(size, 0.0f);
+  state->assign(size * s, 0.0f);
+  std::vector<bool> seen(size, false);
+  for (int server = 0; server < transport.num_servers(); ++server) {
+    absl::Status bad;
+    RETURN_IF_ERROR(
+        transport.Export(server, table, [&](uint64_t index, absl::Span<const float> row) {
+          if (!bad.ok()) return;
+          if (index >= size || row.size() != 1 + s) {
+            bad = absl::DataLossError(absl::StrCat("server ", server, ": dense table '", table,
+                                                   "' exported index ", index, " with ", row.size(),
+                                                   " floats; expected < ", size, " and ", 1 + s));
+            return;
+          }
+          (*weights)[index] = row[0];
+          std::copy_n(row.data() + 1, s, state->data() + index * s);
+          seen[index] = true;
+        }));
+    RETURN_IF_ERROR(bad);
+  }
+  const auto missing = std::find(seen.begin(), seen.end(), false);
+  if (missing != seen.end()) {
+    return absl::DataLossError(absl::StrCat("dense table '", table, "': no server exported index ",
+                                            missing - seen.begin()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ExportTable(PsTransport& transport, const std::string& table, SparseTable* into) {

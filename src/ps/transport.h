@@ -54,7 +54,8 @@ class PsTransport {
   virtual absl::StatusOr<PsStats> Stats(int server) = 0;
   virtual absl::StatusOr<ShardCheckpoint> Checkpoint(int server,
                                                      const ShardCheckpointRequest& request) = 0;
-  // Calls fn for every row of `table` on `server`, in key order.
+  // Calls fn for every row of `table` on `server`, in key order. A dense table exports one row
+  // per index of the server's range: the global index, then [weight, optimizer state].
   virtual absl::Status Export(int server, const std::string& table, const RowFn& fn) = 0;
 };
 
@@ -112,5 +113,12 @@ absl::StatusOr<CheckpointInfo> WriteShards(PsTransport& transport, const std::st
 // Copies every row of `table` on every server into *into (rows of weights followed by optimizer
 // state; into->row_floats() must match the servers'). DataLoss on a row of another width.
 absl::Status ExportTable(PsTransport& transport, const std::string& table, SparseTable* into);
+// Copies the whole dense table `table` (`size` weights, each with state_per_weight state floats)
+// from every server's range. DataLoss when an index is missing or has another width.
+absl::Status ExportDenseTable(PsTransport& transport, const std::string& table, uint64_t size,
+                              int state_per_weight, std::vector<float>* weights,
+                              std::vector<float>* state);
+// Export's rows of a dense table held here (the servers' Export handlers).
+void ForEachDenseRow(const DenseTable& table, const PsTransport::RowFn& fn);
 
 }  // namespace parasol

@@ -101,6 +101,14 @@ absl::StatusOr<uint64_t> Servable::ApplyDelta(const std::string& delta_dir) {
         ", transforms) differs from version ", version_, "'s (", ModelTypeName(a.spec.type), ", ",
         live.model->dim(), ", ", a.data_format, ", ", a.hash_bits, ")"));
   }
+  if (live.model->dense_size() > 0) {
+    // Rows would change under dense layers of another checkpoint: a deep model's delta must
+    // bring its layers, swapped atomically with the rows, which is not built yet.
+    return absl::UnimplementedError(absl::StrCat(
+        delta_dir, ": version ", version_, " is a ", ModelTypeName(a.spec.type),
+        " model; in-place deltas apply to sparse models only (copy a whole checkpoint in as a "
+        "new version instead)"));
+  }
   // Every row is checked before any is applied: a refused delta changes nothing.
   const int d = delta->dim;
   std::string bad;

@@ -6,6 +6,10 @@
 
 namespace parasol {
 
+uint64_t DropoutSeed(uint64_t seed, uint64_t batch, int slice) {
+  return hash_internal::Mix(seed ^ hash_internal::Mix(batch * 64 + slice + 1));
+}
+
 DeepLearner::DeepLearner(const Model& model, const Optimizer& sparse,
                          const Optimizer& dense_optimizer, SparseTable& table, float* bias_row,
                          DenseState& dense, int threads, int batch_size, uint64_t seed)
@@ -94,7 +98,7 @@ double DeepLearner::TrainBatch(const ExampleBlock& block, size_t begin, size_t e
                                float* const* rows) {
   const uint32_t* offsets = block.offsets().data();
   const int64_t dense_size = model_.dense_size();
-  const uint64_t batch = batches_++;
+  const uint64_t batch = dense_.steps;  // batches before this one, over all epochs
   const float* dense = dense_.weights.data();
   // 1. Each thread its slice: forward and backward at the pre-batch weights.
   Parallel([&](int t) {
@@ -112,7 +116,7 @@ double DeepLearner::TrainBatch(const ExampleBlock& block, size_t begin, size_t e
                         const_cast<const float* const*>(rows + (offsets[b] - offsets[begin])),
                         bias_row_[0],
                         dense,
-                        hash_internal::Mix(seed_ ^ hash_internal::Mix(batch * 64 + t + 1))};
+                        DropoutSeed(seed_, batch, t)};
     s.bias_grad = model_.TrainBatch(in, &s.scratch, s.scores.data(), s.row_grads.data(),
                                     s.dense_grads.data());
   });

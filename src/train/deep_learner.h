@@ -31,6 +31,11 @@ struct DenseState {
   uint64_t steps = 0;  // optimizer steps taken (batches)
 };
 
+// The seed of a batch's dropout masks: a function of the run's seed, the batch's number (batches
+// since training began, over all epochs) and the slice (thread) computing it. A distributed
+// worker numbers its batches so that one worker reproduces the single-machine run.
+uint64_t DropoutSeed(uint64_t seed, uint64_t batch, int slice);
+
 class DeepLearner {
  public:
   DeepLearner(const Model& model, const Optimizer& sparse, const Optimizer& dense_optimizer,
@@ -62,7 +67,6 @@ class DeepLearner {
   const int batch_size_;
   const uint64_t seed_;
   const int dim_;
-  uint64_t batches_ = 0;
 
   struct Slice {
     BatchScratch scratch;

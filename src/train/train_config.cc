@@ -33,6 +33,7 @@ OptimizerConfig TrainConfig::resolved_optimizer() const {
 OptimizerConfig TrainConfig::resolved_dense_optimizer() const {
   OptimizerConfig resolved = dense_optimizer;
   if (resolved.name.empty()) resolved.name = "adam";
+  if (resolved.lr == 0) resolved.lr = DefaultLearningRate(resolved.name);
   return resolved;
 }
 
