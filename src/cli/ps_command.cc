@@ -226,6 +226,20 @@ int RunPsWorker(const PsWorkerFlags& f) {
       return absl::OkStatus();
     };
   }
+  // With validation, worker 0 writes the model whenever an epoch is the best so far (every worker
+  // waits at that epoch's end), so the model written is the best epoch's.
+  const bool write_best = options.worker_index == 0 && !options.train.valid_path.empty() &&
+                          !options.train.out_dir.empty();
+  if (write_best) {
+    options.on_best = [&](int epoch) -> absl::Status {
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      RETURN_IF_ERROR(WriteModelFromServers(options.train, input, spec, transport, seconds, epoch));
+      std::fprintf(stderr, "worker 0: epoch %d is the best so far; model written to %s\n", epoch,
+                   options.train.out_dir.c_str());
+      return absl::OkStatus();
+    };
+  }
   auto summary = RunWorker(options, input, spec, transport);
   if (!summary.ok()) return Fail(kExitRuntime, summary.status());
   if (summary->resumed_after > 0) {
@@ -249,6 +263,11 @@ int RunPsWorker(const PsWorkerFlags& f) {
   const absl::Status all = WaitForWorkers(transport, options.num_workers, 24 * 3600);
   if (!all.ok()) return Fail(kExitRuntime, all);
   if (*checkpoints != nullptr) (*checkpoints)->TakeNow();
+  if (write_best && summary->best_epoch > 0) {
+    std::fprintf(stderr, "worker 0: model written to %s (best epoch %d)\n",
+                 options.train.out_dir.c_str(), summary->best_epoch);
+    return kExitOk;
+  }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const absl::Status written =

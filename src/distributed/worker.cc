@@ -87,7 +87,9 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
     m.valid_logloss = LogLoss(probs, valid_labels);
     return absl::OkStatus();
   };
-  uint64_t step = 0;  // examples of this worker's share so far, skipped ones included
+  uint64_t step = 0;        // examples of this worker's share so far, skipped ones included
+  double best_logloss = 0;  // worker 0: of summary.best_epoch
+  int since_best = 0;
   std::vector<uint64_t> keys[2], push_keys;  // keys and values: double-buffered by batch parity
   std::vector<float> values[2], push_grads;
   std::vector<const float*> rows;
@@ -213,7 +215,6 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
     step += epoch_examples;
     summary.examples += epoch_examples;
     summary.loss = epoch_examples ? epoch_loss / epoch_examples : 0;
-    if (epoch_examples == 0) continue;  // all skipped: a resumed worker reports no new epoch
     EpochMetrics m;
     m.epoch = epoch;
     m.step = step;
@@ -221,16 +222,49 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
     m.loss = summary.loss;
     m.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    if (!valid.empty()) {
-      RETURN_IF_ERROR(validate(m));
-      summary.valid_auc = m.valid_auc;
-      summary.valid_logloss = m.valid_logloss;
+    bool stop = false;
+    if (!config.valid_path.empty()) {
+      // A validating job moves from epoch to epoch together: every worker's updates of the
+      // epoch land, worker 0 validates (writing the model when it improved) and decides whether
+      // all stop (early stopping), the others wait for that decision.
+      RETURN_IF_ERROR(wait_pushes());
+      RETURN_IF_ERROR(ReachEpoch(transport, options.worker_index, options.num_workers, epoch));
+      if (options.worker_index == 0) {
+        RETURN_IF_ERROR(validate(m));
+        summary.valid_auc = m.valid_auc;
+        summary.valid_logloss = m.valid_logloss;
+        if (summary.best_epoch == 0 || *m.valid_logloss < best_logloss) {
+          best_logloss = *m.valid_logloss;
+          summary.best_epoch = epoch;
+          since_best = 0;
+          if (options.on_best) RETURN_IF_ERROR(options.on_best(epoch));
+        } else if (config.early_stopping > 0 && ++since_best >= config.early_stopping) {
+          stop = true;
+        }
+        RETURN_IF_ERROR(DecideEpoch(transport, epoch, stop));
+      } else {
+        ASSIGN_OR_RETURN(stop, AwaitEpochDecision(transport, epoch));
+      }
+    }
+    if (stop) {
+      summary.stopped_after = epoch;
+      if (options.worker_index == 0) {
+        log::Info(
+            "worker 0: early stopping: validation logloss has not improved for {} epochs; "
+            "keeping epoch {}",
+            since_best, summary.best_epoch);
+      }
+    }
+    if (epoch_examples == 0) {  // all skipped: a resumed worker reports no new epoch
+      if (stop) break;
+      continue;
     }
     if (!options.metrics_path.empty() &&
         !AppendMetricsLine(options.metrics_path, EpochMetricsLine(m))) {
       log::Warn("worker {}: cannot append to the metrics log {}", options.worker_index,
                 options.metrics_path);
     }
+    if (stop) break;
   }
   RETURN_IF_ERROR(wait_pushes());
   RETURN_IF_ERROR(FinishClock(transport, options.worker_index, options.num_workers));
@@ -258,7 +292,8 @@ absl::Status WaitForWorkers(PsTransport& transport, int num_workers, double time
 }
 
 absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& input,
-                                   const ModelSpec& spec, PsTransport& transport, double seconds) {
+                                   const ModelSpec& spec, PsTransport& transport, double seconds,
+                                   int best_epoch) {
   ASSIGN_OR_RETURN(auto model, Model::Create(spec));
   ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(config.resolved_optimizer()));
   const int dim = model->dim();
@@ -266,7 +301,7 @@ absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& i
   RETURN_IF_ERROR(ExportTable(transport, "weights", &table));
   const bool has_bias = table.Find(kBiasKey) != nullptr;
   const nlohmann::json training = {{"epochs", config.epochs},
-                                   {"best_epoch", config.epochs},
+                                   {"best_epoch", best_epoch > 0 ? best_epoch : config.epochs},
                                    {"seconds", seconds},
                                    {"servers", transport.num_servers()},
                                    {"batch_size", config.resolved_batch_size()},

@@ -30,13 +30,19 @@ struct WorkerOptions {
   bool resume = false;
   // Non-empty: one metrics line per epoch (train/progress.h's EpochMetricsLine: step = examples
   // of this worker's share so far, loss, examples/s) is appended here. Worker 0 with
-  // train.valid_path adds valid_auc and valid_logloss of the servers' model at the epoch's end
-  // (pulled while other workers may still be training: a snapshot, not a barrier).
+  // train.valid_path adds valid_auc and valid_logloss of the servers' model at the epoch's end,
+  // once every worker finished the epoch (with validation the workers move from epoch to epoch
+  // together, and stop together when worker 0's early stopping says so).
   std::string metrics_path;
   // Called after each clock the worker records on server 0 (every batch for BSP/SSP, every
   // kAspClockEvery-th for ASP) with the batches finished so far: a checkpoint schedule, or a
   // test that stops the worker there. A non-OK status stops the worker with that status.
   std::function<absl::Status(int64_t clock)> after_clock;
+  // Worker 0 of a job with train.valid_path: called at the end of every epoch whose validation
+  // logloss is the best so far, while every worker waits at the epoch's end (the servers hold
+  // exactly that epoch's model): where the chief writes the model, so that the model written
+  // is the best epoch's, as `parasol train` keeps it.
+  std::function<absl::Status(int epoch)> on_best;
 };
 
 // ASP workers record their clock on server 0 every this many batches (BSP/SSP: every batch), so
@@ -48,6 +54,8 @@ struct WorkerSummary {
   int64_t resumed_after = 0;  // batches skipped because an earlier run of this worker did them
   double loss = 0;            // mean logistic loss of the last epoch
   std::optional<double> valid_auc, valid_logloss;  // worker 0 with validation: the last epoch's
+  int best_epoch = 0;     // worker 0 with validation: the epoch with the lowest logloss
+  int stopped_after = 0;  // with validation: the epoch after which early stopping ended the job
 };
 
 // `input` and `spec` come from PrepareTrainingInput and ResolveModelSpec on options.train (the
@@ -63,6 +71,7 @@ absl::Status WaitForWorkers(PsTransport& transport, int num_workers, double time
 // `parasol train` would. `input` and `spec` are what the job trained with (from
 // PrepareTrainingInput and ResolveModelSpec).
 absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& input,
-                                   const ModelSpec& spec, PsTransport& transport, double seconds);
+                                   const ModelSpec& spec, PsTransport& transport, double seconds,
+                                   int best_epoch = 0);
 
 }  // namespace parasol

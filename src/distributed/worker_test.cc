@@ -238,6 +238,47 @@ TEST_F(InProcessJobTest, BspAndSspBoundTheClockSpreadAtServerZero) {
   }
 }
 
+TEST_F(InProcessJobTest, ValidatingWorkersMoveTogetherAndStopEarlyTogether) {
+  // Labels without signal and a large learning rate: validation logloss is best early and then
+  // only worsens, so early stopping (patience 2) ends the job well before its 12 epochs.
+  GenOptions gen;
+  gen.rows = 1000;
+  gen.features = 12;
+  gen.vocab = 5000;
+  gen.seed = 9;
+  ASSERT_TRUE(GenerateLibsvm(gen, (dir_ / "valid.svm").string()).ok());
+  config_.valid_path = (dir_ / "valid.svm").string();
+  config_.epochs = 12;
+  config_.early_stopping = 2;
+  config_.optimizer.lr = 1.0f;
+  StartServers("");
+  std::vector<int> improved;  // epochs worker 0 reported as best so far
+  auto run = [&](int worker) {
+    WorkerOptions options = OneOfTwo(worker, /*staleness=*/kAsp);  // no batch-level waiting
+    if (worker == 0) {
+      options.on_best = [&](int epoch) {
+        improved.push_back(epoch);
+        return absl::OkStatus();
+      };
+    }
+    return RunWorker(options, prepared_.input, prepared_.spec, *transport_);
+  };
+  auto other = std::async(std::launch::async, run, 1);
+  auto mine = run(0);
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  auto theirs = other.get();
+  ASSERT_TRUE(theirs.ok()) << theirs.status();
+  // Both stopped after the same epoch, early, patience epochs after the best one.
+  EXPECT_GT(mine->stopped_after, 0);
+  EXPECT_EQ(mine->stopped_after, theirs->stopped_after);
+  EXPECT_LT(mine->stopped_after, 12);
+  EXPECT_EQ(mine->stopped_after, mine->best_epoch + 2);
+  ASSERT_FALSE(improved.empty());
+  EXPECT_EQ(improved.back(), mine->best_epoch);
+  // Each worker trained exactly stopped_after epochs of its share.
+  EXPECT_EQ(mine->examples + theirs->examples, 3000u * mine->stopped_after);
+}
+
 TEST_F(InProcessJobTest, AspNeverWaitsForASlowWorker) {
   StartServers("");
   std::promise<void> held, release;

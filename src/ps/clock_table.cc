@@ -48,6 +48,42 @@ absl::Status ClockTable::Finish(int worker, int num_workers) {
   return absl::OkStatus();
 }
 
+absl::Status ClockTable::ReachEpoch(int worker, int num_workers, int64_t epoch,
+                                    std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (absl::Status st = Join(worker, num_workers); !st.ok()) return st;
+  if (epochs_.size() != clocks_.size()) epochs_.assign(clocks_.size(), 0);
+  epochs_[worker] = std::max(epochs_[worker], epoch);
+  cv_.notify_all();
+  auto all_there = [&] {
+    for (size_t w = 0; w < epochs_.size(); ++w) {
+      if (epochs_[w] < epoch && clocks_[w] != std::numeric_limits<int64_t>::max()) return false;
+    }
+    return true;
+  };
+  if (!cv_.wait_for(lock, timeout, all_there)) {
+    return absl::DeadlineExceededError(absl::StrCat("worker ", worker, " waited ", timeout.count(),
+                                                    " ms for every worker to finish epoch ",
+                                                    epoch));
+  }
+  return absl::OkStatus();
+}
+
+void ClockTable::Decide(int64_t epoch, bool stop) {
+  std::lock_guard<std::mutex> lock(mu_);
+  decisions_[epoch] = stop;
+  cv_.notify_all();
+}
+
+absl::StatusOr<bool> ClockTable::AwaitDecision(int64_t epoch, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, timeout, [&] { return decisions_.count(epoch) > 0; })) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("waited ", timeout.count(), " ms for worker 0's validation of epoch ", epoch));
+  }
+  return decisions_[epoch];
+}
+
 std::vector<int64_t> ClockTable::Snapshot() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<int64_t> out = clocks_;

@@ -9,10 +9,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace parasol {
 
@@ -23,6 +25,15 @@ class ClockTable {
   absl::Status Advance(int worker, int num_workers, int64_t clock, int64_t staleness,
                        std::chrono::milliseconds timeout);
   absl::Status Finish(int worker, int num_workers);
+
+  // Epoch coordination (distributed validation and early stopping). ReachEpoch records that
+  // `worker` finished epoch `epoch` and returns once every unfinished worker has (so worker 0
+  // validates every update of the epoch); Decide posts whether training stops after `epoch`;
+  // AwaitDecision returns that decision once posted. DeadlineExceeded after `timeout`.
+  absl::Status ReachEpoch(int worker, int num_workers, int64_t epoch,
+                          std::chrono::milliseconds timeout);
+  void Decide(int64_t epoch, bool stop);
+  absl::StatusOr<bool> AwaitDecision(int64_t epoch, std::chrono::milliseconds timeout);
 
   // Batches finished per worker (-1: finished; empty before any worker called), for checkpoints
   // and for a restarted worker to find where it stopped.
@@ -36,7 +47,9 @@ class ClockTable {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<int64_t> clocks_;  // per worker; INT64_MAX once finished
+  std::vector<int64_t> clocks_;        // per worker; INT64_MAX once finished
+  std::vector<int64_t> epochs_;        // per worker: epochs finished
+  std::map<int64_t, bool> decisions_;  // epoch → stop after it
 };
 
 }  // namespace parasol

@@ -110,7 +110,7 @@ class PsService final : public ps::ParameterServer::Service {
   }
 
   grpc::Status Clock(grpc::ServerContext*, const ps::ClockRequest* request,
-                     ps::ClockResponse*) override {
+                     ps::ClockResponse* response) override {
     ClockCall call;
     call.worker = request->worker();
     call.num_workers = request->num_workers();
@@ -119,7 +119,17 @@ class PsService final : public ps::ParameterServer::Service {
     call.finished = request->finished();
     call.timeout = std::chrono::milliseconds(
         std::min<uint32_t>(request->timeout_ms() == 0 ? 600000 : request->timeout_ms(), 3600000));
-    return ToGrpcStatus(node_->Clock(call));
+    if (request->epoch_op() < 0 || request->epoch_op() > 3) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("clock: unknown epoch_op ", request->epoch_op())));
+    }
+    call.epoch_op = static_cast<ClockCall::EpochOp>(request->epoch_op());
+    call.epoch = request->epoch();
+    call.stop = request->stop();
+    auto reply = node_->Clock(call);
+    if (!reply.ok()) return ToGrpcStatus(reply.status());
+    response->set_stop(reply->stop);
+    return grpc::Status::OK;
   }
 
   grpc::Status Checkpoint(grpc::ServerContext*, const ps::CheckpointRequest* request,

@@ -132,7 +132,7 @@ absl::Status CallError(const grpc::Status& status, const std::string& what, int 
 
 }  // namespace
 
-absl::Status GrpcTransport::Clock(int server, const ClockCall& call) {
+absl::StatusOr<ClockReply> GrpcTransport::Clock(int server, const ClockCall& call) {
   ps::ClockRequest request;
   request.set_worker(call.worker);
   request.set_num_workers(call.num_workers);
@@ -140,6 +140,9 @@ absl::Status GrpcTransport::Clock(int server, const ClockCall& call) {
   request.set_staleness(call.staleness);
   request.set_finished(call.finished);
   request.set_timeout_ms(static_cast<uint32_t>(call.timeout.count()));
+  request.set_epoch_op(static_cast<int32_t>(call.epoch_op));
+  request.set_epoch(call.epoch);
+  request.set_stop(call.stop);
   ps::ClockResponse response;
   const grpc::Status status = WithRetry(
       impl_->retry,
@@ -147,7 +150,7 @@ absl::Status GrpcTransport::Clock(int server, const ClockCall& call) {
         return impl_->lanes[server]->stub().Clock(&context, request, &response);
       },
       std::max(kClockWait, call.timeout));
-  if (status.ok()) return absl::OkStatus();
+  if (status.ok()) return ClockReply{response.stop()};
   return CallError(status, "clock", server);
 }
 

@@ -21,7 +21,7 @@ class GrpcTransport : public PsTransport {
   explicit GrpcTransport(const std::vector<std::string>& addresses, double retry_seconds = 60);
   ~GrpcTransport() override;
   int num_servers() const override;
-  absl::Status Clock(int server, const ClockCall& call) override;
+  absl::StatusOr<ClockReply> Clock(int server, const ClockCall& call) override;
   absl::StatusOr<PsStats> Stats(int server) override;
   absl::StatusOr<ShardCheckpoint> Checkpoint(int server,
                                              const ShardCheckpointRequest& request) override;

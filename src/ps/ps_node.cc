@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/hash.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "ps/shard_writer.h"
 
 namespace parasol {
@@ -88,9 +89,29 @@ absl::Status PsNode::UnknownTable(const std::string& name) const {
   return absl::NotFoundError(absl::StrCat("no table '", name, "' (this server has: ", known, ")"));
 }
 
-absl::Status PsNode::Clock(const ClockCall& call) {
-  if (call.finished) return clocks_.Finish(call.worker, call.num_workers);
-  return clocks_.Advance(call.worker, call.num_workers, call.clock, call.staleness, call.timeout);
+absl::StatusOr<ClockReply> PsNode::Clock(const ClockCall& call) {
+  ClockReply reply;
+  switch (call.epoch_op) {
+    case ClockCall::EpochOp::kReached:
+      RETURN_IF_ERROR(clocks_.ReachEpoch(call.worker, call.num_workers, call.epoch, call.timeout));
+      return reply;
+    case ClockCall::EpochOp::kDecide:
+      clocks_.Decide(call.epoch, call.stop);
+      return reply;
+    case ClockCall::EpochOp::kAwait: {
+      ASSIGN_OR_RETURN(reply.stop, clocks_.AwaitDecision(call.epoch, call.timeout));
+      return reply;
+    }
+    case ClockCall::EpochOp::kNone:
+      break;
+  }
+  if (call.finished) {
+    RETURN_IF_ERROR(clocks_.Finish(call.worker, call.num_workers));
+  } else {
+    RETURN_IF_ERROR(
+        clocks_.Advance(call.worker, call.num_workers, call.clock, call.staleness, call.timeout));
+  }
+  return reply;
 }
 
 absl::StatusOr<ShardCheckpoint> PsNode::Checkpoint(const ShardCheckpointRequest& request) {

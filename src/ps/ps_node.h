@@ -28,6 +28,16 @@ struct ClockCall {
   int64_t staleness = 0;
   bool finished = false;
   std::chrono::milliseconds timeout{600000};  // the longest a BSP/SSP wait may take
+  // Epoch coordination instead of a clock (ClockTable::ReachEpoch, Decide, AwaitDecision).
+  enum class EpochOp { kNone = 0, kReached = 1, kDecide = 2, kAwait = 3 };
+  EpochOp epoch_op = EpochOp::kNone;
+  int64_t epoch = 0;
+  bool stop = false;  // kDecide
+};
+
+// What a clock call answers: for EpochOp::kAwait, whether training stops after the epoch.
+struct ClockReply {
+  bool stop = false;
 };
 
 // What a server reports of itself.
@@ -69,7 +79,7 @@ class PsNode {
   const std::vector<std::unique_ptr<DenseTable>>& dense_tables() const { return dense_; }
 
   // Worker clocks (server 0's are the job's): see ClockTable. Blocks for BSP/SSP.
-  absl::Status Clock(const ClockCall& call);
+  absl::StatusOr<ClockReply> Clock(const ClockCall& call);
   std::vector<int64_t> WorkerClocks() { return clocks_.Snapshot(); }
   void RestoreClocks(const std::vector<int64_t>& clocks) { clocks_.Restore(clocks); }
 

@@ -92,7 +92,7 @@ void InProcessTransport::DensePush(int server, const std::string& table, uint64_
   done((*t)->Push(offset, grads));
 }
 
-absl::Status InProcessTransport::Clock(int server, const ClockCall& call) {
+absl::StatusOr<ClockReply> InProcessTransport::Clock(int server, const ClockCall& call) {
   ASSIGN_OR_RETURN(PsNode * node, Node(server));
   return node->Clock(call);
 }
@@ -128,7 +128,7 @@ absl::Status AdvanceClock(PsTransport& transport, int worker, int num_workers, i
   call.num_workers = num_workers;
   call.clock = clock;
   call.staleness = staleness;
-  return transport.Clock(0, call);
+  return transport.Clock(0, call).status();
 }
 
 absl::Status FinishClock(PsTransport& transport, int worker, int num_workers) {
@@ -136,7 +136,38 @@ absl::Status FinishClock(PsTransport& transport, int worker, int num_workers) {
   call.worker = worker;
   call.num_workers = num_workers;
   call.finished = true;
-  return transport.Clock(0, call);
+  return transport.Clock(0, call).status();
+}
+
+namespace {
+// Epoch calls wait for a whole epoch of the slowest worker, or for worker 0's validation (and
+// its writing the model): longer than a clock's wait.
+ClockCall EpochCall(ClockCall::EpochOp op, int64_t epoch) {
+  ClockCall call;
+  call.epoch_op = op;
+  call.epoch = epoch;
+  call.timeout = std::chrono::hours(1);
+  return call;
+}
+}  // namespace
+
+absl::Status ReachEpoch(PsTransport& transport, int worker, int num_workers, int64_t epoch) {
+  ClockCall call = EpochCall(ClockCall::EpochOp::kReached, epoch);
+  call.worker = worker;
+  call.num_workers = num_workers;
+  return transport.Clock(0, call).status();
+}
+
+absl::Status DecideEpoch(PsTransport& transport, int64_t epoch, bool stop) {
+  ClockCall call = EpochCall(ClockCall::EpochOp::kDecide, epoch);
+  call.stop = stop;
+  return transport.Clock(0, call).status();
+}
+
+absl::StatusOr<bool> AwaitEpochDecision(PsTransport& transport, int64_t epoch) {
+  ASSIGN_OR_RETURN(const ClockReply reply,
+                   transport.Clock(0, EpochCall(ClockCall::EpochOp::kAwait, epoch)));
+  return reply.stop;
 }
 
 absl::StatusOr<std::vector<int64_t>> WorkerClocks(PsTransport& transport) {

@@ -50,7 +50,7 @@ class PsTransport {
 
   // Control calls, blocking. A clock call goes to the server that keeps the job's clocks
   // (server 0) and may wait there for slower workers (BSP/SSP).
-  virtual absl::Status Clock(int server, const ClockCall& call) = 0;
+  virtual absl::StatusOr<ClockReply> Clock(int server, const ClockCall& call) = 0;
   virtual absl::StatusOr<PsStats> Stats(int server) = 0;
   virtual absl::StatusOr<ShardCheckpoint> Checkpoint(int server,
                                                      const ShardCheckpointRequest& request) = 0;
@@ -80,7 +80,7 @@ class InProcessTransport : public PsTransport {
                  std::vector<float>* values, Done done) override;
   void DensePush(int server, const std::string& table, uint64_t offset, std::vector<float> grads,
                  Done done) override;
-  absl::Status Clock(int server, const ClockCall& call) override;
+  absl::StatusOr<ClockReply> Clock(int server, const ClockCall& call) override;
   absl::StatusOr<PsStats> Stats(int server) override;
   absl::StatusOr<ShardCheckpoint> Checkpoint(int server,
                                              const ShardCheckpointRequest& request) override;
@@ -102,6 +102,12 @@ class InProcessTransport : public PsTransport {
 absl::Status AdvanceClock(PsTransport& transport, int worker, int num_workers, int64_t clock,
                           int64_t staleness);
 absl::Status FinishClock(PsTransport& transport, int worker, int num_workers);
+// Epoch coordination on server 0 (ClockTable): worker `worker` finished `epoch` and waits for
+// every unfinished worker to finish it; worker 0 posts whether training stops after it; the
+// others wait for that decision (true: stop).
+absl::Status ReachEpoch(PsTransport& transport, int worker, int num_workers, int64_t epoch);
+absl::Status DecideEpoch(PsTransport& transport, int64_t epoch, bool stop);
+absl::StatusOr<bool> AwaitEpochDecision(PsTransport& transport, int64_t epoch);
 // Batches each worker has finished, as server 0 records them (-1: finished).
 absl::StatusOr<std::vector<int64_t>> WorkerClocks(PsTransport& transport);
 // The dense tables server 0 holds (every server holds a range of each).
