@@ -13,9 +13,11 @@
 #include "common/status_macros.h"
 #include "distributed/worker.h"
 #include "gtest/gtest.h"
+#include "predict/predictor.h"
 #include "ps/checkpoint.h"
 #include "ps/ps_node_builder.h"
 #include "ps/transport.h"
+#include "serve/servable.h"
 #include "storage/checkpoint_dir.h"
 #include "storage/model_dir.h"
 #include "train/trainer.h"
@@ -151,6 +153,46 @@ TEST_F(DeepWorkerTest, ACheckpointRestoresOntoAnotherServerCount) {
   auto got = WriteAndLoad("after");
   ASSERT_TRUE(got.ok()) << got.status();
   ExpectSameModel(*want, *got);
+}
+
+TEST_F(DeepWorkerTest, AServedVersionTakesADeltaWithItsLayers) {
+  StartServers(2, "");
+  ModelManifest manifest =
+      BuildManifest(prepared_.spec, config_.resolved_optimizer(), prepared_.input, 0, "{}");
+  manifest.dense_optimizer = config_.resolved_dense_optimizer();
+  CheckpointCoordinator coordinator((dir_ / "ckpt").string(), manifest, transport_.get());
+  WorkerOptions options;
+  options.train = config_;
+  std::string first, second;
+  options.after_clock = [&](int64_t clock) -> absl::Status {
+    if (clock != 10 && clock != 40) return absl::OkStatus();
+    auto taken = coordinator.Take();
+    if (!taken.ok()) return taken.status();
+    (clock == 10 ? first : second) = *taken;
+    return absl::OkStatus();
+  };
+  ASSERT_TRUE(RunWorker(options, prepared_.input, prepared_.spec, *transport_).ok());
+  ASSERT_FALSE(second.empty());
+
+  auto served = Servable::Load(first, 1);
+  ASSERT_TRUE(served.ok()) << served.status();
+  auto applied = (*served)->ApplyDelta(second);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_GT(*applied, 0u);
+  // The served version now scores as the later checkpoint loaded whole: rows and layers.
+  auto later = Predictor::Load(second);
+  ASSERT_TRUE(later.ok()) << later.status();
+  size_t compared = 0;
+  ASSERT_TRUE((*later)
+                  ->PredictFile(config_.train_path, 1,
+                                [&](const ExampleBlock& block, const std::vector<float>& want) {
+                                  std::vector<float> got;
+                                  (*served)->Score(block, &got);
+                                  EXPECT_EQ(got, want);
+                                  compared += got.size();
+                                })
+                  .ok());
+  EXPECT_EQ(compared, 1500u);
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ absl::StatusOr<std::shared_ptr<Servable>> Servable::Load(const std::string& dir,
   servable->version_ = version;
   servable->dir_ = dir;
   servable->predictor_ = std::move(*predictor);
+  std::vector<float>& dense = servable->predictor_->mutable_loaded()->dense;
+  if (!dense.empty()) {
+    servable->dense_.store(std::make_shared<const std::vector<float>>(std::move(dense)));
+  }
   if (auto checkpoint = ReadCheckpointInfo(dir); checkpoint.ok()) {
     servable->checkpoint_id_ = checkpoint->id;
   }
@@ -101,13 +105,27 @@ absl::StatusOr<uint64_t> Servable::ApplyDelta(const std::string& delta_dir) {
         ", transforms) differs from version ", version_, "'s (", ModelTypeName(a.spec.type), ", ",
         live.model->dim(), ", ", a.data_format, ", ", a.hash_bits, ")"));
   }
+  // A deep model's layers: the delta checkpoint's dense table, whole, read and checked first.
+  std::shared_ptr<std::vector<float>> layers;
   if (live.model->dense_size() > 0) {
-    // Rows would change under dense layers of another checkpoint: a deep model's delta must
-    // bring its layers, swapped atomically with the rows, which is not built yet.
-    return absl::UnimplementedError(absl::StrCat(
-        delta_dir, ": version ", version_, " is a ", ModelTypeName(a.spec.type),
-        " model; in-place deltas apply to sparse models only (copy a whole checkpoint in as a "
-        "new version instead)"));
+    const auto table =
+        std::find_if(delta->checkpoint.dense.begin(), delta->checkpoint.dense.end(),
+                     [](const DenseTableCheckpoint& d) { return d.name == kDenseTableName; });
+    if (table == delta->checkpoint.dense.end() ||
+        table->size != static_cast<uint64_t>(live.model->dense_size())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          delta_dir, ": a delta of a ", ModelTypeName(a.spec.type), " model must carry its ",
+          live.model->dense_size(), " dense weights (table '", kDenseTableName, "')"));
+    }
+    layers = std::make_shared<std::vector<float>>();
+    std::vector<float> state;
+    if (auto st = LoadDenseTable(delta_dir, *table, layers.get(), &state); !st.ok()) return st;
+    for (size_t i = 0; i < layers->size(); ++i) {
+      if (!std::isfinite((*layers)[i])) {
+        return absl::DataLossError(
+            absl::StrCat(delta_dir, ": dense weight ", i, " is not finite (", (*layers)[i], ")"));
+      }
+    }
   }
   // Every row is checked before any is applied: a refused delta changes nothing.
   const int d = delta->dim;
@@ -127,6 +145,7 @@ absl::StatusOr<uint64_t> Servable::ApplyDelta(const std::string& delta_dir) {
     live.table->Replace(key, row);
     ++rows;
   });
+  if (layers != nullptr) dense_.store(std::move(layers));
   checkpoint_id_ = delta->checkpoint.id;
   return rows;
 }
@@ -176,8 +195,9 @@ absl::Status Servable::Encode(absl::Span<const RawInstance> rows, ExampleBlock* 
 }
 
 void Servable::Score(const ExampleBlock& block, std::vector<float>* probs) const {
+  const std::shared_ptr<const std::vector<float>> dense = dense_.load();  // held while scoring
   PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table,
-               predictor_->loaded().dense.data(), block, probs);
+               dense == nullptr ? nullptr : dense->data(), block, probs);
 }
 
 absl::StatusOr<std::vector<float>> Servable::Predict(absl::Span<const RawInstance> rows) const {

@@ -43,7 +43,9 @@ class Servable {
   // differ from this version's (FailedPrecondition), when a weight is not finite (DataLoss
   // naming the key), or when its files are missing, truncated or corrupt. Each row is
   // published whole (SparseTable::Replace): a concurrent request sees every row either before
-  // or after, though one request may see some rows of the delta and not others.
+  // or after, though one request may see some rows of the delta and not others. A deep model's
+  // delta brings its dense layers whole (the checkpoint's dense table), checked before anything
+  // is applied and swapped in at once after the rows.
   absl::StatusOr<uint64_t> ApplyDelta(const std::string& delta_dir);
   // The parameter-server checkpoint id this version is at (its own, then that of the last delta
   // applied); -1 when the version is not a checkpoint (no delta can apply to it).
@@ -84,6 +86,9 @@ class Servable {
   std::string dir_;
   std::atomic<int64_t> checkpoint_id_{-1};
   std::unique_ptr<Predictor> predictor_;
+  // A deep model's dense layers, whole: a delta swaps in a new vector with one store, so a
+  // request scores with the old layers or the new ones, never a mix (null for sparse models).
+  std::atomic<std::shared_ptr<const std::vector<float>>> dense_;
   std::unique_ptr<RowEncoder> encoder_;  // CSV/Criteo
   std::vector<ServableInput> inputs_;
   std::unordered_map<std::string, size_t> column_;  // field → encoder column
