@@ -3,8 +3,12 @@
 // Prints one JSON object per line: {case, impl, train, queries, dim, k, threads, build_seconds,
 // search_seconds, queries_per_second, agree}. `agree` is the share of queries whose k neighbour
 // ids equal Parasol brute force's (exact; ties to the smaller id) as a set.
-//   knn_bench CASE TRAIN QUERIES DIM [K=5] [THREADS=2] [REPEAT=3]
-// Timings are the median of REPEAT searches.
+//   knn_bench CASE TRAIN QUERIES DIM [K=5] [THREADS=2] [REPEAT=3] [KERNELS=auto]
+// Timings are the median of REPEAT searches. KERNELS (auto, avx2, openblas) picks Parasol's
+// brute-force kernels (auto: the library's choice by dimension; how kBlasMinDim was measured).
+// faiss runs sgemm on OpenBLAS's own threads (THREADS of them) and OpenMP, as it does by default;
+// Parasol sets OpenBLAS to one thread and splits the queries over its THREADS threads.
+#include <cblas.h>
 #include <faiss/IndexFlat.h>
 #include <omp.h>
 
@@ -78,7 +82,8 @@ void Print(const std::string& name, const char* impl, size_t n, size_t m, size_t
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: knn_bench CASE TRAIN QUERIES DIM [K] [THREADS] [REPEAT]\n");
+    std::fprintf(stderr,
+                 "usage: knn_bench CASE TRAIN QUERIES DIM [K] [THREADS] [REPEAT] [KERNELS]\n");
     return 2;
   }
   const std::string name = argv[1];
@@ -88,6 +93,7 @@ int main(int argc, char** argv) {
   const size_t k = argc > 5 ? std::strtoull(argv[5], nullptr, 10) : 5;
   const int threads = argc > 6 ? std::atoi(argv[6]) : 2;
   const int repeat = argc > 7 ? std::atoi(argv[7]) : 3;
+  const std::string kernels = argc > 8 ? argv[8] : "auto";
 
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
@@ -104,6 +110,8 @@ int main(int argc, char** argv) {
     if (kind == parasol::knn::IndexKind::kKdTree && dim > 16) continue;
     parasol::knn::IndexOptions options;
     options.kind = kind;
+    if (kernels == "avx2") options.kernels = &parasol::knn::BestKernels();
+    if (kernels == "openblas") options.kernels = &parasol::knn::BlasKernels();
     std::unique_ptr<parasol::knn::NeighborIndex> index;
     const double build = Median(1, [&] { index = *parasol::knn::BuildIndex(&train, options); });
     parasol::knn::Neighbors result;
@@ -119,6 +127,7 @@ int main(int argc, char** argv) {
 
   {  // faiss IndexFlatL2 (exact brute force; BLAS sgemm for batches of queries)
     omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
     faiss::IndexFlatL2 index(static_cast<faiss::Index::idx_t>(dim));
     const double build =
         Median(1, [&] { index.add(static_cast<faiss::Index::idx_t>(n), xb.data()); });

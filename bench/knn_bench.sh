@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 THREADS=${1:-2}
 REPEAT=${2:-3}
 ./scripts/deps.sh --bench
-./scripts/build.sh >/dev/null
+TARGET=knn_bench ./scripts/build.sh >/dev/null
 [[ -x build/bench/knn_bench ]] || { echo "knn_bench not built: needs libfaiss-dev and libnanoflann-dev" >&2; exit 1; }
 mkdir -p bench/results
 out=bench/results/knn.json

@@ -13,7 +13,6 @@
 namespace parasol::knn {
 namespace {
 
-constexpr size_t kTileBytes = 128 << 10;   // training rows per block: about this many bytes
 constexpr double kUnit = 1.0 / (1 << 24);  // float rounding unit
 
 using Candidate = std::pair<float, uint32_t>;  // approximate distance, training index
@@ -30,12 +29,15 @@ class BruteForceIndex : public NeighborIndex {
       norms_[j] = metric_ == Metric::kCosine ? (n > 0 ? static_cast<float>(1.0 / std::sqrt(n)) : 0)
                                              : static_cast<float>(n);
     }
-    tile_rows_ = std::max<size_t>(8, kTileBytes / (train_.stride * sizeof(float))) / 2 * 2;
+    tile_rows_ = std::clamp<size_t>(kernels_.block_bytes / (train_.stride * sizeof(float)), 8,
+                                    kernels_.max_block_rows) /
+                 2 * 2;
     // Bound on |float screening value − exact value| per unit of scale (see Slack()).
-    gamma_ = (static_cast<double>(train_.stride) / 4 + 16) * kUnit;
+    gamma_ = static_cast<double>(2 * kernels_.max_roundings(train_.stride) + 10) * kUnit;
   }
 
   IndexKind kind() const override { return IndexKind::kBrute; }
+  size_t query_batch() const override { return kernels_.query_batch; }
 
   void Search(const DenseMatrix& queries, size_t begin, size_t end, size_t k, uint32_t* indices,
               float* distances) const override {
@@ -103,8 +105,8 @@ class BruteForceIndex : public NeighborIndex {
     return s;
   }
 
-  // A bound on the float screening error: each kernel sum has at most stride/8 + 3 roundings
-  // per lane and reduction; the slack doubles that and adds room for the final operations.
+  // A bound on the float screening error: each kernel sum has at most max_roundings(stride)
+  // roundings on any term's path; the slack doubles that and adds room for the final operations.
   double Slack(double qnorm) const {
     switch (metric_) {
       case Metric::kL2:

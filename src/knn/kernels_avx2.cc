@@ -120,7 +120,9 @@ void L1BlockAvx2(const float* q, size_t nq, const float* x, size_t nx, size_t di
 }  // namespace
 
 const Kernels& Avx2KernelsImpl() {
-  static const Kernels kernels = {"avx2", DotBlockAvx2, L1BlockAvx2};
+  static const Kernels kernels = {"avx2",           DotBlockAvx2,    L1BlockAvx2,
+                                  LaneSumRoundings, kLaneQueryBatch, kLaneBlockBytes,
+                                  kLaneMaxBlockRows};
   return kernels;
 }
 

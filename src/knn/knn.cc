@@ -102,8 +102,13 @@ absl::StatusOr<std::unique_ptr<NeighborIndex>> BuildIndex(const DenseMatrix* tra
     }
     return MakeKdTreeIndex(train, options.metric, std::max<size_t>(options.leaf_size, 1));
   }
-  return MakeBruteForceIndex(train, options.metric,
-                             options.kernels != nullptr ? *options.kernels : BestKernels());
+  const Kernels* kernels = options.kernels;
+  if (kernels == nullptr) {
+    kernels = options.metric != Metric::kL1 && train->stride >= kBlasMinDim ? &BlasKernels()
+                                                                            : &BestKernels();
+  }
+  if (kernels == &BlasKernels()) UseOneBlasThread();
+  return MakeBruteForceIndex(train, options.metric, *kernels);
 }
 
 absl::StatusOr<Neighbors> FindNeighbors(const NeighborIndex& index, const DenseMatrix& train,
@@ -122,7 +127,7 @@ absl::StatusOr<Neighbors> FindNeighbors(const NeighborIndex& index, const DenseM
   out.indices.resize(queries.rows * k);
   out.distances.resize(queries.rows * k);
   // Interleaved chunks balance the load when queries differ in cost (k-d tree).
-  constexpr size_t kChunk = 64;
+  const size_t kChunk = std::max<size_t>(index.query_batch(), 1);
   const size_t chunks = (queries.rows + kChunk - 1) / kChunk;
   const size_t workers =
       std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(chunks, 1));

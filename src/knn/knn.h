@@ -32,6 +32,10 @@ const char* IndexKindName(IndexKind kind);
 
 // `auto` uses the k-d tree up to this dimension (for the metrics it supports), brute force above.
 inline constexpr size_t kAutoKdTreeMaxDim = 8;
+// Brute force for l2 and cosine computes dot products with OpenBLAS sgemm from this many
+// dimensions (the padded stride), with BestKernels() below: measured with bench/knn_bench
+// (see src/knn/README.md).
+inline constexpr size_t kBlasMinDim = 64;
 
 // k neighbours per query, row-major: query q's j-th neighbour is indices[q * k + j].
 struct Neighbors {
@@ -43,8 +47,10 @@ struct Neighbors {
 struct IndexOptions {
   Metric metric = Metric::kL2;
   IndexKind kind = IndexKind::kAuto;
-  const Kernels* kernels = nullptr;  // brute force; null = BestKernels()
-  size_t leaf_size = 16;             // k-d tree bucket size
+  // Brute force; null = BlasKernels() for l2 and cosine from kBlasMinDim dimensions, else
+  // BestKernels(). Building a brute-force index on BlasKernels() calls UseOneBlasThread().
+  const Kernels* kernels = nullptr;
+  size_t leaf_size = 16;  // k-d tree bucket size
 };
 
 class NeighborIndex {
@@ -55,6 +61,8 @@ class NeighborIndex {
   virtual void Search(const DenseMatrix& queries, size_t begin, size_t end, size_t k,
                       uint32_t* indices, float* distances) const = 0;
   virtual IndexKind kind() const = 0;  // brute or kdtree, never auto
+  // How many queries FindNeighbors hands to one Search call (at most).
+  virtual size_t query_batch() const { return 64; }
 };
 
 // Builds an index over `train`, which must outlive it. InvalidArgument for an empty matrix, more
