@@ -100,7 +100,8 @@ absl::StatusOr<std::unique_ptr<NeighborIndex>> BuildIndex(const DenseMatrix* tra
       return absl::InvalidArgumentError(
           "the k-d tree supports the l2 and l1 metrics; use --index brute (or auto) for cosine");
     }
-    return MakeKdTreeIndex(train, options.metric, std::max<size_t>(options.leaf_size, 1));
+    return MakeKdTreeIndex(train, options.metric, std::max<size_t>(options.leaf_size, 1),
+                           options.kernels != &PortableKernels());
   }
   const Kernels* kernels = options.kernels;
   if (kernels == nullptr) {

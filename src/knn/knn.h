@@ -47,7 +47,8 @@ struct Neighbors {
 struct IndexOptions {
   Metric metric = Metric::kL2;
   IndexKind kind = IndexKind::kAuto;
-  // Brute force; null = BlasKernels() for l2 and cosine from kBlasMinDim dimensions, else
+  // Brute force (the k-d tree scans its leaves with AVX2 unless this is PortableKernels());
+  // null = BlasKernels() for l2 and cosine from kBlasMinDim dimensions, else
   // BestKernels(). Building a brute-force index on BlasKernels() calls UseOneBlasThread().
   const Kernels* kernels = nullptr;
   size_t leaf_size = 16;  // k-d tree bucket size
@@ -86,7 +87,8 @@ inline double ReportedDistance(Metric metric, double rank) {
 // Internals shared by the index implementations.
 std::unique_ptr<NeighborIndex> MakeBruteForceIndex(const DenseMatrix* train, Metric metric,
                                                    const Kernels& kernels);
+// simd: scan leaves with AVX2 when the CPU has it (false: the portable scan, for tests).
 std::unique_ptr<NeighborIndex> MakeKdTreeIndex(const DenseMatrix* train, Metric metric,
-                                               size_t leaf_size);
+                                               size_t leaf_size, bool simd);
 
 }  // namespace parasol::knn
