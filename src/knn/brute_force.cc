@@ -74,13 +74,17 @@ class BruteForceIndex : public NeighborIndex {
       }
     }
     std::vector<Exact> exact;
+    std::vector<const float*> rows;
+    std::vector<double> ranks;
     for (size_t i = 0; i < nq; ++i) {
       const float* q = queries.row(begin + i);
       std::vector<Candidate>& heap = heaps[i];
+      rows.clear();
+      for (const Candidate& c : heap) rows.push_back(train_.row(c.second));
+      ranks.resize(rows.size());
+      RankDistances(metric_, q, rows.data(), rows.size(), train_.cols, train_.stride, ranks.data());
       exact.clear();
-      for (const Candidate& c : heap) {
-        exact.emplace_back(RankDistance(metric_, q, train_.row(c.second), train_.cols), c.second);
-      }
+      for (size_t c = 0; c < heap.size(); ++c) exact.emplace_back(ranks[c], heap[c].second);
       std::sort(exact.begin(), exact.end());
       // Rows outside the heap screened at ≥ the heap's worst value; their exact distance is at
       // least that minus the slack. If that cannot reach the k-th exact distance, done.
@@ -143,8 +147,17 @@ class BruteForceIndex : public NeighborIndex {
   void ExactScan(const float* q, size_t k, std::vector<Exact>* out) const {
     std::vector<Exact>& heap = *out;
     heap.clear();
+    constexpr size_t kBatch = 64;
+    const float* rows[kBatch];
+    double ranks[kBatch];
     for (size_t j = 0; j < train_.rows; ++j) {
-      const Exact e(RankDistance(metric_, q, train_.row(j), train_.cols), static_cast<uint32_t>(j));
+      const size_t b = j % kBatch;
+      if (b == 0) {
+        const size_t count = std::min(kBatch, train_.rows - j);
+        for (size_t r = 0; r < count; ++r) rows[r] = train_.row(j + r);
+        RankDistances(metric_, q, rows, count, train_.cols, train_.stride, ranks);
+      }
+      const Exact e(ranks[b], static_cast<uint32_t>(j));
       if (heap.size() < k) {
         heap.push_back(e);
         std::push_heap(heap.begin(), heap.end());

@@ -40,6 +40,12 @@ inline constexpr size_t kLaneQueryBatch = 64;
 inline constexpr size_t kLaneBlockBytes = 128 << 10;
 inline constexpr size_t kLaneMaxBlockRows = size_t{1} << 20;
 
+// Exact l2 (or l1) rank distances in double from q to rows[0, count) in groups of 8, each lane
+// summing over t = 0, 1, ... as RankDistance does; returns how many it did (a multiple of 8).
+// REQUIRES: CpuHasAvx2Fma(); rows and q `stride` floats, stride a multiple of 8.
+size_t RankDistancesAvx2(bool l1, const float* q, const float* const* rows, size_t count,
+                         size_t stride, double* out);
+
 const Kernels& PortableKernels();
 // REQUIRES: CpuHasAvx2Fma().
 const Kernels& Avx2Kernels();

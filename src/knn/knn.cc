@@ -82,6 +82,15 @@ double RankDistance(Metric metric, const float* a, const float* b, size_t n) {
   return 0;
 }
 
+void RankDistances(Metric metric, const float* q, const float* const* rows, size_t count, size_t n,
+                   size_t stride, double* out) {
+  size_t done = 0;
+  if (metric != Metric::kCosine && CpuHasAvx2Fma()) {
+    done = RankDistancesAvx2(metric == Metric::kL1, q, rows, count, stride, out);
+  }
+  for (size_t j = done; j < count; ++j) out[j] = RankDistance(metric, q, rows[j], n);
+}
+
 absl::StatusOr<std::unique_ptr<NeighborIndex>> BuildIndex(const DenseMatrix* train,
                                                           const IndexOptions& options) {
   if (train->rows == 0) return absl::InvalidArgumentError("no training vectors");

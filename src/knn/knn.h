@@ -79,6 +79,11 @@ absl::StatusOr<Neighbors> FindNeighbors(const NeighborIndex& index, const DenseM
 // The exact distance used for ranking, in double: squared Euclidean for l2 (reported as its
 // square root), the distance itself for l1 and cosine. `n` floats of each vector.
 double RankDistance(Metric metric, const float* a, const float* b, size_t n);
+// RankDistance from q to each of `count` rows, bit for bit, into out[0, count). Rows and q are
+// `stride` floats (padded with zeros past `n`); l2 and l1 run 8 rows at a time with AVX2 when
+// the CPU has it, each lane adding its terms in RankDistance's order.
+void RankDistances(Metric metric, const float* q, const float* const* rows, size_t count, size_t n,
+                   size_t stride, double* out);
 // What is reported for a rank distance.
 inline double ReportedDistance(Metric metric, double rank) {
   return metric == Metric::kL2 ? __builtin_sqrt(rank) : rank;

@@ -240,6 +240,29 @@ TEST(KnnTest, NearDuplicatesFarFromTheOriginAreRankedExactly) {
   }
 }
 
+// The vector re-rank must give RankDistance's bits exactly, or ties could break differently.
+TEST(KnnTest, RankDistancesMatchRankDistanceBitForBit) {
+  std::mt19937 rng(19);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  for (size_t cols : {1u, 5u, 8u, 13u, 100u, 784u}) {
+    DenseMatrix train = DenseMatrix::Zeros(37, cols);
+    for (size_t i = 0; i < train.rows; ++i) {
+      for (size_t t = 0; t < cols; ++t) train.mutable_row(i)[t] = 1000.0f * (i % 2) + real(rng);
+    }
+    const float* q = train.row(3);
+    std::vector<const float*> rows;
+    for (size_t i = 0; i < train.rows; ++i) rows.push_back(train.row((i * 7) % train.rows));
+    for (Metric metric : {Metric::kL2, Metric::kL1, Metric::kCosine}) {
+      std::vector<double> got(rows.size());
+      RankDistances(metric, q, rows.data(), rows.size(), cols, train.stride, got.data());
+      for (size_t j = 0; j < rows.size(); ++j) {
+        ASSERT_EQ(got[j], RankDistance(metric, q, rows[j], cols))
+            << MetricName(metric) << " cols=" << cols << " row " << j;
+      }
+    }
+  }
+}
+
 TEST(KnnTest, AutoPicksTheTreeForLowDimensionsOnly) {
   std::mt19937 rng(3);
   const DenseMatrix low = Random(50, kAutoKdTreeMaxDim, &rng, false);
