@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <utility>
@@ -164,6 +165,26 @@ TEST(KnnTest, DuplicateOfAQueryIsFoundAtDistanceZeroInIndexOrder) {
   }
 }
 
+// Brute force on every kernel set and on the default choice by dimension, for each k.
+void ExpectBruteForceAgreesWithNaive(const DenseMatrix& train, const DenseMatrix& queries,
+                                     Metric metric, std::initializer_list<size_t> ks,
+                                     const std::string& what) {
+  std::vector<const Kernels*> kernels = AllKernels();
+  kernels.push_back(nullptr);
+  for (const Kernels* kernel : kernels) {
+    IndexOptions options;
+    options.metric = metric;
+    options.kind = IndexKind::kBrute;
+    options.kernels = kernel;
+    for (size_t k : ks) {
+      ExpectAgreesWithNaive(train, queries, options, k, 2,
+                            what + " " + MetricName(metric) + "/" +
+                                (kernel ? kernel->name : "default") +
+                                " cols=" + std::to_string(train.cols) + " k=" + std::to_string(k));
+    }
+  }
+}
+
 // Many dimensions, so brute force runs on sgemm by default (kBlasMinDim), and every kernel set.
 TEST(KnnTest, ManyDimensionsAgreeWithNaive) {
   std::mt19937 rng(13);
@@ -172,20 +193,7 @@ TEST(KnnTest, ManyDimensionsAgreeWithNaive) {
       const DenseMatrix train = Random(257, cols, &rng, grid);
       const DenseMatrix queries = Random(29, cols, &rng, grid);
       for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kL1}) {
-        std::vector<const Kernels*> kernels = AllKernels();
-        kernels.push_back(nullptr);  // the choice by dimension
-        for (const Kernels* k : kernels) {
-          IndexOptions options;
-          options.metric = metric;
-          options.kind = IndexKind::kBrute;
-          options.kernels = k;
-          for (size_t n : {1u, 6u, 40u}) {
-            ExpectAgreesWithNaive(train, queries, options, n, 2,
-                                  std::string(grid ? "grid " : "") + MetricName(metric) + "/" +
-                                      (k ? k->name : "default") + " cols=" + std::to_string(cols) +
-                                      " k=" + std::to_string(n));
-          }
-        }
+        ExpectBruteForceAgreesWithNaive(train, queries, metric, {1, 6, 40}, grid ? "grid" : "");
       }
     }
   }
@@ -215,21 +223,8 @@ TEST(KnnTest, NearDuplicatesFarFromTheOriginAreRankedExactly) {
       float* q = queries.mutable_row(i);
       for (size_t t = 0; t < cols; ++t) q[t] = center[t] + offset(rng) * 0.1f;
     }
-    std::vector<const Kernels*> kernels = AllKernels();
-    kernels.push_back(nullptr);
     for (Metric metric : {Metric::kL2, Metric::kL1, Metric::kCosine}) {
-      for (const Kernels* k : kernels) {
-        IndexOptions options;
-        options.metric = metric;
-        options.kind = IndexKind::kBrute;
-        options.kernels = k;
-        for (size_t n : {1u, 5u, 30u}) {
-          ExpectAgreesWithNaive(train, queries, options, n, 2,
-                                std::string("far ") + MetricName(metric) + "/" +
-                                    (k ? k->name : "default") + " cols=" + std::to_string(cols) +
-                                    " k=" + std::to_string(n));
-        }
-      }
+      ExpectBruteForceAgreesWithNaive(train, queries, metric, {1, 5, 30}, "far");
       if (cols <= kAutoKdTreeMaxDim && metric != Metric::kCosine) {
         IndexOptions options;
         options.metric = metric;
