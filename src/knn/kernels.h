@@ -56,7 +56,8 @@ const Kernels& BestKernels();
 // on the calling thread only when OpenBLAS is set to one thread (see UseOneBlasThread).
 const Kernels& BlasKernels();
 // Sets OpenBLAS to one thread, process-wide: Parasol's own threads split the queries, each
-// running sgemm on its own core (two levels of threads would oversubscribe the cores).
+// running sgemm on its own core (two levels of threads would oversubscribe the cores). Not to
+// be called while another thread is inside OpenBLAS.
 void UseOneBlasThread();
 
 }  // namespace parasol::knn

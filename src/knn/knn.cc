@@ -137,14 +137,14 @@ absl::StatusOr<Neighbors> FindNeighbors(const NeighborIndex& index, const DenseM
   out.indices.resize(queries.rows * k);
   out.distances.resize(queries.rows * k);
   // Interleaved chunks balance the load when queries differ in cost (k-d tree).
-  const size_t kChunk = std::max<size_t>(index.query_batch(), 1);
-  const size_t chunks = (queries.rows + kChunk - 1) / kChunk;
+  const size_t batch = std::max<size_t>(index.query_batch(), 1);
+  const size_t chunks = (queries.rows + batch - 1) / batch;
   const size_t workers =
       std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(chunks, 1));
   auto work = [&](size_t w) {
     for (size_t c = w; c < chunks; c += workers) {
-      const size_t begin = c * kChunk;
-      const size_t end = std::min(queries.rows, begin + kChunk);
+      const size_t begin = c * batch;
+      const size_t end = std::min(queries.rows, begin + batch);
       index.Search(queries, begin, end, k, out.indices.data() + begin * k,
                    out.distances.data() + begin * k);
     }
