@@ -137,7 +137,10 @@ absl::StatusOr<Neighbors> FindNeighbors(const NeighborIndex& index, const DenseM
   out.indices.resize(queries.rows * k);
   out.distances.resize(queries.rows * k);
   // Interleaved chunks balance the load when queries differ in cost (k-d tree).
-  const size_t batch = std::max<size_t>(index.query_batch(), 1);
+  // Batches are at most the index's size and small enough to give every thread work.
+  const size_t per_thread =
+      (queries.rows + static_cast<size_t>(threads) - 1) / static_cast<size_t>(threads);
+  const size_t batch = std::clamp<size_t>(per_thread, 1, std::max<size_t>(index.query_batch(), 1));
   const size_t chunks = (queries.rows + batch - 1) / batch;
   const size_t workers =
       std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(chunks, 1));
