@@ -3,8 +3,12 @@
 // Prints one JSON object per line: {case, impl, train, queries, dim, k, threads, build_seconds,
 // search_seconds, queries_per_second, agree}. `agree` is the share of queries whose k neighbour
 // ids equal Parasol brute force's (exact; ties to the smaller id) as a set.
-//   knn_bench CASE TRAIN QUERIES DIM [K=5] [THREADS=2] [REPEAT=3]
-// Timings are the median of REPEAT searches.
+//   knn_bench CASE TRAIN QUERIES DIM [K=5] [THREADS=2] [REPEAT=3] [KERNELS=auto]
+// Timings are the median of REPEAT searches. KERNELS (auto, avx2, openblas) picks Parasol's
+// brute-force kernels (auto: the library's choice by dimension; how kBlasMinDim was measured).
+// faiss runs sgemm on OpenBLAS's own threads (THREADS of them) and OpenMP, as it does by default;
+// Parasol sets OpenBLAS to one thread and splits the queries over its THREADS threads.
+#include <cblas.h>
 #include <faiss/IndexFlat.h>
 #include <omp.h>
 
@@ -12,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <nanoflann.hpp>
 #include <random>
 #include <set>
@@ -30,16 +35,31 @@ double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Median wall seconds, and median CPU seconds of all threads: CPU time is less disturbed than
+// wall time by other work on a shared machine, but counts OpenBLAS/OpenMP threads spinning too.
+struct Timing {
+  double wall, cpu;
+};
+
 template <typename F>
-double Median(int repeat, F&& f) {
-  std::vector<double> t;
+Timing Median(int repeat, F&& f) {
+  std::vector<double> t, cpu;
   for (int r = 0; r < repeat; ++r) {
+    const double cpu_start = CpuSeconds();
     const auto start = Clock::now();
     f();
     t.push_back(Seconds(start));
+    cpu.push_back(CpuSeconds() - cpu_start);
   }
   std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  std::sort(cpu.begin(), cpu.end());
+  return {t[t.size() / 2], cpu[cpu.size() / 2]};
 }
 
 struct Cloud {
@@ -65,12 +85,13 @@ double Agree(const std::vector<std::vector<size_t>>& got, const std::vector<uint
 }
 
 void Print(const std::string& name, const char* impl, size_t n, size_t m, size_t dim, size_t k,
-           int threads, double build, double search, double agree) {
+           int threads, double build, Timing search, double agree) {
   std::printf(
       "{\"case\":\"%s\",\"impl\":\"%s\",\"train\":%zu,\"queries\":%zu,\"dim\":%zu,\"k\":%zu,"
       "\"threads\":%d,\"build_seconds\":%.6f,\"search_seconds\":%.6f,\"queries_per_second\":%.1f,"
-      "\"agree\":%.4f}\n",
-      name.c_str(), impl, n, m, dim, k, threads, build, search, m / search, agree);
+      "\"search_cpu_seconds\":%.6f,\"agree\":%.4f}\n",
+      name.c_str(), impl, n, m, dim, k, threads, build, search.wall, m / search.wall, search.cpu,
+      agree);
   std::fflush(stdout);
 }
 
@@ -78,7 +99,8 @@ void Print(const std::string& name, const char* impl, size_t n, size_t m, size_t
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: knn_bench CASE TRAIN QUERIES DIM [K] [THREADS] [REPEAT]\n");
+    std::fprintf(stderr,
+                 "usage: knn_bench CASE TRAIN QUERIES DIM [K] [THREADS] [REPEAT] [KERNELS]\n");
     return 2;
   }
   const std::string name = argv[1];
@@ -88,6 +110,7 @@ int main(int argc, char** argv) {
   const size_t k = argc > 5 ? std::strtoull(argv[5], nullptr, 10) : 5;
   const int threads = argc > 6 ? std::atoi(argv[6]) : 2;
   const int repeat = argc > 7 ? std::atoi(argv[7]) : 3;
+  const std::string kernels = argc > 8 ? argv[8] : "auto";
 
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
@@ -104,10 +127,13 @@ int main(int argc, char** argv) {
     if (kind == parasol::knn::IndexKind::kKdTree && dim > 16) continue;
     parasol::knn::IndexOptions options;
     options.kind = kind;
+    if (kernels == "avx2") options.kernels = &parasol::knn::BestKernels();
+    if (kernels == "openblas") options.kernels = &parasol::knn::BlasKernels();
     std::unique_ptr<parasol::knn::NeighborIndex> index;
-    const double build = Median(1, [&] { index = *parasol::knn::BuildIndex(&train, options); });
+    const double build =
+        Median(1, [&] { index = *parasol::knn::BuildIndex(&train, options); }).wall;
     parasol::knn::Neighbors result;
-    const double search = Median(
+    const Timing search = Median(
         repeat, [&] { result = *parasol::knn::FindNeighbors(*index, train, queries, k, threads); });
     if (exact.empty()) exact = result.indices;
     std::vector<std::vector<size_t>> got(m);
@@ -119,12 +145,13 @@ int main(int argc, char** argv) {
 
   {  // faiss IndexFlatL2 (exact brute force; BLAS sgemm for batches of queries)
     omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
     faiss::IndexFlatL2 index(static_cast<faiss::Index::idx_t>(dim));
     const double build =
-        Median(1, [&] { index.add(static_cast<faiss::Index::idx_t>(n), xb.data()); });
+        Median(1, [&] { index.add(static_cast<faiss::Index::idx_t>(n), xb.data()); }).wall;
     std::vector<float> d(m * k);
     std::vector<faiss::Index::idx_t> ids(m * k);
-    const double search = Median(repeat, [&] {
+    const Timing search = Median(repeat, [&] {
       index.search(static_cast<faiss::Index::idx_t>(m), xq.data(),
                    static_cast<faiss::Index::idx_t>(k), d.data(), ids.data());
     });
@@ -138,12 +165,13 @@ int main(int argc, char** argv) {
                                                      Cloud, -1, size_t>;
     Cloud cloud{&xb, dim};
     std::unique_ptr<Tree> tree;
-    const double build = Median(1, [&] {
-      tree = std::make_unique<Tree>(dim, cloud, nanoflann::KDTreeSingleIndexAdaptorParams(10));
-      tree->buildIndex();
-    });
+    const double build =
+        Median(1, [&] {
+          tree = std::make_unique<Tree>(dim, cloud, nanoflann::KDTreeSingleIndexAdaptorParams(10));
+          tree->buildIndex();
+        }).wall;
     std::vector<std::vector<size_t>> got(m, std::vector<size_t>(k));
-    const double search = Median(repeat, [&] {
+    const Timing search = Median(repeat, [&] {
       std::vector<std::thread> pool;
       for (int t = 0; t < threads; ++t) {
         pool.emplace_back([&, t] {

@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libsqlite3-dev libcpp-httplib-dev curl
-  libeigen3-dev
+  libeigen3-dev libopenblas-dev
 )
 # Peers the tests (--test) and benchmarks (--bench) compare against.
 # KNN benchmark peers (bench/knn_bench.sh): faiss with OpenBLAS (not the reference BLAS) and

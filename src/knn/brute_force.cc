@@ -13,7 +13,6 @@
 namespace parasol::knn {
 namespace {
 
-constexpr size_t kTileBytes = 128 << 10;   // training rows per block: about this many bytes
 constexpr double kUnit = 1.0 / (1 << 24);  // float rounding unit
 
 using Candidate = std::pair<float, uint32_t>;  // approximate distance, training index
@@ -30,12 +29,15 @@ class BruteForceIndex : public NeighborIndex {
       norms_[j] = metric_ == Metric::kCosine ? (n > 0 ? static_cast<float>(1.0 / std::sqrt(n)) : 0)
                                              : static_cast<float>(n);
     }
-    tile_rows_ = std::max<size_t>(8, kTileBytes / (train_.stride * sizeof(float))) / 2 * 2;
+    tile_rows_ = std::clamp<size_t>(kernels_.block_bytes / (train_.stride * sizeof(float)), 8,
+                                    kernels_.max_block_rows) /
+                 2 * 2;
     // Bound on |float screening value − exact value| per unit of scale (see Slack()).
-    gamma_ = (static_cast<double>(train_.stride) / 4 + 16) * kUnit;
+    gamma_ = static_cast<double>(2 * kernels_.max_roundings(train_.stride) + 10) * kUnit;
   }
 
   IndexKind kind() const override { return IndexKind::kBrute; }
+  size_t query_batch() const override { return kernels_.query_batch; }
 
   void Search(const DenseMatrix& queries, size_t begin, size_t end, size_t k, uint32_t* indices,
               float* distances) const override {
@@ -72,13 +74,17 @@ class BruteForceIndex : public NeighborIndex {
       }
     }
     std::vector<Exact> exact;
+    std::vector<const float*> rows;
+    std::vector<double> ranks;
     for (size_t i = 0; i < nq; ++i) {
       const float* q = queries.row(begin + i);
       std::vector<Candidate>& heap = heaps[i];
+      rows.clear();
+      for (const Candidate& c : heap) rows.push_back(train_.row(c.second));
+      ranks.resize(rows.size());
+      RankDistances(metric_, q, rows.data(), rows.size(), train_.cols, train_.stride, ranks.data());
       exact.clear();
-      for (const Candidate& c : heap) {
-        exact.emplace_back(RankDistance(metric_, q, train_.row(c.second), train_.cols), c.second);
-      }
+      for (size_t c = 0; c < heap.size(); ++c) exact.emplace_back(ranks[c], heap[c].second);
       std::sort(exact.begin(), exact.end());
       // Rows outside the heap screened at ≥ the heap's worst value; their exact distance is at
       // least that minus the slack. If that cannot reach the k-th exact distance, done.
@@ -103,8 +109,8 @@ class BruteForceIndex : public NeighborIndex {
     return s;
   }
 
-  // A bound on the float screening error: each kernel sum has at most stride/8 + 3 roundings
-  // per lane and reduction; the slack doubles that and adds room for the final operations.
+  // A bound on the float screening error: each kernel sum has at most max_roundings(stride)
+  // roundings on any term's path; the slack doubles that and adds room for the final operations.
   double Slack(double qnorm) const {
     switch (metric_) {
       case Metric::kL2:
@@ -141,8 +147,17 @@ class BruteForceIndex : public NeighborIndex {
   void ExactScan(const float* q, size_t k, std::vector<Exact>* out) const {
     std::vector<Exact>& heap = *out;
     heap.clear();
+    constexpr size_t kBatch = 64;
+    const float* rows[kBatch];
+    double ranks[kBatch];
     for (size_t j = 0; j < train_.rows; ++j) {
-      const Exact e(RankDistance(metric_, q, train_.row(j), train_.cols), static_cast<uint32_t>(j));
+      const size_t b = j % kBatch;
+      if (b == 0) {
+        const size_t count = std::min(kBatch, train_.rows - j);
+        for (size_t r = 0; r < count; ++r) rows[r] = train_.row(j + r);
+        RankDistances(metric_, q, rows, count, train_.cols, train_.stride, ranks);
+      }
+      const Exact e(ranks[b], static_cast<uint32_t>(j));
       if (heap.size() < k) {
         heap.push_back(e);
         std::push_heap(heap.begin(), heap.end());

@@ -7,6 +7,7 @@
 namespace parasol::knn {
 
 const Kernels& Avx2KernelsImpl();  // kernels_avx2.cc
+const Kernels& BlasKernelsImpl();  // kernels_blas.cc
 
 namespace {
 
@@ -47,8 +48,13 @@ void L1BlockPortable(const float* q, size_t nq, const float* x, size_t nx, size_
 
 }  // namespace
 
+// Per pair: dim/8 additions into one lane, then 3 in the fixed reduction (portable and AVX2).
+size_t LaneSumRoundings(size_t dim) { return dim / 8 + 3; }
+
 const Kernels& PortableKernels() {
-  static const Kernels kernels = {"portable", DotBlockPortable, L1BlockPortable};
+  static const Kernels kernels = {"portable",       DotBlockPortable, L1BlockPortable,
+                                  LaneSumRoundings, kLaneQueryBatch,  kLaneBlockBytes,
+                                  kLaneMaxBlockRows};
   return kernels;
 }
 
@@ -63,5 +69,7 @@ bool CpuHasAvx2Fma() {
 const Kernels& Avx2Kernels() { return Avx2KernelsImpl(); }
 
 const Kernels& BestKernels() { return CpuHasAvx2Fma() ? Avx2Kernels() : PortableKernels(); }
+
+const Kernels& BlasKernels() { return BlasKernelsImpl(); }
 
 }  // namespace parasol::knn

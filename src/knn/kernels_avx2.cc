@@ -117,10 +117,59 @@ void L1BlockAvx2(const float* q, size_t nq, const float* x, size_t nx, size_t di
   Block<L1Op>(q, nq, x, nx, dim, out, ldo);
 }
 
+// Four rows' floats t..t+3 as four vectors of doubles, one per dimension, lanes = rows.
+PARASOL_AVX2 inline void Transpose4(const float* const* r, size_t t, __m256d* d) {
+  __m128 a = _mm_loadu_ps(r[0] + t), b = _mm_loadu_ps(r[1] + t);
+  __m128 c = _mm_loadu_ps(r[2] + t), e = _mm_loadu_ps(r[3] + t);
+  _MM_TRANSPOSE4_PS(a, b, c, e);
+  d[0] = _mm256_cvtps_pd(a);
+  d[1] = _mm256_cvtps_pd(b);
+  d[2] = _mm256_cvtps_pd(c);
+  d[3] = _mm256_cvtps_pd(e);
+}
+
+template <bool kL1>
+PARASOL_AVX2 inline __m256d Add(__m256d s, __m256d q, __m256d x) {
+  const __m256d d = _mm256_sub_pd(q, x);
+  // Separate multiply and add (no FMA; this file is built with -ffp-contract=off): the same
+  // roundings as RankDistance.
+  return _mm256_add_pd(s, kL1 ? _mm256_andnot_pd(_mm256_set1_pd(-0.0), d) : _mm256_mul_pd(d, d));
+}
+
+template <bool kL1>
+PARASOL_AVX2 size_t RankDistancesImpl(const float* q, const float* const* rows, size_t count,
+                                      size_t stride, double* out) {
+  size_t j = 0;
+  for (; j + 8 <= count; j += 8) {
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    for (size_t t = 0; t < stride; t += 4) {
+      __m256d x0[4], x1[4];
+      Transpose4(rows + j, t, x0);
+      Transpose4(rows + j + 4, t, x1);
+      for (int u = 0; u < 4; ++u) {
+        const __m256d qt = _mm256_set1_pd(static_cast<double>(q[t + static_cast<size_t>(u)]));
+        s0 = Add<kL1>(s0, qt, x0[u]);
+        s1 = Add<kL1>(s1, qt, x1[u]);
+      }
+    }
+    _mm256_storeu_pd(out + j, s0);
+    _mm256_storeu_pd(out + j + 4, s1);
+  }
+  return j;
+}
+
 }  // namespace
 
+size_t RankDistancesAvx2(bool l1, const float* q, const float* const* rows, size_t count,
+                         size_t stride, double* out) {
+  return l1 ? RankDistancesImpl<true>(q, rows, count, stride, out)
+            : RankDistancesImpl<false>(q, rows, count, stride, out);
+}
+
 const Kernels& Avx2KernelsImpl() {
-  static const Kernels kernels = {"avx2", DotBlockAvx2, L1BlockAvx2};
+  static const Kernels kernels = {"avx2",           DotBlockAvx2,    L1BlockAvx2,
+                                  LaneSumRoundings, kLaneQueryBatch, kLaneBlockBytes,
+                                  kLaneMaxBlockRows};
   return kernels;
 }
 
@@ -131,6 +180,9 @@ const Kernels& Avx2KernelsImpl() {
 namespace parasol::knn {
 const Kernels& PortableKernels();
 const Kernels& Avx2KernelsImpl() { return PortableKernels(); }
+size_t RankDistancesAvx2(bool, const float*, const float* const*, size_t, size_t, double*) {
+  return 0;
+}
 }  // namespace parasol::knn
 
 #endif

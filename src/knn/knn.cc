@@ -82,6 +82,15 @@ double RankDistance(Metric metric, const float* a, const float* b, size_t n) {
   return 0;
 }
 
+void RankDistances(Metric metric, const float* q, const float* const* rows, size_t count, size_t n,
+                   size_t stride, double* out) {
+  size_t done = 0;
+  if (metric != Metric::kCosine && CpuHasAvx2Fma()) {
+    done = RankDistancesAvx2(metric == Metric::kL1, q, rows, count, stride, out);
+  }
+  for (size_t j = done; j < count; ++j) out[j] = RankDistance(metric, q, rows[j], n);
+}
+
 absl::StatusOr<std::unique_ptr<NeighborIndex>> BuildIndex(const DenseMatrix* train,
                                                           const IndexOptions& options) {
   if (train->rows == 0) return absl::InvalidArgumentError("no training vectors");
@@ -100,10 +109,16 @@ absl::StatusOr<std::unique_ptr<NeighborIndex>> BuildIndex(const DenseMatrix* tra
       return absl::InvalidArgumentError(
           "the k-d tree supports the l2 and l1 metrics; use --index brute (or auto) for cosine");
     }
-    return MakeKdTreeIndex(train, options.metric, std::max<size_t>(options.leaf_size, 1));
+    return MakeKdTreeIndex(train, options.metric, std::max<size_t>(options.leaf_size, 1),
+                           options.kernels != &PortableKernels());
   }
-  return MakeBruteForceIndex(train, options.metric,
-                             options.kernels != nullptr ? *options.kernels : BestKernels());
+  const Kernels* kernels = options.kernels;
+  if (kernels == nullptr) {
+    kernels = options.metric != Metric::kL1 && train->stride >= kBlasMinDim ? &BlasKernels()
+                                                                            : &BestKernels();
+  }
+  if (kernels == &BlasKernels()) UseOneBlasThread();
+  return MakeBruteForceIndex(train, options.metric, *kernels);
 }
 
 absl::StatusOr<Neighbors> FindNeighbors(const NeighborIndex& index, const DenseMatrix& train,
@@ -122,14 +137,17 @@ absl::StatusOr<Neighbors> FindNeighbors(const NeighborIndex& index, const DenseM
   out.indices.resize(queries.rows * k);
   out.distances.resize(queries.rows * k);
   // Interleaved chunks balance the load when queries differ in cost (k-d tree).
-  constexpr size_t kChunk = 64;
-  const size_t chunks = (queries.rows + kChunk - 1) / kChunk;
+  // Batches are at most the index's size and small enough to give every thread work.
+  const size_t per_thread =
+      (queries.rows + static_cast<size_t>(threads) - 1) / static_cast<size_t>(threads);
+  const size_t batch = std::clamp<size_t>(per_thread, 1, std::max<size_t>(index.query_batch(), 1));
+  const size_t chunks = (queries.rows + batch - 1) / batch;
   const size_t workers =
       std::min<size_t>(static_cast<size_t>(threads), std::max<size_t>(chunks, 1));
   auto work = [&](size_t w) {
     for (size_t c = w; c < chunks; c += workers) {
-      const size_t begin = c * kChunk;
-      const size_t end = std::min(queries.rows, begin + kChunk);
+      const size_t begin = c * batch;
+      const size_t end = std::min(queries.rows, begin + batch);
       index.Search(queries, begin, end, k, out.indices.data() + begin * k,
                    out.distances.data() + begin * k);
     }

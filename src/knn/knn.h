@@ -32,6 +32,10 @@ const char* IndexKindName(IndexKind kind);
 
 // `auto` uses the k-d tree up to this dimension (for the metrics it supports), brute force above.
 inline constexpr size_t kAutoKdTreeMaxDim = 8;
+// Brute force for l2 and cosine computes dot products with OpenBLAS sgemm from this many
+// dimensions (the padded stride), with BestKernels() below: measured with bench/knn_bench
+// (see src/knn/README.md).
+inline constexpr size_t kBlasMinDim = 64;
 
 // k neighbours per query, row-major: query q's j-th neighbour is indices[q * k + j].
 struct Neighbors {
@@ -43,8 +47,11 @@ struct Neighbors {
 struct IndexOptions {
   Metric metric = Metric::kL2;
   IndexKind kind = IndexKind::kAuto;
-  const Kernels* kernels = nullptr;  // brute force; null = BestKernels()
-  size_t leaf_size = 16;             // k-d tree bucket size
+  // Brute force (the k-d tree scans its leaves with AVX2 unless this is PortableKernels());
+  // null = BlasKernels() for l2 and cosine from kBlasMinDim dimensions, else
+  // BestKernels(). Building a brute-force index on BlasKernels() calls UseOneBlasThread().
+  const Kernels* kernels = nullptr;
+  size_t leaf_size = 16;  // k-d tree bucket size
 };
 
 class NeighborIndex {
@@ -55,6 +62,8 @@ class NeighborIndex {
   virtual void Search(const DenseMatrix& queries, size_t begin, size_t end, size_t k,
                       uint32_t* indices, float* distances) const = 0;
   virtual IndexKind kind() const = 0;  // brute or kdtree, never auto
+  // How many queries FindNeighbors hands to one Search call (at most).
+  virtual size_t query_batch() const { return 64; }
 };
 
 // Builds an index over `train`, which must outlive it. InvalidArgument for an empty matrix, more
@@ -70,6 +79,11 @@ absl::StatusOr<Neighbors> FindNeighbors(const NeighborIndex& index, const DenseM
 // The exact distance used for ranking, in double: squared Euclidean for l2 (reported as its
 // square root), the distance itself for l1 and cosine. `n` floats of each vector.
 double RankDistance(Metric metric, const float* a, const float* b, size_t n);
+// RankDistance from q to each of `count` rows, bit for bit, into out[0, count). Rows and q are
+// `stride` floats (padded with zeros past `n`); l2 and l1 run 8 rows at a time with AVX2 when
+// the CPU has it, each lane adding its terms in RankDistance's order.
+void RankDistances(Metric metric, const float* q, const float* const* rows, size_t count, size_t n,
+                   size_t stride, double* out);
 // What is reported for a rank distance.
 inline double ReportedDistance(Metric metric, double rank) {
   return metric == Metric::kL2 ? __builtin_sqrt(rank) : rank;
@@ -78,7 +92,8 @@ inline double ReportedDistance(Metric metric, double rank) {
 // Internals shared by the index implementations.
 std::unique_ptr<NeighborIndex> MakeBruteForceIndex(const DenseMatrix* train, Metric metric,
                                                    const Kernels& kernels);
+// simd: scan leaves with AVX2 when the CPU has it (false: the portable scan, for tests).
 std::unique_ptr<NeighborIndex> MakeKdTreeIndex(const DenseMatrix* train, Metric metric,
-                                               size_t leaf_size);
+                                               size_t leaf_size, bool simd);
 
 }  // namespace parasol::knn

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <utility>
@@ -93,6 +94,7 @@ std::vector<Case> AllCases() {
 std::vector<const Kernels*> AllKernels() {
   std::vector<const Kernels*> kernels = {&PortableKernels()};
   if (CpuHasAvx2Fma()) kernels.push_back(&Avx2Kernels());
+  kernels.push_back(&BlasKernels());
   return kernels;
 }
 
@@ -160,6 +162,99 @@ TEST(KnnTest, DuplicateOfAQueryIsFoundAtDistanceZeroInIndexOrder) {
     ASSERT_TRUE(got.ok());
     EXPECT_THAT(got->indices, ::testing::ElementsAre(1u, 4u, 5u)) << MetricName(c.metric);
     EXPECT_THAT(got->distances, ::testing::Each(::testing::FloatNear(0.0f, 1e-6f)));
+  }
+}
+
+// Brute force on every kernel set and on the default choice by dimension, for each k.
+void ExpectBruteForceAgreesWithNaive(const DenseMatrix& train, const DenseMatrix& queries,
+                                     Metric metric, std::initializer_list<size_t> ks,
+                                     const std::string& what) {
+  std::vector<const Kernels*> kernels = AllKernels();
+  kernels.push_back(nullptr);
+  for (const Kernels* kernel : kernels) {
+    IndexOptions options;
+    options.metric = metric;
+    options.kind = IndexKind::kBrute;
+    options.kernels = kernel;
+    for (size_t k : ks) {
+      ExpectAgreesWithNaive(train, queries, options, k, 2,
+                            what + " " + MetricName(metric) + "/" +
+                                (kernel ? kernel->name : "default") +
+                                " cols=" + std::to_string(train.cols) + " k=" + std::to_string(k));
+    }
+  }
+}
+
+// Many dimensions, so brute force runs on sgemm by default (kBlasMinDim), and every kernel set.
+TEST(KnnTest, ManyDimensionsAgreeWithNaive) {
+  std::mt19937 rng(13);
+  for (size_t cols : {kBlasMinDim - 1, kBlasMinDim, size_t{200}, size_t{784}}) {
+    for (bool grid : {false, true}) {
+      const DenseMatrix train = Random(257, cols, &rng, grid);
+      const DenseMatrix queries = Random(29, cols, &rng, grid);
+      for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kL1}) {
+        ExpectBruteForceAgreesWithNaive(train, queries, metric, {1, 6, 40}, grid ? "grid" : "");
+      }
+    }
+  }
+}
+
+// Points a hair apart, far from the origin: |q|² + |x|² − 2 q·x in float (|q|² ≈ 8·10⁸, one
+// float step 64) cannot tell them apart, nor tell exact duplicates from near ones. Only the
+// exact re-rank (here the exact rescan it falls back to) orders them as the naive search does.
+TEST(KnnTest, NearDuplicatesFarFromTheOriginAreRankedExactly) {
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> offset(-0.01f, 0.01f);
+  std::uniform_int_distribution<size_t> pick(0, 19);
+  for (size_t cols : {size_t{8}, size_t{96}, size_t{784}}) {
+    DenseMatrix train = DenseMatrix::Zeros(200, cols);
+    DenseMatrix queries = DenseMatrix::Zeros(20, cols);
+    std::vector<float> center(cols);
+    for (float& c : center) c = 1000.0f + offset(rng);
+    for (size_t i = 0; i < train.rows; ++i) {
+      float* x = train.mutable_row(i);
+      if (i >= 20 && i % 3 == 0) {  // an exact duplicate of an earlier row: a tie
+        std::copy_n(train.row(pick(rng)), cols, x);
+        continue;
+      }
+      for (size_t t = 0; t < cols; ++t) x[t] = center[t] + (t % 7 == i % 7 ? offset(rng) : 0.0f);
+    }
+    for (size_t i = 0; i < queries.rows; ++i) {
+      float* q = queries.mutable_row(i);
+      for (size_t t = 0; t < cols; ++t) q[t] = center[t] + offset(rng) * 0.1f;
+    }
+    for (Metric metric : {Metric::kL2, Metric::kL1, Metric::kCosine}) {
+      ExpectBruteForceAgreesWithNaive(train, queries, metric, {1, 5, 30}, "far");
+      if (cols <= kAutoKdTreeMaxDim && metric != Metric::kCosine) {
+        IndexOptions options;
+        options.metric = metric;
+        options.kind = IndexKind::kKdTree;
+        ExpectAgreesWithNaive(train, queries, options, 5, 2, "far kdtree");
+      }
+    }
+  }
+}
+
+// The vector re-rank must give RankDistance's bits exactly, or ties could break differently.
+TEST(KnnTest, RankDistancesMatchRankDistanceBitForBit) {
+  std::mt19937 rng(19);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  for (size_t cols : {1u, 5u, 8u, 13u, 100u, 784u}) {
+    DenseMatrix train = DenseMatrix::Zeros(37, cols);
+    for (size_t i = 0; i < train.rows; ++i) {
+      for (size_t t = 0; t < cols; ++t) train.mutable_row(i)[t] = 1000.0f * (i % 2) + real(rng);
+    }
+    const float* q = train.row(3);
+    std::vector<const float*> rows;
+    for (size_t i = 0; i < train.rows; ++i) rows.push_back(train.row((i * 7) % train.rows));
+    for (Metric metric : {Metric::kL2, Metric::kL1, Metric::kCosine}) {
+      std::vector<double> got(rows.size());
+      RankDistances(metric, q, rows.data(), rows.size(), cols, train.stride, got.data());
+      for (size_t j = 0; j < rows.size(); ++j) {
+        ASSERT_EQ(got[j], RankDistance(metric, q, rows[j], cols))
+            << MetricName(metric) << " cols=" << cols << " row " << j;
+      }
+    }
   }
 }
 
