@@ -39,25 +39,43 @@ class PsCheckpointTest : public ::testing::Test {
                            "/train.svm && tail -n 40000 " + d + "/all.svm > " + d + "/test.svm")
                               .c_str()),
               0);
+    // The same rows as libffm (feature i of a line is field i) for the deep models, and a small
+    // DCN-v2 to train on them.
+    const std::string to_ffm =
+        "awk '{printf \"%s\", $1; for (i = 2; i <= NF; i++) printf \" %d:%s\", i - 2, $i; "
+        "print \"\"}' ";
+    ASSERT_EQ(std::system(("head -n 60000 " + d + "/train.svm | " + to_ffm + "> " + d +
+                           "/train.ffm && " + to_ffm + d + "/test.svm > " + d + "/test.ffm")
+                              .c_str()),
+              0);
+    std::ofstream(dir_ / "dcn.yaml") << "model: dcn\nembedding_dim: 4\nhidden: [16]\n"
+                                        "cross_layers: 1\nepochs: 4\n";
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
-  static double Auc(const std::string& model) {
+  static double Auc(const std::string& model, const std::string& test = "test.svm") {
     const Result r =
-        Parasol("eval --json --model " + model + " --data " + dir_.string() + "/test.svm");
+        Parasol("eval --json --model " + model + " --data " + dir_.string() + "/" + test);
     EXPECT_EQ(r.code, 0) << r.out;
     return nlohmann::json::parse(r.out.substr(r.out.find('{')))["auc"].get<double>();
   }
 
+  // The job's model and data flags: FM on libsvm, or the small DCN-v2 on libffm.
+  static std::vector<std::string> JobFlags(bool deep) {
+    const std::string d = dir_.string();
+    if (deep) return {"--train", d + "/train.ffm", "--config", d + "/dcn.yaml"};
+    return {"--train", d + "/train.svm", "--model", "fm", "--k", "4", "--epochs", "8"};
+  }
+
   // `parasol cluster` in the background, stderr to LOG; waits until its first checkpoint is
   // whole, then returns the process.
-  static std::unique_ptr<ParasolProcess> StartJob(const std::string& name) {
+  static std::unique_ptr<ParasolProcess> StartJob(const std::string& name, bool deep = false) {
     const std::string d = dir_.string();
-    auto job = std::make_unique<ParasolProcess>(
-        std::vector<std::string>{"cluster", "--servers", "2", "--workers", "2", "--train",
-                                 d + "/train.svm", "--out", d + "/" + name, "--model", "fm", "--k",
-                                 "4", "--epochs", "8", "--checkpoint-every", "0.3s"},
-        d + "/" + name + ".log");
+    std::vector<std::string> args = {"cluster",   "--servers", "2",
+                                     "--workers", "2",         "--checkpoint-every",
+                                     "0.3s",      "--out",     d + "/" + name};
+    for (const std::string& flag : JobFlags(deep)) args.push_back(flag);
+    auto job = std::make_unique<ParasolProcess>(args, d + "/" + name + ".log");
     const fs::path latest = dir_ / name / "checkpoints" / "LATEST";
     for (int i = 0; i < 600 && !fs::exists(latest); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -98,6 +116,35 @@ class PsCheckpointTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no '" << prefix << "' in the log";
     return -1;
+  }
+
+  // Kills server 1 of a running job (FM, or the deep model) with SIGKILL: the launcher restarts
+  // it from the latest checkpoint, the job finishes, and its model is about as good as an
+  // uninterrupted run's.
+  static void KillAServerAndFinish(const std::string& name, bool deep, double tolerance) {
+    const fs::path dir = dir_;
+    auto job = StartJob(name, deep);
+    const pid_t server = LoggedPid(name, "server 1");
+    ASSERT_GT(server, 0);
+    ASSERT_EQ(kill(server, SIGKILL), 0);
+    ASSERT_EQ(job->Stop(0), 0) << ReadFile(dir / (name + ".log"));
+    const std::string log = ReadFile(dir / (name + ".log"));
+    EXPECT_NE(log.find("cluster: server 1 died (exit 137); restart 1 of 3 from"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("restored"), std::string::npos) << log;
+
+    std::string plain_command =
+        "cluster --servers 2 --workers 2 --out " + (dir / (name + "-plain")).string();
+    for (const std::string& flag : JobFlags(deep)) plain_command += " " + flag;
+    const Result uninterrupted = Parasol(plain_command);
+    ASSERT_EQ(uninterrupted.code, 0) << uninterrupted.out;
+    const std::string test = deep ? "test.ffm" : "test.svm";
+    const double killed = Auc((dir / name).string(), test),
+                 plain = Auc((dir / (name + "-plain")).string(), test);
+    std::printf("%s test AUC: server killed and restored %.4f, uninterrupted %.4f\n", name.c_str(),
+                killed, plain);
+    EXPECT_GT(plain, 0.7);
+    EXPECT_NEAR(killed, plain, tolerance);
   }
 
   static fs::path dir_;
@@ -163,25 +210,13 @@ TEST_F(PsCheckpointTest, RestoreOntoThreeThenOneServerGivesIdenticalPredictions)
 }
 
 TEST_F(PsCheckpointTest, KilledServerRestartsFromTheLatestCheckpointAndTheJobFinishes) {
-  const std::string d = dir_.string();
-  auto job = StartJob("srv");
-  const pid_t server = LoggedPid("srv", "server 1");
-  ASSERT_GT(server, 0);
-  ASSERT_EQ(kill(server, SIGKILL), 0);
-  ASSERT_EQ(job->Stop(0), 0) << ReadFile(dir_ / "srv.log");
-  const std::string log = ReadFile(dir_ / "srv.log");
-  EXPECT_NE(log.find("cluster: server 1 died (exit 137); restart 1 of 3 from"), std::string::npos)
-      << log;
-  EXPECT_NE(log.find("restored"), std::string::npos) << log;
+  KillAServerAndFinish("srv", /*deep=*/false, 0.005);
+}
 
-  const Result uninterrupted =
-      Parasol("cluster --servers 2 --workers 2 --train " + d + "/train.svm --out " + d +
-              "/plain --model fm --k 4 --epochs 8");
-  ASSERT_EQ(uninterrupted.code, 0) << uninterrupted.out;
-  const double killed = Auc(d + "/srv"), plain = Auc(d + "/plain");
-  std::printf("test AUC: server killed and restored %.4f, uninterrupted %.4f\n", killed, plain);
-  EXPECT_GT(plain, 0.7);
-  EXPECT_NEAR(killed, plain, 0.005);
+TEST_F(PsCheckpointTest, ADeepModelJobSurvivesAKilledServerToo) {
+  // The layers live in the servers' dense table: server 1's half comes back from the
+  // checkpoint with its rows.
+  KillAServerAndFinish("deep", /*deep=*/true, 0.01);
 }
 
 TEST_F(PsCheckpointTest, KilledWorkerIsRestartedAndResumesItsShare) {
