@@ -26,7 +26,10 @@ void AddTrainOptions(CLI::App* cmd, TrainFlags& f, bool out_required) {
   f.l1 = cmd->add_option("--l1", c.optimizer.l1, "L1 regularisation");
   f.l2 = cmd->add_option("--l2", c.optimizer.l2, "L2 regularisation");
   f.k = cmd->add_option("--k", c.model.k, "Factor dimension for fm/ffm (default 8)");
-  f.epochs = cmd->add_option("--epochs", c.epochs, "Passes over the training data (default 1)");
+  f.epochs = cmd->add_option(
+      "--epochs", c.epochs,
+      "Passes over the training data (default: auto, until the training loss improves by "
+      "less than 1% per pass, at most 20; with --valid, early stopping decides)");
   f.threads = cmd->add_option("--threads", c.threads, "Learner threads (default: all cores)");
   cmd->add_option("--format", f.format, "libsvm | csv | criteo (default libsvm)");
   f.schema = cmd->add_option("--schema", c.schema_path, "CSV schema YAML");

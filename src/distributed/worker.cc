@@ -101,7 +101,10 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
     }
     return absl::OkStatus();
   };
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+  // Auto epochs (0): one pass, or with validation as many as early stopping allows.
+  const int epochs =
+      config.epochs > 0 ? config.epochs : (config.valid_path.empty() ? 1 : kMaxAutoEpochs);
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
     ASSIGN_OR_RETURN(auto reader, OpenDataReader(config.train_path,
                                                  input.MakeReaderOptions(1, config.max_bad_lines)));
     uint64_t index = 0, epoch_examples = 0;
@@ -300,8 +303,9 @@ absl::Status WriteModelFromServers(const TrainConfig& config, const InputSpec& i
   SparseTable table(dim * (1 + optimizer->state_per_weight()), [](uint64_t, float*) {});
   RETURN_IF_ERROR(ExportTable(transport, "weights", &table));
   const bool has_bias = table.Find(kBiasKey) != nullptr;
-  const nlohmann::json training = {{"epochs", config.epochs},
-                                   {"best_epoch", best_epoch > 0 ? best_epoch : config.epochs},
+  const int epochs = config.epochs > 0 ? config.epochs : 1;
+  const nlohmann::json training = {{"epochs", epochs},
+                                   {"best_epoch", best_epoch > 0 ? best_epoch : epochs},
                                    {"seconds", seconds},
                                    {"servers", transport.num_servers()},
                                    {"batch_size", config.resolved_batch_size()},

@@ -114,8 +114,10 @@ absl::Status ApplyConfigYaml(const std::string& text, const std::string& origin,
 absl::Status ValidateTrainConfig(const TrainConfig& c) {
   if (c.train_path.empty()) return absl::InvalidArgumentError("--train is required");
   if (c.out_dir.empty()) return absl::InvalidArgumentError("--out is required");
-  if (c.epochs < 1)
-    return absl::InvalidArgumentError(absl::StrCat("epochs must be >= 1, got ", c.epochs));
+  if (c.epochs < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("epochs must be >= 1 (0 or unset: auto), got ", c.epochs));
+  }
   if (c.threads < 0)
     return absl::InvalidArgumentError(absl::StrCat("threads must be >= 0, got ", c.threads));
   if (c.hash_bits < 0 || c.hash_bits > 63) {

@@ -10,11 +10,11 @@
 //     cross_layers: 3 (dcn)   dcn_structure: parallel|stacked
 //     dense_optimizer: adam|adagrad|sgd   dense_lr: 0.001   (the dense layers)
 //   ftrl_beta: 1   adam_beta1: 0.9   adam_beta2: 0.999   epsilon: 1e-8   init_scale: 0.01
-//   epochs: 1   threads: 0 (all cores)   seed: 1   early_stopping: 2 (patience; 0 = off)
-//   batch_size: 1, deep models 256 (examples per optimizer step)   consistency: bsp|ssp:S|asp
-//   (distributed) format: libsvm|csv|criteo   schema: FILE (relative to the config file) hash_bits:
-//   0 max_bad_lines: 0   memory_limit_mb: 4096 (parsed data kept in memory between epochs)
-//   transforms: [...]  (see transform/feature_pipeline.h)
+//   epochs: auto (0; see TrainConfig::epochs)   threads: 0 (all cores)   seed: 1   early_stopping:
+//   2 (patience; 0 = off) batch_size: 1, deep models 256 (examples per optimizer step) consistency:
+//   bsp|ssp:S|asp (distributed) format: libsvm|csv|criteo   schema: FILE (relative to the config
+//   file) hash_bits: 0 max_bad_lines: 0   memory_limit_mb: 4096 (parsed data kept in memory between
+//   epochs) transforms: [...]  (see transform/feature_pipeline.h)
 #pragma once
 
 #include <cstdint>
@@ -41,7 +41,12 @@ struct TrainConfig {
   ModelSpec model;
   OptimizerConfig optimizer{.name = ""};        // empty name: resolved_optimizer() picks
   OptimizerConfig dense_optimizer{.name = ""};  // deep models' dense layers; empty: adam
-  int epochs = 1;
+  // Passes over the training data; 0 = auto: passes until the training loss improves by less
+  // than kAutoEpochsMinGain (relative) from one to the next, at most kMaxAutoEpochs, and only
+  // while the parsed data is kept in memory or a cache (else one pass); with validation, early
+  // stopping decides instead (up to kMaxAutoEpochs). Distributed: one pass, or with validation
+  // up to kMaxAutoEpochs with early stopping.
+  int epochs = 0;
   int threads = 0;         // 0 = hardware concurrency
   int early_stopping = 2;  // epochs without validation improvement before stopping; 0 = off
   // 1: an optimizer step per example (Hogwild). B > 1: gradients of B examples are summed per
@@ -67,6 +72,8 @@ struct TrainConfig {
 };
 
 inline constexpr int64_t kAsp = -1;
+inline constexpr int kMaxAutoEpochs = 20;
+inline constexpr double kAutoEpochsMinGain = 0.01;
 // Deep models train on mini-batches of this many examples unless told otherwise.
 inline constexpr int kDefaultDeepBatch = 256;
 

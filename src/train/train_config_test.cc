@@ -96,7 +96,9 @@ TEST(TrainConfigTest, ValidationNamesTheProblem) {
   c.train_path = "t";
   c.out_dir = "o";
   EXPECT_TRUE(ValidateTrainConfig(c).ok());
-  c.epochs = 0;
+  c.epochs = 0;  // auto
+  EXPECT_TRUE(ValidateTrainConfig(c).ok());
+  c.epochs = -1;
   EXPECT_NE(ValidateTrainConfig(c).message().find("epochs"), std::string::npos);
   c.epochs = 1;
   c.format = DataFormat::kCsv;

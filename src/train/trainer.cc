@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/hash.h"
 #include "common/status_macros.h"
 #include "data/cache.h"
@@ -239,6 +240,9 @@ class Trainer {
   void TrainFromMemory();
   std::unique_ptr<DeepLearner> MakeDeepLearner();
   int bias_batch() const { return threads_ == 1 ? 1 : 32; }
+  // Auto epochs without validation: whether to stop after `epoch`, whose training loss is `loss`
+  // (the previous one's `previous`); says why in the log when it stops.
+  bool AutoEpochsDone(int epoch, double previous, double loss) const;
   absl::Status Save();
   std::string SummaryJson() const;
 
@@ -424,7 +428,7 @@ absl::Status Trainer::TrainEpoch(int epoch) {
   }
   // First pass over the data: from a matching cache when there is one, else from text (writing
   // the cache on the way when asked).
-  const bool keep = config_.epochs > 1;
+  const bool keep = config_.epochs != 1;  // auto (0) may take more passes
   std::unique_ptr<CacheWriter> writer;
   std::string source = config_.train_path;
   if (!config_.cache_path.empty()) {
@@ -444,6 +448,23 @@ absl::Status Trainer::TrainEpoch(int epoch) {
   if (writer != nullptr) RETURN_IF_ERROR(writer->Finish());
   if (!config_.cache_path.empty()) cache_ready_ = config_.cache_path;
   return absl::OkStatus();
+}
+
+bool Trainer::AutoEpochsDone(int epoch, double previous, double loss) const {
+  if (!in_memory_ && cache_ready_.empty()) {
+    progress_->Log(
+        absl::StrCat("epochs: auto, one pass: the data is not kept in memory (over "
+                     "memory_limit_mb) and there is no --cache; set --epochs to "
+                     "read it again"));
+    return true;
+  }
+  if (epoch == kMaxAutoEpochs) return true;
+  if (epoch == 1 || previous - loss >= kAutoEpochsMinGain * previous) return false;
+  progress_->Log(absl::StrFormat(
+      "epochs: auto, stopping after %d: the training loss improved by %.2f%% in the last pass "
+      "(less than %.0f%%); --epochs N sets the count",
+      epoch, previous > 0 ? 100 * (previous - loss) / previous : 0.0, 100 * kAutoEpochsMinGain));
+  return true;
 }
 
 std::string Trainer::SummaryJson() const {
@@ -481,8 +502,11 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
   const auto start = std::chrono::steady_clock::now();
   RETURN_IF_ERROR(Prepare());
   int since_best = 0;
-  for (int epoch = 1; epoch <= config_.epochs; ++epoch) {
-    progress_->BeginEpoch(epoch, config_.epochs, 0);
+  const bool auto_epochs = config_.epochs == 0;
+  const int max_epochs = auto_epochs ? kMaxAutoEpochs : config_.epochs;
+  double previous_loss = 0;
+  for (int epoch = 1; epoch <= max_epochs; ++epoch) {
+    progress_->BeginEpoch(epoch, max_epochs, 0);
     RETURN_IF_ERROR(TrainEpoch(epoch));
     if (steps_.load() == 0) {
       return absl::InvalidArgumentError(
@@ -496,6 +520,8 @@ absl::StatusOr<TrainSummary> Trainer::Run() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (valid_.empty()) {
       progress_->EndEpoch(std::nullopt, std::nullopt);
+      if (auto_epochs && AutoEpochsDone(epoch, previous_loss, summary_.train_loss)) break;
+      previous_loss = summary_.train_loss;
       continue;
     }
     const std::vector<float> probs =

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/hash.h"
@@ -49,6 +50,7 @@ class TrainerTest : public ::testing::Test {
     c.train_path = (dir_ / "train.svm").string();
     c.out_dir = (dir_ / out).string();
     c.threads = 1;
+    c.epochs = 1;  // one pass unless a test says otherwise (the default is auto)
     return c;
   }
 
@@ -288,6 +290,36 @@ TEST_F(TrainerTest, MissingInputIsAClearError) {
   auto result = Train(c, false);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.status().message().find("nope.svm"), std::string::npos);
+}
+
+TEST_F(TrainerTest, AutoEpochsPassUntilTheTrainingLossStopsImproving) {
+  TrainConfig c = Config("auto_epochs");
+  c.epochs = 0;  // auto, the default
+  auto summary = Train(c, false);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_GT(summary->epochs_run, 1);
+  EXPECT_LT(summary->epochs_run, kMaxAutoEpochs);
+  // Each pass but the last improved the training loss by at least 1%; the last did not.
+  std::vector<double> losses;
+  std::istringstream metrics(ReadFile(fs::path(c.out_dir) / "metrics.jsonl"));
+  for (std::string line; std::getline(metrics, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["event"] == "epoch") losses.push_back(j["loss"].get<double>());
+  }
+  ASSERT_EQ(losses.size(), static_cast<size_t>(summary->epochs_run));
+  for (size_t e = 1; e + 1 < losses.size(); ++e) {
+    EXPECT_GE(losses[e - 1] - losses[e], kAutoEpochsMinGain * losses[e - 1]) << "epoch " << e + 1;
+  }
+  EXPECT_LT(losses[losses.size() - 2] - losses.back(),
+            kAutoEpochsMinGain * losses[losses.size() - 2]);
+
+  // Data that is not kept in memory (and no cache) is read once.
+  TrainConfig once = Config("auto_epochs_once");
+  once.epochs = 0;
+  once.memory_limit_mb = 0;
+  auto single = Train(once, false);
+  ASSERT_TRUE(single.ok()) << single.status();
+  EXPECT_EQ(single->epochs_run, 1);
 }
 
 // XOR of two binary fields (libffm lines, plus a noise field): no linear model separates it.
