@@ -18,6 +18,7 @@
 #include "common/status_macros.h"
 #include "data/cache.h"
 #include "metrics/metrics.h"
+#include "model/dense_kernels.h"
 #include "predict/input_spec.h"
 #include "predict/predictor.h"
 #include "storage/model_dir.h"
@@ -318,6 +319,10 @@ absl::Status Trainer::Prepare() {
     dense_.state.resize(size * dense_optimizer_->state_per_weight());
     model_->InitDense(dense_.weights.data());
     dense_optimizer_->InitState(dense_.weights.data(), dense_.state.data(), static_cast<int>(size));
+    progress_->Log(absl::StrCat(ModelTypeName(spec.type), ": ", spec.num_fields, " fields x ",
+                                spec.embedding_dim, " dims, ", size, " dense weights (",
+                                dense::KernelIsa(), " kernels), batches of ",
+                                config_.resolved_batch_size(), " on ", threads_, " threads"));
   }
   if (!config_.valid_path.empty()) {
     ASSIGN_OR_RETURN(valid_, ReadAll(config_.valid_path));
