@@ -4,16 +4,8 @@
 # version gives byte-identical files. The outputs are checked in, so nothing else needs R.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SUDO=""
-[[ $(id -u) -ne 0 ]] && SUDO=sudo
-for p in r-base-core r-cran-modeldata; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-      r-base-core r-cran-modeldata >/dev/null
-    break
-  }
-done
+source scripts/r_packages.sh
+ensure_r_packages r-cran-modeldata
 mkdir -p data/churn
 Rscript --vanilla - <<'R'
 data(wa_churn, package = "modeldata")

@@ -5,16 +5,8 @@
 # version gives byte-identical files. The outputs are checked in, so nothing else needs R.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SUDO=""
-[[ $(id -u) -ne 0 ]] && SUDO=sudo
-for p in r-base-core r-cran-kernlab; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-      r-base-core r-cran-kernlab >/dev/null
-    break
-  }
-done
+source scripts/r_packages.sh
+ensure_r_packages r-cran-kernlab
 mkdir -p data/spam
 Rscript --vanilla - <<'R'
 data(spam, package = "kernlab")

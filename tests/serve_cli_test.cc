@@ -156,6 +156,52 @@ std::vector<float> Floats(const json& values) {
   return out;
 }
 
+// The first `rows` instances as columns (TF Serving's columnar "inputs"): field → values.
+json Columns(const json& instances, size_t rows) {
+  json columns = json::object();
+  for (size_t i = 0; i < rows; ++i) {
+    for (const auto& [name, value] : instances[i].items()) columns[name].push_back(value);
+  }
+  return columns;
+}
+
+// KServe V2 "inputs": one tensor per column.
+json KServeInputs(const json& columns) {
+  json inputs = json::array();
+  for (const auto& [name, values] : columns.items()) {
+    inputs.push_back({{"name", name},
+                      {"shape", {values.size()}},
+                      {"datatype", values[0].is_string() ? "BYTES" : "FP32"},
+                      {"data", values}});
+  }
+  return inputs;
+}
+
+// TF Serving's gRPC Predict request for the first `rows` instances, one tensor per column:
+// DT_DOUBLE where `numeric` and every value of the column is a number, else DT_STRING (an empty
+// value for null, which a numeric tensor cannot hold).
+tensorflow::serving::PredictRequest TfPredictRequest(const json& instances, size_t rows,
+                                                     bool numeric) {
+  tensorflow::serving::PredictRequest request;
+  request.mutable_model_spec()->set_name("churn");
+  for (const auto& [name, unused] : instances[0].items()) {
+    bool all_numbers = numeric;
+    for (size_t i = 0; i < rows; ++i) all_numbers = all_numbers && instances[i][name].is_number();
+    tensorflow::TensorProto& t = (*request.mutable_inputs())[name];
+    t.set_dtype(all_numbers ? tensorflow::DT_DOUBLE : tensorflow::DT_STRING);
+    t.mutable_tensor_shape()->add_dim()->set_size(rows);
+    for (size_t i = 0; i < rows; ++i) {
+      const json& v = instances[i][name];
+      if (all_numbers) {
+        t.add_double_val(v.get<double>());
+      } else {
+        t.add_string_val(v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump());
+      }
+    }
+  }
+  return request;
+}
+
 TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
   Train("fm.yaml", 1);
   Server server({"--model-base", (dir_ / "churn").string(), "--rest-port", "0"});
@@ -174,10 +220,7 @@ TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
   EXPECT_EQ(res->get_header_value("Parasol-Model-Version"), "1");
 
   // Columnar, on the first 50 rows.
-  json columns = json::object();
-  for (size_t i = 0; i < 50; ++i) {
-    for (const auto& [name, value] : instances[i].items()) columns[name].push_back(value);
-  }
+  const json columns = Columns(instances, 50);
   res = client.Post("/v1/models/churn/versions/1:predict", json{{"inputs", columns}}.dump(),
                     "application/json");
   ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
@@ -185,14 +228,8 @@ TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
             std::vector<float>(expected.begin(), expected.begin() + 50));
 
   // KServe V2: one tensor per column.
-  json inputs = json::array();
-  for (const auto& [name, values] : columns.items()) {
-    inputs.push_back({{"name", name},
-                      {"shape", {values.size()}},
-                      {"datatype", values[0].is_string() ? "BYTES" : "FP32"},
-                      {"data", values}});
-  }
-  res = client.Post("/v2/models/churn/infer", json{{"inputs", inputs}}.dump(), "application/json");
+  res = client.Post("/v2/models/churn/infer", json{{"inputs", KServeInputs(columns)}}.dump(),
+                    "application/json");
   ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
   EXPECT_EQ(Floats(json::parse(res->body)["outputs"][0]["data"]),
             std::vector<float>(expected.begin(), expected.begin() + 50));
@@ -243,23 +280,8 @@ TEST_F(ServeCliTest, AnswersEqualParasolPredictInEveryFormat) {
   // DT_STRING where a column has strings or empty values, which a numeric tensor cannot hold).
   auto tf_stub = tensorflow::serving::PredictionService::NewStub(
       grpc::CreateChannel(server.grpc_address(), grpc::InsecureChannelCredentials()));
-  tensorflow::serving::PredictRequest tf_request;
-  tf_request.mutable_model_spec()->set_name("churn");
-  for (const auto& [name, unused] : instances[0].items()) {
-    bool numeric = true;
-    for (const auto& row : instances) numeric = numeric && row[name].is_number();
-    tensorflow::TensorProto& t = (*tf_request.mutable_inputs())[name];
-    t.set_dtype(numeric ? tensorflow::DT_DOUBLE : tensorflow::DT_STRING);
-    t.mutable_tensor_shape()->add_dim()->set_size(instances.size());
-    for (const auto& row : instances) {
-      const json& v = row[name];
-      if (numeric) {
-        t.add_double_val(v.get<double>());
-      } else {
-        t.add_string_val(v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump());
-      }
-    }
-  }
+  const tensorflow::serving::PredictRequest tf_request =
+      TfPredictRequest(instances, instances.size(), /*numeric=*/true);
   tensorflow::serving::PredictResponse tf_response;
   grpc::ClientContext tf_context;
   const grpc::Status tf_status = tf_stub->Predict(&tf_context, tf_request, &tf_response);
@@ -313,35 +335,16 @@ TEST_F(ServeCliTest, DeepModelsAnswerAsParasolPredictOnEveryApi) {
       ExpectClose(Floats(json::parse(res->body)["predictions"]), {expected[i]});
     }
     // KServe V2, the first 50 rows as columns.
-    json columns = json::object();
-    for (size_t i = 0; i < 50; ++i) {
-      for (const auto& [name, value] : instances[i].items()) columns[name].push_back(value);
-    }
-    json inputs = json::array();
-    for (const auto& [name, values] : columns.items()) {
-      inputs.push_back({{"name", name},
-                        {"shape", {values.size()}},
-                        {"datatype", values[0].is_string() ? "BYTES" : "FP32"},
-                        {"data", values}});
-    }
     res = client.Post("/v2/models/churn/versions/" + std::to_string(version) + "/infer",
-                      json{{"inputs", inputs}}.dump(), "application/json");
+                      json{{"inputs", KServeInputs(Columns(instances, 50))}}.dump(),
+                      "application/json");
     ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
     ExpectClose(Floats(json::parse(res->body)["outputs"][0]["data"]),
                 std::vector<float>(expected.begin(), expected.begin() + 50));
     // TF Serving gRPC, the first 50 rows with every column as strings.
-    tensorflow::serving::PredictRequest request;
-    request.mutable_model_spec()->set_name("churn");
+    tensorflow::serving::PredictRequest request =
+        TfPredictRequest(instances, 50, /*numeric=*/false);
     request.mutable_model_spec()->mutable_version()->set_value(version);
-    for (const auto& [name, unused] : instances[0].items()) {
-      tensorflow::TensorProto& t = (*request.mutable_inputs())[name];
-      t.set_dtype(tensorflow::DT_STRING);
-      t.mutable_tensor_shape()->add_dim()->set_size(50);
-      for (size_t i = 0; i < 50; ++i) {
-        const json& v = instances[i][name];
-        t.add_string_val(v.is_string() ? v.get<std::string>() : v.is_null() ? "" : v.dump());
-      }
-    }
     tensorflow::serving::PredictResponse response;
     grpc::ClientContext context;
     const grpc::Status status = tf_stub->Predict(&context, request, &response);

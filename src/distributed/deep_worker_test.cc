@@ -83,6 +83,14 @@ class DeepWorkerTest : public ::testing::Test {
     transport_ = std::make_unique<InProcessTransport>(raw);
   }
 
+  // Checkpoints of the running servers into DIR/ckpt, with the deep model's manifest.
+  CheckpointCoordinator Coordinator() const {
+    ModelManifest manifest =
+        BuildManifest(prepared_.spec, config_.resolved_optimizer(), prepared_.input, 0, "{}");
+    manifest.dense_optimizer = config_.resolved_dense_optimizer();
+    return CheckpointCoordinator((dir_ / "ckpt").string(), manifest, transport_.get());
+  }
+
   absl::StatusOr<LoadedModel> WriteAndLoad(const std::string& name) {
     TrainConfig c = config_;
     c.out_dir = (dir_ / name).string();
@@ -131,10 +139,7 @@ TEST_F(DeepWorkerTest, OneWorkerEqualsTheSingleMachineTrainerBitForBit) {
 
 TEST_F(DeepWorkerTest, ACheckpointRestoresOntoAnotherServerCount) {
   StartServers(2, "");
-  ModelManifest manifest =
-      BuildManifest(prepared_.spec, config_.resolved_optimizer(), prepared_.input, 0, "{}");
-  manifest.dense_optimizer = config_.resolved_dense_optimizer();
-  CheckpointCoordinator coordinator((dir_ / "ckpt").string(), manifest, transport_.get());
+  CheckpointCoordinator coordinator = Coordinator();
   WorkerOptions options;
   options.train = config_;
   ASSERT_TRUE(RunWorker(options, prepared_.input, prepared_.spec, *transport_).ok());
@@ -157,10 +162,7 @@ TEST_F(DeepWorkerTest, ACheckpointRestoresOntoAnotherServerCount) {
 
 TEST_F(DeepWorkerTest, AServedVersionTakesADeltaWithItsLayers) {
   StartServers(2, "");
-  ModelManifest manifest =
-      BuildManifest(prepared_.spec, config_.resolved_optimizer(), prepared_.input, 0, "{}");
-  manifest.dense_optimizer = config_.resolved_dense_optimizer();
-  CheckpointCoordinator coordinator((dir_ / "ckpt").string(), manifest, transport_.get());
+  CheckpointCoordinator coordinator = Coordinator();
   WorkerOptions options;
   options.train = config_;
   std::string first, second;
