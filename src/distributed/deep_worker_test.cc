@@ -3,8 +3,10 @@
 // for bit (dropout included), and a checkpoint restores onto another number of servers.
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -135,6 +137,38 @@ TEST_F(DeepWorkerTest, OneWorkerEqualsTheSingleMachineTrainerBitForBit) {
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_FALSE(got->dense.empty());
   ExpectSameModel(*want, *got);
+}
+
+TEST_F(DeepWorkerTest, TwoWorkersTrainTheLayersUnderEveryConsistencyMode) {
+  auto model = Model::Create(prepared_.spec);
+  ASSERT_TRUE(model.ok());
+  std::vector<float> initial((*model)->dense_size());
+  (*model)->InitDense(initial.data());
+  for (const int64_t staleness : {int64_t{0}, int64_t{2}, kAsp}) {
+    SCOPED_TRACE(staleness);
+    StartServers(2, "");
+    auto run = [&](int worker) {
+      WorkerOptions options;
+      options.train = config_;
+      options.train.staleness = staleness;
+      options.worker_index = worker;
+      options.num_workers = 2;
+      return RunWorker(options, prepared_.input, prepared_.spec, *transport_);
+    };
+    auto other = std::async(std::launch::async, run, 1);
+    auto mine = run(0);
+    auto theirs = other.get();
+    ASSERT_TRUE(mine.ok()) << mine.status();
+    ASSERT_TRUE(theirs.ok()) << theirs.status();
+    EXPECT_EQ(mine->examples + theirs->examples, 1500u * config_.epochs);
+    auto got = WriteAndLoad("modes");
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->dense.size(), initial.size());
+    size_t moved = 0;
+    for (size_t i = 0; i < initial.size(); ++i) moved += got->dense[i] != initial[i];
+    EXPECT_GT(moved, initial.size() / 2);  // both workers' gradients reached the layers
+    for (float w : got->dense) ASSERT_TRUE(std::isfinite(w));
+  }
 }
 
 TEST_F(DeepWorkerTest, ACheckpointRestoresOntoAnotherServerCount) {
