@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
 #include "cli/job_command.h"
+#include "common/stop_signals.h"
 #include "control/http_api.h"
 #include "control/job_service.h"
 #include "control/k8s_backend.h"
@@ -85,13 +86,8 @@ int RunControl(const ControlFlags& f) {
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   if (n <= 0) return Fail(kExitRuntime, "cannot find the parasol binary (/proc/self/exe)");
 
-  // SIGINT/SIGTERM are taken by one thread (below); every later thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // SIGINT/SIGTERM are waited for by one thread (below), whichever thread receives them.
+  stop_signals::Install();
 
   auto store = control::OpenSqliteJobStore(state_dir + "/control.db");
   if (!store.ok()) return Fail(kExitRuntime, store.status());
@@ -111,8 +107,7 @@ int RunControl(const ControlFlags& f) {
                state_dir.c_str(), base.c_str(), base.c_str());
   std::atomic<bool> served_done{false};
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    stop_signals::Wait();
     // A stop that lands before the server has started listening is a no-op: repeat it.
     while (!served_done) {
       http.Stop();
@@ -122,7 +117,7 @@ int RunControl(const ControlFlags& f) {
   const absl::Status served = http.Serve();
   served_done = true;
   if (waiter.joinable()) {
-    pthread_kill(waiter.native_handle(), SIGTERM);  // when Serve ended by itself
+    stop_signals::Raise(SIGTERM);  // when Serve ended by itself
     waiter.join();
   }
   service.Shutdown();

@@ -13,6 +13,7 @@
 #include "common/allocator.h"
 #include "common/cluster_spec.h"
 #include "common/status_macros.h"
+#include "common/stop_signals.h"
 #include "distributed/checkpoint_schedule.h"
 #include "distributed/worker.h"
 #include "predict/input_spec.h"
@@ -411,19 +412,13 @@ int RunPsServer(const PsServerFlags& flags) {
     const bool usage = node.status().code() == absl::StatusCode::kInvalidArgument;
     return Fail(usage ? kExitUsage : kExitRuntime, node.status());
   }
-  // Block the stop signals before gRPC starts its threads, then wait for one here.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  stop_signals::Install();  // SIGINT/SIGTERM stop the server, whichever thread gets them
   auto server = PsGrpcServer::Start(listen, node->get());
   if (!server.ok()) return Fail(kExitRuntime, server.status());
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
   (*node)->StartEviction();
-  int signal = 0;
-  sigwait(&stop, &signal);
+  const int signal = stop_signals::Wait();
   (*server)->Shutdown();
   PrintStopLines(**server, signal);
   // Exit without destroying the gRPC server: gRPC 1.51's grpc_shutdown() in ~Server joins its

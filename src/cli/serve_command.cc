@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
+#include "common/stop_signals.h"
 #include "serve/grpc_service.h"
 #include "serve/http_server.h"
 #include "serve/model_repository.h"
@@ -77,14 +78,9 @@ int RunServe(const ServeFlags& f) {
   // yet is served as not ready (503) and picked up by later polls.
   if (auto st = repository.PollOnce(); !st.ok()) return Fail(kExitUsage, st);
 
-  // A client that hangs up mid-answer must not kill the server (SIGPIPE on write).
-  std::signal(SIGPIPE, SIG_IGN);
-  // Block the stop signals before any thread starts, then wait for one here.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // SIGINT/SIGTERM end the server whichever thread receives them; a client that hangs up
+  // mid-answer does not (SIGPIPE ignored).
+  stop_signals::Install();
 
   std::unique_ptr<Batcher> batcher;
   if (f.max_batch_size > 0) {
@@ -104,8 +100,7 @@ int RunServe(const ServeFlags& f) {
   std::printf("REST listening on %s:%d\ngRPC listening on %s\n", f.host.c_str(), *port,
               (*grpc)->address().c_str());
   std::fflush(stdout);
-  int signal = 0;
-  sigwait(&stop, &signal);
+  const int signal = stop_signals::Wait();
   std::fprintf(stderr, "parasol serve: stopping (%s)\n", signal == SIGINT ? "SIGINT" : "SIGTERM");
   server.Stop();
   (*grpc)->Shutdown();
