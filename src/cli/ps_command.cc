@@ -214,34 +214,29 @@ int RunPsWorker(const PsWorkerFlags& f) {
   if (servers.empty()) {
     return Fail(kExitUsage, absl::StrCat("no servers: give --servers or set ", kClusterEnv));
   }
-  const auto start = std::chrono::steady_clock::now();
   auto prepared = PrepareTraining(options.train);
   if (!prepared.ok()) return Fail(kExitRuntime, prepared.status());
   const auto& [input, spec] = *prepared;
   GrpcTransport transport(servers, f.retry_seconds);
   auto checkpoints = WorkerCheckpoints(f, options, input, spec, transport);
   if (!checkpoints.ok()) return Fail(kExitUsage, checkpoints.status());
+  std::function<void()> checkpoint_now;
   if (*checkpoints != nullptr) {
     options.after_clock = [&](int64_t) {
       (*checkpoints)->Tick();
       return absl::OkStatus();
     };
+    checkpoint_now = [&] { (*checkpoints)->TakeNow(); };
   }
-  // With validation, worker 0 writes the model whenever an epoch is the best so far (every worker
-  // waits at that epoch's end), so the model written is the best epoch's.
-  const bool write_best = options.worker_index == 0 && !options.train.valid_path.empty() &&
-                          !options.train.out_dir.empty();
-  if (write_best) {
-    options.on_best = [&](int epoch) -> absl::Status {
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      RETURN_IF_ERROR(WriteModelFromServers(options.train, input, spec, transport, seconds, epoch));
+  const std::string out = options.train.out_dir;
+  auto summary = RunWorkerJob(options, input, spec, transport, checkpoint_now, [&](int epoch) {
+    if (epoch > 0) {
       std::fprintf(stderr, "worker 0: epoch %d is the best so far; model written to %s\n", epoch,
-                   options.train.out_dir.c_str());
-      return absl::OkStatus();
-    };
-  }
-  auto summary = RunWorker(options, input, spec, transport);
+                   out.c_str());
+    } else {
+      std::fprintf(stderr, "worker 0: model written to %s\n", out.c_str());
+    }
+  });
   if (!summary.ok()) return Fail(kExitRuntime, summary.status());
   if (summary->resumed_after > 0) {
     std::fprintf(stderr, "worker %d/%d: resumed after batch %lld\n", options.worker_index,
@@ -254,27 +249,10 @@ int RunPsWorker(const PsWorkerFlags& f) {
                                                     *summary->valid_auc, *summary->valid_logloss)
                                         .c_str()
                                   : "");
-  if (options.worker_index != 0) return kExitOk;
-  if (options.train.out_dir.empty()) {
-    if (*checkpoints != nullptr) (*checkpoints)->TakeNow();
-    return kExitOk;
+  if (options.worker_index == 0 && summary->best_epoch > 0 && !out.empty()) {
+    std::fprintf(stderr, "worker 0: model written to %s (best epoch %d)\n", out.c_str(),
+                 summary->best_epoch);
   }
-  // Worker 0 is the job's chief: it writes the model once all finished
-  // (after a last checkpoint when it checkpoints).
-  const absl::Status all = WaitForWorkers(transport, options.num_workers, 24 * 3600);
-  if (!all.ok()) return Fail(kExitRuntime, all);
-  if (*checkpoints != nullptr) (*checkpoints)->TakeNow();
-  if (write_best && summary->best_epoch > 0) {
-    std::fprintf(stderr, "worker 0: model written to %s (best epoch %d)\n",
-                 options.train.out_dir.c_str(), summary->best_epoch);
-    return kExitOk;
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const absl::Status written =
-      WriteModelFromServers(options.train, input, spec, transport, seconds);
-  if (!written.ok()) return Fail(kExitRuntime, written);
-  std::fprintf(stderr, "worker 0: model written to %s\n", options.train.out_dir.c_str());
   return kExitOk;
 }
 

@@ -274,6 +274,38 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
   return summary;
 }
 
+absl::StatusOr<WorkerSummary> RunWorkerJob(WorkerOptions options, const InputSpec& input,
+                                           const ModelSpec& spec, PsTransport& transport,
+                                           const std::function<void()>& checkpoint_now,
+                                           const std::function<void(int epoch)>& on_written) {
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  const bool chief = options.worker_index == 0 && !options.train.out_dir.empty();
+  const bool write_best = chief && !options.train.valid_path.empty();
+  if (write_best) {
+    options.on_best = [&](int epoch) -> absl::Status {
+      RETURN_IF_ERROR(
+          WriteModelFromServers(options.train, input, spec, transport, seconds(), epoch));
+      if (on_written) on_written(epoch);
+      return absl::OkStatus();
+    };
+  }
+  ASSIGN_OR_RETURN(WorkerSummary summary, RunWorker(options, input, spec, transport));
+  if (options.worker_index != 0) return summary;
+  if (!chief) {
+    if (checkpoint_now) checkpoint_now();
+    return summary;
+  }
+  RETURN_IF_ERROR(WaitForWorkers(transport, options.num_workers, 24 * 3600));
+  if (checkpoint_now) checkpoint_now();
+  if (write_best && summary.best_epoch > 0) return summary;
+  RETURN_IF_ERROR(WriteModelFromServers(options.train, input, spec, transport, seconds()));
+  if (on_written) on_written(0);
+  return summary;
+}
+
 absl::Status WaitForWorkers(PsTransport& transport, int num_workers, double timeout_seconds) {
   const auto give_up = std::chrono::steady_clock::now() +
                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(

@@ -63,6 +63,17 @@ struct WorkerSummary {
 absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const InputSpec& input,
                                         const ModelSpec& spec, PsTransport& transport);
 
+// A worker process's whole job: RunWorker, and for worker 0 — the job's chief — the model
+// written to train.out_dir (when set): with validation at the end of every epoch that is the best
+// so far (every worker waits there, so the model written is the best epoch's), otherwise once
+// every worker has finished. `checkpoint_now` (when set) takes a last checkpoint first, and for
+// worker 0 of a job that writes no model at the end; `on_written(epoch)` reports each model
+// written (epoch 0: the final model of a job without validation).
+absl::StatusOr<WorkerSummary> RunWorkerJob(WorkerOptions options, const InputSpec& input,
+                                           const ModelSpec& spec, PsTransport& transport,
+                                           const std::function<void()>& checkpoint_now,
+                                           const std::function<void(int epoch)>& on_written);
+
 // Blocks until server 0 records every one of `num_workers` workers as finished (the chief worker
 // of a multi-host job waits here before writing the model); DeadlineExceeded after `timeout`.
 absl::Status WaitForWorkers(PsTransport& transport, int num_workers, double timeout_seconds);
