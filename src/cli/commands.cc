@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/control_command.h"
 #include "cli/exit_codes.h"
@@ -23,6 +24,7 @@
 #include "cli/train_flags.h"
 #include "data/gen.h"
 #include "metrics/metrics.h"
+#include "model/dense_kernels.h"
 #include "predict/predictor.h"
 #include "train/progress.h"
 #include "train/trainer.h"
@@ -55,6 +57,8 @@ int RunTrain(const TrainFlags& f) {
     line += absl::StrFormat(", valid auc %.5f logloss %.5f", *summary->valid_auc,
                             *summary->valid_logloss);
   }
+  // Which compiled GEMM kernels ran: benchmarks state it beside their figures.
+  if (IsDeep(config.model.type)) line += absl::StrCat(", dense kernels ", dense::KernelIsa());
   std::fprintf(stderr, "%s\nmodel written to %s\n", line.c_str(), config.out_dir.c_str());
   if (!summary->bad_lines.empty()) std::fprintf(stderr, "%s\n", summary->bad_lines.c_str());
   return kExitOk;
