@@ -6,7 +6,8 @@
 # Environment: BATCHES ("1024 4096"), DEEP_MODELS ("deepfm dcn"), EPOCHS (1), VOCAB (1000000),
 # CORETYPES (OpenBLAS core types PyTorch runs with: "SkylakeX default"; default = what OpenBLAS
 # picks by itself, Haswell/AVX2 on these EPYCs), DEFAULT_CORE_BATCHES / DEFAULT_CORE_MODELS (what
-# runs with the default core type too; "1024" / all deep models), PERF (1: perf-record Parasol's DeepFM at the first batch size).
+# runs with the default core type too; "1024" / all deep models), REUSE (1: keep the figures of
+# runs an earlier call finished, for the same ROWS), PERF (1: perf-record Parasol's DeepFM at the first batch size).
 # Data: `parasol gen --fields --teacher deep` (labels from a random two-layer network over field
 # embeddings, so interactions matter), 80/20 split. Both sides train one pass in file order on 2
 # threads with Adam (lr 0.001) for rows and dense layers; PyTorch's data is parsed to numpy
@@ -41,6 +42,11 @@ echo "== $(date -u +%FT%TZ) load: $(uptime | sed 's/.*load average: //')" >&2
 declare -A WALL RSS
 timed() {  # timed NAME CMD...: wall seconds and peak RSS (KiB) of CMD under /usr/bin/time
   local name=$1; shift
+  if [[ "${REUSE:-0}" == 1 && -s "$W/$name.time" ]]; then  # a finished run of an earlier call
+    read -r WALL[$name] RSS[$name] < "$W/$name.time"
+    echo "$name: reused ${WALL[$name]} s, ${RSS[$name]} KiB" >&2
+    return
+  fi
   /usr/bin/time -f "%e %M" -o "$W/$name.time" "$@" > "$W/$name.out" 2> "$W/$name.err" || {
     tail -5 "$W/$name.err" >&2; return 1; }
   read -r WALL[$name] RSS[$name] < "$W/$name.time"
@@ -108,7 +114,7 @@ parasol_run() {  # parasol_run MODEL BATCH [extra train flags]
   local eps
   eps=$($PY -c "
 import json
-e = [json.loads(l) for l in open('$W/$name/metrics.jsonl') if '\"epoch\"' in l]
+e = [json.loads(l) for l in open('$W/$name/metrics.jsonl') if '\"event\": \"epoch\"' in l]
 print(round(sum(x['examples'] for x in e) / sum(x['seconds'] for x in e)))")
   local test_rows=$((ROWS - TRAIN_ROWS))
   read -r auc ll <<< "$(auc_of "$W/$name.pred" "$W/test.labels")"

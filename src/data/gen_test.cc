@@ -110,19 +110,26 @@ double LogisticRegressionAuc(const Parsed& p, size_t train, size_t vocab) {
 }
 
 TEST(GenTest, DeterministicForASeed) {
-  GenOptions options;
-  options.rows = 2000;
-  options.features = 10;
-  options.vocab = 10000;
-  const std::string a = TempPath("a.svm"), b = TempPath("b.svm"), c = TempPath("c.svm");
-  ASSERT_TRUE(GenerateLibsvm(options, a).ok());
-  ASSERT_TRUE(GenerateLibsvm(options, b).ok());
-  options.seed = 2;
-  ASSERT_TRUE(GenerateLibsvm(options, c).ok());
-  const std::string text = ReadFileBytes(a);
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2000);
-  EXPECT_EQ(text, ReadFileBytes(b));
-  EXPECT_NE(text, ReadFileBytes(c));
+  for (GenTeacher teacher : {GenTeacher::kLr, GenTeacher::kDeep}) {
+    GenOptions options;
+    options.rows = 2000;
+    options.features = 10;
+    options.vocab = 10000;
+    options.teacher = teacher;
+    options.fields = teacher == GenTeacher::kDeep;
+    const std::string a = TempPath("a.svm"), b = TempPath("b.svm"), c = TempPath("c.svm");
+    std::vector<float> logits_a, logits_b;
+    ASSERT_TRUE(GenerateLibsvm(options, a, &logits_a).ok());
+    ASSERT_TRUE(GenerateLibsvm(options, b, &logits_b).ok());
+    options.seed = 2;
+    ASSERT_TRUE(GenerateLibsvm(options, c).ok());
+    const std::string text = ReadFileBytes(a);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2000);
+    EXPECT_EQ(text, ReadFileBytes(b));
+    EXPECT_NE(text, ReadFileBytes(c));
+    EXPECT_EQ(logits_a.size(), 2000u);
+    EXPECT_EQ(logits_a, logits_b);
+  }
 }
 
 TEST(GenTest, LrTeacherOutputUnchanged) {
@@ -140,27 +147,6 @@ TEST(GenTest, LrTeacherOutputUnchanged) {
   for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
   EXPECT_EQ(text.size(), 2184609u);
   EXPECT_EQ(h, 0xabf2d4ad72fb307aULL);
-}
-
-TEST(GenTest, DeepTeacherDeterministicForASeed) {
-  GenOptions options;
-  options.rows = 2000;
-  options.features = 10;
-  options.vocab = 10000;
-  options.fields = true;
-  options.teacher = GenTeacher::kDeep;
-  const std::string a = TempPath("a.ffm"), b = TempPath("b.ffm"), c = TempPath("c.ffm");
-  std::vector<float> logits_a, logits_b;
-  ASSERT_TRUE(GenerateLibsvm(options, a, &logits_a).ok());
-  ASSERT_TRUE(GenerateLibsvm(options, b, &logits_b).ok());
-  options.seed = 2;
-  ASSERT_TRUE(GenerateLibsvm(options, c).ok());
-  const std::string text = ReadFileBytes(a);
-  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2000);
-  EXPECT_EQ(text, ReadFileBytes(b));
-  EXPECT_EQ(logits_a, logits_b);
-  EXPECT_EQ(logits_a.size(), 2000u);
-  EXPECT_NE(text, ReadFileBytes(c));
 }
 
 TEST(GenTest, FieldsSpellTheSameFeaturesAndTheReaderSeesFields) {
