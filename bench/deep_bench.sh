@@ -12,7 +12,9 @@
 # embeddings, so interactions matter), 80/20 split. Both sides train one pass in file order on 2
 # threads with Adam (lr 0.001) for rows and dense layers; PyTorch's data is parsed to numpy
 # arrays before the timed region, Parasol trains and predicts from its binary cache (parsed
-# blocks), so neither side's figure includes text parsing.
+# blocks), so neither side's figure includes text parsing. CPU time per training example
+# (Parasol: the whole train process; PyTorch: its training loop) is reported beside the rates:
+# other processes on the cores disturb it far less than wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-2000000}
@@ -39,18 +41,21 @@ W=bench/results/work/deep-$ROWS-$VOCAB  # split, caches and arrays per data set
 mkdir -p "$W"
 echo "== $(date -u +%FT%TZ) load: $(uptime | sed 's/.*load average: //')" >&2
 
-declare -A WALL RSS
-timed() {  # timed NAME CMD...: wall seconds and peak RSS (KiB) of CMD under /usr/bin/time
+declare -A WALL RSS CPU
+timed() {  # timed NAME CMD...: wall seconds, peak RSS (KiB) and CPU seconds of CMD (/usr/bin/time)
   local name=$1; shift
   if [[ "${REUSE:-0}" == 1 && -s "$W/$name.time" ]]; then  # a finished run of an earlier call
-    read -r WALL[$name] RSS[$name] < "$W/$name.time"
+    read -r WALL[$name] RSS[$name] CPU[$name] < "$W/$name.time"
     echo "$name: reused ${WALL[$name]} s, ${RSS[$name]} KiB" >&2
     return
   fi
-  /usr/bin/time -f "%e %M" -o "$W/$name.time" "$@" > "$W/$name.out" 2> "$W/$name.err" || {
+  /usr/bin/time -f "%e %M %U %S" -o "$W/$name.time" "$@" > "$W/$name.out" 2> "$W/$name.err" || {
     tail -5 "$W/$name.err" >&2; return 1; }
-  read -r WALL[$name] RSS[$name] < "$W/$name.time"
-  echo "$name: ${WALL[$name]} s, ${RSS[$name]} KiB" >&2
+  local user sys
+  read -r WALL[$name] RSS[$name] user sys < "$W/$name.time"
+  CPU[$name]=$($PY -c "print(round($user + $sys, 2))")
+  echo "${WALL[$name]} ${RSS[$name]} ${CPU[$name]}" > "$W/$name.time"
+  echo "$name: ${WALL[$name]} s, ${RSS[$name]} KiB, ${CPU[$name]} CPU s" >&2
 }
 auc_of() {  # auc_of PRED LABELS [logit] -> AUC (ties as half) and logloss
   $PY - "$@" <<'PY'
@@ -119,7 +124,7 @@ print(round(sum(x['examples'] for x in e) / sum(x['seconds'] for x in e)))")
   local test_rows=$((ROWS - TRAIN_ROWS))
   read -r auc ll <<< "$(auc_of "$W/$name.pred" "$W/test.labels")"
   RESULTS+=("parasol $m $b - $eps $($PY -c "print(round($test_rows / ${WALL[$name-predict]}))") \
-${WALL[$name-train]} ${WALL[$name-predict]} ${RSS[$name-train]} $auc $ll")
+${WALL[$name-train]} ${WALL[$name-predict]} ${RSS[$name-train]} $auc $ll ${CPU[$name-train]:-0}")
   echo "${RESULTS[-1]}" >&2
 }
 # LR and FM: their own defaults (AdaGrad, one example per step), the sparse baselines.
@@ -146,7 +151,7 @@ torch_run() {  # torch_run MODEL BATCH CORETYPE
 import json
 r = json.load(open('$W/$name.json'))
 print(round(r['train_examples_per_s']), round(r['predict_examples_per_s']), round(r['train_s'], 2), round(r['predict_s'], 2))") \
-${RSS[$name]} $auc $ll")
+${RSS[$name]} $auc $ll $($PY -c "import json; print(round(json.load(open('$W/$name.json'))['train_cpu_s'], 2))")")
   echo "${RESULTS[-1]}" >&2
 }
 for ct in $CORETYPES; do
@@ -204,13 +209,14 @@ rows, train_rows, vocab, epochs = (int(x) for x in sys.argv[1:5])
 teacher_auc, teacher_ll, isa, w = float(sys.argv[5]), float(sys.argv[6]), sys.argv[7], sys.argv[8]
 runs = []
 for line in open(f"{w}/results.txt"):
-    side, model, batch, ct, teps, peps, twall, pwall, rss, auc, ll = line.split()
+    side, model, batch, ct, teps, peps, twall, pwall, rss, auc, ll, cpu = line.split()
     runs.append({"side": side, "model": model, "batch": int(batch),
                  "openblas_coretype": None if ct == "-" else ct,
                  "train_examples_per_s": int(teps), "predict_examples_per_s": int(peps),
                  "train_wall_s": float(twall), "predict_wall_s": float(pwall),
                  "peak_rss_mib": round(int(rss) / 1024), "test_auc": float(auc),
-                 "test_logloss": float(ll)})
+                 "test_logloss": float(ll), "train_cpu_s": float(cpu),
+                 "train_cpu_us_per_example": round(float(cpu) / (train_rows * epochs) * 1e6, 1)})
 gemm = {}
 for line in open(f"{w}/gemm.txt"):
     ct, m, k, n, rate = line.split()
@@ -252,12 +258,13 @@ md = ["# Deep-model benchmark", "",
       f"{train_rows:,} train / {rows - train_rows:,} test rows, 39 fields, vocabulary {vocab:,}, "
       f"deep teacher (test AUC of its own logits {teacher_auc:.4f}); {epochs} epoch(s), 2 threads; "
       f"load average at the end {load[0]:.2f}.", "",
-      "| side | model | batch | OpenBLAS core | train ex/s | predict ex/s | train wall s | predict wall s | peak MiB | test AUC | test logloss |",
-      "|---|---|---|---|---|---|---|---|---|---|---|"]
+      "| side | model | batch | OpenBLAS core | train ex/s | predict ex/s | train wall s | predict wall s | peak MiB | test AUC | test logloss | train CPU µs/example |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for x in runs:
     md.append(f"| {x['side']} | {x['model']} | {x['batch']} | {x['openblas_coretype'] or '-'} | "
               f"{x['train_examples_per_s']:,} | {x['predict_examples_per_s']:,} | {x['train_wall_s']:.1f} | "
-              f"{x['predict_wall_s']:.1f} | {x['peak_rss_mib']} | {x['test_auc']:.4f} | {x['test_logloss']:.4f} |")
+              f"{x['predict_wall_s']:.1f} | {x['peak_rss_mib']} | {x['test_auc']:.4f} | {x['test_logloss']:.4f} | "
+              f"{x['train_cpu_us_per_example']} |")
 md += ["", "Parasol / PyTorch:", ""]
 for q in ratios:
     md.append(f"- {q['model']} batch {q['batch']} (PyTorch with OpenBLAS {q['torch_coretype']}): "
