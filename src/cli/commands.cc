@@ -10,7 +10,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/control_command.h"
 #include "cli/exit_codes.h"
@@ -21,6 +24,7 @@
 #include "cli/train_flags.h"
 #include "data/gen.h"
 #include "metrics/metrics.h"
+#include "model/dense_kernels.h"
 #include "predict/predictor.h"
 #include "train/progress.h"
 #include "train/trainer.h"
@@ -53,6 +57,8 @@ int RunTrain(const TrainFlags& f) {
     line += absl::StrFormat(", valid auc %.5f logloss %.5f", *summary->valid_auc,
                             *summary->valid_logloss);
   }
+  // Which compiled GEMM kernels ran: benchmarks state it beside their figures.
+  if (IsDeep(config.model.type)) line += absl::StrCat(", dense kernels ", dense::KernelIsa());
   std::fprintf(stderr, "%s\nmodel written to %s\n", line.c_str(), config.out_dir.c_str());
   if (!summary->bad_lines.empty()) std::fprintf(stderr, "%s\n", summary->bad_lines.c_str());
   return kExitOk;
@@ -181,11 +187,35 @@ void AddScoreOptions(CLI::App* cmd, ScoreFlags& f) {
 // ---------------------------------------------------------------------------------------------
 // gen
 
-int RunGen(const GenOptions& options, const std::string& out) {
+struct GenFlags {
+  GenOptions options;
+  std::string out;
+  std::string teacher = "lr";
+  std::string logits;  // file of teacher logits, one per row; empty: none
+};
+
+int RunGen(GenFlags& flags) {
+  GenOptions& options = flags.options;
   if (options.features == 0 || options.vocab < options.features) {
     return Fail(kExitUsage, absl::InvalidArgumentError("--vocab must be >= --features >= 1"));
   }
-  if (auto st = GenerateLibsvm(options, out); !st.ok()) return Fail(kExitRuntime, st);
+  if (auto st = ParseGenTeacher(flags.teacher, &options.teacher); !st.ok()) {
+    return Fail(kExitUsage, st);
+  }
+  std::vector<float> logits;
+  if (auto st = GenerateLibsvm(options, flags.out, flags.logits.empty() ? nullptr : &logits);
+      !st.ok()) {
+    return Fail(kExitRuntime, st);
+  }
+  if (!flags.logits.empty()) {
+    std::FILE* f = std::fopen(flags.logits.c_str(), "wb");
+    if (f == nullptr)
+      return Fail(kExitRuntime, absl::UnavailableError("cannot create " + flags.logits));
+    bool ok = true;
+    for (float l : logits) ok = ok && std::fprintf(f, "%.6g\n", l) > 0;
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok) return Fail(kExitRuntime, absl::UnavailableError("cannot write " + flags.logits));
+  }
   return kExitOk;
 }
 
@@ -204,12 +234,22 @@ void AddPredict(CLI::App& app, ScoreFlags& predict) {
   cmd->add_option("--out", predict.out, "Output file (default stdout)");
 }
 
-void AddGen(CLI::App& app, GenOptions& gen, std::string& out) {
-  auto* cmd = app.add_subcommand("gen", "Generate synthetic CTR-like libsvm data");
+void AddGen(CLI::App& app, GenFlags& flags) {
+  GenOptions& gen = flags.options;
+  auto* cmd = app.add_subcommand("gen", "Generate synthetic CTR-like libsvm or libffm data");
   cmd->add_option("--rows", gen.rows, "Rows to write")->required();
   cmd->add_option("--features", gen.features, "Non-zero features per row (one per field)")
       ->required();
-  cmd->add_option("--out", out, "Output file ('-' for stdout)")->required();
+  cmd->add_option("--out", flags.out, "Output file ('-' for stdout)")->required();
+  cmd->add_flag("--fields", gen.fields,
+                "Write libffm 'field:idx:1' tokens (fields 0..features-1; the same idx as without "
+                "--fields), the input deep models need");
+  cmd->add_option("--teacher", flags.teacher,
+                  "What makes the labels: lr (a planted weight per feature, the default) or deep "
+                  "(a random two-layer network over 8-float field embeddings: interactions "
+                  "matter)");
+  cmd->add_option("--logits", flags.logits,
+                  "Also write each row's teacher logit, one per line (the Bayes-optimal scores)");
   cmd->add_option("--seed", gen.seed, "Random seed (default 1)");
   cmd->add_option("--vocab", gen.vocab, "Distinct feature ids over all fields (default 1000000)");
   cmd->add_option("--zipf", gen.zipf_s, "Power-law exponent of feature frequencies (default 1.1)");
@@ -233,9 +273,8 @@ int RunCli(int argc, char** argv) {
   ScoreFlags eval, predict;
   AddEval(app, eval);
   AddPredict(app, predict);
-  GenOptions gen;
-  std::string gen_out;
-  AddGen(app, gen, gen_out);
+  GenFlags gen;
+  AddGen(app, gen);
 
   PsServerFlags ps_server;
   PsWorkerFlags ps_worker;
@@ -269,7 +308,7 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("train")) return RunTrain(train);
   if (app.got_subcommand("eval")) return RunEval(eval);
   if (app.got_subcommand("predict")) return RunPredict(predict);
-  if (app.got_subcommand("gen")) return RunGen(gen, gen_out);
+  if (app.got_subcommand("gen")) return RunGen(gen);
   if (app.got_subcommand("knn")) return RunKnn(knn);
   if (app.got_subcommand("control")) return RunControl(control);
   if (app.got_subcommand("job")) return RunJob(*job_cmd, job);

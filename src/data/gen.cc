@@ -1,7 +1,8 @@
-// Synthetic libsvm data. Per field, feature ids are drawn from a Zipf(s) law over `vocab /
+// Synthetic libsvm/libffm data. Per field, feature ids are drawn from a Zipf(s) law over `vocab /
 // features` ids with an alias table (O(1) per draw) over the most frequent ids plus one "tail"
-// outcome sampled by inverting the continuous power law. Each (field, id) has a planted weight
-// that depends only on (seed, field, id); labels are Bernoulli(sigmoid(bias + sum of weights)).
+// outcome sampled by inverting the continuous power law. The teacher's parameters depend only on
+// (seed, field, id): the lr teacher plants one weight per (field, id), the deep teacher an
+// embedding; labels are Bernoulli(sigmoid(logit)). Rows are streamed through one buffer.
 #include "data/gen.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -28,6 +30,13 @@ constexpr double kLogitStddev = 1.5;
 // weights; rarer ids are drawn from the continuous tail and weighted on the fly.
 constexpr uint64_t kMaxHeadIds = uint64_t{1} << 16;
 constexpr size_t kBufferBytes = size_t{1} << 22;
+
+// The deep teacher: embedding width, hidden units, the standard deviation of its logit (over
+// rows drawn like the data) and how many such rows calibrate the logit's scale and bias.
+constexpr int kTeacherDim = 8;
+constexpr int kTeacherHidden = 32;
+constexpr double kDeepLogitStddev = 2.0;
+constexpr int kCalibrationRows = 16384;
 
 // splitmix64: fast, and good enough for synthetic data.
 class Rng {
@@ -162,9 +171,132 @@ double SolveBias(double mean, double var, double ctr) {
   return 0.5 * (lo + hi);
 }
 
+// Labels from a random two-layer network over per-field embeddings:
+//   z = U · [e_0(id_0), .., e_{F-1}(id_{F-1})] / sqrt(F·8) + c,   s = v · ReLU(z)
+// with e_f(id) ∈ R^8, U, c and v uniform random functions of the seed (entries of e and U have
+// unit variance, so each z_k has about unit variance). The second half of the hidden units
+// mirrors the first half's input weights (U_{k+16} = −U_k, same c): a random ReLU layer is
+// otherwise mostly a linear function of its input, which a per-feature weight (LR) would
+// explain; with mirrored pairs and independent v, the even part |z|-like of each pair is pure
+// interaction between fields. The logit is a·(s − mean) + b, a and b calibrated on rows drawn
+// like the data so that its standard deviation is kDeepLogitStddev and the positive rate base_ctr.
+class DeepTeacher {
+ public:
+  DeepTeacher(uint64_t seed, uint32_t num_fields, uint64_t head)
+      : seed_(seed ^ 0xdeeb7eac4e55eedULL),
+        num_fields_(num_fields),
+        head_(head),
+        head_embeddings_(size_t{num_fields} * head * kTeacherDim),
+        u_(size_t{num_fields} * kTeacherDim * kTeacherHidden) {
+    for (uint32_t f = 0; f < num_fields; ++f) {
+      for (uint64_t id = 0; id < head; ++id) {
+        Embedding(f, id, &head_embeddings_[(f * head + id) * kTeacherDim]);
+      }
+    }
+    // Uniform[-1, 1) has variance 1/3.
+    const float u_scale =
+        std::sqrt(3.0f / (static_cast<float>(num_fields) * static_cast<float>(kTeacherDim)));
+    constexpr int kHalf = kTeacherHidden / 2;
+    for (uint32_t f = 0; f < num_fields; ++f) {
+      for (int j = 0; j < kTeacherDim; ++j) {
+        float* u = &u_[(size_t{f} * kTeacherDim + j) * kTeacherHidden];
+        for (int k = 0; k < kHalf; ++k) {
+          u[k] = u_scale * HashUniform(seed_, FeatureKey(0xffffff00u, f), j * kHalf + k);
+          u[k + kHalf] = -u[k];
+        }
+      }
+    }
+    for (int k = 0; k < kHalf; ++k) {
+      c_[k] = c_[k + kHalf] = 0.5f * HashUniform(seed_, 0xc0ffee, k);
+    }
+    for (int k = 0; k < kTeacherHidden; ++k) v_[k] = HashUniform(seed_, 0x0b7e, k);
+  }
+
+  // The raw output s for one row's ids (one per field).
+  float Raw(const uint64_t* ids) const {
+    float z[kTeacherHidden];
+    std::copy(c_, c_ + kTeacherHidden, z);
+    float tail[kTeacherDim];
+    for (uint32_t f = 0; f < num_fields_; ++f) {
+      const float* e;
+      if (ids[f] < head_) {
+        e = &head_embeddings_[(f * head_ + ids[f]) * kTeacherDim];
+      } else {
+        Embedding(f, ids[f], tail);
+        e = tail;
+      }
+      const float* u = &u_[size_t{f} * kTeacherDim * kTeacherHidden];
+      for (int j = 0; j < kTeacherDim; ++j, u += kTeacherHidden) {
+        for (int k = 0; k < kTeacherHidden; ++k) z[k] += u[k] * e[j];
+      }
+    }
+    float s = 0;
+    for (int k = 0; k < kTeacherHidden; ++k) s += v_[k] * std::max(z[k], 0.0f);
+    return s;
+  }
+
+  // Sets the logit's affine map from rows drawn with `sample(ids)`.
+  template <typename SampleRow>
+  void Calibrate(double ctr, SampleRow sample) {
+    std::vector<uint64_t> ids(num_fields_);
+    std::vector<double> raw(kCalibrationRows);
+    double mean = 0;
+    for (double& r : raw) {
+      sample(ids.data());
+      r = Raw(ids.data());
+      mean += r;
+    }
+    mean /= raw.size();
+    double var = 0;
+    for (double r : raw) var += (r - mean) * (r - mean);
+    var /= raw.size();
+    scale_ = var > 0 ? kDeepLogitStddev / std::sqrt(var) : 1.0;
+    for (double& r : raw) r = scale_ * (r - mean);
+    // The bias b with mean(sigmoid(b + logit)) = ctr, by bisection.
+    double lo = -60, hi = 60;
+    for (int it = 0; it < 60; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      double rate = 0;
+      for (double r : raw) rate += Sigmoid(mid + r);
+      (rate / raw.size() < ctr ? lo : hi) = mid;
+    }
+    offset_ = 0.5 * (lo + hi) - scale_ * mean;
+  }
+
+  double Logit(const uint64_t* ids) const { return offset_ + scale_ * Raw(ids); }
+
+ private:
+  void Embedding(uint32_t field, uint64_t id, float* e) const {
+    const uint64_t key = FeatureKey(field, id);
+    for (int j = 0; j < kTeacherDim; ++j) e[j] = 1.7320508f * HashUniform(seed_, key, j);
+  }
+
+  const uint64_t seed_;
+  const uint32_t num_fields_;
+  const uint64_t head_;
+  std::vector<float> head_embeddings_;  // [field][head id][kTeacherDim]
+  std::vector<float> u_;                // [field][j][hidden unit]
+  float c_[kTeacherHidden];
+  float v_[kTeacherHidden];
+  double scale_ = 1, offset_ = 0;
+};
+
 }  // namespace
 
-absl::Status GenerateLibsvm(const GenOptions& options, const std::string& path) {
+absl::Status ParseGenTeacher(const std::string& name, GenTeacher* teacher) {
+  if (name == "lr") {
+    *teacher = GenTeacher::kLr;
+  } else if (name == "deep") {
+    *teacher = GenTeacher::kDeep;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("gen: unknown teacher '", name, "' (expected lr or deep)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GenerateLibsvm(const GenOptions& options, const std::string& path,
+                            std::vector<float>* logits) {
   if (options.features == 0) return absl::InvalidArgumentError("gen: features must be >= 1");
   if (options.vocab == 0) return absl::InvalidArgumentError("gen: vocab must be >= 1");
   if (!(options.zipf_s >= 0) || !std::isfinite(options.zipf_s)) {
@@ -182,11 +314,21 @@ absl::Status GenerateLibsvm(const GenOptions& options, const std::string& path) 
 
   const ZipfSampler zipf(per_field, options.zipf_s);
   const uint64_t head = zipf.head();
-  // Precomputed weights of each field's head ids; the logit's mean and variance follow from them.
-  std::vector<float> head_weights(num_fields * head);
+  const bool deep = options.teacher == GenTeacher::kDeep;
+  // lr: precomputed weights of each field's head ids; the logit's mean and variance follow from
+  // them. deep: the network, calibrated on rows from a generator of its own.
+  std::vector<float> head_weights(deep ? 0 : size_t{num_fields} * head);
+  std::unique_ptr<DeepTeacher> teacher;
+  if (deep) {
+    teacher = std::make_unique<DeepTeacher>(weight_seed, num_fields, head);
+    Rng calibration_rng(FeatureKey(0xfffffffdu, options.seed));
+    teacher->Calibrate(options.base_ctr, [&](uint64_t* ids) {
+      for (uint32_t f = 0; f < num_fields; ++f) ids[f] = zipf.Sample(calibration_rng);
+    });
+  }
   double logit_mean = 0, logit_var = 0;
   const std::vector<double>& p = zipf.probabilities();
-  for (uint32_t f = 0; f < num_fields; ++f) {
+  for (uint32_t f = 0; f < num_fields && !deep; ++f) {
     double m = 0, m2 = 0;
     for (uint64_t k = 0; k < head; ++k) {
       const float w = PlantedWeight(weight_seed, f, k, sigma);
@@ -203,8 +345,9 @@ absl::Status GenerateLibsvm(const GenOptions& options, const std::string& path) 
   std::FILE* out = path == "-" ? stdout : std::fopen(path.c_str(), "wb");
   if (out == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat(path, ": cannot create"));
   std::vector<char> buffer(kBufferBytes);
-  // Longest line: label, then per feature ' ' + up to 20 digits + ":1", then '\n'.
-  const size_t max_line = 2 + size_t{num_fields} * 23 + 1;
+  // Longest line: label, then per feature ' ' + up to 10 digits of field and ':' + up to 20
+  // digits + ":1", then '\n'.
+  const size_t max_line = 2 + size_t{num_fields} * 34 + 1;
   if (buffer.size() < 2 * max_line) buffer.resize(2 * max_line);
   char* const begin = buffer.data();
   char* const flush_at = begin + buffer.size() - max_line;
@@ -220,16 +363,25 @@ absl::Status GenerateLibsvm(const GenOptions& options, const std::string& path) 
 
   Rng rng(FeatureKey(0xfffffffeu, options.seed));
   std::vector<uint64_t> ids(num_fields);
+  if (logits != nullptr) logits->clear();
   for (uint64_t row = 0; row < options.rows && status.ok(); ++row) {
     double logit = bias;
     for (uint32_t f = 0; f < num_fields; ++f) {
       const uint64_t id = zipf.Sample(rng);
       ids[f] = id;
-      logit += id < head ? head_weights[f * head + id] : PlantedWeight(weight_seed, f, id, sigma);
+      if (!deep) {
+        logit += id < head ? head_weights[f * head + id] : PlantedWeight(weight_seed, f, id, sigma);
+      }
     }
+    if (deep) logit = teacher->Logit(ids.data());
+    if (logits != nullptr) logits->push_back(static_cast<float>(logit));
     *pos++ = rng.Uniform() < Sigmoid(logit) ? '1' : '0';
     for (uint32_t f = 0; f < num_fields; ++f) {
       *pos++ = ' ';
+      if (options.fields) {
+        pos = std::to_chars(pos, pos + 10, f).ptr;
+        *pos++ = ':';
+      }
       pos = std::to_chars(pos, pos + 20, f * per_field + ids[f] + 1).ptr;
       *pos++ = ':';
       *pos++ = '1';
