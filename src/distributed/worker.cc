@@ -105,8 +105,9 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
   const int epochs =
       config.epochs > 0 ? config.epochs : (config.valid_path.empty() ? 1 : kMaxAutoEpochs);
   for (int epoch = 1; epoch <= epochs; ++epoch) {
-    ASSIGN_OR_RETURN(auto reader, OpenDataReader(config.train_path,
-                                                 input.MakeReaderOptions(1, config.max_bad_lines)));
+    ReaderOptions read = input.MakeReaderOptions(1, config.max_bad_lines);
+    read.chunk_bytes = config.training_chunk_bytes();  // as the local trainer reads it
+    ASSIGN_OR_RETURN(auto reader, OpenDataReader(config.train_path, read));
     uint64_t index = 0, epoch_examples = 0;
     double epoch_loss = 0;
     const auto epoch_start = std::chrono::steady_clock::now();

@@ -1,5 +1,6 @@
 #include "train/train_config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -18,6 +19,12 @@ int TrainConfig::resolved_threads() const {
 int TrainConfig::resolved_batch_size() const {
   if (batch_size > 0) return batch_size;
   return IsDeep(model.type) ? kDefaultDeepBatch : 1;
+}
+
+size_t TrainConfig::training_chunk_bytes() const {
+  const size_t standard = ReaderOptions().chunk_bytes;
+  if (!IsDeep(model.type)) return standard;
+  return std::max(standard, static_cast<size_t>(resolved_batch_size()) * 4096);
 }
 
 OptimizerConfig TrainConfig::resolved_optimizer() const {

@@ -64,6 +64,11 @@ struct TrainConfig {
   int resolved_threads() const;
   // batch_size, or the model's default when 0: 1 for the sparse models, 256 for deep ones.
   int resolved_batch_size() const;
+  // Text handed to a parser at a time when reading training data: a batch never spans two
+  // parsed blocks, so deep models' blocks are sized to hold many batches (4 KiB of text per
+  // example of a batch, at least the reader's default 1 MiB). The local trainer and the
+  // distributed workers read with the same size, so one worker reproduces a local run.
+  size_t training_chunk_bytes() const;
   // The optimizer to use: as configured, or the model's default when none was named
   // (averaged SGD for the perceptron, Adam for deep models, AdaGrad otherwise).
   OptimizerConfig resolved_optimizer() const;

@@ -447,8 +447,9 @@ absl::Status Trainer::TrainEpoch(int epoch) {
       progress_->Log(absl::StrCat("writing cache ", config_.cache_path));
     }
   }
-  ASSIGN_OR_RETURN(auto reader, OpenDataReader(source, input_.MakeReaderOptions(
-                                                           parse_threads, config_.max_bad_lines)));
+  ReaderOptions options = input_.MakeReaderOptions(parse_threads, config_.max_bad_lines);
+  options.chunk_bytes = config_.training_chunk_bytes();
+  ASSIGN_OR_RETURN(auto reader, OpenDataReader(source, options));
   RETURN_IF_ERROR(TrainFromReader(*reader, writer.get(), keep));
   if (writer != nullptr) RETURN_IF_ERROR(writer->Finish());
   if (!config_.cache_path.empty()) cache_ready_ = config_.cache_path;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "metrics/metrics.h"
 #include "predict/predictor.h"
+#include "storage/model_dir.h"
 
 namespace parasol {
 namespace {
@@ -396,6 +398,31 @@ TEST_F(TrainerTest, DeepTrainingIsReproducibleAndTheSavedModelScoresAsTrained) {
     EXPECT_NEAR(RocAuc(probs, labels), *first->valid_auc, 1e-9);
     EXPECT_NEAR(LogLoss(probs, labels), *first->valid_logloss, 1e-6);
   }
+}
+
+TEST_F(TrainerTest, ADeepModelsBatchesAreNotCutShortByParsedBlocks) {
+  // 12,000 libffm rows of 39 fields (~5 MB of text: five of the reader's default 1 MiB chunks)
+  // in batches of 4,096: three optimizer steps, which the layers' Adam state counts (β1^t).
+  GenOptions gen;
+  gen.rows = 12000;
+  gen.features = 39;
+  gen.vocab = 100000;
+  gen.fields = true;
+  const fs::path data = dir_ / "wide.ffm";
+  ASSERT_TRUE(GenerateLibsvm(gen, data.string()).ok());
+  ASSERT_GT(fs::file_size(data), 4u << 20);
+  TrainConfig c = Config("big_batches");
+  c.train_path = data.string();
+  c.model.type = ModelType::kDnn;
+  c.model.embedding_dim = 2;
+  c.model.hidden = {4};
+  c.batch_size = 4096;
+  ASSERT_TRUE(Train(c, false).ok());
+  auto loaded = LoadModelDir(c.out_dir, /*with_state=*/true);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->dense_state_floats, 4);  // Adam: m, v, β1^t, β2^t
+  const double steps = std::log(loaded->dense_state[2]) / std::log(0.9);
+  EXPECT_NEAR(steps, 3.0, 1e-3);
 }
 
 TEST_F(TrainerTest, ADeepModelOnLibsvmWithoutFieldsSaysHowToAddThem) {
