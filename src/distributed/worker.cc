@@ -40,9 +40,9 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
   // with each batch's rows and pushed as one summed gradient per batch.
   const uint64_t dense_size = static_cast<uint64_t>(model->dense_size());
   const bool deep = dense_size > 0;
-  std::vector<float> dense_values[2], dense_grads(dense_size), scores, row_grads;
+  std::vector<float> dense_values[2];
   KvWorker::Timestamp dense_pull[2] = {0, 0};
-  BatchScratch scratch;
+  DeepSlice slice;
 
   WorkerSummary summary;
   int64_t clock = 0;  // batches finished
@@ -168,24 +168,10 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
           const size_t begin = batch_begin(b), end = batch_end(b);
           const uint64_t number = static_cast<uint64_t>(clock) * options.num_workers +
                                   static_cast<uint64_t>(options.worker_index);
-          const BatchInput in{&mine,
-                              begin,
-                              end,
-                              rows.data(),
-                              rows.back()[0],
-                              dense_values[b % 2].data(),
-                              DropoutSeed(config.model.seed, number, 0)};
-          scores.resize(end - begin);
-          row_grads.resize(static_cast<size_t>(offsets[end] - offsets[begin]) * dim);
-          std::fill(dense_grads.begin(), dense_grads.end(), 0.0f);
-          const float bias_grad =
-              model->TrainBatch(in, &scratch, scores.data(), row_grads.data(), dense_grads.data());
-          double loss = 0;
-          for (size_t e = begin; e < end; ++e) {
-            loss += LogisticLoss(Sigmoid(scores[e - begin]), mine.labels()[e]);
-          }
-          batch.AddGradients(mine.keys().data() + offsets[begin], offsets[end] - offsets[begin],
-                             row_grads.data(), bias_grad, loss);
+          slice.Compute(*model,
+                        {&mine, begin, end, rows.data(), rows.back()[0], dense_values[b % 2].data(),
+                         DropoutSeed(config.model.seed, number, 0)});
+          slice.AddTo(&batch);
         } else {
           batch.Add(mine, batch_begin(b), batch_end(b), rows.data(), rows.back()[0]);
         }
@@ -198,7 +184,7 @@ absl::StatusOr<WorkerSummary> RunWorker(const WorkerOptions& options, const Inpu
         // the next push, so at most one is in flight); BSP waits for it here.
         RETURN_IF_ERROR(wait_pushes());
         pending_push = kv.Push(push_keys, push_grads);
-        if (deep) pending_dense = kv.PushDense(kDenseTableName, dense_grads);
+        if (deep) pending_dense = kv.PushDense(kDenseTableName, slice.dense_grads);
         if (!pipelined) {
           RETURN_IF_ERROR(wait_pushes());
           if (b + 1 < batches) next_pull = start_pull(b + 1);

@@ -248,6 +248,44 @@ TEST(DeepModelTest, BadSpecsAreRefused) {
   EXPECT_FALSE(Model::Create(spec).ok());
 }
 
+TEST(ModelBatchInterfaceTest, SparseModelsAnswerItExampleByExample) {
+  for (ModelType type : {ModelType::kLr, ModelType::kFm, ModelType::kFfm}) {
+    ModelSpec spec;
+    spec.type = type;
+    spec.k = 3;
+    spec.num_fields = 3;
+    auto made = Model::Create(spec);
+    ASSERT_TRUE(made.ok());
+    const Model& model = **made;
+    Batch b = MakeBatch(model, 6, 3, 5);
+    const BatchInput in{&b.block, 0, b.block.size(), b.ptrs.data(), 0.2f, nullptr};
+    BatchScratch scratch;
+    std::vector<float> scores(b.block.size()), trained(b.block.size());
+    std::vector<float> grads(b.block.num_features() * model.dim());
+    model.ScoreBatch(in, &scratch, scores.data());
+    const float bias_grad = model.TrainBatch(in, &scratch, trained.data(), grads.data(), nullptr);
+    EXPECT_EQ(scores, trained) << ModelTypeName(type);
+    // The same as Score, LossGradient and Gradient example by example.
+    ModelScratch one;
+    float want_bias = 0;
+    const float* const* rows = b.ptrs.data();
+    const float* g = grads.data();
+    for (size_t e = 0; e < b.block.size(); ++e) {
+      const ExampleView ex = b.block.example(e);
+      const float score = model.Score(ex, rows, 0.2f, &one);
+      EXPECT_EQ(scores[e], score) << ModelTypeName(type) << " example " << e;
+      const float dloss = model.LossGradient(score, ex.label);
+      std::vector<float> want(static_cast<size_t>(ex.size) * model.dim());
+      model.Gradient(ex, rows, dloss, &one, want.data());
+      EXPECT_EQ(std::vector<float>(g, g + want.size()), want) << ModelTypeName(type);
+      want_bias += dloss;
+      rows += ex.size;
+      g += want.size();
+    }
+    EXPECT_EQ(bias_grad, want_bias) << ModelTypeName(type);
+  }
+}
+
 TEST(DenseKernelsTest, EveryInstructionSetMatchesANaiveProduct) {
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-1, 1);

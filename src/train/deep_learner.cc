@@ -10,6 +10,28 @@ uint64_t DropoutSeed(uint64_t seed, uint64_t batch, int slice) {
   return hash_internal::Mix(seed ^ hash_internal::Mix(batch * 64 + slice + 1));
 }
 
+void DeepSlice::Compute(const Model& model, const BatchInput& batch) {
+  in = batch;
+  const uint32_t* offsets = in.block->offsets().data();
+  scores.resize(in.end - in.begin);
+  row_grads.resize(static_cast<size_t>(offsets[in.end] - offsets[in.begin]) * model.dim());
+  dense_grads.assign(model.dense_size(), 0.0f);
+  bias_grad = 0;
+  if (in.end == in.begin) return;
+  bias_grad = model.TrainBatch(in, &scratch, scores.data(), row_grads.data(), dense_grads.data());
+}
+
+double DeepSlice::AddTo(MiniBatchAccumulator* batch, float* const* rows) const {
+  double loss = 0;
+  for (size_t i = in.begin; i < in.end; ++i) {
+    loss += LogisticLoss(Sigmoid(scores[i - in.begin]), in.block->labels()[i]);
+  }
+  const uint32_t* offsets = in.block->offsets().data();
+  batch->AddGradients(in.block->keys().data() + offsets[in.begin],
+                      offsets[in.end] - offsets[in.begin], row_grads.data(), bias_grad, loss, rows);
+  return loss;
+}
+
 DeepLearner::DeepLearner(const Model& model, const Optimizer& sparse,
                          const Optimizer& dense_optimizer, SparseTable& table, float* bias_row,
                          DenseState& dense, int threads, int batch_size, uint64_t seed)
@@ -26,7 +48,6 @@ DeepLearner::DeepLearner(const Model& model, const Optimizer& sparse,
       slices_(threads_),
       merged_(model),
       bias_grads_(model.dim(), 0.0f) {
-  for (Slice& s : slices_) s.dense_grads.assign(model.dense_size(), 0.0f);
   for (int t = 1; t < threads_; ++t) team_.emplace_back([this, t] { TeamLoop(t); });
 }
 
@@ -101,39 +122,23 @@ double DeepLearner::TrainBatch(const ExampleBlock& block, size_t begin, size_t e
   const uint64_t batch = dense_.steps;  // batches before this one, over all epochs
   const float* dense = dense_.weights.data();
   // 1. Each thread its slice: forward and backward at the pre-batch weights.
-  Parallel([&](int t) {
-    Slice& s = slices_[t];
+  auto slice_of = [&](int t) {
     const size_t n = end - begin;
-    const size_t b = begin + n * t / threads_, e = begin + n * (t + 1) / threads_;
-    s.scores.resize(e - b);
-    s.row_grads.resize(static_cast<size_t>(offsets[e] - offsets[b]) * dim_);
-    std::fill(s.dense_grads.begin(), s.dense_grads.end(), 0.0f);
-    s.bias_grad = 0;
-    if (e == b) return;
-    const BatchInput in{&block,
-                        b,
-                        e,
-                        const_cast<const float* const*>(rows + (offsets[b] - offsets[begin])),
-                        bias_row_[0],
-                        dense,
-                        DropoutSeed(seed_, batch, t)};
-    s.bias_grad = model_.TrainBatch(in, &s.scratch, s.scores.data(), s.row_grads.data(),
-                                    s.dense_grads.data());
+    return std::make_pair(begin + n * t / threads_, begin + n * (t + 1) / threads_);
+  };
+  Parallel([&](int t) {
+    const auto [b, e] = slice_of(t);
+    slices_[t].Compute(
+        model_,
+        {&block, b, e, const_cast<const float* const*>(rows + (offsets[b] - offsets[begin])),
+         bias_row_[0], dense, DropoutSeed(seed_, batch, t)});
   });
-  // 2. Row gradients summed per key, slices in order (so the sum does not depend on timing).
+  // 2. Row gradients summed per key, slices in order (so the sum does not depend on timing);
+  // the accumulator keeps each key's row, already looked up.
   merged_.Clear();
   double loss = 0;
   for (int t = 0; t < threads_; ++t) {
-    const Slice& s = slices_[t];
-    const size_t n = end - begin;
-    const size_t b = begin + n * t / threads_, e = begin + n * (t + 1) / threads_;
-    double slice_loss = 0;
-    for (size_t i = b; i < e; ++i) {
-      slice_loss += LogisticLoss(Sigmoid(s.scores[i - b]), block.labels()[i]);
-    }
-    merged_.AddGradients(block.keys().data() + offsets[b], offsets[e] - offsets[b],
-                         s.row_grads.data(), s.bias_grad, slice_loss);
-    loss += slice_loss;
+    loss += slices_[t].AddTo(&merged_, rows + (offsets[slice_of(t).first] - offsets[begin]));
   }
   // 3. One step for the dense layers (summed gradients) and for each touched row, split over
   // the team: thread t takes its share of the dense weights and of the distinct keys.
@@ -153,7 +158,7 @@ double DeepLearner::TrainBatch(const ExampleBlock& block, size_t begin, size_t e
     }
     const size_t k0 = keys * t / threads_, k1 = keys * (t + 1) / threads_;
     for (size_t u = k0; u < k1; ++u) {
-      float* row = table_.FindOrInsert(merged_.keys()[u]);
+      float* row = merged_.rows()[u];
       sparse_.Update(row, row + dim_, merged_.grads().data() + u * dim_, dim_, step);
     }
   });

@@ -36,6 +36,23 @@ struct DenseState {
 // worker numbers its batches so that one worker reproduces the single-machine run.
 uint64_t DropoutSeed(uint64_t seed, uint64_t batch, int slice);
 
+// One slice of a deep model's batch: its forward and backward pass, then its row gradients,
+// bias gradient and loss added to a MiniBatchAccumulator. DeepLearner's threads and the
+// distributed worker both compute through this, which is how one worker reproduces a local run.
+struct DeepSlice {
+  BatchScratch scratch;
+  std::vector<float> scores, row_grads, dense_grads;
+  float bias_grad = 0;
+  BatchInput in;
+
+  // Computes examples [in.begin, in.end) (none: an empty slice); dense_grads is sized to the
+  // model and holds the slice's gradient alone.
+  void Compute(const Model& model, const BatchInput& in);
+  // Adds the slice's gradients and loss to *batch (with `rows`, the slice's features' table
+  // rows: see MiniBatchAccumulator::AddGradients); returns the slice's summed logistic loss.
+  double AddTo(MiniBatchAccumulator* batch, float* const* rows = nullptr) const;
+};
+
 class DeepLearner {
  public:
   DeepLearner(const Model& model, const Optimizer& sparse, const Optimizer& dense_optimizer,
@@ -68,12 +85,7 @@ class DeepLearner {
   const uint64_t seed_;
   const int dim_;
 
-  struct Slice {
-    BatchScratch scratch;
-    std::vector<float> scores, row_grads, dense_grads;
-    float bias_grad = 0;
-  };
-  std::vector<Slice> slices_;
+  std::vector<DeepSlice> slices_;
   MiniBatchAccumulator merged_;
   std::vector<float> bias_grads_;
 

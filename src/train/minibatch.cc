@@ -9,6 +9,7 @@ constexpr uint32_t kEmpty = ~uint32_t{0};
 
 void MiniBatchAccumulator::Clear() {
   keys_.clear();
+  rows_.clear();
   grads_.clear();
   bias_grad_ = 0;
   loss_sum_ = 0;
@@ -53,9 +54,10 @@ void MiniBatchAccumulator::Add(const ExampleBlock& block, size_t begin, size_t e
 }
 
 void MiniBatchAccumulator::AddGradients(const uint64_t* keys, size_t count, const float* grads,
-                                        float bias_grad, double loss_sum) {
+                                        float bias_grad, double loss_sum, float* const* rows) {
   for (size_t i = 0; i < count; ++i) {
     const size_t slot = SlotOf(keys[i]);  // may grow grads_: take data() afterwards
+    if (rows != nullptr && rows_.size() < keys_.size()) rows_.push_back(rows[i]);  // a new key
     float* dst = grads_.data() + slot * dim_;
     const float* src = grads + i * dim_;
     for (int j = 0; j < dim_; ++j) dst[j] += src[j];

@@ -24,14 +24,19 @@ class MiniBatchAccumulator {
            float bias);
 
   // Accumulates gradients computed elsewhere (a deep model's TrainBatch): grads holds dim floats
-  // for each of the `count` keys, in order; bias_grad and loss_sum are added as they are.
+  // for each of the `count` keys, in order; bias_grad and loss_sum are added as they are. With
+  // `rows` (each key's table row, parallel to keys) the distinct keys' rows are kept too
+  // (rows()), so the caller updates them without looking them up again; pass rows on every call
+  // between two Clear()s or on none.
   void AddGradients(const uint64_t* keys, size_t count, const float* grads, float bias_grad,
-                    double loss_sum);
+                    double loss_sum, float* const* rows = nullptr);
 
   // Distinct keys, their summed gradients (keys().size() * dim, row-major), the summed bias
   // gradient and the summed logistic loss of the examples added since the last Clear().
   const std::vector<uint64_t>& keys() const { return keys_; }
   const std::vector<float>& grads() const { return grads_; }
+  // The table row of each of keys(), when AddGradients was given rows.
+  const std::vector<float*>& rows() const { return rows_; }
   float bias_grad() const { return bias_grad_; }
   double loss_sum() const { return loss_sum_; }
   void Clear();
@@ -42,6 +47,7 @@ class MiniBatchAccumulator {
   const Model& model_;
   const int dim_;
   std::vector<uint64_t> keys_;
+  std::vector<float*> rows_;
   std::vector<float> grads_;
   float bias_grad_ = 0;
   double loss_sum_ = 0;
