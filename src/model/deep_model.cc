@@ -214,11 +214,7 @@ void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* 
     float* a = b->act[l];
     dense::Gemm(false, true, n, w, in_width, h, in_width, in.dense + mlp_w_[l], in_width, false, a,
                 w);
-    const float* c = in.dense + mlp_b_[l];
-    for (int e = 0; e < n; ++e) {
-      float* ae = a + size_t(e) * w;
-      for (int j = 0; j < w; ++j) ae[j] = std::max(ae[j] + c[j], 0.0f);
-    }
+    dense::BiasRelu(n, w, in.dense + mlp_b_[l], a);
     if (drop) {
       float* m = b->mask[l];
       const uint64_t seed = Mix64(in.dropout_seed ^ (uint64_t{l} << 56));
@@ -278,6 +274,13 @@ float DeepModel::TrainBatch(const BatchInput& in, BatchScratch* scratch, float* 
     dl[e] = Sigmoid(scores[e]) - block.labels()[in.begin + e];
     bias_grad += dl[e];
   }
+  // dense_grads is overwritten: each weight matrix's gradient is one GEMM that writes it whole;
+  // the biases and the output layer, summed over the examples, start from zero.
+  for (size_t l = 0; l < cross_b_.size(); ++l) {
+    std::fill_n(dense_grads + cross_b_[l], input_width_, 0.0f);
+  }
+  for (size_t l = 0; l < mlp_b_.size(); ++l) std::fill_n(dense_grads + mlp_b_[l], widths_[l], 0.0f);
+  std::fill_n(dense_grads + out_w_, mlp_out_ + (parallel_ ? input_width_ : 0), 0.0f);
   // Output layer: d out / d w = the layer's input; d out / d input = w.
   const float* wo = in.dense + out_w_;
   float* gwo = dense_grads + out_w_;
@@ -303,34 +306,18 @@ float DeepModel::TrainBatch(const BatchInput& in, BatchScratch* scratch, float* 
     // d loss / d h_L into grad_a, then down through the layers (grad_c as the spare).
     const int w = widths_.back();
     float* g = b.grad_a;
-    for (int e = 0; e < n; ++e) {
-      const float* he = top + size_t(e) * w;
-      float* ge = g + size_t(e) * w;
-      for (int j = 0; j < w; ++j) {
-        gwo[j] += dl[e] * he[j];
-        ge[j] = dl[e] * wo[j];
-      }
-    }
+    dense::OutputLayerBackward(n, w, dl.data(), top, wo, gwo, g);
     float* spare = b.grad_c;
     for (int l = static_cast<int>(widths_.size()) - 1; l >= 0; --l) {
       const int wl = widths_[l];
       const int in_width = l == 0 ? D : widths_[l - 1];
       const float* a = b.act[l];
       // Through dropout and ReLU: the activation is 0 exactly where either cut the unit.
-      if (spec_.dropout > 0) {
-        const float* m = b.mask[l];
-        for (size_t i = 0; i < size_t(n) * wl; ++i) g[i] = a[i] > 0 ? g[i] * m[i] : 0.0f;
-      } else {
-        for (size_t i = 0; i < size_t(n) * wl; ++i) g[i] = a[i] > 0 ? g[i] : 0.0f;
-      }
+      dense::ReluBackward(int64_t{n} * wl, a, spec_.dropout > 0 ? b.mask[l] : nullptr, g);
       const float* h_in = l == 0 ? mlp_in : b.act[l - 1];
-      dense::Gemm(true, false, wl, in_width, n, g, wl, h_in, in_width, true,
+      dense::Gemm(true, false, wl, in_width, n, g, wl, h_in, in_width, /*accumulate=*/false,
                   dense_grads + mlp_w_[l], in_width);
-      float* gb = dense_grads + mlp_b_[l];
-      for (int e = 0; e < n; ++e) {
-        const float* ge = g + size_t(e) * wl;
-        for (int j = 0; j < wl; ++j) gb[j] += ge[j];
-      }
+      dense::AddColumnSums(n, wl, g, dense_grads + mlp_b_[l]);
       float* below = l == 0 ? mlp_in_grad : spare;
       if (l == 0) {
         dense::Gemm(false, false, n, in_width, wl, g, wl, in.dense + mlp_w_[l], in_width, true,
@@ -373,7 +360,8 @@ float DeepModel::TrainBatch(const BatchInput& in, BatchScratch* scratch, float* 
           gx0[j] += ge[j] * ue[j];
         }
       }
-      dense::Gemm(true, false, D, D, n, du, D, x_l, D, true, dense_grads + cross_w_[l], D);
+      dense::Gemm(true, false, D, D, n, du, D, x_l, D, /*accumulate=*/false,
+                  dense_grads + cross_w_[l], D);
       // d x_l = du C + g, accumulated onto g in place.
       dense::Gemm(false, false, n, D, D, du, D, in.dense + cross_w_[l], D, true, g, D);
     }

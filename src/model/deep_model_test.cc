@@ -69,7 +69,7 @@ void CheckGradients(const ModelSpec& spec) {
   BatchScratch scratch;
   std::vector<float> scores(b.block.size());
   std::vector<float> row_grads(b.block.num_features() * model.dim());
-  std::vector<float> dense_grads(model.dense_size(), 0.0f);
+  std::vector<float> dense_grads(model.dense_size(), std::nanf(""));  // overwritten
   const float bias_grad =
       model.TrainBatch(in, &scratch, scores.data(), row_grads.data(), dense_grads.data());
   // A coordinate whose forward and backward differences disagree sits on a ReLU kink, where the
@@ -320,6 +320,55 @@ TEST(DenseKernelsTest, EveryInstructionSetMatchesANaiveProduct) {
     }
   }
   EXPECT_GE(tried, 1);
+  ASSERT_TRUE(dense::UseKernelIsaForTesting(chosen.c_str()));
+}
+
+TEST(DenseKernelsTest, ElementWiseKernelsEqualTheirScalarLoopsOnEveryInstructionSet) {
+  // Odd sizes so that every vector loop has a remainder.
+  constexpr int n = 7, w = 37;
+  std::vector<float> a(n * w), g(n * w), mask(n * w), bias(w), s(n), v(w);
+  for (int i = 0; i < n * w; ++i) {
+    a[i] = std::sin(i * 0.7f);
+    g[i] = std::cos(i * 0.3f) * 3;
+    mask[i] = i % 3 == 0 ? 0.0f : 1.25f;
+  }
+  for (int j = 0; j < w; ++j) {
+    bias[j] = std::sin(j * 1.1f) * 0.5f;
+    v[j] = std::cos(j * 0.9f);
+  }
+  for (int e = 0; e < n; ++e) s[e] = 0.1f * (e - 3);
+  // The plain loops the kernels promise to equal.
+  std::vector<float> relu = a, back = g, back_masked = g, sums(w, 0.5f), out(w, -0.25f), og(n * w);
+  for (int e = 0; e < n; ++e) {
+    for (int j = 0; j < w; ++j) relu[e * w + j] = std::max(relu[e * w + j] + bias[j], 0.0f);
+  }
+  for (int i = 0; i < n * w; ++i) {
+    back[i] = relu[i] > 0 ? back[i] : 0.0f;
+    back_masked[i] = relu[i] > 0 ? back_masked[i] * mask[i] : 0.0f;
+  }
+  for (int e = 0; e < n; ++e) {
+    for (int j = 0; j < w; ++j) {
+      sums[j] += g[e * w + j];
+      out[j] += s[e] * a[e * w + j];
+      og[e * w + j] = s[e] * v[j];
+    }
+  }
+  const std::string chosen = dense::KernelIsa();
+  for (const char* isa : {"baseline", "avx2", "avx512"}) {
+    if (!dense::UseKernelIsaForTesting(isa)) continue;
+    std::vector<float> r = a, b1 = g, b2 = g, cs(w, 0.5f), o(w, -0.25f), go(n * w);
+    dense::BiasRelu(n, w, bias.data(), r.data());
+    dense::ReluBackward(n * w, r.data(), nullptr, b1.data());
+    dense::ReluBackward(n * w, r.data(), mask.data(), b2.data());
+    dense::AddColumnSums(n, w, g.data(), cs.data());
+    dense::OutputLayerBackward(n, w, s.data(), a.data(), v.data(), o.data(), go.data());
+    EXPECT_EQ(r, relu) << isa;
+    EXPECT_EQ(b1, back) << isa;
+    EXPECT_EQ(b2, back_masked) << isa;
+    EXPECT_EQ(cs, sums) << isa;
+    EXPECT_EQ(o, out) << isa;
+    EXPECT_EQ(go, og) << isa;
+  }
   ASSERT_TRUE(dense::UseKernelIsaForTesting(chosen.c_str()));
 }
 

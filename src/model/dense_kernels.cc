@@ -53,6 +53,23 @@ void Gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int l
   Current().kernels->gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 }
 
+void BiasRelu(int n, int w, const float* bias, float* a) {
+  Current().kernels->bias_relu(n, w, bias, a);
+}
+
+void ReluBackward(int64_t count, const float* a, const float* mask, float* g) {
+  Current().kernels->relu_backward(count, a, mask, g);
+}
+
+void AddColumnSums(int n, int w, const float* g, float* sums) {
+  Current().kernels->add_column_sums(n, w, g, sums);
+}
+
+void OutputLayerBackward(int n, int w, const float* s, const float* h, const float* v, float* out,
+                         float* g) {
+  Current().kernels->output_layer_backward(n, w, s, h, v, out, g);
+}
+
 const char* KernelIsa() { return Current().isa; }
 
 bool UseKernelIsaForTesting(const char* isa) {

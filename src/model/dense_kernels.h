@@ -21,6 +21,23 @@ namespace parasol::dense {
 void Gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda, const float* b,
           int ldb, bool accumulate, float* c, int ldc);
 
+// The element-wise passes around the GEMMs, vectorized per instruction set. Each gives exactly
+// the result of the plain scalar loop its comment writes (same operations in the same order per
+// element, no fused multiply-add), so the choice of instruction set changes speed, not results.
+//
+// a[e·w + j] = max(a[e·w + j] + bias[j], 0) for e < n, j < w: a layer's bias and ReLU.
+void BiasRelu(int n, int w, const float* bias, float* a);
+// g[i] = a[i] > 0 ? g[i] · mask[i] : 0 (mask null: g[i]) for i < count: back through ReLU and
+// dropout, where `a` is the layer's output after both.
+void ReluBackward(int64_t count, const float* a, const float* mask, float* g);
+// sums[j] += g[0·w + j] + g[1·w + j] + ... + g[(n−1)·w + j], summed in that order: a bias's
+// gradient.
+void AddColumnSums(int n, int w, const float* g, float* sums);
+// out[j] += s[0]·h[0·w + j] + ... + s[n−1]·h[(n−1)·w + j] (in that order) and, when g is not
+// null, g[e·w + j] = s[e]·v[j]: a one-output layer's weight gradient and its input gradient.
+void OutputLayerBackward(int n, int w, const float* s, const float* h, const float* v, float* out,
+                         float* g);
+
 // The instruction set the kernels run with: "avx512", "avx2" or "baseline".
 const char* KernelIsa();
 
@@ -32,6 +49,10 @@ namespace internal {
 // One implementation per instruction set (dense_kernels_impl.inc).
 struct Kernels {
   void (*gemm)(bool, bool, int, int, int, const float*, int, const float*, int, bool, float*, int);
+  void (*bias_relu)(int, int, const float*, float*);
+  void (*relu_backward)(int64_t, const float*, const float*, float*);
+  void (*add_column_sums)(int, int, const float*, float*);
+  void (*output_layer_backward)(int, int, const float*, const float*, const float*, float*, float*);
 };
 }  // namespace internal
 

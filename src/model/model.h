@@ -98,7 +98,7 @@ class Model {
   virtual void ScoreBatch(const BatchInput& in, BatchScratch* scratch, float* scores) const;
   // Scores the batch as ScoreBatch (with dropout when training) and computes the gradients of
   // the summed loss: row_grads gets dim() floats per feature of the range (feature order),
-  // dense_grads (dense_size() floats) is added to, and the bias gradient is returned. For the
+  // dense_grads (dense_size() floats) is overwritten, and the bias gradient is returned. For the
   // sparse models this is exactly Score, LossGradient and Gradient example by example.
   virtual float TrainBatch(const BatchInput& in, BatchScratch* scratch, float* scores,
                            float* row_grads, float* dense_grads) const;

@@ -101,6 +101,41 @@ class Ftrl final : public RowsUpdater<Ftrl> {
   }
 };
 
+// Adam's step on n weights, state interleaved (m, v, beta1^t, beta2^t) per weight. Inline for
+// short rows; AdamVectorized is the same loop compiled for AVX-512, AVX2 and baseline x86-64
+// (GCC function multi-versioning, chosen at load time). The file is compiled without fused
+// multiply-add and without errno from sqrt (CMakeLists.txt), so every copy computes the same
+// floats: the vector width changes speed, never a model.
+__attribute__((always_inline)) inline void AdamLoop(float* __restrict w, float* __restrict state,
+                                                    const float* __restrict grad, int n,
+                                                    const OptimizerConfig& config) {
+  const float lr = config.lr, b1 = config.adam_beta1, b2 = config.adam_beta2;
+  const float eps = config.epsilon, l1 = config.l1, l2 = config.l2;
+  auto step = [&](int i) {
+    float* s = state + 4 * i;
+    const float g = grad[i] + l2 * w[i];
+    s[0] = b1 * s[0] + (1 - b1) * g;
+    s[1] = b2 * s[1] + (1 - b2) * g * g;
+    s[2] *= b1;
+    s[3] *= b2;
+    const float m_hat = s[0] / (1 - s[2]);
+    const float v_hat = s[1] / (1 - s[3]);
+    return w[i] - lr * m_hat / (std::sqrt(v_hat) + eps);
+  };
+  if (l1 > 0) {
+    for (int i = 0; i < n; ++i) w[i] = ShrinkL1(step(i), lr * l1);
+  } else {  // no branch in the loop: the vectorizer takes it
+    for (int i = 0; i < n; ++i) w[i] = step(i);
+  }
+}
+
+constexpr int kVectorizedFrom = 64;
+
+__attribute__((target_clones("avx512f", "avx2", "default"), noinline)) void AdamVectorized(
+    float* w, float* state, const float* grad, int n, const OptimizerConfig& config) {
+  AdamLoop(w, state, grad, n, config);
+}
+
 // Adam with per-weight bias correction; state (m, v, beta1^t, beta2^t), so a sparse row that is
 // updated rarely is corrected by its own step count, not the global one.
 class Adam final : public RowsUpdater<Adam> {
@@ -116,19 +151,11 @@ class Adam final : public RowsUpdater<Adam> {
     }
   }
   void Update(float* w, float* state, const float* grad, int n, uint64_t) const override {
-    const float lr = config_.lr, b1 = config_.adam_beta1, b2 = config_.adam_beta2;
-    const float eps = config_.epsilon, l1 = config_.l1, l2 = config_.l2;
-    for (int i = 0; i < n; ++i) {
-      float* s = state + 4 * i;
-      const float g = grad[i] + l2 * w[i];
-      s[0] = b1 * s[0] + (1 - b1) * g;
-      s[1] = b2 * s[1] + (1 - b2) * g * g;
-      s[2] *= b1;
-      s[3] *= b2;
-      const float m_hat = s[0] / (1 - s[2]);
-      const float v_hat = s[1] / (1 - s[3]);
-      const float v = w[i] - lr * m_hat / (std::sqrt(v_hat) + eps);
-      w[i] = l1 > 0 ? ShrinkL1(v, lr * l1) : v;
+    // Long runs (a deep model's dense layers) take the vectorized copy; a sparse row stays inline.
+    if (n >= kVectorizedFrom) {
+      AdamVectorized(w, state, grad, n, config_);
+    } else {
+      AdamLoop(w, state, grad, n, config_);
     }
   }
 };

@@ -15,9 +15,12 @@ void DeepSlice::Compute(const Model& model, const BatchInput& batch) {
   const uint32_t* offsets = in.block->offsets().data();
   scores.resize(in.end - in.begin);
   row_grads.resize(static_cast<size_t>(offsets[in.end] - offsets[in.begin]) * model.dim());
-  dense_grads.assign(model.dense_size(), 0.0f);
+  dense_grads.resize(model.dense_size());  // TrainBatch overwrites it
   bias_grad = 0;
-  if (in.end == in.begin) return;
+  if (in.end == in.begin) {
+    std::fill(dense_grads.begin(), dense_grads.end(), 0.0f);
+    return;
+  }
   bias_grad = model.TrainBatch(in, &scratch, scores.data(), row_grads.data(), dense_grads.data());
 }
 
