@@ -2,8 +2,9 @@
 # Model-server HTTP figures, one run: (1) the HTTP library choice — a trivial JSON handler on
 # cpp-httplib vs Boost.Beast (bench/http_bench.cc); (2) `parasol serve` answering TF Serving
 # :predict for the churn LR and FM models (one row per request), without and with dynamic
-# batching. Load: wrk (Debian), keep-alive
-# connections on loopback, at several concurrencies. Writes bench/results/serve.{json,md}.
+# batching; (3) the same for a DeepFM (embeddings 16, MLP 400-400-400) at 1, 8, 32 and 64
+# connections, where a batch turns many one-row passes through the layers into one GEMM. Load: wrk
+# (Debian), keep-alive connections on loopback. Writes bench/results/serve.{json,md}.
 # Usage: bench/serve_bench.sh [SECONDS per point, default 5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +15,9 @@ TARGET=http_bench ./scripts/build.sh >/dev/null
 source bench/wrk_lib.sh  # P, WORK, PIDS (killed on exit), free_port, load, CHURN_ROW
 
 ROWS=()
-measure() {  # NAME URL [LUA]
-  for c in 1 8 16; do
+CONNS="1 8 16"
+measure() {  # NAME URL [LUA]: one point per connection count in CONNS
+  for c in $CONNS; do
     read -r rps p50 p99 errs < <(load "$2" "$c" "${3:-}")
     echo "$1 c=$c: $rps req/s, p50 $p50 ms, p99 $p99 ms, non-2xx $errs" >&2
     ROWS+=("$1|$c|$rps|$p50|$p99|$errs")
@@ -31,9 +33,11 @@ for lib in httplib beast; do
   kill "${PIDS[-1]}"
 done
 
-mkdir -p "$WORK/base" "$WORK/fm"
+mkdir -p "$WORK/base" "$WORK/fm" "$WORK/deepfm"
 $P train --config data/churn/model.yaml --train data/churn/train.csv --out "$WORK/base/1" 2>/dev/null
 $P train --config data/churn/fm.yaml --train data/churn/train.csv --out "$WORK/fm/1" 2>/dev/null
+$P train --config data/churn/deep.yaml --model deepfm --train data/churn/train.csv --epochs 2 \
+  --out "$WORK/deepfm/1" 2>/dev/null
 write_predict_lua "$WORK/predict.lua"
 serve() {  # NAME MODEL_BASE [serve flags...]: measures :predict with one row per request
   local name=$1 base=$2
@@ -55,6 +59,12 @@ serve "same, dynamic batching (32 rows, 200 us)" "$WORK/base" --max-batch-size 3
 serve "parasol serve :predict, churn FM k=4, 1 row" "$WORK/fm"
 serve "same, dynamic batching (32 rows, 200 us)" "$WORK/fm" --max-batch-size 32 \
   --batch-timeout-micros 200
+CONNS="1 8 32 64"
+serve "parasol serve :predict, churn DeepFM 400-400-400, 1 row" "$WORK/deepfm"
+serve "same, dynamic batching (64 rows, 200 us)" "$WORK/deepfm" --max-batch-size 64 \
+  --batch-timeout-micros 200
+serve "same, dynamic batching (64 rows, 1000 us)" "$WORK/deepfm" --max-batch-size 64 \
+  --batch-timeout-micros 1000
 
 python3 - "${ROWS[@]}" <<'PY'
 import json, sys, datetime

@@ -132,10 +132,8 @@ DeepModel::Buffers DeepModel::Carve(int n, BatchScratch* scratch) const {
 }
 
 void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* scores) const {
-  // b->n rows go through the layers; the first `real` are the batch's examples, the rest zero
-  // padding (ScoreBatch's fixed tiles).
-  const int n = b->n, D = input_width_, d = d_;
-  const int real = static_cast<int>(in.end - in.begin);
+  // The batch's n examples; *b was carved for at least n rows.
+  const int n = static_cast<int>(in.end - in.begin), D = input_width_, d = d_;
   const ExampleBlock& block = *in.block;
   const uint32_t* offsets = block.offsets().data();
   const uint32_t* fields = block.fields().data();
@@ -146,7 +144,7 @@ void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* 
   if (spec_.pooling == Pooling::kMean)
     std::fill(b->field_count, b->field_count + n * fields_, 0.0f);
   const float* const* rows = in.rows;
-  for (int e = 0; e < real; ++e) {
+  for (int e = 0; e < n; ++e) {
     const uint32_t begin = offsets[in.begin + e], end = offsets[in.begin + e + 1];
     float* x = b->x0 + size_t(e) * D;
     float logit = in.bias;
@@ -189,18 +187,24 @@ void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* 
   const float* x_l = b->x0;
   for (size_t l = 0; l < cross_w_.size(); ++l) {
     float* u = b->cross_u[l];
-    dense::Gemm(false, true, n, D, D, x_l, D, in.dense + cross_w_[l], D, false, u, D);
     const float* c = in.dense + cross_b_[l];
+    // Training multiplies whole batches (GEMM); scoring goes row by row in effect (Linear), so
+    // that a row scores the same alone as in any batch.
+    if (training) {
+      dense::Gemm(false, true, n, D, D, x_l, D, in.dense + cross_w_[l], D, false, u, D);
+    } else {
+      dense::Linear(n, D, D, x_l, D, in.dense + cross_w_[l], D, c, /*relu=*/false, u, D);
+    }
     float* next = b->cross_x[l];
     for (int e = 0; e < n; ++e) {
       float* ue = u + size_t(e) * D;
       const float* x0e = b->x0 + size_t(e) * D;
       const float* xle = x_l + size_t(e) * D;
       float* ne = next + size_t(e) * D;
-      for (int j = 0; j < D; ++j) {
-        ue[j] += c[j];
-        ne[j] = x0e[j] * ue[j] + xle[j];
+      if (training) {
+        for (int j = 0; j < D; ++j) ue[j] += c[j];
       }
+      for (int j = 0; j < D; ++j) ne[j] = x0e[j] * ue[j] + xle[j];
     }
     x_l = next;
   }
@@ -212,9 +216,14 @@ void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* 
   for (size_t l = 0; l < widths_.size(); ++l) {
     const int w = widths_[l];
     float* a = b->act[l];
-    dense::Gemm(false, true, n, w, in_width, h, in_width, in.dense + mlp_w_[l], in_width, false, a,
-                w);
-    dense::BiasRelu(n, w, in.dense + mlp_b_[l], a);
+    if (training) {
+      dense::Gemm(false, true, n, w, in_width, h, in_width, in.dense + mlp_w_[l], in_width, false,
+                  a, w);
+      dense::BiasRelu(n, w, in.dense + mlp_b_[l], a);
+    } else {
+      dense::Linear(n, w, in_width, h, in_width, in.dense + mlp_w_[l], in_width,
+                    in.dense + mlp_b_[l], /*relu=*/true, a, w);
+    }
     if (drop) {
       float* m = b->mask[l];
       const uint64_t seed = Mix64(in.dropout_seed ^ (uint64_t{l} << 56));
@@ -230,7 +239,7 @@ void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* 
   }
   // Output layer.
   const float* wo = in.dense + out_w_;
-  for (int e = 0; e < real; ++e) {
+  for (int e = 0; e < n; ++e) {
     float s = 0;
     if (mlp_out_ > 0) {
       const float* he = h + size_t(e) * mlp_out_;
@@ -245,9 +254,10 @@ void DeepModel::Forward(const BatchInput& in, bool training, Buffers* b, float* 
 }
 
 void DeepModel::ScoreBatch(const BatchInput& in, BatchScratch* scratch, float* scores) const {
-  // Fixed tiles of kScoreTile rows, the last one padded with zero rows: a GEMM's blocking (and so
-  // its rounding) depends on its row count, and an example must score the same whether it comes
-  // alone (a one-row request) or among thousands (a file).
+  // Tiles of at most kScoreTile rows (the activations of a tile stay in cache). The layers run
+  // through dense::Linear, whose every output is summed the same way whatever the batch, so an
+  // example scores the same whether it comes alone (a one-row request) or among thousands (a
+  // file), and a short request pays for its own rows only.
   Buffers b = Carve(kScoreTile, scratch);
   const float* const* rows = in.rows;
   const uint32_t* offsets = in.block->offsets().data();

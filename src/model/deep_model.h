@@ -49,7 +49,7 @@ class DeepModel final : public Model {
 
  private:
   struct Buffers;
-  static constexpr size_t kScoreTile = 16;
+  static constexpr size_t kScoreTile = 64;  // rows scored at once
   // Forward pass over the batch; fills the activations in *b and scores.
   void Forward(const BatchInput& in, bool training, Buffers* b, float* scores) const;
   Buffers Carve(int n, BatchScratch* scratch) const;

@@ -323,6 +323,43 @@ TEST(DenseKernelsTest, EveryInstructionSetMatchesANaiveProduct) {
   ASSERT_TRUE(dense::UseKernelIsaForTesting(chosen.c_str()));
 }
 
+TEST(DenseKernelsTest, LinearIsTheProductAndARowGetsTheSameFloatsAloneAsInABatch) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  const int m = 11, n = 13, k = 75;  // remainders everywhere: rows, columns and k
+  std::vector<float> a(m * k), w(n * k), bias(n);
+  for (float& x : a) x = u(rng);
+  for (float& x : w) x = u(rng);
+  for (float& x : bias) x = u(rng);
+  const std::string chosen = dense::KernelIsa();
+  for (const char* isa : {"baseline", "avx2", "avx512"}) {
+    if (!dense::UseKernelIsaForTesting(isa)) continue;
+    for (const bool relu : {false, true}) {
+      std::vector<float> all(m * n);
+      dense::Linear(m, n, k, a.data(), k, w.data(), k, bias.data(), relu, all.data(), n);
+      for (int e = 0; e < m; ++e) {
+        for (int j = 0; j < n; ++j) {
+          double want = bias[j];
+          for (int t = 0; t < k; ++t) want += double(a[e * k + t]) * w[j * k + t];
+          if (relu) want = std::max(want, 0.0);
+          ASSERT_NEAR(all[e * n + j], want, 1e-4) << isa << " row " << e << " col " << j;
+        }
+        // Alone, and as the middle row of three: the same floats.
+        std::vector<float> alone(n), three(3 * n);
+        dense::Linear(1, n, k, &a[e * k], k, w.data(), k, bias.data(), relu, alone.data(), n);
+        const int first = std::min(std::max(e - 1, 0), m - 3);
+        dense::Linear(3, n, k, &a[first * k], k, w.data(), k, bias.data(), relu, three.data(), n);
+        EXPECT_EQ(alone, std::vector<float>(all.begin() + e * n, all.begin() + (e + 1) * n)) << isa;
+        EXPECT_EQ(std::vector<float>(three.begin() + (e - first) * n,
+                                     three.begin() + (e - first + 1) * n),
+                  alone)
+            << isa;
+      }
+    }
+  }
+  ASSERT_TRUE(dense::UseKernelIsaForTesting(chosen.c_str()));
+}
+
 TEST(DenseKernelsTest, ElementWiseKernelsEqualTheirScalarLoopsOnEveryInstructionSet) {
   // Odd sizes so that every vector loop has a remainder.
   constexpr int n = 7, w = 37;

@@ -53,6 +53,11 @@ void Gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int l
   Current().kernels->gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 }
 
+void Linear(int m, int n, int k, const float* a, int lda, const float* w, int ldw,
+            const float* bias, bool relu, float* c, int ldc) {
+  Current().kernels->linear(m, n, k, a, lda, w, ldw, bias, relu, c, ldc);
+}
+
 void BiasRelu(int n, int w, const float* bias, float* a) {
   Current().kernels->bias_relu(n, w, bias, a);
 }

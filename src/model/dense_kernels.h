@@ -21,6 +21,14 @@ namespace parasol::dense {
 void Gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda, const float* b,
           int ldb, bool accumulate, float* c, int ldc);
 
+// A linear layer for scoring: c[e·ldc + j] = act(Σ_t a[e·lda + t] · w[j·ldw + t] + bias[j]) for
+// e < m, j < n, t < k, with act = ReLU when `relu` (identity otherwise) and bias optional (null).
+// Each output is summed by the same fixed sequence whatever m is and whichever rows come with
+// it, so a row scores bit for bit the same alone as in any batch — which a GEMM's blocking does
+// not promise. It reads w in place (no packing per call), which is what one-row requests need.
+void Linear(int m, int n, int k, const float* a, int lda, const float* w, int ldw,
+            const float* bias, bool relu, float* c, int ldc);
+
 // The element-wise passes around the GEMMs, vectorized per instruction set. Each gives exactly
 // the result of the plain scalar loop its comment writes (same operations in the same order per
 // element, no fused multiply-add), so the choice of instruction set changes speed, not results.
@@ -49,6 +57,8 @@ namespace internal {
 // One implementation per instruction set (dense_kernels_impl.inc).
 struct Kernels {
   void (*gemm)(bool, bool, int, int, int, const float*, int, const float*, int, bool, float*, int);
+  void (*linear)(int, int, int, const float*, int, const float*, int, const float*, bool, float*,
+                 int);
   void (*bias_relu)(int, int, const float*, float*);
   void (*relu_backward)(int64_t, const float*, const float*, float*);
   void (*add_column_sums)(int, int, const float*, float*);
