@@ -110,9 +110,11 @@ done
 
 # ---- Parasol
 RESULTS=()  # lines: side model batch coretype train_eps predict_eps train_wall predict_wall rss auc ll
-parasol_run() {  # parasol_run MODEL BATCH [extra train flags]
+parasol_run() {  # parasol_run MODEL BATCH [--optimizer NAME] [extra train flags]
   local m=$1 b=$2; shift 2
-  local name="parasol-$m-$b"
+  local label=$m  # the model as reported: lr+ftrl when an optimizer is named
+  [[ "${1:-}" == --optimizer ]] && label="$m+$2"
+  local name="parasol-$label-$b"
   timed "$name-train" $P train --train "$W/train.cache" --model "$m" --threads 2 --epochs "$EPOCHS" \
     --batch-size "$b" --out "$W/$name" "$@"
   timed "$name-predict" $P predict --model "$W/$name" --data "$W/test.cache" --out "$W/$name.pred"
@@ -123,13 +125,18 @@ e = [json.loads(l) for l in open('$W/$name/metrics.jsonl') if '\"event\": \"epoc
 print(round(sum(x['examples'] for x in e) / sum(x['seconds'] for x in e)))")
   local test_rows=$((ROWS - TRAIN_ROWS))
   read -r auc ll <<< "$(auc_of "$W/$name.pred" "$W/test.labels")"
-  RESULTS+=("parasol $m $b - $eps $($PY -c "print(round($test_rows / ${WALL[$name-predict]}))") \
+  RESULTS+=("parasol $label $b - $eps $($PY -c "print(round($test_rows / ${WALL[$name-predict]}))") \
 ${WALL[$name-train]} ${WALL[$name-predict]} ${RSS[$name-train]} $auc $ll ${CPU[$name-train]:-0}")
   echo "${RESULTS[-1]}" >&2
 }
-# LR and FM: their own defaults (AdaGrad, one example per step), the sparse baselines.
+# LR and FM: their own defaults (AdaGrad, one example per step), the sparse baselines, and both
+# with FTRL-Proximal, which does better on this data for both (on an 800K/200K split of it, with
+# AdaGrad FM's factors overfit the long tail of the vocabulary: FM 0.699 against LR 0.717; with
+# FTRL, FM 0.725 against LR 0.721).
 parasol_run lr 1
 parasol_run fm 1
+parasol_run lr 1 --optimizer ftrl
+parasol_run fm 1 --optimizer ftrl
 for m in $DEEP_MODELS; do
   for b in $BATCHES; do parasol_run "$m" "$b"; done
 done
