@@ -10,15 +10,15 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libsqlite3-dev libcpp-httplib-dev curl
   libeigen3-dev libopenblas-dev
+  libboost-dev
 )
 # Peers the tests (--test) and benchmarks (--bench) compare against.
 # KNN benchmark peers (bench/knn_bench.sh): faiss with OpenBLAS (not the reference BLAS) and
 # nanoflann; the bench driver is built only when they are present. Not needed by the tests.
 if [[ "${1:-}" == "--bench" ]]; then
   PACKAGES+=(liblinear-tools libfaiss-dev libopenblas0-pthread libnanoflann-dev)
-  # Model-server benchmark (bench/serve_bench.sh): the load generator and Boost.Beast, the HTTP
-  # library cpp-httplib was measured against.
-  PACKAGES+=(wrk libboost-dev)
+  # Model-server benchmark (bench/serve_bench.sh): the load generator.
+  PACKAGES+=(wrk)
   # Embedding-lookup benchmark (bench/lookup_bench.sh): Redis and its C client.
   PACKAGES+=(redis-server libhiredis-dev bc)
 fi

@@ -1,9 +1,12 @@
 // `parasol serve` as a real process on a real loopback port, driven by an HTTP client: the
 // answers equal `parasol predict`, new versions go live, broken ones stay out, and a hot reload
 // under load fails no request.
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -353,6 +356,60 @@ TEST_F(ServeCliTest, DeepModelsAnswerAsParasolPredictOnEveryApi) {
     ExpectClose(std::vector<float>(probs.begin(), probs.end()),
                 std::vector<float>(expected.begin(), expected.begin() + 50));
   }
+}
+
+// A loopback TCP connection that sends `bytes` and returns its descriptor (-1 on failure).
+int ConnectAndSend(int port, const std::string& bytes) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+    close(fd);
+    return -1;
+  }
+  timeval tv{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+TEST_F(ServeCliTest, StalledClientsHoldUpNoOneAndADeclaredHugeBodyIsRefusedAtOnce) {
+  Train("model.yaml", 1);
+  Server server(
+      {"--model-base", (dir_ / "churn").string(), "--rest-port", "0", "--rest-threads", "2"});
+  ASSERT_GT(server.port(), 0);
+  // 256 clients stall mid-request (more than the server has threads, a hundred times over).
+  std::vector<int> stalled;
+  for (int i = 0; i < 256; ++i) {
+    const int fd =
+        ConnectAndSend(server.port(), i % 2 == 0 ? "POST /v1/models/churn:predict HTTP/1.1\r\nX-"
+                                                 : "POST /v1/models/churn:predict HTTP/1.1\r\n"
+                                                   "Content-Length: 500\r\n\r\n{\"inst");
+    ASSERT_GE(fd, 0);
+    stalled.push_back(fd);
+  }
+  // A normal client is answered meanwhile.
+  httplib::Client normal("127.0.0.1", server.port());
+  normal.set_read_timeout(20, 0);
+  auto res = normal.Post("/v1/models/churn:predict", R"({"instances": [{"tenure": 3}]})",
+                         "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  // A head declaring 100 MB gets its 413 without a byte of the body sent.
+  const int huge = ConnectAndSend(server.port(),
+                                  "POST /v1/models/churn:predict HTTP/1.1\r\nHost: x\r\n"
+                                  "Content-Length: 100000000\r\n\r\n");
+  ASSERT_GE(huge, 0);
+  std::string reply;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(huge, buf, sizeof(buf))) > 0) reply.append(buf, n);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
+  EXPECT_NE(reply.find("--max-body-bytes"), std::string::npos) << reply;
+  close(huge);
+  for (int fd : stalled) close(fd);
 }
 
 TEST_F(ServeCliTest, OversizedBodyGets413AndTheServerKeepsServing) {

@@ -1,18 +1,17 @@
-// The HTTP transport of the REST API: cpp-httplib (Debian libcpp-httplib-dev; chosen over
-// Boost.Beast after measuring, see README.md) on a thread pool, keep-alive connections, bodies
-// bounded while being read. It only moves bytes between sockets and RestApi::Handle.
+// The HTTP transport of the REST API: the event-driven server of http/ (Boost.Beast), so a client
+// that stalls mid-request holds a socket, not one of the threads that answer; deadlines close
+// such connections, and a body declared over --max-body-bytes gets its 413 as soon as its head
+// arrives. It only moves requests between http::Server and RestApi::Handle.
 // Start/Stop from one thread; requests are served concurrently.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "serve/rest_api.h"
 
-namespace httplib {
+namespace parasol::http {
 class Server;
 }
 
@@ -21,7 +20,7 @@ namespace parasol {
 struct HttpServerOptions {
   std::string host = "127.0.0.1";  // loopback unless told otherwise
   int port = 8501;                 // 0: any free port (Start returns it)
-  int threads = 16;                // connections served at once (each keep-alive holds one)
+  int threads = 16;                // requests handled at once (an idle connection holds none)
 };
 
 class HttpServer {
@@ -38,9 +37,7 @@ class HttpServer {
  private:
   const RestApi* api_;
   const HttpServerOptions options_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  std::atomic<bool> listen_returned_{false};
+  std::unique_ptr<http::Server> server_;
 };
 
 }  // namespace parasol
