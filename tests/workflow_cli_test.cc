@@ -43,7 +43,7 @@ TEST_F(WorkflowCliTest, BadSpecsAreRejectedNamingTheField) {
   const std::vector<Case> cases = {
       // A cycle names the step whose dependsOn closes it and the cycle.
       {"  - name: a\n    dependsOn: [b]\n" + job + "  - name: b\n    dependsOn: [a]\n" + job,
-       "wf.yaml:7: steps[1].dependsOn: cycle: b -> a -> b"},
+       "wf.yaml:8: steps[1].dependsOn: cycle: a -> b -> a (each depends on the next)"},
       {"  - name: a\n" + job + "  - name: b\n    dependsOn: [aa]\n" + job,
        "wf.yaml:7: steps[1].dependsOn[0]: unknown step 'aa', did you mean 'a'?"},
       {"  - name: train\n    train: {train: t.svm}\n  - name: ev\n    dependsOn: [train]\n"
@@ -119,6 +119,7 @@ steps:
   EXPECT_EQ(Step(d, "once")["attempts"].size(), 2u);
   EXPECT_EQ(Step(d, "flaky")["attempts"].size(), 3u);
   EXPECT_EQ(ReadFile(run_dir / "last" / "copy"), "42\n");
+  EXPECT_EQ(ProcessesWithEnv("PARASOL_RUN=" + run), 0);  // no step left a process behind
 }
 
 // The service is killed (SIGKILL) while a step runs; the restarted service finds the step's job
@@ -159,7 +160,8 @@ steps:
   EXPECT_EQ(Step(d, "wait")["attempts"].size(), 1u);
   EXPECT_EQ(ReadFile(fs::path(d["dir"].get<std::string>()) / "wait" / "starts"), "started\n");
   // REST errors come through wire/: an unknown run is 404 with the code.
-  auto missing = client.Get("/api/v1/workflows/runs/nope");
+  httplib::Client restarted(endpoint_);
+  auto missing = restarted.Get("/api/v1/workflows/runs/nope");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
   EXPECT_NE(missing->body.find("NOT_FOUND"), std::string::npos) << missing->body;
@@ -235,7 +237,8 @@ TEST_F(WorkflowCliTest, GateBlocksAWorseCandidateAndDeploysAGoodOne) {
   status = serve_client.Get("/v1/models/churn");
   ASSERT_TRUE(status);
   bool serves_2 = false;
-  for (const auto& v : json::parse(status->body)["model_version_status"]) {
+  const json versions = json::parse(status->body)["model_version_status"];
+  for (const auto& v : versions) {
     serves_2 |= v["version"] == "2" && v["state"] == "AVAILABLE";
   }
   EXPECT_TRUE(serves_2) << status->body;
