@@ -122,6 +122,45 @@ steps:
   EXPECT_EQ(ProcessesWithEnv("PARASOL_RUN=" + run), 0);  // no step left a process behind
 }
 
+// A step past its timeout is stopped and fails the run; a false `when` skips its step and the
+// steps after it.
+TEST_F(WorkflowCliTest, TimeoutsAndConditions) {
+  const std::string spec = WriteSpec("cond.yaml", R"(name: cond
+kind: workflow
+params: {mode: fast}
+steps:
+  - name: slow
+    timeoutSeconds: 1
+    job: {kind: custom, replicas: {main: {command: [sleep, "60"]}}}
+  - name: only-slow
+    when: "{{params.mode}} == slow"
+    job: {kind: custom, replicas: {main: {command: ["true"]}}}
+  - name: after
+    dependsOn: [only-slow]
+    job: {kind: custom, replicas: {main: {command: ["true"]}}}
+  - name: only-fast
+    when: "{{params.mode}} != slow"
+    job: {kind: custom, replicas: {main: {command: ["true"]}}}
+)");
+  const CommandResult r = Workflow("run -f " + spec);
+  EXPECT_EQ(r.code, 1) << r.out;
+  const std::string run = RunName(r);
+  const json d = DescribeRun(run);
+  EXPECT_EQ(d["state"], "Failed") << d.dump();
+  EXPECT_EQ(Step(d, "slow")["state"], "Failed");
+  EXPECT_NE(Step(d, "slow")["reason"].get<std::string>().find("DeadlineExceeded"),
+            std::string::npos)
+      << d.dump();
+  EXPECT_EQ(Step(d, "only-slow")["state"], "Skipped");
+  EXPECT_EQ(Step(d, "only-slow")["reason"], "when 'fast == slow' is false");
+  EXPECT_EQ(Step(d, "after")["state"], "Skipped");
+  EXPECT_EQ(Step(d, "only-fast")["state"], "Succeeded");
+  for (int i = 0; i < 100 && ProcessesWithEnv("PARASOL_RUN=" + run) > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ProcessesWithEnv("PARASOL_RUN=" + run), 0);  // the timed-out sleep was stopped
+}
+
 // The service is killed (SIGKILL) while a step runs; the restarted service finds the step's job
 // and finishes the run without starting any step twice.
 TEST_F(WorkflowCliTest, ControlServiceRestartMidRunLosesNothing) {

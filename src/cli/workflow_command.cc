@@ -35,21 +35,33 @@ void PrintRun(const control::RunView& run) {
     std::printf("  %s%s\n", StepLine(s).c_str(),
                 s.job.empty() ? "" : ("  [job " + s.job + "]").c_str());
   }
-  // The gate's figures: what the verdict rests on.
+  // The gate's figures: what the verdict rests on. Parts of an unexpected shape are left out.
+  auto figure = [](const nlohmann::json& c, const char* key) {
+    return c.contains(key) ? c[key].dump() : std::string("-");
+  };
   for (const auto& step : run.json["steps"]) {
-    if (!step.contains("figures") || !step["figures"].is_object()) continue;
+    if (!step.is_object() || !step.contains("figures") || !step["figures"].is_object()) continue;
     const auto& f = step["figures"];
-    std::printf("Gate %s: %s\n", step.value("name", "").c_str(), f.value("verdict", "").c_str());
+    const auto& verdict = f.contains("verdict") ? f["verdict"] : nlohmann::json();
+    std::printf("Gate %s: %s (baseline %s)\n",
+                step["name"].get<std::string>().c_str(),  // checked by ReadRun
+                verdict.is_string() ? verdict.get<std::string>().c_str() : "-",
+                figure(f, "baselineModel").c_str());
     if (f.contains("checks") && f["checks"].is_array()) {
       for (const auto& c : f["checks"]) {
-        std::printf("  %-10s %-22s candidate %s%s -> %s\n", c.value("metric", "").c_str(),
-                    c.value("rule", "").c_str(), c["candidate"].dump().c_str(),
-                    c.contains("baseline") ? (" baseline " + c["baseline"].dump()).c_str() : "",
-                    c.value("passed", false) ? "pass" : "FAIL");
+        if (!c.is_object()) continue;
+        std::string label;
+        for (const char* key : {"metric", "rule"}) {
+          if (c.contains(key) && c[key].is_string()) label += c[key].get<std::string>() + " ";
+        }
+        std::printf("  %-24s candidate %-10s baseline %-10s value %-12s %s\n", label.c_str(),
+                    figure(c, "candidate").c_str(), figure(c, "baseline").c_str(),
+                    figure(c, "value").c_str(),
+                    c.contains("passed") && c["passed"] == true ? "pass" : "FAIL");
       }
     }
-    if (f.contains("manual")) {
-      std::printf("  blessed by hand: %s\n", f["manual"].value("reason", "").c_str());
+    if (f.contains("manual") && f["manual"].is_object()) {
+      std::printf("  blessed by hand: %s\n", figure(f["manual"], "reason").c_str());
     }
   }
 }
