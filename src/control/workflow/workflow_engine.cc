@@ -118,7 +118,10 @@ absl::StatusOr<WorkflowRun> WorkflowEngine::Run(const std::string& spec_text,
       run.name = spec->name + "-" + RandomSuffix();
     } while (runs_.count(run.name) > 0);
     run.dir = options_.state_dir + "/workflows/" + run.name;
-    if (run.working_dir.empty()) run.working_dir = run.dir;
+    // Without a directory from the submitter, the run's own folder is where relative paths go.
+    if (run.working_dir.empty() || run.working_dir.front() != '/') {
+      run.working_dir = run.working_dir.empty() ? run.dir : run.dir + "/" + run.working_dir;
+    }
     std::error_code ec;
     fs::create_directories(run.dir, ec);
     if (ec) return absl::UnavailableError("cannot create " + run.dir + ": " + ec.message());
