@@ -5,8 +5,10 @@
 # starts `parasol control` (job API, SQLite state in out/control, web dashboard), submits the same
 # training as a distributed job (replicas ps-0, ps-1, worker-0, worker-1), watches it, prints its
 # loss/AUC series and the dashboard's address, and stops the service; then serves the trained
-# model with `parasol serve` (TF Serving and KServe V2 REST on loopback), queries it with curl and
-# stops it. Installs what it needs first.
+# model with `parasol serve` (TF Serving and KServe V2 REST on loopback), queries it with curl;
+# then runs data/churn/pipeline.yaml on the control plane against that server (train, evaluate,
+# gate against the served version, deploy the blessed candidate as version 2, which then
+# answers), and stops both. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -76,6 +78,26 @@ curl -sS -H 'Content-Type: application/json' \
   "$URL/v2/models/churn/infer"; echo
 echo "\$ curl $URL/metrics | grep requests_total"
 curl -sS "$URL/metrics" | grep '^parasol_serve_requests_total'
+
+echo
+echo "== workflow: $DATA/pipeline.yaml against this server: train -> eval -> gate -> deploy"
+rm -f "$STATE/control.out"
+$PARASOL control --listen 127.0.0.1:0 --state-dir "$STATE" > "$STATE/control.out" \
+  2> "$STATE/control.log" &
+CONTROL=$!
+trap 'kill $SERVER $CONTROL 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -qs "listening" "$STATE/control.out" && break; sleep 0.1; done
+export PARASOL_ENDPOINT=http://$(sed -n 's/^listening on //p' "$STATE/control.out")
+echo "\$ parasol workflow run -f $DATA/pipeline.yaml --set model_base=$OUT-serving/churn --set server=$URL --watch"
+$PARASOL workflow run -f $DATA/pipeline.yaml --set model_base="$OUT-serving/churn" \
+  --set server="$URL" --watch | tee "$STATE/workflow.out"
+RUN=$(sed -n '1s/^run //p' "$STATE/workflow.out")
+$PARASOL workflow describe "$RUN"
+echo "\$ curl $URL/v1/models/churn   (version 2: the blessed candidate, deployed by the run)"
+curl -sS "$URL/v1/models/churn"; echo
+curl -sS -H 'Content-Type: application/json' -d "{\"instances\": [$ROW1]}" \
+  "$URL/v1/models/churn/versions/2:predict"; echo
+kill $CONTROL && wait $CONTROL 2>/dev/null || true
 kill $SERVER && wait $SERVER 2>/dev/null || true
 trap - EXIT
-echo "server stopped"
+echo "control service and server stopped"

@@ -22,6 +22,7 @@
 #include "cli/ps_command.h"
 #include "cli/serve_command.h"
 #include "cli/train_flags.h"
+#include "cli/workflow_command.h"
 #include "data/gen.h"
 #include "metrics/metrics.h"
 #include "model/dense_kernels.h"
@@ -292,6 +293,8 @@ int RunCli(int argc, char** argv) {
   CLI::App* job_cmd = AddJobCommand(app, job);
   ServeFlags serve;
   AddServeCommand(app, serve);
+  WorkflowFlags workflow;
+  CLI::App* workflow_cmd = AddWorkflowCommand(app, workflow);
 
   try {
     app.parse(argc, argv);
@@ -313,6 +316,7 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("control")) return RunControl(control);
   if (app.got_subcommand("job")) return RunJob(*job_cmd, job);
   if (app.got_subcommand("serve")) return RunServe(serve);
+  if (app.got_subcommand("workflow")) return RunWorkflow(*workflow_cmd, workflow);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server")) return RunPsServer(ps_server);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("worker")) return RunPsWorker(ps_worker);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("checkpoint")) {

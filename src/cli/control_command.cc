@@ -18,6 +18,8 @@
 #include "control/k8s_backend.h"
 #include "control/local_backend.h"
 #include "control/replica_shim.h"
+#include "control/workflow/workflow_engine.h"
+#include "control/workflow/workflow_http.h"
 
 namespace parasol {
 
@@ -95,7 +97,13 @@ int RunControl(const ControlFlags& f) {
   if (!backend.ok()) return Fail(kExitUsage, backend.status());
   control::JobService service(*std::move(store), *std::move(backend));
   if (auto st = service.Start(); !st.ok()) return Fail(kExitRuntime, st);
+  auto workflow_store = control::OpenSqliteWorkflowStore(state_dir + "/control.db");
+  if (!workflow_store.ok()) return Fail(kExitRuntime, workflow_store.status());
+  control::WorkflowEngine workflows(service, *std::move(workflow_store),
+                                    {state_dir, std::string(exe, n)});
+  if (auto st = workflows.Start(); !st.ok()) return Fail(kExitRuntime, st);
   control::ControlHttpServer http(service);
+  http.AddRoutes([&](httplib::Server& s) { control::AddWorkflowRoutes(s, workflows); });
   auto port = http.Bind(*address);
   if (!port.ok()) return Fail(kExitRuntime, port.status());
   std::printf("listening on %s:%d\n", address->host.c_str(), *port);
@@ -120,6 +128,7 @@ int RunControl(const ControlFlags& f) {
     stop_signals::Raise(SIGTERM);  // when Serve ended by itself
     waiter.join();
   }
+  workflows.Shutdown();
   service.Shutdown();
   if (!served.ok()) return Fail(kExitRuntime, served);
   std::fprintf(stderr,

@@ -27,6 +27,8 @@ std::string Escape(const std::string& s) {
 
 }  // namespace
 
+std::string EscapePathSegment(const std::string& s) { return Escape(s); }
+
 absl::StatusOr<std::unique_ptr<ControlClient>> ControlClient::Create(const std::string& endpoint) {
   std::string base = endpoint;
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -213,6 +215,15 @@ absl::StatusOr<LogChunk> ControlClient::Logs(const std::string& name, const std:
     chunk.next_offset = offset + chunk.data.size();
   }
   return chunk;
+}
+
+absl::StatusOr<std::string> ControlClient::Call(const std::string& method, const std::string& path,
+                                                const std::string* json_body, int ok_status) {
+  auto r = json_body == nullptr ? client_->Get(path)
+                                : client_->Post(path, *json_body, "application/json");
+  PARASOL_CALL(r);
+  if (r->status != ok_status) return StatusFromHttp(r->status, r->body);
+  return r->body;
 }
 
 #undef PARASOL_CALL

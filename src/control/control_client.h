@@ -70,6 +70,9 @@ struct MetricsView {
   nlohmann::json json;
 };
 
+// `s` %-escaped for one segment of a request path.
+std::string EscapePathSegment(const std::string& s);
+
 class ControlClient {
  public:
   // `endpoint`: "http://HOST:PORT". InvalidArgument for anything else.
@@ -87,6 +90,12 @@ class ControlClient {
   absl::StatusOr<MetricsView> Metrics(const std::string& name);
   absl::StatusOr<LogChunk> Logs(const std::string& name, const std::string& replica,
                                 uint64_t offset);
+
+  // Any other endpoint of the service (the workflow client's, workflow/workflow_client.h):
+  // `method` GET or POST (with `json_body` when not null); the reply's body when its status is
+  // `ok_status`, else the server's Status, or Unavailable when the service cannot be reached.
+  absl::StatusOr<std::string> Call(const std::string& method, const std::string& path,
+                                   const std::string* json_body, int ok_status);
 
  private:
   ControlClient(std::string endpoint, std::unique_ptr<httplib::Client> client);

@@ -11,7 +11,6 @@
 #include "wire/http_status.h"
 
 namespace parasol::control {
-namespace {
 
 void SendJson(httplib::Response& res, int http_status, const std::string& json) {
   res.status = http_status;
@@ -21,6 +20,8 @@ void SendJson(httplib::Response& res, int http_status, const std::string& json) 
 void SendError(httplib::Response& res, const absl::Status& status) {
   SendJson(res, HttpStatusCode(status), HttpErrorBody(status, /*with_code=*/true));
 }
+
+namespace {
 
 std::string RecordsJson(const std::vector<JobRecord>& jobs) {
   std::string out = "{\"jobs\":[";
@@ -176,6 +177,10 @@ ControlHttpServer::ControlHttpServer(JobService& service)
 }
 
 ControlHttpServer::~ControlHttpServer() = default;
+
+void ControlHttpServer::AddRoutes(const std::function<void(httplib::Server&)>& add) {
+  add(*server_);
+}
 
 absl::StatusOr<int> ControlHttpServer::Bind(const HostPort& address) {
   if (auto st = CheckLoopback(address.host); !st.ok()) return st;

@@ -18,6 +18,7 @@
 // 409 a taken name, 413 a body over 1 MiB or a job larger than the machine, 503, 500.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,7 +28,8 @@
 
 namespace httplib {
 class Server;
-}
+struct Response;
+}  // namespace httplib
 
 namespace parasol::control {
 
@@ -43,10 +45,19 @@ absl::StatusOr<HostPort> ParseHostPort(const std::string& text, const std::strin
 // OK for 127.0.0.0/8, ::1 and "localhost"; FailedPrecondition otherwise.
 absl::Status CheckLoopback(const std::string& host);
 
+// The one way every /api/v1 handler answers: JSON with a status, or a failed call's Status as
+// wire/http_status.h's code and body.
+void SendJson(httplib::Response& res, int http_status, const std::string& json);
+void SendError(httplib::Response& res, const absl::Status& status);
+
 class ControlHttpServer {
  public:
   explicit ControlHttpServer(JobService& service);
   ~ControlHttpServer();
+
+  // Lets another component of the service (workflow/workflow_http.h) add its endpoints; call
+  // before Serve().
+  void AddRoutes(const std::function<void(httplib::Server&)>& add);
 
   // Binds a loopback address (port 0: a free one); the bound port.
   absl::StatusOr<int> Bind(const HostPort& address);

@@ -253,17 +253,20 @@ ordered_json ResourcesJson(const Resources& r) {
 
 }  // namespace
 
-JobSpec ReadJobSpec(const config::Node& root) {
+JobSpec ReadJobSpec(const config::Node& root, const std::string& given_name) {
   if (!root.IsMap()) root.Fail("expected a mapping with name, kind and replicas");
   const Map m = root.AsMap();
   JobSpec spec;
   static const std::regex kName("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-  const Node name = m.Get("name");
-  spec.name = name.As<std::string>();
-  if (!std::regex_match(spec.name, kName)) {
-    name.Fail(
-        "expected lowercase letters, digits and '-', starting and ending with a letter or digit, "
-        "at most 63 characters");
+  spec.name = given_name;  // when given, "name" stays an unknown key: the caller names the job
+  if (given_name.empty()) {
+    const Node name = m.Get("name");
+    spec.name = name.As<std::string>();
+    if (!std::regex_match(spec.name, kName)) {
+      name.Fail(
+          "expected lowercase letters, digits and '-', starting and ending with a letter or "
+          "digit, at most 63 characters");
+    }
   }
   const Node kind_node = m.Require("kind", "train, serve or custom");
   const std::string kind = kind_node.As<std::string>();
@@ -274,6 +277,8 @@ JobSpec ReadJobSpec(const config::Node& root) {
   } else if (kind == "serve") {
     spec.kind = JobKind::kServe;
     spec.restart_policy = RestartPolicy::kOnFailure;  // a server runs until stopped
+  } else if (kind == "workflow") {
+    kind_node.Fail("a workflow is run with 'parasol workflow run -f FILE', not submitted as a job");
   } else {
     kind_node.Fail("expected train, serve or custom, not '" + kind + "'");
   }

@@ -98,8 +98,9 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
 
 // The spec at `node` of a document being read with common/config_reader.h (ParseJobSpec's
 // reader, for documents that hold a spec, such as stored job records). Fails the read at the
-// field at fault.
-JobSpec ReadJobSpec(const config::Node& node);
+// field at fault. A non-empty `given_name` names the job instead of a "name" key, which is then
+// refused (a workflow step's inline job is named by its run).
+JobSpec ReadJobSpec(const config::Node& node, const std::string& given_name = "");
 
 // The canonical JSON form; ParseJobSpec(ToJson(spec)) == spec.
 std::string JobSpecToJson(const JobSpec& spec);

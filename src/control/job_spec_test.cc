@@ -257,6 +257,9 @@ TEST(JobSpecTest, BadSpecsAreRejectedNamingTheFieldAndLine) {
       {"kind: custom\nreplicas: {w: {command: [x]}}\n", "bad.yaml:1: name: required"},
       {"name: a\nkind: batch\nreplicas: {w: {command: [x]}}\n",
        "bad.yaml:2: kind: expected train, serve or custom, not 'batch'"},
+      {"name: a\nkind: workflow\nsteps: []\n",
+       "bad.yaml:2: kind: a workflow is run with 'parasol workflow run -f FILE', not submitted as "
+       "a job"},
       {"name: a\nreplicas: {w: {command: [x]}}\n",
        "bad.yaml:1: kind: required: train, serve or custom"},
       {"name: a\nkind: custom\nreplicas: {w: {command: [x]}}\nrestartPolicy: Always\n",
