@@ -8,13 +8,13 @@
 #     against `parasol serve` in each precision, with its server's RSS.
 # Writes bench/results/quantize.{json,md}.
 # Usage: bench/quantize_bench.sh [ROWS, default 2000000] [KEYS, default 150000]
-#                                [REQUESTS per client, default 20] [GEN_ROWS, default 50000]
+#                                [REQUESTS per client, default 20] [GEN_ROWS, default 100000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-2000000}
 KEYS=${2:-150000}
 REQUESTS=${3:-20}
-GEN_ROWS=${4:-50000}
+GEN_ROWS=${4:-100000}
 ./scripts/deps.sh --bench
 for t in parasol quantize_bench lookup_bench; do TARGET=$t ./scripts/build.sh >/dev/null; done
 P=./build/src/cli/parasol
@@ -92,8 +92,8 @@ report = {"date": datetime.datetime.utcnow().isoformat() + "Z", "load_average": 
 json.dump(report, open("bench/results/quantize.json", "w"), indent=1)
 md = [f"# Quantized serving tables ({report['date']}, load average {load})", ""]
 md += ["## Test AUC per precision (loss = fp32 AUC - AUC)", "",
-       "| data | model | dim | fp32 AUC | fp16 AUC (loss) | int8 AUC (loss) | max prob change fp16 / int8 |",
-       "|---|---|---|---|---|---|---|"]
+       "| data | model | dim | fp32 AUC | fp16 AUC (loss) | int8 AUC (loss) | max prob change fp16 / int8 | table bytes per row fp32 / fp16 / int8 |",
+       "|---|---|---|---|---|---|---|---|"]
 acc = {}
 for r in lines:
     if r["dataset"] in ("churn", "generated"):
@@ -103,7 +103,9 @@ for (ds, model), by in acc.items():
     md.append(f"| {ds} | {model} | {f32['dim']} | {f32['auc']:.4f} | "
               f"{f16['auc']:.4f} ({f32['auc'] - f16['auc']:+.5f}) | "
               f"{i8['auc']:.4f} ({f32['auc'] - i8['auc']:+.5f}) | "
-              f"{f16['max_prob_change']:.2g} / {i8['max_prob_change']:.2g} |")
+              f"{f16['max_prob_change']:.2g} / {i8['max_prob_change']:.2g} | "
+              + " / ".join(f"{r['table_bytes'] / r['table_rows']:.0f}" for r in (f32, f16, i8))
+              + " |")
 md += ["", "## Memory per row (8-float rows)", "",
        "| precision | rows | stored row bytes | table bytes per row (index included) | RSS bytes per row |",
        "|---|---|---|---|---|"]

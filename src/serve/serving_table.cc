@@ -18,6 +18,7 @@ ServingTable::ServingTable(std::unique_ptr<SparseTable> table, int dim, RowPreci
   table_ = std::make_unique<SparseTable>(
       codec_.words(),
       [words = codec_.words()](uint64_t, float* row) { std::fill(row, row + words, 0.0f); });
+  table_->Reserve(table->size());
   std::vector<float> encoded(codec_.words());
   table->ForEach([&](uint64_t key, const float* row) {
     codec_.Encode(row, encoded.data());
