@@ -62,9 +62,14 @@ void ServingTable::Lookup(absl::Span<const uint64_t> keys, float* values, bool* 
   // prefetch its row, decode key i's row (in cache by now).
   constexpr size_t kAhead = 8;
   const float* ring[kAhead] = {};
+  const size_t last_byte = sizeof(float) * codec_.words() - 1;
   auto resolve = [&](size_t j) {
     const float* row = table.Find(keys[j]);
-    if (row != nullptr) __builtin_prefetch(row);
+    if (row != nullptr) {
+      // Both ends: a row may straddle two cache lines (32-byte rows do half the time).
+      __builtin_prefetch(row);
+      __builtin_prefetch(reinterpret_cast<const char*>(row) + last_byte);
+    }
     ring[j % kAhead] = row;
   };
   for (size_t j = 0; j < std::min(n, 2 * kAhead); ++j) table.Prefetch(keys[j]);
