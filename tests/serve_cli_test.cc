@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -706,6 +708,91 @@ TEST_F(ServeCliTest, DeltaCheckpointsApplyInPlaceUnderLoadAndEqualParasolPredict
       << metrics;
   EXPECT_NE(metrics.find("parasol_serve_deltas_refused{model=\"churn\",version=\"1\"} 0"),
             std::string::npos);
+}
+
+TEST_F(ServeCliTest, QuantizedTablesAnswerNearFp32OnRestAndGrpcAndThroughAReload) {
+  Train("fm.yaml", 1);
+  const json instances = ChurnInstances();
+  const std::vector<float> expected = PredictFile(dir_ / "churn" / "1");
+  ASSERT_EQ(instances.size(), expected.size());
+  auto lookup_bias = [](const std::string& address, std::vector<float>* values) {
+    auto stub = serving::ModelService::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    serving::LookupRequest request;
+    request.mutable_model_spec()->set_name("churn");
+    request.add_keys(~uint64_t{0});  // the bias row: every model has it
+    serving::LookupResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status = stub->Lookup(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(response.found_size(), 1);
+    EXPECT_TRUE(response.found(0));
+    values->assign(response.values().begin(), response.values().end());
+  };
+  std::vector<float> fp32_row;
+  {
+    Server fp32({"--model-base", (dir_ / "churn").string(), "--rest-port", "0"});
+    ASSERT_NO_FATAL_FAILURE(lookup_bias(fp32.grpc_address(), &fp32_row));
+  }
+  ASSERT_GT(fp32_row.size(), 1u);
+  const auto [lo, hi] = std::minmax_element(fp32_row.begin(), fp32_row.end());
+
+  for (const std::string precision : {"fp16", "int8"}) {
+    SCOPED_TRACE(precision);
+    fs::remove_all(dir_ / "churn" / "2");
+    Server server({"--model-base", (dir_ / "churn").string(), "--rest-port", "0", "--quantize",
+                   precision, "--poll-seconds", "0.1"});
+    ASSERT_GT(server.port(), 0);
+    const double bound = precision == "fp16" ? 2e-3 : 2e-2;
+    auto expect_near = [&](const std::vector<float>& got, size_t rows) {
+      ASSERT_EQ(got.size(), rows);
+      for (size_t i = 0; i < rows; ++i) EXPECT_NEAR(got[i], expected[i], bound) << "row " << i;
+    };
+    httplib::Client client("127.0.0.1", server.port());
+    auto res = client.Post("/v1/models/churn:predict", json{{"instances", instances}}.dump(),
+                           "application/json");
+    ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+    expect_near(Floats(json::parse(res->body)["predictions"]), instances.size());
+    // TF Serving gRPC Predict, the first 50 rows.
+    auto tf_stub = tensorflow::serving::PredictionService::NewStub(
+        grpc::CreateChannel(server.grpc_address(), grpc::InsecureChannelCredentials()));
+    tensorflow::serving::PredictRequest request = TfPredictRequest(instances, 50, false);
+    tensorflow::serving::PredictResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status = tf_stub->Predict(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    const auto& probs = response.outputs().at("probability").float_val();
+    expect_near(std::vector<float>(probs.begin(), probs.end()), 50);
+    // Parasol gRPC Lookup answers the decoded row: within half an int8 step (or an fp16
+    // rounding) of the fp32 row.
+    std::vector<float> row;
+    ASSERT_NO_FATAL_FAILURE(lookup_bias(server.grpc_address(), &row));
+    ASSERT_EQ(row.size(), fp32_row.size());
+    for (size_t i = 0; i < row.size(); ++i) {
+      const double tolerance =
+          precision == "fp16" ? std::fabs(fp32_row[i]) / 1024 : (*hi - *lo) / 255 * 0.51;
+      EXPECT_NEAR(row[i], fp32_row[i], tolerance + 1e-12) << i;
+    }
+    // A new version, loaded while serving, is quantized too.
+    fs::copy(dir_ / "churn" / "1", dir_ / "train-copy", fs::copy_options::recursive);
+    fs::rename(dir_ / "train-copy", dir_ / "churn" / "2");
+    ASSERT_TRUE(WaitForStatus(client, [](const json& status) {
+      return States(status) == std::map<std::string, std::string>{{"2", "AVAILABLE"}, {"1", "END"}};
+    }));
+    res = client.Post("/v1/models/churn/versions/2:predict", json{{"instances", instances}}.dump(),
+                      "application/json");
+    ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+    expect_near(Floats(json::parse(res->body)["predictions"]), instances.size());
+    std::vector<float> reloaded;
+    ASSERT_NO_FATAL_FAILURE(lookup_bias(server.grpc_address(), &reloaded));
+    EXPECT_EQ(reloaded, row);
+  }
+  auto r = RunParasol("serve --rest-port 0 --port 0 --model-base " + (dir_ / "churn").string() +
+                      " --quantize int4");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--quantize: unknown precision 'int4' (expected fp32, fp16 or int8)"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(ServeCliTest, BadFlagsConfigsAndBusyPortsExitWithTheReason) {

@@ -44,6 +44,10 @@ CLI::App* AddServeCommand(CLI::App& app, ServeFlags& f) {
                   "Dynamic batching: longest wait for a batch to fill (default 1000)");
   cmd->add_option("--num-batch-threads", f.num_batch_threads,
                   "Dynamic batching: threads scoring batches (default 1)");
+  cmd->add_option("--quantize", f.quantize,
+                  "Precision of the served tables' rows: fp16 (half the memory of fp32) or int8 "
+                  "(one byte per weight plus a per-row scale and offset); lookups answer the "
+                  "decoded floats, predictions use them; dense layers stay fp32 (default fp32)");
   cmd->add_option("--rest-threads", f.rest_threads,
                   "Connections served at once (default 16; a keep-alive connection holds one)");
   return cmd;
@@ -68,7 +72,12 @@ int RunServe(const ServeFlags& f) {
                 "--poll-seconds must be > 0, --rest-threads >= 1, --rest-port and --port in "
                 "[0, 65535] and --max-body-bytes in [1, 2^30]");
   }
+  auto precision = ParseRowPrecision(f.quantize);
+  if (!precision.ok()) {
+    return Fail(kExitUsage, absl::StrCat("--quantize: ", precision.status().message()));
+  }
   RepositoryOptions options;
+  options.servable.precision = *precision;
   options.config_path = f.model_config;
   options.model_base = f.model_base;
   options.model_name = f.model_name;

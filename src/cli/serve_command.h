@@ -19,6 +19,7 @@ struct ServeFlags {
   int max_batch_size = 0;  // 0: no dynamic batching
   int64_t batch_timeout_micros = 1000;
   int num_batch_threads = 1;
+  std::string quantize = "fp32";  // precision of the served rows: fp32, fp16, int8
 };
 
 // Adds the `serve` sub-command, whose flags land in *flags (which must outlive parsing).

@@ -1,6 +1,7 @@
 #include "model/sparse_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace parasol {
@@ -45,6 +46,24 @@ float* SparseTable::FindOrInsert(uint64_t key) {
   if (float* row = Probe(*shard.index.load(std::memory_order_acquire), key, h)) return row;
   std::lock_guard<std::mutex> lock(shard.mu);
   return InsertLocked(shard, key, h);
+}
+
+void SparseTable::Reserve(size_t rows) {
+  // Keys spread over shards binomially: leave room for a few standard deviations above the
+  // mean, so that no shard has to grow past its reserved index.
+  const double mean = static_cast<double>(rows) / kShards;
+  const size_t per_shard = static_cast<size_t>(mean + 4 * std::sqrt(mean)) + 1;
+  size_t capacity = kInitialCapacity;
+  while (per_shard * 10 > capacity * 7) capacity *= 2;
+  for (int s = 0; s < kShards; ++s) {
+    Shard& shard = shards_[s];
+    std::lock_guard<std::mutex> lock(shard.mu);
+    if (shard.count != 0 || shard.indexes.size() != 1 || capacity <= shard.indexes[0]->mask + 1) {
+      continue;
+    }
+    shard.indexes[0] = std::make_unique<Index>(capacity);
+    shard.index.store(shard.indexes[0].get(), std::memory_order_release);
+  }
 }
 
 void SparseTable::Put(uint64_t key, const float* values) {

@@ -42,6 +42,11 @@ class SparseTable {
     const Index* index = shards_[h >> (64 - kShardBits)].index.load(std::memory_order_acquire);
     __builtin_prefetch(&index->slots[h & index->mask]);
   }
+  // Sizes the index for about `rows` rows at once, so that a loader filling an empty table does
+  // not grow it step by step (each step keeps the smaller index alive: readers may still probe
+  // it). Only for a table nothing has been inserted into yet, and before any concurrent use;
+  // does nothing otherwise.
+  void Reserve(size_t rows);
   // Inserts `key` with the given contents (overwriting an existing row); used by loaders.
   void Put(uint64_t key, const float* row);
   // Gives `key` the given contents by copy-on-write: a new row is filled first, then published

@@ -141,5 +141,30 @@ TEST(SparseTableTest, ReplaceUnderConcurrentFindsNeverShowsATornRow) {
   EXPECT_EQ(table.size(), kKeys + 400);
 }
 
+TEST(SparseTableTest, ReserveSizesTheIndexOnceForALoad) {
+  constexpr uint64_t kRows = 200000;
+  SparseTable grown(2, [](uint64_t, float* row) { row[0] = row[1] = 0; });
+  SparseTable reserved(2, [](uint64_t, float* row) { row[0] = row[1] = 0; });
+  reserved.Reserve(kRows);
+  const float row[2] = {1, 2};
+  for (uint64_t key = 0; key < kRows; ++key) {
+    grown.Put(key * 7919, row);
+    reserved.Put(key * 7919, row);
+  }
+  ASSERT_EQ(reserved.size(), kRows);
+  for (uint64_t key = 0; key < kRows; key += 97) {
+    const float* found = reserved.Find(key * 7919);
+    ASSERT_NE(found, nullptr) << key;
+    EXPECT_EQ(found[1], 2.0f);
+  }
+  EXPECT_EQ(reserved.Find(3), nullptr);
+  // The grown table keeps every smaller index it outgrew; the reserved one has just its own.
+  EXPECT_LT(reserved.bytes(), grown.bytes());
+  // Reserving a table that has rows changes nothing.
+  const size_t before = reserved.bytes();
+  reserved.Reserve(10 * kRows);
+  EXPECT_EQ(reserved.bytes(), before);
+}
+
 }  // namespace
 }  // namespace parasol

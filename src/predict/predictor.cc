@@ -12,22 +12,18 @@ namespace parasol {
 namespace {
 
 // Deep models score batches: rows of up to kChunk examples at a time through ScoreBatch.
-void PredictDeepBlock(const Model& model, const SparseTable& table, const float* dense, float bias,
+void PredictDeepBlock(const Model& model, const RowSource& source, const float* dense, float bias,
                       const ExampleBlock& block, std::vector<float>* probs) {
   constexpr size_t kChunk = 256;
-  const std::vector<float> zeros(model.dim(), 0.0f);
   std::vector<const float*> rows;
-  std::vector<float> scores;
+  std::vector<float> scores, decoded;
   BatchScratch scratch;
   const uint32_t* offsets = block.offsets().data();
   const uint64_t* keys = block.keys().data();
   for (size_t begin = 0; begin < block.size(); begin += kChunk) {
     const size_t end = std::min(block.size(), begin + kChunk);
     rows.resize(offsets[end] - offsets[begin]);
-    for (uint32_t i = offsets[begin]; i < offsets[end]; ++i) {
-      const float* row = table.Find(keys[i]);
-      rows[i - offsets[begin]] = row == nullptr ? zeros.data() : row;
-    }
+    source.Gather(keys + offsets[begin], rows.size(), rows.data(), &decoded);
     scores.resize(end - begin);
     model.ScoreBatch({&block, begin, end, rows.data(), bias, dense}, &scratch, scores.data());
     for (float s : scores) probs->push_back(Sigmoid(s));
@@ -36,23 +32,37 @@ void PredictDeepBlock(const Model& model, const SparseTable& table, const float*
 
 }  // namespace
 
-void PredictBlock(const Model& model, const SparseTable& table, const float* dense,
+float TableRows::Bias() const {
+  const float* bias_row = table_.Find(kBiasKey);
+  return bias_row == nullptr ? 0.0f : bias_row[0];
+}
+
+void TableRows::Gather(const uint64_t* keys, size_t n, const float** rows,
+                       std::vector<float>* /*scratch*/) const {
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = table_.Find(keys[i]);
+    rows[i] = row == nullptr ? zeros_.data() : row;
+  }
+}
+
+void PredictBlock(const Model& model, const RowSource& source, const float* dense,
                   const ExampleBlock& block, std::vector<float>* probs) {
-  const float* bias_row = table.Find(kBiasKey);
-  const float bias = bias_row == nullptr ? 0.0f : bias_row[0];
-  if (model.dense_size() > 0) return PredictDeepBlock(model, table, dense, bias, block, probs);
-  const std::vector<float> zeros(model.dim(), 0.0f);
+  const float bias = source.Bias();
+  if (model.dense_size() > 0) return PredictDeepBlock(model, source, dense, bias, block, probs);
   std::vector<const float*> rows;
+  std::vector<float> decoded;
   ModelScratch scratch;
   for (size_t e = 0; e < block.size(); ++e) {
     const ExampleView ex = block.example(e);
     rows.resize(ex.size);
-    for (uint32_t i = 0; i < ex.size; ++i) {
-      const float* row = table.Find(ex.keys[i]);
-      rows[i] = row == nullptr ? zeros.data() : row;
-    }
+    source.Gather(ex.keys, ex.size, rows.data(), &decoded);
     probs->push_back(Sigmoid(model.Score(ex, rows.data(), bias, &scratch)));
   }
+}
+
+void PredictBlock(const Model& model, const SparseTable& table, const float* dense,
+                  const ExampleBlock& block, std::vector<float>* probs) {
+  PredictBlock(model, TableRows(table, model.dim()), dense, block, probs);
 }
 
 std::vector<float> PredictBlocks(const Model& model, const SparseTable& table, const float* dense,

@@ -10,7 +10,7 @@ namespace parasol {
 ModelRepository::ModelRepository(RepositoryOptions options)
     : ModelRepository(std::make_unique<FileSystemSource>(FileSystemSourceOptions{
                           options.config_path, options.model_base, options.model_name}),
-                      std::make_unique<DiskServableLoader>(), options) {}
+                      std::make_unique<DiskServableLoader>(options.servable), options) {}
 
 ModelRepository::ModelRepository(std::unique_ptr<VersionSource> source,
                                  std::unique_ptr<ServableLoader> loader, RepositoryOptions options)

@@ -42,7 +42,8 @@ struct RepositoryOptions {
   std::string model_base;   // --model-base
   std::string model_name;   // --model-name (default: the base folder's name)
   double poll_seconds = 1;
-  int load_threads = 2;  // versions loaded (or deltas applied) at once
+  int load_threads = 2;      // versions loaded (or deltas applied) at once
+  ServableOptions servable;  // how versions are loaded (--quantize)
 };
 
 class ModelRepository {

@@ -12,14 +12,18 @@
 
 namespace parasol {
 
-absl::StatusOr<std::shared_ptr<Servable>> Servable::Load(const std::string& dir, int64_t version) {
+absl::StatusOr<std::shared_ptr<Servable>> Servable::Load(const std::string& dir, int64_t version,
+                                                         const ServableOptions& options) {
   auto predictor = Predictor::Load(dir);
   if (!predictor.ok()) return predictor.status();
   auto servable = std::shared_ptr<Servable>(new Servable());
   servable->version_ = version;
   servable->dir_ = dir;
   servable->predictor_ = std::move(*predictor);
-  std::vector<float>& dense = servable->predictor_->mutable_loaded()->dense;
+  LoadedModel& loaded = *servable->predictor_->mutable_loaded();
+  servable->table_ = std::make_unique<ServingTable>(std::move(loaded.table), loaded.model->dim(),
+                                                    options.precision);
+  std::vector<float>& dense = loaded.dense;
   if (!dense.empty()) {
     servable->dense_.store(std::make_shared<const std::vector<float>>(std::move(dense)));
   }
@@ -93,7 +97,7 @@ absl::StatusOr<uint64_t> Servable::ApplyDelta(const std::string& delta_dir) {
         delta_dir, ": a delta over checkpoint '", delta->checkpoint.previous, "', but version ",
         version_, " is at checkpoint '", CheckpointDirName(at), "'"));
   }
-  LoadedModel& live = *predictor_->mutable_loaded();
+  const LoadedModel& live = predictor_->loaded();
   const ModelManifest& a = live.manifest;
   const ModelManifest& b = delta->manifest;
   if (a.spec.type != b.spec.type || live.model->dim() != delta->dim ||
@@ -142,7 +146,7 @@ absl::StatusOr<uint64_t> Servable::ApplyDelta(const std::string& delta_dir) {
   if (!bad.empty()) return absl::DataLossError(bad);
   uint64_t rows = 0;
   delta->rows->ForEach([&](uint64_t key, const float* row) {
-    live.table->Replace(key, row);
+    table_->Replace(key, row);
     ++rows;
   });
   if (layers != nullptr) dense_.store(std::move(layers));
@@ -196,8 +200,8 @@ absl::Status Servable::Encode(absl::Span<const RawInstance> rows, ExampleBlock* 
 
 void Servable::Score(const ExampleBlock& block, std::vector<float>* probs) const {
   const std::shared_ptr<const std::vector<float>> dense = dense_.load();  // held while scoring
-  PredictBlock(*predictor_->loaded().model, *predictor_->loaded().table,
-               dense == nullptr ? nullptr : dense->data(), block, probs);
+  PredictBlock(*predictor_->loaded().model, *table_, dense == nullptr ? nullptr : dense->data(),
+               block, probs);
 }
 
 absl::StatusOr<std::vector<float>> Servable::Predict(absl::Span<const RawInstance> rows) const {
@@ -210,33 +214,7 @@ absl::StatusOr<std::vector<float>> Servable::Predict(absl::Span<const RawInstanc
 }
 
 void Servable::Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const {
-  const SparseTable& table = *predictor_->loaded().table;
-  const int d = dim();
-  const size_t n = keys.size();
-  // A lookup is two dependent misses (index slot, then row). Pipeline them over independent
-  // keys: prefetch the slot of key i + 2A, resolve key i + A (its slot is in cache by now) and
-  // prefetch its row, copy key i's row (in cache by now).
-  constexpr size_t kAhead = 8;
-  const float* ring[kAhead] = {};
-  auto resolve = [&](size_t j) {
-    const float* row = table.Find(keys[j]);
-    if (row != nullptr) __builtin_prefetch(row);
-    ring[j % kAhead] = row;
-  };
-  for (size_t j = 0; j < std::min(n, 2 * kAhead); ++j) table.Prefetch(keys[j]);
-  for (size_t j = 0; j < std::min(n, kAhead); ++j) resolve(j);
-  for (size_t i = 0; i < n; ++i) {
-    const float* row = ring[i % kAhead];
-    if (i + 2 * kAhead < n) table.Prefetch(keys[i + 2 * kAhead]);
-    if (i + kAhead < n) resolve(i + kAhead);
-    found[i] = row != nullptr;
-    float* out = values + i * d;
-    if (row == nullptr) {
-      std::fill(out, out + d, 0.0f);
-    } else {
-      std::copy(row, row + d, out);
-    }
-  }
+  table_->Lookup(keys, values, found);
 }
 
 int Servable::dim() const { return predictor_->loaded().model->dim(); }
@@ -245,7 +223,7 @@ const char* Servable::model_type() const {
   return ModelTypeName(predictor_->loaded().manifest.spec.type);
 }
 const char* Servable::data_format() const { return DataFormatName(predictor_->input().format); }
-size_t Servable::table_rows() const { return predictor_->loaded().table->size(); }
-size_t Servable::table_bytes() const { return predictor_->loaded().table->bytes(); }
+size_t Servable::table_rows() const { return table_->rows(); }
+size_t Servable::table_bytes() const { return table_->bytes(); }
 
 }  // namespace parasol

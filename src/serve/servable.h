@@ -17,6 +17,8 @@
 #include "data/row_encoder.h"
 #include "predict/predictor.h"
 #include "serve/request.h"
+#include "serve/row_codec.h"
+#include "serve/serving_table.h"
 
 namespace parasol {
 
@@ -29,12 +31,20 @@ struct ServableInput {
 // version folder, scored while loading; any error fails the load (the version never serves).
 inline constexpr char kWarmupFile[] = "warmup.json";
 
+struct ServableOptions {
+  // Precision of the sparse rows in memory (`parasol serve --quantize`); a deep model's dense
+  // layers and the bias stay fp32 whatever it is.
+  RowPrecision precision = RowPrecision::kFp32;
+};
+
 class Servable {
  public:
-  // Loads the model directory `dir` as `version` and warms it up before it may take traffic:
+  // Loads the model directory `dir` as `version`, its rows stored in options.precision (the
+  // fp32 rows are read, encoded, then freed), and warms it up before it may take traffic:
   // one row with every feature absent, then DIR/warmup.json's rows when that file exists; every
   // probability must be finite. Errors name `dir` or the warm-up file and the row.
-  static absl::StatusOr<std::shared_ptr<Servable>> Load(const std::string& dir, int64_t version);
+  static absl::StatusOr<std::shared_ptr<Servable>> Load(const std::string& dir, int64_t version,
+                                                        const ServableOptions& options = {});
 
   // Applies the incremental checkpoint in `delta_dir` (ReadCheckpointDelta) to this version in
   // place and returns the number of rows it replaced or added. Refused, with nothing changed,
@@ -45,7 +55,8 @@ class Servable {
   // published whole (SparseTable::Replace): a concurrent request sees every row either before
   // or after, though one request may see some rows of the delta and not others. A deep model's
   // delta brings its dense layers whole (the checkpoint's dense table), checked before anything
-  // is applied and swapped in at once after the rows.
+  // is applied and swapped in at once after the rows. A quantized version encodes each row of
+  // the delta in its precision before publishing it.
   absl::StatusOr<uint64_t> ApplyDelta(const std::string& delta_dir);
   // The parameter-server checkpoint id this version is at (its own, then that of the last delta
   // applied); -1 when the version is not a checkpoint (no delta can apply to it).
@@ -57,9 +68,9 @@ class Servable {
   // InvalidArgument names the row and field at fault.
   absl::StatusOr<std::vector<float>> Predict(absl::Span<const RawInstance> rows) const;
 
-  // Raw table rows for feature keys: values gets keys.size() * dim() floats (row-major, zeros
-  // for an absent key) and found[i] says whether keys[i] is in the table. Lookups are
-  // prefetched a few keys ahead; no allocation per key.
+  // Table rows for feature keys, as floats (a quantized row decoded): values gets
+  // keys.size() * dim() floats (row-major, zeros for an absent key) and found[i] says whether
+  // keys[i] is in the table. Lookups are prefetched a few keys ahead; no allocation per key.
   void Lookup(absl::Span<const uint64_t> keys, float* values, bool* found) const;
   int dim() const;
 
@@ -77,6 +88,9 @@ class Servable {
   const std::vector<ServableInput>& inputs() const { return inputs_; }
   size_t table_rows() const;
   size_t table_bytes() const;
+  RowPrecision precision() const { return table_->precision(); }
+  // Bytes of one stored row's weights (4, 2 or 1 per weight; int8 adds 8 for scale and offset).
+  int row_payload_bytes() const { return table_->row_payload_bytes(); }
 
  private:
   Servable() = default;
@@ -85,7 +99,8 @@ class Servable {
   int64_t version_ = 0;
   std::string dir_;
   std::atomic<int64_t> checkpoint_id_{-1};
-  std::unique_ptr<Predictor> predictor_;
+  std::unique_ptr<Predictor> predictor_;  // its table moved into table_
+  std::unique_ptr<ServingTable> table_;
   // A deep model's dense layers, whole: a delta swaps in a new vector with one store, so a
   // request scores with the old layers or the new ones, never a mix (null for sparse models).
   std::atomic<std::shared_ptr<const std::vector<float>>> dense_;

@@ -7,7 +7,7 @@ namespace parasol {
 
 absl::StatusOr<std::shared_ptr<Servable>> DiskServableLoader::Load(const std::string& /*model*/,
                                                                    const AspiredVersion& version) {
-  return Servable::Load(version.path, version.version);
+  return Servable::Load(version.path, version.version, options_);
 }
 
 LoadPool::LoadPool(int threads) {

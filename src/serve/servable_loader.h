@@ -29,11 +29,15 @@ class ServableLoader {
                                                          const AspiredVersion& version) = 0;
 };
 
-// Servable::Load: the model directory at version.path, warmed up.
+// Servable::Load: the model directory at version.path, in options' precision, warmed up.
 class DiskServableLoader : public ServableLoader {
  public:
+  explicit DiskServableLoader(ServableOptions options = {}) : options_(options) {}
   absl::StatusOr<std::shared_ptr<Servable>> Load(const std::string& model,
                                                  const AspiredVersion& version) override;
+
+ private:
+  const ServableOptions options_;
 };
 
 // A fixed set of threads running tasks in the order they were scheduled. The destructor runs

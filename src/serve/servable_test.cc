@@ -1,5 +1,6 @@
 // Servable::ApplyDelta under load: requests reading rows while deltas are applied in place see
-// every row whole (all of one delta's values), never half old and half new.
+// every row whole (all of one delta's values), never half old and half new, in every precision
+// of the served rows.
 #include "serve/servable.h"
 
 #include <algorithm>
@@ -48,48 +49,52 @@ TEST(ServableTest, ConcurrentLookupsNeverSeeAHalfAppliedRow) {
   for (int id = 1; id <= kDeltas + 1; ++id) {
     ASSERT_NO_FATAL_FAILURE(WriteFmCheckpoint(tmp.path() / std::to_string(id), id, float(id)));
   }
-  auto servable = Servable::Load((tmp.path() / "1").string(), 1);
-  ASSERT_TRUE(servable.ok()) << servable.status();
-  Servable& s = **servable;
-  ASSERT_EQ(s.dim(), 1 + kK);
-  ASSERT_EQ(s.checkpoint_id(), 1);
+  // Every precision of the served rows (rows of one value are exact in fp16 and int8 alike).
+  for (RowPrecision precision : {RowPrecision::kFp32, RowPrecision::kFp16, RowPrecision::kInt8}) {
+    SCOPED_TRACE(RowPrecisionName(precision));
+    auto servable = Servable::Load((tmp.path() / "1").string(), 1, {precision});
+    ASSERT_TRUE(servable.ok()) << servable.status();
+    Servable& s = **servable;
+    ASSERT_EQ(s.dim(), 1 + kK);
+    ASSERT_EQ(s.checkpoint_id(), 1);
 
-  std::vector<uint64_t> keys;
-  for (uint64_t key = 1; key <= kKeys; ++key) keys.push_back(key);
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> torn{0}, lookups{0};
-  auto reader = [&] {
-    std::vector<float> values(keys.size() * s.dim());
-    std::unique_ptr<bool[]> found(new bool[keys.size()]);
-    while (!stop.load()) {
-      s.Lookup(keys, values.data(), found.get());
-      for (size_t i = 0; i < keys.size(); ++i) {
-        const float* row = values.data() + i * s.dim();
-        if (!found[i] || std::count(row, row + s.dim(), row[0]) != s.dim()) ++torn;
+    std::vector<uint64_t> keys;
+    for (uint64_t key = 1; key <= kKeys; ++key) keys.push_back(key);
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> torn{0}, lookups{0};
+    auto reader = [&] {
+      std::vector<float> values(keys.size() * s.dim());
+      std::unique_ptr<bool[]> found(new bool[keys.size()]);
+      while (!stop.load()) {
+        s.Lookup(keys, values.data(), found.get());
+        for (size_t i = 0; i < keys.size(); ++i) {
+          const float* row = values.data() + i * s.dim();
+          if (!found[i] || std::count(row, row + s.dim(), row[0]) != s.dim()) ++torn;
+        }
+        ++lookups;
       }
-      ++lookups;
+    };
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 2; ++t) readers.emplace_back(reader);
+    for (int id = 2; id <= kDeltas + 1; ++id) {
+      auto rows = s.ApplyDelta((tmp.path() / std::to_string(id)).string());
+      ASSERT_TRUE(rows.ok()) << rows.status();
+      EXPECT_EQ(*rows, kKeys);
     }
-  };
-  std::vector<std::thread> readers;
-  for (int t = 0; t < 2; ++t) readers.emplace_back(reader);
-  for (int id = 2; id <= kDeltas + 1; ++id) {
-    auto rows = s.ApplyDelta((tmp.path() / std::to_string(id)).string());
-    ASSERT_TRUE(rows.ok()) << rows.status();
-    EXPECT_EQ(*rows, kKeys);
+    stop = true;
+    for (auto& t : readers) t.join();
+    EXPECT_EQ(torn.load(), 0u) << "in " << lookups.load() << " lookups of " << kKeys << " rows";
+    EXPECT_GT(lookups.load(), 0u);
+    EXPECT_EQ(s.checkpoint_id(), kDeltas + 1);
+    std::vector<float> values(s.dim());
+    bool found = false;
+    s.Lookup(absl::MakeConstSpan(&keys[kKeys / 2], 1), values.data(), &found);
+    EXPECT_TRUE(found);
+    EXPECT_EQ(values[kK], float(kDeltas + 1));
+    // Applying the last delta again is refused: the version is past its base now.
+    auto again = s.ApplyDelta((tmp.path() / std::to_string(kDeltas + 1)).string());
+    EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
   }
-  stop = true;
-  for (auto& t : readers) t.join();
-  EXPECT_EQ(torn.load(), 0u) << "in " << lookups.load() << " lookups of " << kKeys << " rows";
-  EXPECT_GT(lookups.load(), 0u);
-  EXPECT_EQ(s.checkpoint_id(), kDeltas + 1);
-  std::vector<float> values(s.dim());
-  bool found = false;
-  s.Lookup(absl::MakeConstSpan(&keys[kKeys / 2], 1), values.data(), &found);
-  EXPECT_TRUE(found);
-  EXPECT_EQ(values[kK], float(kDeltas + 1));
-  // Applying the last delta again is refused: the version is past its base now.
-  auto again = s.ApplyDelta((tmp.path() / std::to_string(kDeltas + 1)).string());
-  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

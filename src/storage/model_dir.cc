@@ -103,6 +103,7 @@ absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state
   };
   if (loaded.model->dense_size() > 0) RETURN_IF_ERROR(LoadDense(dir, p, with_state, &loaded));
   if (!p.sharded) {
+    if (keep == nullptr) loaded.table->Reserve(p.table.rows);
     RETURN_IF_ERROR(read(dir, p.table));
     return loaded;
   }
@@ -110,6 +111,13 @@ absl::StatusOr<LoadedModel> LoadModelDir(const std::string& dir, bool with_state
   ASSIGN_OR_RETURN(CheckpointInfo top, ParseCheckpoint(p));
   ASSIGN_OR_RETURN(const auto shards,
                    ResolveDeltaChain(dir, p.where, std::move(top), p.dim, p.state_dim));
+  if (keep == nullptr) {
+    uint64_t whole = 0;  // each shard's whole file; deltas mostly replace rows
+    for (const std::vector<ShardFile>& files : shards) {
+      if (!files.empty()) whole += files.front().file.rows;
+    }
+    loaded.table->Reserve(whole);
+  }
   for (const std::vector<ShardFile>& files : shards) {
     for (const ShardFile& f : files) RETURN_IF_ERROR(read(f.dir, f.file));
   }
