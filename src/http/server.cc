@@ -98,10 +98,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // From Stop(): a connection waiting for a request is closed now; one being handled is closed
   // once its answer is written.
+  // REQUIRES: the caller holds a reference (Stop()).
   void Shutdown() {
-    std::shared_ptr<Session> self = weak_from_this().lock();
-    if (self == nullptr) return;  // being destroyed
-    net::post(stream_.get_executor(), [self] {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->close_after_write_ = true;
       if (!self->handling_) self->Close();
     });
@@ -269,7 +268,8 @@ absl::StatusOr<int> Server::Start() {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot listen on ", s.options.host, ": not an IP address"));
   }
-  s.acceptor.emplace(s.ioc);
+  // The acceptor lives on a strand: its completions and Stop()'s close never run at once.
+  s.acceptor.emplace(net::make_strand(s.ioc));
   const tcp::endpoint endpoint(address, static_cast<uint16_t>(s.options.port));
   s.acceptor->open(endpoint.protocol(), ec);
   // SO_REUSEADDR (a quick restart) but not SO_REUSEPORT: a second server must not share a port
@@ -294,15 +294,22 @@ absl::StatusOr<int> Server::Start() {
 void Server::Stop() {
   Impl& s = *impl_;
   if (s.threads.empty()) return;
-  net::post(s.ioc, [&s] {
+  net::post(s.acceptor->get_executor(), [&s] {
     beast::error_code ec;
     if (s.acceptor) s.acceptor->close(ec);
   });
+  // References taken under the lock, used and dropped outside it: the last reference to a
+  // session may be ours, and its destructor takes the lock.
+  std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     s.stopping = true;
-    for (Session* session : s.sessions) session->Shutdown();
+    for (Session* session : s.sessions) {
+      if (auto held = session->weak_from_this().lock()) live.push_back(std::move(held));
+    }
   }
+  for (auto& session : live) session->Shutdown();
+  live.clear();
   s.work.reset();
   // Connections close once their answers are written; a handler that never returns is not
   // waited for past 5 s.
