@@ -24,9 +24,7 @@ using parasol::auth::SigningCredentials;
 using parasol::testing::CommandResult;
 using parasol::testing::ReadFile;
 
-CommandResult Shell(const std::string& command) {
-  return parasol::testing::RunCommand(command);
-}
+CommandResult Shell(const std::string& command) { return parasol::testing::RunCommand(command); }
 
 // A job of `name` that runs until stopped, reserving `cpu` cores and 100Mi.
 std::string SleeperSpec(const std::string& name, const std::string& cpu = "1") {
@@ -228,6 +226,21 @@ TEST_F(ControlAuthTest, BotocoreSignsAndReplaysAreRefused) {
   EXPECT_EQ(replies[0].substr(0, 3), "200") << replies[0];
 }
 
+TEST_F(ControlAuthTest, ClockSkewBeyondFifteenMinutesIsRefused) {
+  auto past = Botocore(admin_, "GET", "/api/v1/jobs", "", "--skew=-960");
+  ASSERT_EQ(past.size(), 1u);
+  EXPECT_EQ(past[0].substr(0, 4), "401 ") << past[0];
+  EXPECT_NE(past[0].find("s in the past; at most 900 s of clock skew"), std::string::npos)
+      << past[0];
+  auto future = Botocore(admin_, "GET", "/api/v1/jobs", "", "--skew=960");
+  ASSERT_EQ(future.size(), 1u);
+  EXPECT_EQ(future[0].substr(0, 4), "401 ") << future[0];
+  EXPECT_NE(future[0].find("in the future"), std::string::npos) << future[0];
+  auto late = Botocore(admin_, "GET", "/api/v1/jobs", "", "--skew=-840");
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].substr(0, 4), "200 ") << late[0];
+}
+
 TEST_F(ControlAuthTest, ATenantSeesAndControlsOnlyItsOwnJobs) {
   const SigningCredentials a = Tenant("team-a");
   const SigningCredentials b = Tenant("team-b");
@@ -373,6 +386,16 @@ TEST_F(ControlAuthTest, AuditLogRecordsWhoDidWhatWithoutSecrets) {
   EXPECT_TRUE(has(all, "team-b", "job.stop", "audited", 404)) << all.dump();
   EXPECT_TRUE(has(all, "team-a", "job.stop", "audited", 200)) << all.dump();
   EXPECT_TRUE(has(all, "", "auth", "", 401)) << all.dump();
+  // A refused signature names the key it claimed to be.
+  SigningCredentials forged = a;
+  forged.secret_key = "guessed";
+  EXPECT_EQ(As(forged, "job list").code, 1);
+  bool claimed = false;
+  const json after = Json(admin_, "audit --json");
+  for (const auto& e : after["entries"]) {
+    claimed |= e["action"] == "auth" && e["accessKey"] == a.access_key && e["result"] == 403;
+  }
+  EXPECT_TRUE(claimed) << after.dump();
   for (const auto& e : all["entries"]) {
     if (e["tenant"] == "team-a") {
       EXPECT_EQ(e["accessKey"], a.access_key);

@@ -80,6 +80,11 @@ std::function<void(const httplib::Request&, httplib::Response&)> ControlHttpServ
     }
     auto caller = security_.authenticator->Authenticate(RequestParts(req), std::time(nullptr));
     if (!caller.ok()) {
+      // The key the request claims, so refusals can be traced (it is not a secret).
+      if (auto claimed = auth::ParseAuthorization(req.get_header_value("Authorization"));
+          claimed.ok()) {
+        ctx.caller.access_key = claimed->access_key.substr(0, 64);
+      }
       SendError(res, caller.status());
       Audit(ctx, "auth", res.status, std::string(caller.status().message()));
       return;
