@@ -56,18 +56,6 @@ absl::Status CheckLoopback(const std::string& host) {
       "(127.0.0.1, ::1 or localhost)");
 }
 
-auth::HttpRequestParts RequestParts(const httplib::Request& req) {
-  auth::HttpRequestParts parts;
-  parts.method = req.method;
-  // The path and query as sent (httplib's req.path is already decoded).
-  const size_t q = req.target.find('?');
-  parts.path = req.target.substr(0, q);
-  if (q != std::string::npos) parts.query = req.target.substr(q + 1);
-  for (const auto& [name, value] : req.headers) parts.headers.emplace_back(name, value);
-  parts.body = req.body;
-  return parts;
-}
-
 std::function<void(const httplib::Request&, httplib::Response&)> ControlHttpServer::Authed(
     std::string action, AuthedHandler handler) {
   return [this, action = std::move(action), handler = std::move(handler)](
