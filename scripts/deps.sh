@@ -8,7 +8,7 @@ PACKAGES=(
   libabsl-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libxxhash-dev libzstd-dev zlib1g-dev
   libgtest-dev libgmock-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  libsqlite3-dev libcpp-httplib-dev curl
+  libsqlite3-dev libcpp-httplib-dev curl libssl-dev
   libeigen3-dev libopenblas-dev
   libboost-dev
 )
@@ -27,6 +27,8 @@ if [[ "${1:-}" == "--test" ]]; then
   # (sanitizer/asan_interface.h, libclang_rt.fuzzer) are only a Recommends of clang, and this
   # script installs without Recommends.
   PACKAGES+=(liblinear-tools iproute2 clang libclang-rt-14-dev)
+  # A real SigV4 client for the control service's signed API (tests/control_auth_test.cc).
+  PACKAGES+=(python3-botocore)
   # Node.js runs the Kubernetes schema validator (npm kubernetes-models) of tests/k8s and the
   # dashboard test (npm playwright-core driving Debian's chromium) of tests/web; a Node.js that
   # is already there (with its own npm) is used as it is.

@@ -18,9 +18,9 @@ struct CommandResult {
   std::string out;  // stdout and stderr together
 };
 
-// `parasol ARGS 2>&1`; ARGS goes through the shell.
-inline CommandResult RunParasol(const std::string& args) {
-  const std::string cmd = std::string(PARASOL_BINARY) + " " + args + " 2>&1";
+// `COMMAND 2>&1` through the shell.
+inline CommandResult RunCommand(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   std::FILE* pipe = popen(cmd.c_str(), "r");
   CommandResult r{-1, ""};
   char buf[4096];
@@ -29,6 +29,11 @@ inline CommandResult RunParasol(const std::string& args) {
   const int status = pclose(pipe);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// `parasol ARGS 2>&1`; ARGS goes through the shell.
+inline CommandResult RunParasol(const std::string& args) {
+  return RunCommand(std::string(PARASOL_BINARY) + " " + args);
 }
 
 // The whole file; empty when it cannot be read.

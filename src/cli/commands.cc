@@ -21,6 +21,7 @@
 #include "cli/knn_command.h"
 #include "cli/ps_command.h"
 #include "cli/serve_command.h"
+#include "cli/tenant_command.h"
 #include "cli/train_flags.h"
 #include "cli/workflow_command.h"
 #include "data/gen.h"
@@ -291,6 +292,8 @@ int RunCli(int argc, char** argv) {
   AddControlCommand(app, control);
   JobFlags job;
   CLI::App* job_cmd = AddJobCommand(app, job);
+  TenantFlags tenant;
+  AddTenantCommands(app, tenant);
   ServeFlags serve;
   AddServeCommand(app, serve);
   WorkflowFlags workflow;
@@ -315,6 +318,7 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("knn")) return RunKnn(knn);
   if (app.got_subcommand("control")) return RunControl(control);
   if (app.got_subcommand("job")) return RunJob(*job_cmd, job);
+  if (const int rc = RunTenant(app, tenant); rc >= 0) return rc;
   if (app.got_subcommand("serve")) return RunServe(serve);
   if (app.got_subcommand("workflow")) return RunWorkflow(*workflow_cmd, workflow);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server")) return RunPsServer(ps_server);

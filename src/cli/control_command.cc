@@ -6,13 +6,18 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
 #include "cli/job_command.h"
 #include "common/stop_signals.h"
+#include "control/auth/audit_log.h"
+#include "control/auth/authenticator.h"
+#include "control/auth/credentials.h"
 #include "control/http_api.h"
 #include "control/job_service.h"
 #include "control/k8s_backend.h"
@@ -26,7 +31,16 @@ namespace parasol {
 CLI::App* AddControlCommand(CLI::App& app, ControlFlags& f) {
   auto* cmd = app.add_subcommand(
       "control", "Run the control service: job API, SQLite job store, local process backend");
-  cmd->add_option("--listen", f.listen, "Loopback HOST:PORT to serve on (default 127.0.0.1:7900)");
+  cmd->add_option("--listen", f.listen,
+                  "HOST:PORT to serve on (default 127.0.0.1:7900; loopback only without --auth)");
+  cmd->add_flag("--auth", f.auth,
+                "Require AWS SigV4-signed requests (service 'parasol'); the first start writes "
+                "the admin's key to STATE_DIR/admin.credentials");
+  cmd->add_option("--region", f.region,
+                  "--auth: the SigV4 region clients sign for (default local)");
+  cmd->add_option("--master-key", f.master_key,
+                  "--auth: file of the key that encrypts stored secrets, kept outside the state "
+                  "directory (default ~/.parasol/control-master.key; created 0600 when missing)");
   cmd->add_option("--state-dir", f.state_dir, "Directory for the job database and replica logs")
       ->required();
   cmd->add_option("--cpus", f.cpus, "Cores jobs may reserve (default: all)");
@@ -75,7 +89,9 @@ int RunControl(const ControlFlags& f) {
   namespace fs = std::filesystem;
   auto address = control::ParseHostPort(f.listen, "--listen");
   if (!address.ok()) return Fail(kExitUsage, address.status());
-  if (auto st = control::CheckLoopback(address->host); !st.ok()) return Fail(kExitUsage, st);
+  if (!f.auth) {
+    if (auto st = control::CheckLoopback(address->host); !st.ok()) return Fail(kExitUsage, st);
+  }
   if (f.cpus < 0 || f.memory_mb < 0 || f.gpus < 0) {
     return Fail(kExitUsage, "--cpus, --memory-mb and --gpus must be >= 0");
   }
@@ -97,13 +113,52 @@ int RunControl(const ControlFlags& f) {
   if (!backend.ok()) return Fail(kExitUsage, backend.status());
   control::JobService service(*std::move(store), *std::move(backend));
   if (auto st = service.Start(); !st.ok()) return Fail(kExitRuntime, st);
+  // --auth: tenants and keys (auth.db, secrets sealed under the master key), the audit log.
+  std::unique_ptr<auth::TenantStore> tenants;
+  std::unique_ptr<auth::AuditLog> audit;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  if (f.auth) {
+    std::string master_key = f.master_key;
+    const char* home = std::getenv("HOME");
+    if (master_key.empty() && home != nullptr && *home != '\0') {
+      master_key = std::string(home) + "/.parasol/control-master.key";
+    }
+    if (master_key.empty()) return Fail(kExitUsage, "--auth needs --master-key FILE (no $HOME)");
+    std::optional<auth::KeyPair> admin;
+    auto store = auth::TenantStore::Open(state_dir + "/auth.db", master_key, &admin);
+    if (!store.ok()) return Fail(kExitRuntime, store.status());
+    tenants = *std::move(store);
+    if (admin) {
+      const std::string path = state_dir + "/admin.credentials";
+      if (auto st = auth::WriteSecretFile(path, auth::FormatCredentials(*admin)); !st.ok()) {
+        return Fail(kExitRuntime, st);
+      }
+      std::fprintf(stderr,
+                   "parasol control: admin key %s written to %s (mode 0600); move it to "
+                   "~/.parasol/credentials on the admin's machine\n",
+                   admin->access_key.c_str(), path.c_str());
+    }
+    auto log = auth::AuditLog::Open(state_dir + "/audit.log");
+    if (!log.ok()) return Fail(kExitRuntime, log.status());
+    audit = *std::move(log);
+    auth::VerifierOptions options;
+    options.region = f.region;
+    authenticator = std::make_unique<auth::Authenticator>(*tenants, options);
+    if (!control::CheckLoopback(address->host).ok()) {
+      std::fprintf(stderr,
+                   "parasol control: warning: listening on %s without TLS: requests are "
+                   "signed but not encrypted\n",
+                   address->host.c_str());
+    }
+  }
   auto workflow_store = control::OpenSqliteWorkflowStore(state_dir + "/control.db");
   if (!workflow_store.ok()) return Fail(kExitRuntime, workflow_store.status());
   control::WorkflowEngine workflows(service, *std::move(workflow_store),
                                     {state_dir, std::string(exe, n)});
   if (auto st = workflows.Start(); !st.ok()) return Fail(kExitRuntime, st);
-  control::ControlHttpServer http(service);
-  http.AddRoutes([&](httplib::Server& s) { control::AddWorkflowRoutes(s, workflows); });
+  control::ControlHttpServer http(service, {authenticator.get(), audit.get()});
+  http.AddRoutes("/api/v1/workflows",
+                 [&](httplib::Server& s) { control::AddWorkflowRoutes(s, workflows); });
   auto port = http.Bind(*address);
   if (!port.ok()) return Fail(kExitRuntime, port.status());
   std::printf("listening on %s:%d\n", address->host.c_str(), *port);
@@ -111,8 +166,10 @@ int RunControl(const ControlFlags& f) {
   const std::string base = address->host.find(':') == std::string::npos
                                ? absl::StrCat("http://", address->host, ":", *port)
                                : absl::StrCat("http://[", address->host, "]:", *port);
-  std::fprintf(stderr, "parasol control: state in %s; dashboard at %s/ ; API at %s/api/v1/jobs\n",
-               state_dir.c_str(), base.c_str(), base.c_str());
+  std::fprintf(
+      stderr, "parasol control: state in %s; dashboard at %s/ ; API at %s/api/v1/jobs%s\n",
+      state_dir.c_str(), base.c_str(), base.c_str(),
+      f.auth ? absl::StrCat(" (SigV4, region ", f.region, ", service parasol)").c_str() : "");
   std::atomic<bool> served_done{false};
   std::thread waiter([&] {
     stop_signals::Wait();

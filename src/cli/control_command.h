@@ -14,6 +14,10 @@ struct ControlFlags {
   double cpus = 0;        // 0: this machine's cores
   int64_t memory_mb = 0;  // 0: this machine's memory
   int gpus = 0;
+  // --auth: SigV4-signed requests, tenants, quotas and the audit log (control/auth/README.md).
+  bool auth = false;
+  std::string region = "local";
+  std::string master_key;  // default ~/.parasol/control-master.key
   // --backend k8s: where and how jobs run on Kubernetes.
   std::string backend = "local", kubeconfig, context, kube_namespace, image;
 };

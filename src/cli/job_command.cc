@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "cli/exit_codes.h"
 #include "common/files.h"
+#include "control/auth/credentials.h"
 #include "control/control_client.h"
 #include "control/k8s_api.h"
 #include "control/k8s_render.h"
@@ -46,24 +47,6 @@ std::string Clock(double t) {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
   return buf;
-}
-
-// Columns padded to their widest cell.
-void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  for (const auto& row : rows) {
-    std::string line = indent;
-    for (size_t c = 0; c < row.size(); ++c) {
-      line += row[c];
-      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::printf("%s\n", line.c_str());
-  }
 }
 
 // "Failed (exit 3)" for a job or a replica.
@@ -376,6 +359,37 @@ absl::StatusOr<control::K8sConnection> KubernetesConnection(const std::string& k
   return control::LoadKubeconfig(kubeconfig, context, ca_dir);
 }
 
+void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  for (const auto& row : rows) {
+    std::string line = indent;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+absl::StatusOr<std::unique_ptr<control::ControlClient>> ConnectControl(
+    const std::string& endpoint_flag) {
+  std::string endpoint = endpoint_flag;
+  if (endpoint.empty()) {
+    const char* env = std::getenv("PARASOL_ENDPOINT");
+    endpoint = env != nullptr && *env != '\0' ? env : control::kDefaultEndpoint;
+  }
+  auto credentials = auth::ResolveCredentials(std::getenv("PARASOL_ACCESS_KEY_ID"),
+                                              std::getenv("PARASOL_SECRET_ACCESS_KEY"),
+                                              std::getenv("PARASOL_REGION"), std::getenv("HOME"));
+  if (!credentials.ok()) return credentials.status();
+  return control::ControlClient::Create(endpoint, *std::move(credentials));
+}
+
 CLI::App* AddJobCommand(CLI::App& app, JobFlags& f) {
   auto* job = app.add_subcommand("job", "Submit and manage jobs on the control service");
   job->add_option("--endpoint", f.endpoint,
@@ -430,12 +444,7 @@ CLI::App* AddJobCommand(CLI::App& app, JobFlags& f) {
 int RunJob(const CLI::App& job_cmd, const JobFlags& f) {
   if (job_cmd.got_subcommand("render")) return Render(f);
   if (job_cmd.got_subcommand("apply")) return Apply(f);
-  std::string endpoint = f.endpoint;
-  if (endpoint.empty()) {
-    const char* env = std::getenv("PARASOL_ENDPOINT");
-    endpoint = env != nullptr && *env != '\0' ? env : control::kDefaultEndpoint;
-  }
-  auto client = control::ControlClient::Create(endpoint);
+  auto client = ConnectControl(f.endpoint);
   if (!client.ok()) return Fail(kExitUsage, client.status());
   control::ControlClient& c = **client;
   if (job_cmd.got_subcommand("submit")) return Submit(c, f);

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/control_client.h"
 #include "control/k8s_api.h"
 
 namespace parasol {
@@ -25,6 +28,15 @@ struct JobFlags {
 // (inside a cluster), else ~/.kube/config; `context` "" is the current one.
 absl::StatusOr<control::K8sConnection> KubernetesConnection(const std::string& kubeconfig,
                                                             const std::string& context);
+
+// A client of the control service at `endpoint_flag` (else $PARASOL_ENDPOINT, else the default),
+// signing with PARASOL_ACCESS_KEY_ID/PARASOL_SECRET_ACCESS_KEY when set, else the [default]
+// section of ~/.parasol/credentials when it exists (PARASOL_REGION overrides the region).
+absl::StatusOr<std::unique_ptr<control::ControlClient>> ConnectControl(
+    const std::string& endpoint_flag);
+
+// Prints `rows` as columns padded to their widest cell, each line starting with `indent`.
+void PrintTable(const std::vector<std::vector<std::string>>& rows, const std::string& indent);
 
 // Adds `job` and its sub-commands; returns the `job` command (RunJob needs it).
 CLI::App* AddJobCommand(CLI::App& app, JobFlags& flags);

@@ -81,6 +81,7 @@ std::string JobRecordToJson(const JobRecord& record) {
   ordered_json j;
   j["name"] = record.spec.name;
   j["kind"] = JobKindName(record.spec.kind);
+  j["tenant"] = record.tenant;
   j["state"] = JobStateName(record.state);
   j["reason"] = record.reason;
   j["createdAt"] = record.created_at;
@@ -163,7 +164,8 @@ absl::StatusOr<JobRecord> JobRecordFromJson(const std::string& json, const std::
   const absl::Status st = config::ReadJson(j, origin, [&](const config::Node& root) {
     const config::Map m = root.AsMap();
     record.spec = ReadJobSpec(m.Get("spec"));
-    m.Allow({"name", "kind"});  // the spec's, repeated at the top for readers of the API
+    m.Read("tenant", &record.tenant);  // written since tenants were added
+    m.Allow({"name", "kind"});         // the spec's, repeated at the top for readers of the API
     record.state = ReadEnum(m.Get("state"), kJobStates, JobStateName);
     record.reason = m.Get<std::string>("reason");
     record.created_at = m.Get<double>("createdAt");

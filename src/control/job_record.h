@@ -58,6 +58,7 @@ struct MetricPoint {
 
 struct JobRecord {
   JobSpec spec;
+  std::string tenant;  // who submitted it (control --auth); "" for jobs submitted without auth
   JobState state = JobState::kPending;
   std::string reason;
   double created_at = 0;  // seconds since the epoch

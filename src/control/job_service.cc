@@ -92,7 +92,8 @@ void JobService::Tick(double now) {
 
 absl::StatusOr<JobRecord> JobService::Submit(const std::string& spec_text,
                                              const std::string& source,
-                                             const std::string& default_working_dir) {
+                                             const std::string& default_working_dir,
+                                             const Submitter& submitter) {
   auto spec = ParseJobSpec(spec_text, source);
   if (!spec.ok()) return spec.status();
   if (!default_working_dir.empty() && default_working_dir.front() == '/' &&
@@ -103,6 +104,7 @@ absl::StatusOr<JobRecord> JobService::Submit(const std::string& spec_text,
   if (auto st = backend_->Admit(*spec); !st.ok()) return st;
   JobRecord job;
   job.spec = *std::move(spec);
+  job.tenant = submitter.tenant;
   job.created_at = NowSeconds();
   job.reason = "queued";
   {
@@ -111,11 +113,38 @@ absl::StatusOr<JobRecord> JobService::Submit(const std::string& spec_text,
       return absl::AlreadyExistsError("a job named '" + job.name() +
                                       "' exists (delete it first or choose another name)");
     }
+    if (submitter.quota) {
+      const Resources need = TotalResources(ExpandJob(job.spec, "parasol"));
+      const auth::Usage asked{need.cpu, need.memory_bytes, need.gpu, 1};
+      if (auto st = auth::CheckQuota(submitter.tenant, *submitter.quota,
+                                     UsageOfLocked(submitter.tenant), asked);
+          !st.ok()) {
+        return st;
+      }
+    }
     if (auto st = store_->Create(job); !st.ok()) return st;
     jobs_[job.name()] = job;
   }
   wake_.notify_all();
   return job;
+}
+
+auth::Usage JobService::UsageOf(const std::string& tenant) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return UsageOfLocked(tenant);
+}
+
+auth::Usage JobService::UsageOfLocked(const std::string& tenant) {
+  auth::Usage used;
+  for (const auto& [name, job] : jobs_) {
+    if (job.tenant != tenant || (IsFinal(job.state) && !job.HasLiveReplicas())) continue;
+    const Resources r = TotalResources(ExpandJob(job.spec, "parasol"));
+    used.cpu += r.cpu;
+    used.memory_bytes += r.memory_bytes;
+    used.gpu += r.gpu;
+    ++used.jobs;
+  }
+  return used;
 }
 
 absl::StatusOr<JobRecord> JobService::Get(const std::string& name) {

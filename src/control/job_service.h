@@ -9,12 +9,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "control/auth/quota.h"
 #include "control/job_backend.h"
 #include "control/job_store.h"
 #include "control/job_supervisor.h"
@@ -25,6 +27,12 @@ struct LogChunk {
   std::string data;
   uint64_t next_offset = 0;
   bool done = false;  // the replica will write no more (it is not running or waiting to restart)
+};
+
+// Who submits a job (control --auth) and the quota its unfinished jobs must fit.
+struct Submitter {
+  std::string tenant;                // recorded in the job; "" without authentication
+  std::optional<auth::Quota> quota;  // none: no limit
 };
 
 class JobService {
@@ -41,9 +49,13 @@ class JobService {
   // Validates `spec_text` (YAML or JSON; `source` names it in errors) and queues the job. When
   // `default_working_dir` is an absolute path (the CLI sends its own directory), a missing
   // workingDir becomes it and a relative one is resolved against it. InvalidArgument naming the
-  // field; AlreadyExists for a taken name; ResourceExhausted when the backend can never run it.
+  // field; AlreadyExists for a taken name; ResourceExhausted when the backend can never run it
+  // or when it would take `submitter`'s unfinished jobs over their quota (auth::CheckQuota).
   absl::StatusOr<JobRecord> Submit(const std::string& spec_text, const std::string& source,
-                                   const std::string& default_working_dir = "");
+                                   const std::string& default_working_dir = "",
+                                   const Submitter& submitter = {});
+  // What `tenant`'s unfinished jobs reserve, and how many there are.
+  auth::Usage UsageOf(const std::string& tenant);
   absl::StatusOr<JobRecord> Get(const std::string& name);
   absl::StatusOr<std::vector<JobRecord>> List();
   // Stops the job's replicas; the job ends Stopped unless it had already ended.
@@ -65,6 +77,7 @@ class JobService {
 
  private:
   void Persist(const JobRecord& job);
+  auth::Usage UsageOfLocked(const std::string& tenant);  // REQUIRES: mu_ held
 
   std::unique_ptr<JobStore> store_;
   std::unique_ptr<JobBackend> backend_;

@@ -521,4 +521,18 @@ Resources EffectiveResources(const JobSpec& spec, const ReplicaSpec& role) {
   return r;
 }
 
+double ReadCpuQuantity(const config::Node& node) { return ParseCpu(node); }
+int64_t ReadMemoryQuantity(const config::Node& node) { return ParseMemory(node); }
+
+Resources TotalResources(const JobSpec& expanded) {
+  Resources total;
+  for (const auto& role : expanded.replicas) {
+    const Resources r = EffectiveResources(expanded, role);
+    total.cpu += r.cpu * role.count;
+    total.memory_bytes += r.memory_bytes * role.count;
+    total.gpu += r.gpu * role.count;
+  }
+  return total;
+}
+
 }  // namespace parasol::control

@@ -102,6 +102,11 @@ absl::StatusOr<JobSpec> ParseJobSpec(const std::string& text, const std::string&
 // refused (a workflow step's inline job is named by its run).
 JobSpec ReadJobSpec(const config::Node& node, const std::string& given_name = "");
 
+// Quantities as a spec writes them, for other documents that hold them (tenant quotas): cpu
+// cores ("500m", 2) and memory ("512Mi", "2Gi", "1G" or bytes). Fail the read at `node`.
+double ReadCpuQuantity(const config::Node& node);
+int64_t ReadMemoryQuantity(const config::Node& node);
+
 // The canonical JSON form; ParseJobSpec(ToJson(spec)) == spec.
 std::string JobSpecToJson(const JobSpec& spec);
 
@@ -121,5 +126,9 @@ bool IsDistributed(const JobSpec& spec);
 
 // The resources of one replica of `role`: the role's, with zero fields taken from the job.
 Resources EffectiveResources(const JobSpec& spec, const ReplicaSpec& role);
+
+// What the whole job reserves: EffectiveResources summed over every replica of `expanded`
+// (ExpandJob's result).
+Resources TotalResources(const JobSpec& expanded);
 
 }  // namespace parasol::control

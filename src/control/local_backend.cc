@@ -47,17 +47,6 @@ std::string Describe(const Resources& r) {
   return parts.empty() ? "nothing" : absl::StrJoin(parts, ", ");
 }
 
-Resources JobTotal(const JobSpec& expanded) {
-  Resources total;
-  for (const auto& role : expanded.replicas) {
-    const Resources r = EffectiveResources(expanded, role);
-    total.cpu += r.cpu * role.count;
-    total.memory_bytes += r.memory_bytes * role.count;
-    total.gpu += r.gpu * role.count;
-  }
-  return total;
-}
-
 const ReplicaSpec* RoleOf(const JobSpec& expanded, const std::string& role) {
   for (const auto& r : expanded.replicas) {
     if (r.role == role) return &r;
@@ -151,7 +140,7 @@ std::string LocalBackend::LogPath(const std::string& job, const std::string& rep
 }
 
 absl::Status LocalBackend::Admit(const JobSpec& spec) {
-  const Resources total = JobTotal(ExpandJob(spec, options_.parasol_binary));
+  const Resources total = TotalResources(ExpandJob(spec, options_.parasol_binary));
   if (total.cpu > options_.cpu_capacity + 1e-9 || total.memory_bytes > options_.memory_capacity ||
       total.gpu > options_.gpus) {
     return absl::ResourceExhaustedError(absl::StrFormat(
@@ -163,7 +152,7 @@ absl::Status LocalBackend::Admit(const JobSpec& spec) {
 }
 
 bool LocalBackend::Reserve(const std::string& job, const JobSpec& expanded, std::string* waiting) {
-  const Resources need = JobTotal(expanded);
+  const Resources need = TotalResources(expanded);
   Reservation used;
   std::set<int> busy_gpus;
   for (const auto& [name, r] : reserved_) {
@@ -338,7 +327,7 @@ std::vector<ReplicaEvent> LocalBackend::Recover(JobRecord& job) {
   }
   if (job.state == JobState::kRunning || !events.empty()) {
     Reservation mine;
-    const Resources need = JobTotal(ExpandJob(job.spec, options_.parasol_binary));
+    const Resources need = TotalResources(ExpandJob(job.spec, options_.parasol_binary));
     mine.cpu = need.cpu;
     mine.memory = need.memory_bytes;
     for (const auto& r : job.replicas) {

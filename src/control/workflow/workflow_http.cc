@@ -6,6 +6,7 @@
 
 #include "common/config_reader.h"
 #include "control/http_api.h"
+#include "control/http_reply.h"
 #include "control/workflow/workflow_engine.h"
 
 namespace parasol::control {
