@@ -10,6 +10,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libsqlite3-dev libcpp-httplib-dev curl
   libeigen3-dev libopenblas-dev
+  libhiredis-dev  # parasol stream: the Redis Streams source
 )
 # Peers the tests (--test) and benchmarks (--bench) compare against.
 # KNN benchmark peers (bench/knn_bench.sh): faiss with OpenBLAS (not the reference BLAS) and
@@ -27,6 +28,8 @@ if [[ "${1:-}" == "--test" ]]; then
   # (sanitizer/asan_interface.h, libclang_rt.fuzzer) are only a Recommends of clang, and this
   # script installs without Recommends.
   PACKAGES+=(liblinear-tools iproute2 clang libclang-rt-14-dev)
+  # parasol stream's tests start a real Redis on a loopback port.
+  PACKAGES+=(redis-server)
   # Node.js runs the Kubernetes schema validator (npm kubernetes-models) of tests/k8s and the
   # dashboard test (npm playwright-core driving Debian's chromium) of tests/web; a Node.js that
   # is already there (with its own npm) is used as it is.
