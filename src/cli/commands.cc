@@ -21,6 +21,7 @@
 #include "cli/knn_command.h"
 #include "cli/ps_command.h"
 #include "cli/serve_command.h"
+#include "cli/stream_command.h"
 #include "cli/train_flags.h"
 #include "data/gen.h"
 #include "metrics/metrics.h"
@@ -292,6 +293,8 @@ int RunCli(int argc, char** argv) {
   CLI::App* job_cmd = AddJobCommand(app, job);
   ServeFlags serve;
   AddServeCommand(app, serve);
+  StreamFlags stream;
+  AddStreamCommand(app, stream);
 
   try {
     app.parse(argc, argv);
@@ -313,6 +316,7 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("control")) return RunControl(control);
   if (app.got_subcommand("job")) return RunJob(*job_cmd, job);
   if (app.got_subcommand("serve")) return RunServe(serve);
+  if (app.got_subcommand("stream")) return RunStream(stream);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server")) return RunPsServer(ps_server);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("worker")) return RunPsWorker(ps_worker);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("checkpoint")) {

@@ -6,6 +6,14 @@
 
 namespace parasol::stream {
 
+absl::Status CheckSourceSpec(const std::string& spec) {
+  if (spec == "-") return absl::OkStatus();
+  if (spec.rfind("dir:", 0) == 0 && spec.size() > 4) return absl::OkStatus();
+  if (spec.rfind("redis://", 0) == 0) return ParseRedisSpec(spec).status();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown source '", spec, "': expected redis://HOST:PORT/STREAM, dir:PATH or - (stdin)"));
+}
+
 absl::StatusOr<std::unique_ptr<Source>> OpenSource(const std::string& spec,
                                                    const std::string& position,
                                                    const std::string& reader) {
@@ -20,8 +28,7 @@ absl::StatusOr<std::unique_ptr<Source>> OpenSource(const std::string& spec,
     if (!source.ok()) return source.status();
     return std::unique_ptr<Source>(std::move(*source));
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown source '", spec, "': expected redis://HOST:PORT/STREAM, dir:PATH or - (stdin)"));
+  return CheckSourceSpec(spec);
 }
 
 }  // namespace parasol::stream

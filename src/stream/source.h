@@ -51,6 +51,9 @@ class Source {
   virtual std::string Describe() const = 0;
 };
 
+// Checks the form of a spec without opening it (a usage error before anything runs).
+absl::Status CheckSourceSpec(const std::string& spec);
+
 // Opens `spec`:
 //   redis://HOST:PORT/STREAM[?group=G&consumer=C]  consumer group G (default "parasol"); the
 //       consumer name C defaults to the one stored in `position`, else to "HOST:" + `reader`,
