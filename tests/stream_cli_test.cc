@@ -234,6 +234,70 @@ TEST_F(StreamCliTest, PendingEntriesSurviveKill9AndOnlyThoseAfterTheCheckpointAr
   EXPECT_EQ(redis->Pending("ev", "parasol"), 0);
 }
 
+TEST_F(StreamCliTest, TwoTrainersInOneConsumerGroupShareTheStream) {
+  auto redis = StartRedis();
+  const fs::path a = dir_ / "a", b = dir_ / "b";
+  ParasolProcess pa({"stream", "--source", redis->url("ev") + "?group=shared", "--out", a.string(),
+                     "--checkpoint-every", "0.2"},
+                    (dir_ / "a.log").string());
+  ParasolProcess pb({"stream", "--source", redis->url("ev") + "?group=shared", "--out", b.string(),
+                     "--checkpoint-every", "0.2"},
+                    (dir_ / "b.log").string());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both are waiting on the group
+  for (size_t i = 0; i < 2000; ++i) redis->Add("ev", {"line", lines_[i]});
+  auto examples = [](const fs::path& out) {
+    const auto s = nlohmann::json::parse(ReadFile((out / "checkpoint" / "stream.json").string()),
+                                         nullptr, false);
+    return s.is_object() ? s["examples"].get<uint64_t>() : 0;
+  };
+  ASSERT_TRUE(WaitFor([&] { return examples(a) + examples(b) == 2000; }));
+  EXPECT_GT(examples(a), 0u);  // each entry went to one of them, and both got some
+  EXPECT_GT(examples(b), 0u);
+  EXPECT_TRUE(WaitFor([&] { return redis->Pending("ev", "shared") == 0; }));
+  EXPECT_EQ(pa.Stop(SIGTERM), 0);
+  EXPECT_EQ(pb.Stop(SIGTERM), 0);
+}
+
+TEST_F(StreamCliTest, CsvEventsGoThroughTheSchemaAndTransforms) {
+  // The churn rows without their header line, one per Redis entry; the schema names the columns
+  // (a stream has no header) and piecewise transforms run on the way in.
+  auto redis = StartRedis();
+  const std::string source = PARASOL_SOURCE_DIR "/data/churn/";
+  std::ifstream in(source + "train.csv");
+  std::string header, line;
+  std::getline(in, header);
+  std::erase(header, '"');
+  int rows = 0;
+  while (std::getline(in, line)) {
+    redis->Add("rows", {"line", line});
+    ++rows;
+  }
+  std::ofstream(dir_ / "schema.yaml")
+      << ReadFile(source + "schema.yaml")
+             .substr(0, ReadFile(source + "schema.yaml").find("header:"))
+      << "header: false\ncolumns: [" << header << "]\n";
+  std::ofstream(dir_ / "model.yaml")
+      << "format: csv\nschema: schema.yaml\nmodel: lr\nlr: 0.1\ntransforms:\n"
+         "  - {type: piecewise, field: tenure, boundaries: [6, 12, 24, 48]}\n"
+         "  - {type: piecewise, field: monthly_charges, boundaries: [30, 50, 70, 90]}\n"
+         "  - {type: piecewise, field: total_charges, boundaries: [500, 1000, 2000, 4000]}\n";
+  auto p = Stream({"stream", "--source", redis->url("rows"), "--config",
+                   (dir_ / "model.yaml").string(), "--checkpoint-every", "0.3"},
+                  "c.log");
+  ASSERT_TRUE(WaitFor([&] { return CheckpointedExamples() == static_cast<uint64_t>(rows); }))
+      << ReadFile((dir_ / "c.log").string());
+  EXPECT_EQ(p->Stop(SIGTERM), 0);
+  // The streamed model scores the held-out rows (their header dropped: the schema has none).
+  ASSERT_EQ(
+      std::system(("tail -n +2 " + source + "test.csv > " + (dir_ / "test.csv").string()).c_str()),
+      0);
+  const CommandResult r = RunParasol("eval --json --model " + out().string() + " --data " +
+                                     (dir_ / "test.csv").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')), nullptr, false);
+  EXPECT_GT(j["auc"].get<double>(), 0.8) << r.out;
+}
+
 TEST_F(StreamCliTest, LearnsFromAFolderOnceEachFileIsMarkedDone) {
   const fs::path in = dir_ / "in";
   fs::create_directories(in);

@@ -138,6 +138,10 @@ bool RedisSource::EnsureConnected() {
     Disconnect(why);
     return false;
   }
+  // Replies come within the BLOCK time (at most a read's wait); a server that stops answering
+  // (not closed, just gone) fails the command after this and is retried like a closed one.
+  const timeval reply_timeout{10, 0};
+  redisSetTimeout(ctx_, reply_timeout);
   if (!CreateGroup()) {
     if (ctx_ != nullptr) Disconnect("cannot create the consumer group");
     return false;
