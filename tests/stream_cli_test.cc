@@ -455,6 +455,19 @@ TEST_F(StreamCliTest, DeepModelsLearnFromAStreamToo) {
       RunParasol("predict --model " + out().string() + " --data " + (dir_ / "ffm.svm").string());
   ASSERT_EQ(predict.code, 0) << predict.out;
   EXPECT_EQ(std::count(predict.out.begin(), predict.out.end(), '\n'), 2000);
+  // A second run resumes the layers and rows (with their Adam state) from the checkpoint.
+  const CommandResult again =
+      RunParasol("stream --source - --config " + (dir_ / "deep.yaml").string() +
+                 " --threads 1 --out " + out().string() + " < " + (dir_ / "ffm.svm").string());
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("resuming deepfm"), std::string::npos) << again.out;
+  EXPECT_EQ(CheckpointedExamples(), 4000u);
+  // The resumed model has seen these rows: its progressive AUC on them beats the fresh run's.
+  auto progressive_auc = [](const std::string& log) {
+    const size_t at = log.find("progressive auc ");
+    return at == std::string::npos ? 0.0 : std::stod(log.substr(at + 16));
+  };
+  EXPECT_GT(progressive_auc(again.out), progressive_auc(r.out) + 0.005) << r.out << again.out;
   // Without `fields`, the missing field count is a clear usage error.
   const CommandResult bad = RunParasol("stream --source - --model deepfm --out " +
                                        (dir_ / "x").string() + " < /dev/null");
