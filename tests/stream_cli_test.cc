@@ -230,6 +230,10 @@ TEST_F(StreamCliTest, PendingEntriesSurviveKill9AndOnlyThoseAfterTheCheckpointAr
   const std::string log = ReadFile((dir_ / "3.log").string());
   EXPECT_NE(log.find("resuming"), std::string::npos) << log;
   EXPECT_NE(log.find("300 re-read after a restart (learned twice)"), std::string::npos) << log;
+  EXPECT_NE(log.find("the previous run learned 300 examples after its last checkpoint; the "
+                     "source gives them again"),
+            std::string::npos)
+      << log;
   EXPECT_EQ(CheckpointedExamples(), 800u);  // 500 from the checkpoint + the 300 re-read
   EXPECT_EQ(redis->Pending("ev", "parasol"), 0);
 }
@@ -322,6 +326,32 @@ TEST_F(StreamCliTest, LearnsFromAFolderOnceEachFileIsMarkedDone) {
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   EXPECT_EQ(p->Stop(SIGTERM), 0);
   EXPECT_EQ(CheckpointedExamples(), 3000u) << ReadFile((dir_ / "e.log").string());
+}
+
+TEST_F(StreamCliTest, AFolderReadAfterTheCheckpointIsReadAgainAfterKill9AndCounted) {
+  const fs::path in = dir_ / "in";
+  fs::create_directories(in);
+  {
+    std::ofstream f(in / "0001.svm");
+    for (size_t i = 0; i < 1000; ++i) f << lines_[i] << "\n";
+  }
+  std::ofstream(in / "0001.svm.done");
+  auto p =
+      Stream({"stream", "--source", "dir:" + in.string(), "--checkpoint-every", "1000"}, "k1.log");
+  auto progress = [&] {
+    const std::string text = ReadFile((out() / "progress").string());
+    return text.empty() ? 0ull : std::stoull(text);
+  };
+  ASSERT_TRUE(WaitFor([&] { return progress() == 1000; }));
+  p->Stop(SIGKILL);  // learned, never checkpointed
+  p = Stream({"stream", "--source", "dir:" + in.string(), "--checkpoint-every", "0.2"}, "k2.log");
+  ASSERT_TRUE(WaitFor([&] { return CheckpointedExamples() == 1000; }));
+  EXPECT_EQ(p->Stop(SIGTERM), 0);
+  const std::string log = ReadFile((dir_ / "k2.log").string());
+  EXPECT_NE(log.find("the previous run learned 1000 examples after its last checkpoint; the "
+                     "source gives them again and they are learned twice"),
+            std::string::npos)
+      << log;
 }
 
 TEST_F(StreamCliTest, StdinIsLearnedToItsEndAndMalformedEventsAreCountedByKind) {

@@ -116,6 +116,10 @@ int RunStream(const StreamFlags& f) {
       "stream: learned %d examples from %d events (%d checkpoints), %d re-read after a restart "
       "(learned twice)",
       counts->examples, counts->events, counts->checkpoints, counts->replayed);
+  if (counts->after_checkpoint > 0) {
+    line += absl::StrFormat("; the previous run learned %d examples after its last checkpoint",
+                            counts->after_checkpoint);
+  }
   if (std::isfinite(counts->auc)) {
     line += absl::StrFormat(", progressive auc %.5f logloss %.5f", counts->auc, counts->logloss);
   }

@@ -1,5 +1,8 @@
 #include "stream/streamer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -27,6 +30,7 @@ namespace {
 
 constexpr char kCheckpointDir[] = "checkpoint";
 constexpr char kStateFile[] = "stream.json";
+constexpr char kProgressFile[] = "progress";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -79,6 +83,9 @@ class Streamer {
         joiner_(static_cast<int64_t>(options.join_window_s * 1000),
                 static_cast<size_t>(options.train.memory_limit_mb) << 20) {}
 
+  ~Streamer() {
+    if (progress_fd_ >= 0) close(progress_fd_);
+  }
   absl::StatusOr<StreamCounts> Run();
 
  private:
@@ -107,6 +114,8 @@ class Streamer {
   std::vector<Joiner::Example> ready_;
   uint64_t events_read_ = 0, examples_ = 0, checkpoints_ = 0;
   uint64_t logged_examples_ = 0;
+  uint64_t after_checkpoint_ = 0;
+  int progress_fd_ = -1;
   std::chrono::steady_clock::time_point last_checkpoint_, last_metrics_;
 };
 
@@ -174,6 +183,14 @@ absl::Status Streamer::Prepare() {
     resume = checkpoint.string();
   }
   const std::string reader = fs::absolute(out_, ec).string();
+  // How far the previous run got past its checkpoint.
+  const std::string progress_path = (out_ / kProgressFile).string();
+  {
+    std::ifstream progress(progress_path);
+    uint64_t learned = 0;
+    if (progress >> learned && learned > examples_) after_checkpoint_ = learned - examples_;
+  }
+  progress_fd_ = open(progress_path.c_str(), O_WRONLY | O_CREAT, 0644);
   ASSIGN_OR_RETURN(learner_, OnlineLearner::Create(o_.train, input, spec, resume, steps));
   ASSIGN_OR_RETURN(source_, OpenSource(o_.source, source_position, reader));
   if (!o_.labels.empty()) {
@@ -182,6 +199,12 @@ absl::Status Streamer::Prepare() {
           "--labels must be a Redis stream (redis://HOST:PORT/STREAM), got '", o_.labels, "'"));
     }
     ASSIGN_OR_RETURN(labels_, OpenSource(o_.labels, labels_position, reader));
+  }
+  if (after_checkpoint_ > 0) {
+    log::Warn("stream: the previous run learned {} examples after its last checkpoint; {}",
+              after_checkpoint_,
+              o_.source == "-" ? "standard input cannot give them again: the model lost them"
+                               : "the source gives them again and they are learned twice");
   }
   if (resume.empty()) {
     log::Info("stream: {} from {} into {}", ModelTypeName(spec.type), o_.source, out_.string());
@@ -249,6 +272,15 @@ absl::Status Streamer::Learn() {
   learner_->Learn(block_, &probs_);
   for (size_t i = 0; i < probs_.size(); ++i) window_.Add(probs_[i], block_.labels()[i]);
   examples_ += block_.size();
+  if (progress_fd_ >= 0) {
+    // A fixed-width record overwritten in place: one small write, no rename per batch.
+    char text[24];
+    const int n =
+        std::snprintf(text, sizeof(text), "%20llu\n", static_cast<unsigned long long>(examples_));
+    if (pwrite(progress_fd_, text, static_cast<size_t>(n), 0) != n) {
+      log::Warn("stream: cannot update {}", (out_ / kProgressFile).string());
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -258,6 +290,7 @@ StreamCounts Streamer::Counts() const {
   c.examples = examples_;
   c.replayed = source_->replayed() + (labels_ != nullptr ? labels_->replayed() : 0);
   c.checkpoints = checkpoints_;
+  c.after_checkpoint = after_checkpoint_;
   c.bad_events = bad_.total();
   c.bad_by_kind = bad_.by_kind();
   const Joiner::Counts& j = joiner_.counts();

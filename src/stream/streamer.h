@@ -9,6 +9,8 @@
 //   OUT/checkpoint/                              the newest checkpoint: a model directory with
 //                                               optimizer state, plus stream.json (positions,
 //                                               counts, join state); replaced whole by rename
+//   OUT/progress                                 examples learned so far, rewritten after every
+//                                               batch: what a restart compares with its checkpoint
 //   OUT/metrics.jsonl                            progressive-validation lines (also appended to
 //                                               $PARASOL_METRICS_FILE), see StreamMetricsLine
 // A restart with the same OUT resumes from OUT/checkpoint: the model and the positions stored
@@ -43,6 +45,10 @@ struct StreamCounts {
   uint64_t events = 0;    // events read (source and label stream)
   uint64_t examples = 0;  // examples learned (over all runs of this OUT)
   uint64_t replayed = 0;  // events read again after a restart (learned twice), this run
+  // Examples the previous run learned after its last checkpoint (from OUT/progress, updated
+  // after every learned batch): a replaying source (Redis, dir) learns them again; standard
+  // input cannot give them again, so the model lost them.
+  uint64_t after_checkpoint = 0;
   uint64_t checkpoints = 0;
   int64_t bad_events = 0;
   std::map<std::string, int64_t> bad_by_kind;
