@@ -302,6 +302,40 @@ TEST_F(StreamCliTest, CsvEventsGoThroughTheSchemaAndTransforms) {
   EXPECT_GT(j["auc"].get<double>(), 0.8) << r.out;
 }
 
+TEST_F(StreamCliTest, AModelTrainedOnFilesGoesOnLearningFromTheStream) {
+  // parasol train on the churn files (normalize statistics and all) into OUT, then parasol
+  // stream --out OUT: the stream starts from that model, with its transforms, and takes the
+  // columns of header-less events from its own --schema.
+  const std::string churn = PARASOL_SOURCE_DIR "/data/churn/";
+  CommandResult r = RunParasol("train --config " + churn + "model.yaml --train " + churn +
+                               "train.csv --out " + out().string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::string header = ReadFile(churn + "test.csv");
+  header = header.substr(0, header.find('\n'));
+  std::erase(header, '"');
+  const std::string schema = ReadFile(churn + "schema.yaml");
+  std::ofstream(dir_ / "stream-schema.yaml")
+      << schema.substr(0, schema.find("header:")) << "header: false\ncolumns: [" << header << "]\n";
+  ASSERT_EQ(
+      std::system(("tail -n +2 " + churn + "test.csv > " + (dir_ / "rows.csv").string()).c_str()),
+      0);
+  r = RunParasol("stream --source - --config " + churn + "model.yaml --schema " +
+                 (dir_ / "stream-schema.yaml").string() + " --out " + out().string() + " < " +
+                 (dir_ / "rows.csv").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("starting from the model in"), std::string::npos) << r.out;
+  // Scored by the trained model from the first event: a cold LR would start at 0.5.
+  const size_t at = r.out.find("progressive auc ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  EXPECT_GT(std::stod(r.out.substr(at + 16)), 0.82) << r.out;
+  // A fresh OUT with the same config is refused: normalize needs the statistics of a pass.
+  r = RunParasol("stream --source - --config " + churn + "model.yaml --schema " +
+                 (dir_ / "stream-schema.yaml").string() + " --out " + (dir_ / "cold").string() +
+                 " < /dev/null");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("normalize"), std::string::npos) << r.out;
+}
+
 TEST_F(StreamCliTest, LearnsFromAFolderOnceEachFileIsMarkedDone) {
   const fs::path in = dir_ / "in";
   fs::create_directories(in);

@@ -7,8 +7,8 @@
 
 namespace parasol::stream {
 
-absl::StatusOr<std::unique_ptr<EventParser>> EventParser::Create(const InputSpec& input,
-                                                                 bool features_only) {
+absl::StatusOr<std::unique_ptr<EventParser>> EventParser::Create(
+    const InputSpec& input, bool features_only, const std::vector<std::string>& columns) {
   auto parser = std::unique_ptr<EventParser>(new EventParser());
   parser->format_ = input.format;
   parser->features_only_ = features_only;
@@ -18,7 +18,8 @@ absl::StatusOr<std::unique_ptr<EventParser>> EventParser::Create(const InputSpec
     return parser;
   }
   const ReaderOptions options = input.MakeReaderOptions(0, 0);
-  const Schema schema = input.format == DataFormat::kCriteo ? CriteoSchema() : options.schema;
+  Schema schema = input.format == DataFormat::kCriteo ? CriteoSchema() : options.schema;
+  if (!columns.empty()) schema.columns = columns;
   if (schema.columns.empty()) {
     return absl::InvalidArgumentError(
         "a stream has no header line: list the columns in the schema (columns: [a, b, ...], "

@@ -20,8 +20,9 @@ namespace parasol::stream {
 class EventParser {
  public:
   // `features_only`: lines carry no label (a label join); otherwise each line must have one.
-  static absl::StatusOr<std::unique_ptr<EventParser>> Create(const InputSpec& input,
-                                                             bool features_only);
+  // `columns` (CSV/Criteo): the names of a line's columns; empty: the input schema's `columns:`.
+  static absl::StatusOr<std::unique_ptr<EventParser>> Create(
+      const InputSpec& input, bool features_only, const std::vector<std::string>& columns = {});
 
   // Appends the example of `line` to *out with `label` when features_only (else the line's own),
   // or fills *error and appends nothing.

@@ -16,7 +16,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "data/schema.h"
 #include "metrics/metrics.h"
+#include "predict/input_spec.h"
+#include "storage/manifest.h"
 #include "stream/event_parser.h"
 #include "stream/joiner.h"
 #include "stream/online_learner.h"
@@ -126,24 +129,6 @@ absl::Status Streamer::Prepare() {
     return absl::UnavailableError(
         absl::StrCat("cannot create output directory ", out_.string(), ": ", ec.message()));
   }
-  ASSIGN_OR_RETURN(const InputSpec input, InputSpecFromConfig(o_.train));
-  if (input.pipeline != nullptr && input.pipeline->NeedsStatistics()) {
-    return absl::InvalidArgumentError(
-        "the transforms need statistics from a pass over the data (normalize), which a stream "
-        "does not give: train a model with `parasol train` first, or drop normalize");
-  }
-  const ModelSpec configured = o_.train.model;
-  if (input.pipeline == nullptr &&
-      (configured.type == ModelType::kFfm || IsDeep(configured.type)) &&
-      configured.num_fields <= 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model ", ModelTypeName(configured.type),
-        " on libsvm/libffm input needs the field count up front: set `fields: N` in --config (a "
-        "stream cannot be scanned for it)"));
-  }
-  ASSIGN_OR_RETURN(const ModelSpec spec, ResolveModelSpec(o_.train, input));
-  ASSIGN_OR_RETURN(parser_, EventParser::Create(input, /*features_only=*/!o_.labels.empty()));
-
   // A checkpoint left by an earlier run (a crash between the two renames leaves only .old).
   const fs::path checkpoint = out_ / kCheckpointDir;
   const fs::path old = out_ / (std::string(kCheckpointDir) + ".old");
@@ -183,6 +168,54 @@ absl::Status Streamer::Prepare() {
     resume = checkpoint.string();
   }
   const std::string reader = fs::absolute(out_, ec).string();
+  // The input and the model: those of the model resumed (a checkpoint, or a model directory
+  // that `parasol train` wrote into OUT: a warm start), whose manifest holds the transforms with
+  // their statistics; else from the config.
+  InputSpec input;
+  ModelSpec spec;
+  if (resume.empty() && fs::exists(out_ / "manifest.json")) {
+    resume = out_.string();
+    log::Info("stream: starting from the model in {} (no stream checkpoint there yet)", resume);
+  }
+  if (!resume.empty()) {
+    ASSIGN_OR_RETURN(const ModelManifest manifest, ReadModelManifest(resume));
+    if (manifest.spec.type != o_.train.model.type) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(resume, " holds a ", ModelTypeName(manifest.spec.type),
+                       " model and this run "
+                       "configures ",
+                       ModelTypeName(o_.train.model.type),
+                       ": give the same --model/--config, or another --out"));
+    }
+    ASSIGN_OR_RETURN(input, InputSpecFromManifest(manifest));
+    spec = manifest.spec;
+  } else {
+    ASSIGN_OR_RETURN(input, InputSpecFromConfig(o_.train));
+    if (input.pipeline != nullptr && input.pipeline->NeedsStatistics()) {
+      return absl::InvalidArgumentError(
+          "the transforms need statistics from a pass over the data (normalize), which a stream "
+          "does not give: train a model with `parasol train` first, or drop normalize");
+    }
+    const ModelSpec configured = o_.train.model;
+    if (input.pipeline == nullptr &&
+        (configured.type == ModelType::kFfm || IsDeep(configured.type)) &&
+        configured.num_fields <= 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model ", ModelTypeName(configured.type),
+          " on libsvm/libffm input needs the field count up front: set `fields: N` in --config (a "
+          "stream cannot be scanned for it)"));
+    }
+    ASSIGN_OR_RETURN(spec, ResolveModelSpec(o_.train, input));
+  }
+  // A stream's CSV columns: the stream's own schema (--schema) when it lists them, so a model
+  // trained on files with a header line can go on learning from header-less events.
+  std::vector<std::string> columns;
+  if (o_.train.format == DataFormat::kCsv && !o_.train.schema_path.empty()) {
+    ASSIGN_OR_RETURN(const Schema schema, Schema::FromYamlFile(o_.train.schema_path));
+    columns = schema.columns;
+  }
+  ASSIGN_OR_RETURN(parser_,
+                   EventParser::Create(input, /*features_only=*/!o_.labels.empty(), columns));
   // How far the previous run got past its checkpoint.
   const std::string progress_path = (out_ / kProgressFile).string();
   {
