@@ -117,7 +117,7 @@ absl::Status DirSource::Read(size_t max, int wait_ms, std::vector<Event>* out) {
     ++line_;
     if (!text.empty() && text.back() == '\r') text.pop_back();
     if (text.empty()) continue;
-    out->push_back({"", std::move(text), "", absl::StrCat(path_, "/", current_, ":", line_)});
+    out->push_back({"", std::move(text), "", absl::StrCat(current_, ":", line_)});
     ++taken;
   }
   return absl::OkStatus();
@@ -133,7 +133,7 @@ absl::Status StdinSource::Read(size_t max, int wait_ms, std::vector<Event>* out)
       ++lines_;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty()) continue;
-      out->push_back({"", std::move(line), "", absl::StrCat("stdin:", lines_)});
+      out->push_back({"", std::move(line), "", std::to_string(lines_)});
       ++taken;
     }
     buffer_.erase(0, start);

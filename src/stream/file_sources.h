@@ -33,6 +33,7 @@ class DirSource : public Source {
   std::string Position() const override;
   absl::Status Commit() override { return absl::OkStatus(); }
   std::string Describe() const override { return "dir:" + path_; }
+  std::string Where(const std::string& where) const override { return path_ + "/" + where; }
 
  private:
   explicit DirSource(std::string path) : path_(std::move(path)) {}
@@ -55,6 +56,7 @@ class StdinSource : public Source {
   std::string Position() const override;
   absl::Status Commit() override { return absl::OkStatus(); }
   std::string Describe() const override { return "-"; }
+  std::string Where(const std::string& where) const override { return "stdin:" + where; }
 
  private:
   std::string buffer_;  // bytes read past the last newline

@@ -170,7 +170,7 @@ size_t RedisSource::TakeEntries(redisReply* reply, std::vector<Event>* out, std:
     unacked_.push_back(id);
     const redisReply* fields = e->element[1];
     Event ev;
-    ev.where = absl::StrCat(text_, " entry ", id);
+    ev.where = id;
     if (fields->type != REDIS_REPLY_ARRAY) {
       // A pending entry deleted from the stream (XDEL/XTRIM) since it was read: nothing to learn.
       log::Warn("{}: pending entry {} no longer exists in the stream", text_, id);

@@ -44,6 +44,7 @@ class RedisSource : public Source {
   absl::Status Commit() override;
   uint64_t replayed() const override { return replayed_; }
   std::string Describe() const override { return text_; }
+  std::string Where(const std::string& where) const override { return text_ + " entry " + where; }
   const std::string& consumer() const { return spec_.consumer; }
 
  private:

@@ -22,7 +22,9 @@ namespace parasol::stream {
 
 // One event: `line` holds an example in the stream's --format (Redis field `line`), or for a
 // label stream nothing. `id` and `label` are the Redis fields of the same names, empty when the
-// entry has none. `where` names the event for messages ("redis://h:p/s entry 1-0", "dir/f:17").
+// entry has none. `where` locates the event within its source, short enough to stay in the
+// string's own buffer (the Redis entry id, "file:line", the line number): Source::Where makes
+// the full text for a message ("redis://h:p/s entry 1-0", "dir/f:17", "stdin:17").
 struct Event {
   std::string id;
   std::string line;
@@ -49,6 +51,8 @@ class Source {
   virtual uint64_t replayed() const { return 0; }
   // The spec, for messages.
   virtual std::string Describe() const = 0;
+  // An event's `where` as a message names it.
+  virtual std::string Where(const std::string& where) const = 0;
 };
 
 // Checks the form of a spec without opening it (a usage error before anything runs).

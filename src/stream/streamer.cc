@@ -95,7 +95,8 @@ class Streamer {
   absl::Status Prepare();
   absl::Status Step();
   // Parses `line` (label used with a join) into block_, counting a malformed one.
-  absl::Status AddExample(const std::string& line, const std::string& where, float label);
+  absl::Status AddExample(const std::string& line, const std::string& where, float label,
+                          const Source& from);
   absl::Status Learn();
   absl::Status Checkpoint();
   void WriteMetrics();
@@ -248,13 +249,14 @@ absl::Status Streamer::Prepare() {
   return absl::OkStatus();
 }
 
-absl::Status Streamer::AddExample(const std::string& line, const std::string& where, float label) {
+absl::Status Streamer::AddExample(const std::string& line, const std::string& where, float label,
+                                  const Source& from) {
   LineError error;
   if (line.empty()) {
-    return bad_.Report(where, {"no line", "the event has no field 'line'"});
+    return bad_.Report(from.Where(where), {"no line", "the event has no field 'line'"});
   }
   if (parser_->Parse(line, label, &block_, &error)) return absl::OkStatus();
-  return bad_.Report(where, error);
+  return bad_.Report(from.Where(where), error);
 }
 
 absl::Status Streamer::Step() {
@@ -264,18 +266,21 @@ absl::Status Streamer::Step() {
   events_read_ += events_.size();
   block_.Clear();
   if (labels_ == nullptr) {
-    for (const Event& e : events_) RETURN_IF_ERROR(AddExample(e.line, e.where, 0));
+    for (const Event& e : events_) RETURN_IF_ERROR(AddExample(e.line, e.where, 0, *source_));
     return Learn();
   }
   const int64_t now = NowMs();
   for (Event& e : events_) {
     if (e.id.empty()) {
-      RETURN_IF_ERROR(bad_.Report(e.where, {"no id", "the impression has no field 'id'"}));
+      RETURN_IF_ERROR(
+          bad_.Report(source_->Where(e.where), {"no id", "the impression has no field 'id'"}));
     } else if (e.line.empty()) {
-      RETURN_IF_ERROR(bad_.Report(e.where, {"no line", "the impression has no field 'line'"}));
+      RETURN_IF_ERROR(
+          bad_.Report(source_->Where(e.where), {"no line", "the impression has no field 'line'"}));
     } else if (!joiner_.AddImpression(e.id, std::move(e.line), e.where, now)) {
-      RETURN_IF_ERROR(bad_.Report(e.where, {"duplicate id", absl::StrCat("impression id '", e.id,
-                                                                         "' is waiting already")}));
+      RETURN_IF_ERROR(bad_.Report(
+          source_->Where(e.where),
+          {"duplicate id", absl::StrCat("impression id '", e.id, "' is waiting already")}));
     }
   }
   events_.clear();
@@ -285,17 +290,21 @@ absl::Status Streamer::Step() {
   for (const Event& e : events_) {
     float label;
     if (e.id.empty()) {
-      RETURN_IF_ERROR(bad_.Report(e.where, {"no id", "the label has no field 'id'"}));
+      RETURN_IF_ERROR(
+          bad_.Report(labels_->Where(e.where), {"no id", "the label has no field 'id'"}));
     } else if (!ParseLabel(e.label, &label)) {
-      RETURN_IF_ERROR(bad_.Report(e.where, {"bad label", absl::StrCat("label '", e.label,
-                                                                      "' is not 0/1, -1/+1 or "
-                                                                      "true/false")}));
+      RETURN_IF_ERROR(
+          bad_.Report(labels_->Where(e.where), {"bad label", absl::StrCat("label '", e.label,
+                                                                          "' is not 0/1, -1/+1 or "
+                                                                          "true/false")}));
     } else {
       joiner_.AddLabel(e.id, label, now, &ready_);
     }
   }
   joiner_.Expire(NowMs(), &ready_);
-  for (const Joiner::Example& x : ready_) RETURN_IF_ERROR(AddExample(x.line, x.where, x.label));
+  for (const Joiner::Example& x : ready_) {
+    RETURN_IF_ERROR(AddExample(x.line, x.where, x.label, *source_));
+  }
   return Learn();
 }
 
