@@ -10,7 +10,8 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libsqlite3-dev libcpp-httplib-dev curl libssl-dev
   libeigen3-dev libopenblas-dev
-  libboost-dev
+  libboost-dev     # http/: Boost.Beast, the REST front ends' event-driven server
+  libhiredis-dev  # parasol stream: the Redis Streams source
 )
 # Peers the tests (--test) and benchmarks (--bench) compare against.
 # KNN benchmark peers (bench/knn_bench.sh): faiss with OpenBLAS (not the reference BLAS) and
@@ -29,6 +30,8 @@ if [[ "${1:-}" == "--test" ]]; then
   PACKAGES+=(liblinear-tools iproute2 clang libclang-rt-14-dev)
   # A real SigV4 client for the control service's signed API (tests/control_auth_test.cc).
   PACKAGES+=(python3-botocore)
+  # parasol stream's tests start a real Redis on a loopback port.
+  PACKAGES+=(redis-server)
   # Node.js runs the Kubernetes schema validator (npm kubernetes-models) of tests/k8s and the
   # dashboard test (npm playwright-core driving Debian's chromium) of tests/web; a Node.js that
   # is already there (with its own npm) is used as it is.

@@ -22,6 +22,7 @@
 #include "cli/ps_command.h"
 #include "cli/serve_command.h"
 #include "cli/tenant_command.h"
+#include "cli/stream_command.h"
 #include "cli/train_flags.h"
 #include "cli/workflow_command.h"
 #include "data/gen.h"
@@ -298,6 +299,8 @@ int RunCli(int argc, char** argv) {
   AddServeCommand(app, serve);
   WorkflowFlags workflow;
   CLI::App* workflow_cmd = AddWorkflowCommand(app, workflow);
+  StreamFlags stream;
+  AddStreamCommand(app, stream);
 
   try {
     app.parse(argc, argv);
@@ -321,6 +324,7 @@ int RunCli(int argc, char** argv) {
   if (const int rc = RunTenant(app, tenant); rc >= 0) return rc;
   if (app.got_subcommand("serve")) return RunServe(serve);
   if (app.got_subcommand("workflow")) return RunWorkflow(*workflow_cmd, workflow);
+  if (app.got_subcommand("stream")) return RunStream(stream);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("server")) return RunPsServer(ps_server);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("worker")) return RunPsWorker(ps_worker);
   if (app.got_subcommand("ps") && ps_cmd->got_subcommand("checkpoint")) {
