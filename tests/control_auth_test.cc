@@ -196,6 +196,29 @@ TEST_F(ControlAuthTest, AdminCredentialsAndCurlSigning) {
   }
 }
 
+TEST_F(ControlAuthTest, WorkflowsAreTheAdminsOnlyAndTheirCliSigns) {
+  // Unsigned: 401 before routing; a tenant: 403; the admin reaches the route (here a run that
+  // does not exist: 404), through curl and through `parasol workflow`, which signs.
+  const std::string unsigned_reply = Curl(nullptr, "GET", "/api/v1/workflows/runs");
+  EXPECT_EQ(unsigned_reply.substr(0, 4), "401 ") << unsigned_reply;
+  const SigningCredentials a = Tenant("team-a");
+  const std::string tenant_reply = Curl(&a, "GET", "/api/v1/workflows/runs");
+  EXPECT_EQ(tenant_reply.substr(0, 4), "403 ") << tenant_reply;
+  EXPECT_NE(tenant_reply.find("only the admin"), std::string::npos) << tenant_reply;
+  EXPECT_EQ(Curl(&admin_, "GET", "/api/v1/workflows/runs").substr(0, 4), "200 ");
+  EXPECT_EQ(Curl(&admin_, "GET", "/api/v1/workflows/runs/nosuch").substr(0, 4), "404 ");
+  const CommandResult by_tenant = As(a, "workflow describe nosuch");
+  EXPECT_EQ(by_tenant.code, 1) << by_tenant.out;
+  EXPECT_NE(by_tenant.out.find("only the admin"), std::string::npos) << by_tenant.out;
+  const CommandResult by_admin = As(admin_, "workflow describe nosuch");
+  EXPECT_EQ(by_admin.code, 1) << by_admin.out;
+  EXPECT_EQ(by_admin.out.find("only the admin"), std::string::npos) << by_admin.out;
+  EXPECT_EQ(by_admin.out.find("not signed"), std::string::npos) << by_admin.out;
+  // The refusals are audited.
+  const std::string audit = ReadFile((dir_ / "state/audit.log").string());
+  EXPECT_NE(audit.find("/api/v1/workflows"), std::string::npos) << audit;
+}
+
 TEST_F(ControlAuthTest, BotocoreSignsAndReplaysAreRefused) {
   const SigningCredentials team = Tenant("team-a");
   const std::string body =

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
+#include "cli/job_command.h"
 #include "control/workflow/workflow_client.h"
 #include "control/workflow/workflow_steps.h"
 
@@ -185,13 +186,11 @@ int RunWorkflow(const CLI::App& cmd, const WorkflowFlags& f) {
   for (const char* step : {"eval", "gate", "deploy"}) {
     if (cmd.got_subcommand(step)) return RunStepCommand(cmd, f);
   }
-  std::string endpoint = f.endpoint;
-  if (endpoint.empty()) {
-    const char* env = std::getenv("PARASOL_ENDPOINT");
-    endpoint = env != nullptr && *env != '\0' ? env : "http://127.0.0.1:7900";
-  }
-  auto client = control::WorkflowClient::Create(endpoint);
-  if (!client.ok()) return Fail(kExitUsage, client.status());
+  // The endpoint and credentials as every control command finds them (job_command.h): signed
+  // when the service runs with --auth.
+  auto connected = ConnectControl(f.endpoint);
+  if (!connected.ok()) return Fail(kExitUsage, connected.status());
+  auto client = std::make_unique<control::WorkflowClient>(*std::move(connected));
   if (cmd.got_subcommand("run")) {
     std::map<std::string, std::string> sets;
     for (const auto& s : f.sets) {
@@ -207,14 +206,14 @@ int RunWorkflow(const CLI::App& cmd, const WorkflowFlags& f) {
     text << in.rdbuf();
     std::error_code ec;
     const std::string cwd = std::filesystem::current_path(ec).string();
-    auto run = (*client)->Run(text.str(), f.file, sets, cwd);
+    auto run = client->Run(text.str(), f.file, sets, cwd);
     if (!run.ok()) return FailStatus(run.status());
     std::printf("run %s\n", run->name.c_str());
     std::fflush(stdout);
-    return Wait(**client, run->name, f.watch);
+    return Wait(*client, run->name, f.watch);
   }
   if (cmd.got_subcommand("describe")) {
-    auto run = (*client)->Get(f.run);
+    auto run = client->Get(f.run);
     if (!run.ok()) return FailStatus(run.status());
     if (f.json) {
       std::printf("%s\n", run->json.dump(2).c_str());
@@ -224,7 +223,7 @@ int RunWorkflow(const CLI::App& cmd, const WorkflowFlags& f) {
     return kExitOk;
   }
   if (cmd.got_subcommand("list")) {
-    auto runs = (*client)->List();
+    auto runs = client->List();
     if (!runs.ok()) return FailStatus(runs.status());
     if (f.json) {
       nlohmann::json out = {{"runs", nlohmann::json::array()}};
@@ -238,13 +237,13 @@ int RunWorkflow(const CLI::App& cmd, const WorkflowFlags& f) {
     return kExitOk;
   }
   if (cmd.got_subcommand("rerun")) {
-    auto run = (*client)->Rerun(f.run, f.from);
+    auto run = client->Rerun(f.run, f.from);
     if (!run.ok()) return FailStatus(run.status());
     std::printf("run %s\n", run->name.c_str());
     std::fflush(stdout);
-    return Wait(**client, run->name, f.watch);
+    return Wait(*client, run->name, f.watch);
   }
-  auto run = (*client)->Bless(f.run, f.step, f.reason);
+  auto run = client->Bless(f.run, f.step, f.reason);
   if (!run.ok()) return FailStatus(run.status());
   std::printf("run %s: gate %s blessed by hand\n", run->name.c_str(), f.step.c_str());
   return kExitOk;

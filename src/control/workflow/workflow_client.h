@@ -31,8 +31,10 @@ struct RunView {
 
 class WorkflowClient {
  public:
-  // `endpoint`: "http://HOST:PORT".
+  // `endpoint`: "http://HOST:PORT" (unsigned requests).
   static absl::StatusOr<std::unique_ptr<WorkflowClient>> Create(const std::string& endpoint);
+  // Over a connected client (the CLI's, which signs with the caller's credentials).
+  explicit WorkflowClient(std::unique_ptr<ControlClient> client) : client_(std::move(client)) {}
   ~WorkflowClient();
 
   absl::StatusOr<RunView> Run(const std::string& spec_text, const std::string& source,
@@ -45,7 +47,6 @@ class WorkflowClient {
                                 const std::string& reason);
 
  private:
-  explicit WorkflowClient(std::unique_ptr<ControlClient> client) : client_(std::move(client)) {}
   absl::StatusOr<nlohmann::json> Call(const std::string& method, const std::string& path,
                                       const nlohmann::json* body, int ok_status);
   std::unique_ptr<ControlClient> client_;
