@@ -14,6 +14,7 @@
 #include "common/subprocess.h"
 #include "control/auth/credentials.h"
 #include "gtest/gtest.h"
+#include "test_util/control_service.h"
 #include "test_util/run_parasol.h"
 
 namespace {
@@ -43,24 +44,11 @@ class ControlAuthTest : public ::testing::Test {
             std::to_string(getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "home");
-    parasol::SpawnOptions o;
-    o.argv = {PARASOL_BINARY,
-              "control",
-              "--auth",
-              "--listen",
-              "127.0.0.1:0",
-              "--state-dir",
-              (dir_ / "state").string(),
-              "--master-key",
-              (dir_ / "master.key").string()};
-    o.capture_stdout = true;
-    o.die_with_parent = true;
-    auto p = parasol::Subprocess::Spawn(o);
-    ASSERT_TRUE(p.ok()) << p.status();
-    control_ = *std::move(p);
-    const std::string line = control_->ReadLine();
-    ASSERT_EQ(line.rfind("listening on ", 0), 0u) << line;
-    endpoint_ = "http://" + line.substr(13);
+    auto started = parasol::testing::StartControlService(
+        (dir_ / "state").string(), {"--auth", "--master-key", (dir_ / "master.key").string()});
+    ASSERT_TRUE(started.ok()) << started.status();
+    control_ = std::move(started->process);
+    endpoint_ = started->endpoint;
     auto admin = parasol::auth::ParseCredentials(
         ReadFile((dir_ / "state/admin.credentials").string()), "admin.credentials");
     ASSERT_TRUE(admin.ok()) << admin.status();

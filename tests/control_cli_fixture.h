@@ -19,6 +19,7 @@
 
 #include "common/subprocess.h"
 #include "gtest/gtest.h"
+#include "test_util/control_service.h"
 #include "test_util/run_parasol.h"
 
 namespace {
@@ -106,18 +107,10 @@ class ControlCliTest : public ::testing::Test {
   // Starts `parasol control` on a free port with `flags` (a stopped one is replaced).
   void StartControl(const std::vector<std::string>& flags = {}) {
     if (control_ != nullptr) control_->Stop(SIGTERM);
-    parasol::SpawnOptions o;
-    o.argv = {PARASOL_BINARY, "control",     "--listen",
-              "127.0.0.1:0",  "--state-dir", (dir_ / "state").string()};
-    o.argv.insert(o.argv.end(), flags.begin(), flags.end());
-    o.capture_stdout = true;
-    o.die_with_parent = true;
-    auto p = parasol::Subprocess::Spawn(o);
-    ASSERT_TRUE(p.ok()) << p.status();
-    control_ = *std::move(p);
-    const std::string line = control_->ReadLine();
-    ASSERT_EQ(line.rfind("listening on ", 0), 0u) << line;
-    endpoint_ = "http://" + line.substr(13);
+    auto started = parasol::testing::StartControlService((dir_ / "state").string(), flags);
+    ASSERT_TRUE(started.ok()) << started.status();
+    control_ = std::move(started->process);
+    endpoint_ = started->endpoint;
   }
 
   // `parasol job ARGS --endpoint URL`.

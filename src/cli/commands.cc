@@ -21,8 +21,8 @@
 #include "cli/knn_command.h"
 #include "cli/ps_command.h"
 #include "cli/serve_command.h"
-#include "cli/tenant_command.h"
 #include "cli/stream_command.h"
+#include "cli/tenant_command.h"
 #include "cli/train_flags.h"
 #include "cli/workflow_command.h"
 #include "data/gen.h"
@@ -103,16 +103,8 @@ int RunEval(const ScoreFlags& f) {
     return Fail(kExitUsage, absl::InvalidArgumentError("--threshold must be in [0, 1]"));
   }
   std::vector<float> probs, labels;
-  auto st = (*predictor)
-                ->PredictFile(
-                    f.data, f.threads, [&](const ExampleBlock& block, const std::vector<float>& p) {
-                      probs.insert(probs.end(), p.begin(), p.end());
-                      labels.insert(labels.end(), block.labels().begin(), block.labels().end());
-                    });
+  auto st = (*predictor)->ScoreLabelled(f.data, f.threads, &probs, &labels);
   if (!st.ok()) return Fail(kExitRuntime, st);
-  if (probs.empty()) {
-    return Fail(kExitRuntime, absl::InvalidArgumentError(f.data + ": no examples to evaluate"));
-  }
   const BinaryMetrics m = ComputeBinaryMetrics(probs, labels, f.threshold);
   if (!f.roc.empty()) {
     std::ofstream svg(f.roc);
@@ -123,23 +115,14 @@ int RunEval(const ScoreFlags& f) {
     return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
   };
   if (f.json) {
-    nlohmann::json j = {{"count", m.count},
-                        {"auc", num(m.auc)},
-                        {"pr_auc", num(m.pr_auc)},
-                        {"logloss", num(m.logloss)},
-                        {"accuracy", m.accuracy},
-                        {"error_rate", m.error_rate},
-                        {"precision", m.precision},
-                        {"recall", m.recall},
-                        {"specificity", m.specificity},
-                        {"f1", m.f1},
-                        {"mcc", m.mcc},
-                        {"threshold", m.threshold},
-                        {"confusion",
-                         {{"tp", m.confusion.tp},
-                          {"fp", m.confusion.fp},
-                          {"tn", m.confusion.tn},
-                          {"fn", m.confusion.fn}}}};
+    nlohmann::json j;
+    for (const auto& [name, value] : NamedMetrics(m)) j[name] = num(value);
+    j["count"] = m.count;  // an integer
+    j["threshold"] = m.threshold;
+    j["confusion"] = {{"tp", m.confusion.tp},
+                      {"fp", m.confusion.fp},
+                      {"tn", m.confusion.tn},
+                      {"fn", m.confusion.fn}};
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("count        %lld\n", static_cast<long long>(m.count));

@@ -6,18 +6,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <optional>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "cli/exit_codes.h"
 #include "cli/job_command.h"
 #include "common/stop_signals.h"
-#include "control/auth/audit_log.h"
-#include "control/auth/authenticator.h"
-#include "control/auth/credentials.h"
+#include "control/auth/control_auth.h"
 #include "control/http_api.h"
 #include "control/job_service.h"
 #include "control/k8s_backend.h"
@@ -85,6 +82,31 @@ absl::StatusOr<std::unique_ptr<control::JobBackend>> MakeBackend(const ControlFl
 
 }  // namespace
 
+namespace {
+
+// Serves until SIGINT/SIGTERM (waited for by one thread, whichever thread receives them) or
+// until the server stops by itself.
+absl::Status ServeUntilStopped(control::ControlHttpServer& http) {
+  std::atomic<bool> served_done{false};
+  std::thread waiter([&] {
+    stop_signals::Wait();
+    // A stop that lands before the server has started listening is a no-op: repeat it.
+    while (!served_done) {
+      http.Stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  const absl::Status served = http.Serve();
+  served_done = true;
+  if (waiter.joinable()) {
+    stop_signals::Raise(SIGTERM);  // when Serve ended by itself
+    waiter.join();
+  }
+  return served;
+}
+
+}  // namespace
+
 int RunControl(const ControlFlags& f) {
   namespace fs = std::filesystem;
   auto address = control::ParseHostPort(f.listen, "--listen");
@@ -104,8 +126,7 @@ int RunControl(const ControlFlags& f) {
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   if (n <= 0) return Fail(kExitRuntime, "cannot find the parasol binary (/proc/self/exe)");
 
-  // SIGINT/SIGTERM are waited for by one thread (below), whichever thread receives them.
-  stop_signals::Install();
+  stop_signals::Install();  // waited for in ServeUntilStopped
 
   auto store = control::OpenSqliteJobStore(state_dir + "/control.db");
   if (!store.ok()) return Fail(kExitRuntime, store.status());
@@ -114,36 +135,20 @@ int RunControl(const ControlFlags& f) {
   control::JobService service(*std::move(store), *std::move(backend));
   if (auto st = service.Start(); !st.ok()) return Fail(kExitRuntime, st);
   // --auth: tenants and keys (auth.db, secrets sealed under the master key), the audit log.
-  std::unique_ptr<auth::TenantStore> tenants;
-  std::unique_ptr<auth::AuditLog> audit;
-  std::unique_ptr<auth::Authenticator> authenticator;
+  auth::ControlAuth security;
   if (f.auth) {
-    std::string master_key = f.master_key;
-    const char* home = std::getenv("HOME");
-    if (master_key.empty() && home != nullptr && *home != '\0') {
-      master_key = std::string(home) + "/.parasol/control-master.key";
+    auto opened = auth::OpenControlAuth(state_dir, f.master_key, f.region);
+    if (!opened.ok()) {
+      return Fail(absl::IsInvalidArgument(opened.status()) ? kExitUsage : kExitRuntime,
+                  opened.status());
     }
-    if (master_key.empty()) return Fail(kExitUsage, "--auth needs --master-key FILE (no $HOME)");
-    std::optional<auth::KeyPair> admin;
-    auto store = auth::TenantStore::Open(state_dir + "/auth.db", master_key, &admin);
-    if (!store.ok()) return Fail(kExitRuntime, store.status());
-    tenants = *std::move(store);
-    if (admin) {
-      const std::string path = state_dir + "/admin.credentials";
-      if (auto st = auth::WriteSecretFile(path, auth::FormatCredentials(*admin)); !st.ok()) {
-        return Fail(kExitRuntime, st);
-      }
+    security = *std::move(opened);
+    if (security.new_admin_key) {
       std::fprintf(stderr,
                    "parasol control: admin key %s written to %s (mode 0600); move it to "
                    "~/.parasol/credentials on the admin's machine\n",
-                   admin->access_key.c_str(), path.c_str());
+                   security.new_admin_key->c_str(), security.admin_credentials_path.c_str());
     }
-    auto log = auth::AuditLog::Open(state_dir + "/audit.log");
-    if (!log.ok()) return Fail(kExitRuntime, log.status());
-    audit = *std::move(log);
-    auth::VerifierOptions options;
-    options.region = f.region;
-    authenticator = std::make_unique<auth::Authenticator>(*tenants, options);
     if (!control::CheckLoopback(address->host).ok()) {
       std::fprintf(stderr,
                    "parasol control: warning: listening on %s without TLS: requests are "
@@ -156,7 +161,7 @@ int RunControl(const ControlFlags& f) {
   control::WorkflowEngine workflows(service, *std::move(workflow_store),
                                     {state_dir, std::string(exe, n)});
   if (auto st = workflows.Start(); !st.ok()) return Fail(kExitRuntime, st);
-  control::ControlHttpServer http(service, {authenticator.get(), audit.get()});
+  control::ControlHttpServer http(service, {security.authenticator.get(), security.audit.get()});
   http.AddRoutes("/api/v1/workflows",
                  [&](httplib::Server& s) { control::AddWorkflowRoutes(s, workflows); });
   auto port = http.Bind(*address);
@@ -170,21 +175,7 @@ int RunControl(const ControlFlags& f) {
       stderr, "parasol control: state in %s; dashboard at %s/ ; API at %s/api/v1/jobs%s\n",
       state_dir.c_str(), base.c_str(), base.c_str(),
       f.auth ? absl::StrCat(" (SigV4, region ", f.region, ", service parasol)").c_str() : "");
-  std::atomic<bool> served_done{false};
-  std::thread waiter([&] {
-    stop_signals::Wait();
-    // A stop that lands before the server has started listening is a no-op: repeat it.
-    while (!served_done) {
-      http.Stop();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  });
-  const absl::Status served = http.Serve();
-  served_done = true;
-  if (waiter.joinable()) {
-    stop_signals::Raise(SIGTERM);  // when Serve ended by itself
-    waiter.join();
-  }
+  const absl::Status served = ServeUntilStopped(http);
   workflows.Shutdown();
   service.Shutdown();
   if (!served.ok()) return Fail(kExitRuntime, served);

@@ -135,6 +135,20 @@ inline double RowLogLoss(float prob, float label) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, double>> NamedMetrics(const BinaryMetrics& m) {
+  return {{"count", static_cast<double>(m.count)},
+          {"auc", m.auc},
+          {"pr_auc", m.pr_auc},
+          {"logloss", m.logloss},
+          {"accuracy", m.accuracy},
+          {"error_rate", m.error_rate},
+          {"precision", m.precision},
+          {"recall", m.recall},
+          {"specificity", m.specificity},
+          {"f1", m.f1},
+          {"mcc", m.mcc}};
+}
+
 BinaryMetrics ComputeBinaryMetrics(absl::Span<const float> probs, absl::Span<const float> labels,
                                    double threshold) {
   CheckSameSize(probs, labels, "ComputeBinaryMetrics");

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/types/span.h"
@@ -31,6 +32,10 @@ struct BinaryMetrics {
 // ordered (beyond the infinities of their sign) rather than breaking the sort.
 BinaryMetrics ComputeBinaryMetrics(absl::Span<const float> probs, absl::Span<const float> labels,
                                    double threshold = 0.5);
+
+// The scalar figures of `m` by their names as eval prints them: count, auc, pr_auc, logloss,
+// accuracy, error_rate, precision, recall, specificity, f1, mcc (in that order).
+std::vector<std::pair<std::string, double>> NamedMetrics(const BinaryMetrics& m);
 
 // Only the ranking metric, cheaper (used after each epoch). Same definition and NaN rule as
 // BinaryMetrics::auc.

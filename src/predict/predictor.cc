@@ -112,4 +112,18 @@ absl::Status Predictor::PredictFile(
   return absl::OkStatus();
 }
 
+absl::Status Predictor::ScoreLabelled(const std::string& path, int threads,
+                                      std::vector<float>* probs, std::vector<float>* labels) const {
+  const size_t before = probs->size();
+  auto st = PredictFile(path, threads, [&](const ExampleBlock& block, const std::vector<float>& p) {
+    probs->insert(probs->end(), p.begin(), p.end());
+    labels->insert(labels->end(), block.labels().begin(), block.labels().end());
+  });
+  if (!st.ok()) return st;
+  if (probs->size() == before) {
+    return absl::InvalidArgumentError(path + ": no examples to evaluate");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace parasol

@@ -77,6 +77,12 @@ class Predictor {
       const std::function<void(const ExampleBlock&, const std::vector<float>&)>& fn,
       bool labels_optional = false) const;
 
+  // Scores the labelled file `path` (PredictFile) and appends every example's probability to
+  // *probs and its label to *labels, in file order: what evaluation needs. PredictFile's errors;
+  // InvalidArgument naming `path` when it holds no examples.
+  absl::Status ScoreLabelled(const std::string& path, int threads, std::vector<float>* probs,
+                             std::vector<float>* labels) const;
+
  private:
   LoadedModel loaded_;
   InputSpec input_;

@@ -71,27 +71,11 @@ absl::StatusOr<std::map<std::string, double>> ScoreModel(const std::string& mode
   auto predictor = Predictor::Load(model_dir);
   if (!predictor.ok()) return predictor.status();
   std::vector<float> probs, labels;
-  auto st = (*predictor)
-                ->PredictFile(data, 0, [&](const ExampleBlock& block, const std::vector<float>& p) {
-                  probs.insert(probs.end(), p.begin(), p.end());
-                  labels.insert(labels.end(), block.labels().begin(), block.labels().end());
-                });
+  auto st = (*predictor)->ScoreLabelled(data, 0, &probs, &labels);
   if (!st.ok()) return st;
-  if (probs.empty()) return absl::InvalidArgumentError(data + ": no examples to score");
-  const BinaryMetrics m = ComputeBinaryMetrics(probs, labels);
-  std::map<std::string, double> out = {{"count", static_cast<double>(m.count)},
-                                       {"auc", m.auc},
-                                       {"pr_auc", m.pr_auc},
-                                       {"logloss", m.logloss},
-                                       {"accuracy", m.accuracy},
-                                       {"error_rate", m.error_rate},
-                                       {"precision", m.precision},
-                                       {"recall", m.recall},
-                                       {"specificity", m.specificity},
-                                       {"f1", m.f1},
-                                       {"mcc", m.mcc}};
-  for (auto it = out.begin(); it != out.end();) {
-    it = std::isfinite(it->second) ? std::next(it) : out.erase(it);
+  std::map<std::string, double> out;
+  for (const auto& [name, value] : NamedMetrics(ComputeBinaryMetrics(probs, labels))) {
+    if (std::isfinite(value)) out[name] = value;
   }
   return out;
 }
